@@ -1,0 +1,347 @@
+//! The `Backend` trait: the small set of primitive kernels a training step
+//! needs, on tensors that live wherever the backend keeps them.
+//!
+//! The CPU backend ([`crate::Cpu`]) keeps tensors in host memory; the GPU
+//! backend (crate `minimax-wgsl`) keeps them in GPU buffers and records work
+//! lazily. So that a GPU backend can keep every tensor resident, **no method
+//! here returns host data except [`Backend::download`]**: every other method
+//! takes device tensors and returns device tensors.
+//!
+//! Shapes are checked here, once, by the `*_shape` functions at the bottom
+//! of this file, which every backend calls: the error messages are the same
+//! on every device.
+
+use crate::{shape_error, Error, Real, Result, Shape};
+use std::fmt::Debug;
+
+/// What every backend tensor can tell without touching the device.
+pub trait TensorShape {
+    /// The tensor's `[rows, cols]`.
+    fn shape(&self) -> Shape;
+}
+
+/// An elementwise map `y = f(x)`, with its parameters.
+///
+/// Each variant's derivative is written beside its function in the CPU
+/// kernel (`cpu/unary.rs`, `f` and `df` side by side) and in the WGSL kernel
+/// (`shaders/unary.wgsl`).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Unary {
+    /// y = -x
+    Neg,
+    /// y = x + c
+    AddScalar(f64),
+    /// y = c · x
+    MulScalar(f64),
+    /// y = e^x
+    Exp,
+    /// y = ln x
+    Log,
+    /// y = √x
+    Sqrt,
+    /// y = x^n
+    Powi(i32),
+    /// y = tanh x
+    Tanh,
+    /// y = σ(x) = 1 / (1 + e^-x)
+    Sigmoid,
+    /// y = max(x, 0)
+    Relu,
+    /// y = x if x > 0, else slope · x
+    LeakyRelu(f64),
+    /// y = x if x > 0, else α (e^x - 1)
+    Elu(f64),
+    /// y = ln(1 + e^x), computed as max(x, 0) + ln(1 + e^-|x|) so it is finite for any x
+    Softplus,
+    /// y = min(max(x, lo), hi)
+    Clamp(f64, f64),
+}
+
+/// An elementwise binary op `y = a ∘ b`.
+///
+/// Broadcasting rule (the only one): `b` may have the shape of `a`, or be a
+/// row `[1, cols]` (a bias, repeated down the rows), a column `[rows, 1]`
+/// (repeated across the columns), or a scalar `[1, 1]`. `a` never broadcasts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Binary {
+    /// a + b
+    Add,
+    /// a - b
+    Sub,
+    /// a · b
+    Mul,
+    /// a / b
+    Div,
+}
+
+/// An axis to reduce over, named as in NumPy.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Axis {
+    /// Axis 0: collapse the rows, one value per column: `[r, c] -> [1, c]`.
+    Rows,
+    /// Axis 1: collapse the columns, one value per row: `[r, c] -> [r, 1]`.
+    Cols,
+}
+
+/// A distribution to fill a tensor from, see [`Backend::random`].
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Dist {
+    /// Uniform on `[lo, hi)`.
+    Uniform {
+        /// Lower bound (included).
+        lo: f64,
+        /// Upper bound (excluded).
+        hi: f64,
+    },
+    /// Normal with this mean and standard deviation (Box–Muller).
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+    /// 1 with probability `p`, else 0 (a dropout keep-mask).
+    Bernoulli {
+        /// Probability of a 1.
+        p: f64,
+    },
+}
+
+/// Hyperparameters of one Adam update, see [`Backend::adam_step`].
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct AdamStep {
+    /// Learning rate α.
+    pub lr: f64,
+    /// Decay of the first moment, β₁.
+    pub beta1: f64,
+    /// Decay of the second moment, β₂.
+    pub beta2: f64,
+    /// ε added to √v̂.
+    pub eps: f64,
+    /// The 1-based step number t, for the bias corrections 1 - βᵗ.
+    pub t: u32,
+}
+
+/// The primitive kernels of a training step.
+///
+/// Implemented by [`crate::Cpu`] (`f32` and `f64`, the reference) and by the
+/// GPU backend in `minimax-wgsl` (`f32`). Everything above this trait (the
+/// tape, the models, the optimizers) is written once against it.
+pub trait Backend: Clone + 'static {
+    /// The element type.
+    type Elem: Real;
+    /// A tensor handle: host memory for the CPU, a GPU buffer for the GPU.
+    /// Cloning a handle is cheap and shares the data.
+    type Tensor: Clone + Debug + TensorShape + 'static;
+
+    /// A human-readable name, such as `"cpu-f64"` or the GPU adapter's name.
+    fn name(&self) -> String;
+
+    /// Copies host data into a new tensor of `shape`.
+    fn upload(&self, shape: Shape, data: &[Self::Elem]) -> Result<Self::Tensor>;
+    /// Copies a tensor back to the host. The only method that does.
+    fn download(&self, x: &Self::Tensor) -> Result<Vec<Self::Elem>>;
+    /// Waits until all recorded work is done (a no-op on the CPU).
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// A tensor of `shape` with every element `value`.
+    fn fill(&self, shape: Shape, value: f64) -> Self::Tensor;
+    /// A tensor of `shape` drawn from `dist` by a counter-based generator:
+    /// element `i` depends only on `(seed, i)` (see [`crate::rng`]), so the
+    /// CPU and the GPU draw the same numbers.
+    fn random(&self, shape: Shape, dist: Dist, seed: u64) -> Self::Tensor;
+
+    /// `op(a) · op(b)` where `op` transposes when its flag is set.
+    fn matmul(
+        &self,
+        a: &Self::Tensor,
+        transpose_a: bool,
+        b: &Self::Tensor,
+        transpose_b: bool,
+    ) -> Result<Self::Tensor>;
+    /// `[r, c] -> [c, r]`.
+    fn transpose(&self, x: &Self::Tensor) -> Self::Tensor;
+
+    /// `y = f(x)` elementwise.
+    fn unary(&self, op: Unary, x: &Self::Tensor) -> Self::Tensor;
+    /// `dx = dy · f'(x)` elementwise, given `x`, `y = f(x)` and `dy`.
+    fn unary_backward(
+        &self,
+        op: Unary,
+        x: &Self::Tensor,
+        y: &Self::Tensor,
+        dy: &Self::Tensor,
+    ) -> Self::Tensor;
+    /// `a ∘ b` elementwise, `b` broadcast by the rule on [`Binary`].
+    fn binary(&self, op: Binary, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// Sum over everything (`[1, 1]`) or over one axis.
+    fn sum(&self, x: &Self::Tensor, axis: Option<Axis>) -> Self::Tensor;
+    /// Repeats a row `[1, c]`, a column `[r, 1]` or a scalar to `shape`
+    /// (the adjoint of [`Backend::sum`]).
+    fn broadcast(&self, x: &Self::Tensor, shape: Shape) -> Result<Self::Tensor>;
+
+    /// Joins tensors with the same number of rows side by side.
+    fn concat_cols(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
+    /// Columns `start .. start + len` of `x`.
+    fn slice_cols(&self, x: &Self::Tensor, start: usize, len: usize) -> Result<Self::Tensor>;
+
+    /// SGD with momentum, in place, as PyTorch does it:
+    /// `v ← μ v + g`, `p ← p - lr · v`.
+    fn sgd_step(
+        &self,
+        param: &mut Self::Tensor,
+        grad: &Self::Tensor,
+        velocity: &mut Self::Tensor,
+        lr: f64,
+        momentum: f64,
+    ) -> Result<()>;
+    /// Adam, in place: `m ← β₁m + (1-β₁)g`, `v ← β₂v + (1-β₂)g²`,
+    /// `p ← p - lr · m̂ / (√v̂ + ε)` with `m̂ = m/(1-β₁ᵗ)`, `v̂ = v/(1-β₂ᵗ)`.
+    fn adam_step(
+        &self,
+        param: &mut Self::Tensor,
+        grad: &Self::Tensor,
+        m: &mut Self::Tensor,
+        v: &mut Self::Tensor,
+        hp: AdamStep,
+    ) -> Result<()>;
+}
+
+// ---------------------------------------------------------------------------
+// Shape rules, shared by every backend.
+// ---------------------------------------------------------------------------
+
+/// The shape of `op(a) · op(b)`, or the error naming both shapes.
+pub fn matmul_shape(a: Shape, transpose_a: bool, b: Shape, transpose_b: bool) -> Result<Shape> {
+    let a_eff = if transpose_a { a.t() } else { a };
+    let b_eff = if transpose_b { b.t() } else { b };
+    if a_eff.cols != b_eff.rows {
+        let op = match (transpose_a, transpose_b) {
+            (false, false) => "matmul",
+            (true, false) => "matmul(aᵀ, b)",
+            (false, true) => "matmul(a, bᵀ)",
+            (true, true) => "matmul(aᵀ, bᵀ)",
+        };
+        return Err(shape_error(
+            op,
+            a,
+            b,
+            format!("inner dimensions differ ({} != {})", a_eff.cols, b_eff.rows),
+        ));
+    }
+    Ok(Shape::new(a_eff.rows, b_eff.cols))
+}
+
+/// How `b` broadcasts against `a` in a [`Binary`] op.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Broadcast {
+    /// Same shape.
+    Same,
+    /// `b` is `[1, cols]`, repeated down the rows.
+    Row,
+    /// `b` is `[rows, 1]`, repeated across the columns.
+    Col,
+    /// `b` is `[1, 1]`.
+    Scalar,
+}
+
+impl Broadcast {
+    /// The index into `b` for element `(i, j)` of `a`, where `a` has `cols` columns.
+    #[inline]
+    pub fn index(self, i: usize, j: usize, cols: usize) -> usize {
+        match self {
+            Broadcast::Same => i * cols + j,
+            Broadcast::Row => j,
+            Broadcast::Col => i,
+            Broadcast::Scalar => 0,
+        }
+    }
+}
+
+/// Classifies `b` against `a` by the broadcasting rule on [`Binary`].
+pub fn broadcast_rule(op: &'static str, a: Shape, b: Shape) -> Result<Broadcast> {
+    if a == b {
+        Ok(Broadcast::Same)
+    } else if b.is_scalar() {
+        Ok(Broadcast::Scalar)
+    } else if b.rows == 1 && b.cols == a.cols {
+        Ok(Broadcast::Row)
+    } else if b.cols == 1 && b.rows == a.rows {
+        Ok(Broadcast::Col)
+    } else {
+        Err(shape_error(
+            op,
+            a,
+            b,
+            "the right operand must have the left's shape, or be [1, cols], [rows, 1] or [1, 1]",
+        ))
+    }
+}
+
+/// The name of a binary op, for error messages.
+pub fn binary_name(op: Binary) -> &'static str {
+    match op {
+        Binary::Add => "add",
+        Binary::Sub => "sub",
+        Binary::Mul => "mul",
+        Binary::Div => "div",
+    }
+}
+
+/// The shape of a sum over `axis`.
+pub fn sum_shape(x: Shape, axis: Option<Axis>) -> Shape {
+    match axis {
+        None => Shape::scalar(),
+        Some(Axis::Rows) => Shape::new(1, x.cols),
+        Some(Axis::Cols) => Shape::new(x.rows, 1),
+    }
+}
+
+/// Checks that `x` can be broadcast to `to` (and returns how).
+pub fn broadcast_to_rule(x: Shape, to: Shape) -> Result<Broadcast> {
+    broadcast_rule("broadcast", to, x).map_err(|_| {
+        shape_error(
+            "broadcast",
+            x,
+            to,
+            "only [1, cols], [rows, 1] and [1, 1] broadcast to [rows, cols]",
+        )
+    })
+}
+
+/// The shape of the column concatenation of `parts`.
+pub fn concat_cols_shape(parts: &[Shape]) -> Result<Shape> {
+    let Some(first) = parts.first() else {
+        return Err(Error::Invalid { op: "concat_cols", why: "no tensors given".into() });
+    };
+    let mut cols = 0;
+    for p in parts {
+        if p.rows != first.rows {
+            return Err(shape_error("concat_cols", *first, *p, "row counts differ"));
+        }
+        cols += p.cols;
+    }
+    Ok(Shape::new(first.rows, cols))
+}
+
+/// Checks a column slice `start .. start + len` of `x`.
+pub fn slice_cols_shape(x: Shape, start: usize, len: usize) -> Result<Shape> {
+    if len == 0 || start + len > x.cols {
+        return Err(Error::Invalid {
+            op: "slice_cols",
+            why: format!("columns {start}..{} are outside {x}", start + len),
+        });
+    }
+    Ok(Shape::new(x.rows, len))
+}
+
+/// Checks that an optimizer's tensors all have the parameter's shape.
+pub fn same_shape(op: &'static str, param: Shape, other: Shape) -> Result<()> {
+    if param != other {
+        return Err(shape_error(op, param, other, "optimizer state must have the parameter's shape"));
+    }
+    Ok(())
+}

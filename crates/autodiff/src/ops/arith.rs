@@ -1,0 +1,84 @@
+//! Elementwise arithmetic with broadcasting, and scalar ops.
+//!
+//! The broadcasting rule (see [`crate::Binary`]): the right operand may have
+//! the left's shape, or be a row `[1, c]`, a column `[r, 1]` or a scalar
+//! `[1, 1]`. A broadcast operand was used once per row (or column, or
+//! element), so its gradient is the *sum* of the output gradient over the
+//! repeated axis: `reduce_like` below.
+
+use crate::backend::{binary_name, broadcast_rule, Broadcast};
+use crate::{Axis, Backend, Binary, Result, Unary, Var};
+
+/// Sums a gradient of the left operand's shape down to the right operand's.
+fn reduce_like<B: Backend>(be: &B, g: B::Tensor, rule: Broadcast) -> B::Tensor {
+    match rule {
+        Broadcast::Same => g,
+        Broadcast::Row => be.sum(&g, Some(Axis::Rows)),
+        Broadcast::Col => be.sum(&g, Some(Axis::Cols)),
+        Broadcast::Scalar => be.sum(&g, None),
+    }
+}
+
+impl<B: Backend> Var<B> {
+    fn binary(&self, op: Binary, rhs: &Var<B>) -> Result<Var<B>> {
+        let rule = broadcast_rule(binary_name(op), self.shape(), rhs.shape())?;
+        let y = self.backend().binary(op, &self.value, &rhs.value)?;
+        let (a, b, out) = (self.value.clone(), rhs.value.clone(), y.clone());
+        Ok(self.tape.record(
+            y,
+            &[self, rhs],
+            Box::new(move |be, g| {
+                let (ga, gb) = match op {
+                    // y = a + b:  da = g,  db = g
+                    Binary::Add => (g.clone(), g.clone()),
+                    // y = a - b:  da = g,  db = -g
+                    Binary::Sub => (g.clone(), be.unary(Unary::Neg, g)),
+                    // y = a · b:  da = g · b,  db = g · a
+                    Binary::Mul => (be.binary(Binary::Mul, g, &b)?, be.binary(Binary::Mul, g, &a)?),
+                    // y = a / b:  da = g / b,  db = -g · a / b² = -(g · y) / b
+                    Binary::Div => {
+                        let gy = be.binary(Binary::Mul, g, &out)?;
+                        let db = be.binary(Binary::Div, &be.unary(Unary::Neg, &gy), &b)?;
+                        (be.binary(Binary::Div, g, &b)?, db)
+                    }
+                };
+                Ok(vec![ga, reduce_like(be, gb, rule)])
+            }),
+        ))
+    }
+
+    /// `self + rhs`, `rhs` broadcast (a bias `[1, c]` is the common case).
+    pub fn add(&self, rhs: &Var<B>) -> Result<Var<B>> {
+        self.binary(Binary::Add, rhs)
+    }
+
+    /// `self - rhs`, `rhs` broadcast.
+    pub fn sub(&self, rhs: &Var<B>) -> Result<Var<B>> {
+        self.binary(Binary::Sub, rhs)
+    }
+
+    /// `self · rhs` elementwise, `rhs` broadcast.
+    pub fn mul(&self, rhs: &Var<B>) -> Result<Var<B>> {
+        self.binary(Binary::Mul, rhs)
+    }
+
+    /// `self / rhs` elementwise, `rhs` broadcast.
+    pub fn div(&self, rhs: &Var<B>) -> Result<Var<B>> {
+        self.binary(Binary::Div, rhs)
+    }
+
+    /// `-self`. Derivative: -1.
+    pub fn neg(&self) -> Var<B> {
+        self.map(Unary::Neg)
+    }
+
+    /// `self + c`. Derivative: 1.
+    pub fn add_scalar(&self, c: f64) -> Var<B> {
+        self.map(Unary::AddScalar(c))
+    }
+
+    /// `c · self`. Derivative: c.
+    pub fn mul_scalar(&self, c: f64) -> Var<B> {
+        self.map(Unary::MulScalar(c))
+    }
+}

@@ -1,0 +1,1 @@
+//! The GAN crate (work in progress).

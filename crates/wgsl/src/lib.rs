@@ -1,0 +1,1 @@
+//! WGSL kernels (work in progress).
