@@ -141,7 +141,13 @@ pub trait Backend: Clone + 'static {
     fn upload(&self, shape: Shape, data: &[Self::Elem]) -> Result<Self::Tensor>;
     /// Copies a tensor back to the host. The only method that does.
     fn download(&self, x: &Self::Tensor) -> Result<Vec<Self::Elem>>;
-    /// Waits until all recorded work is done (a no-op on the CPU).
+    /// Hands all recorded work to the device without waiting for it: the
+    /// end of a training step (a no-op on the CPU, which works eagerly).
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Hands all recorded work to the device and waits until it is done
+    /// (a no-op on the CPU).
     fn sync(&self) -> Result<()> {
         Ok(())
     }
