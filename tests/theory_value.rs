@@ -44,19 +44,10 @@ fn column(tape: &Tape<B>, xs: &[f64]) -> Var<B> {
 /// (there the density multiplying them is 0, and 0 · finite = 0).
 fn value(p_data: &[f64], p_g: &[f64], d_logit: &[f64], dx: f64) -> f64 {
     let tape = Tape::new(B::new());
-    let (p, q, logit) = (
-        column(&tape, p_data),
-        column(&tape, p_g),
-        column(&tape, d_logit),
-    );
+    let (p, q, logit) = (column(&tape, p_data), column(&tape, p_g), column(&tape, d_logit));
     let real_term = p.mul(&logit.log_sigmoid()).unwrap().sum(); // ∫ p_data log D
     let fake_term = q.mul(&logit.neg().log_sigmoid()).unwrap().sum(); // ∫ p_g log(1 - D)
-    real_term
-        .add(&fake_term)
-        .unwrap()
-        .mul_scalar(dx)
-        .item()
-        .unwrap()
+    real_term.add(&fake_term).unwrap().mul_scalar(dx).item().unwrap()
 }
 
 /// The logit of D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Proposition 1):
@@ -99,11 +90,7 @@ fn theorem_1_value_at_the_optimum_is_minus_log_4_when_p_g_equals_p_data() {
     let d_star = optimal_d_logit(&log_p, &log_p);
     assert!(d_star.iter().all(|&logit| logit == 0.0)); // σ(0) = ½
     let v = value(&p, &p, &d_star, dx);
-    assert!(
-        (v - (-(4f64).ln())).abs() < 1e-9,
-        "V = {v}, -log 4 = {}",
-        -(4f64).ln()
-    );
+    assert!((v - (-(4f64).ln())).abs() < 1e-9, "V = {v}, -log 4 = {}", -(4f64).ln());
 }
 
 #[test]
@@ -147,16 +134,9 @@ fn proposition_1_the_optimal_d_maximises_v() {
         &|l, _| l + 0.5,                   // biased towards "real"
     ];
     for (i, perturb) in perturbations.iter().enumerate() {
-        let d: Vec<f64> = d_star
-            .iter()
-            .zip(&xs)
-            .map(|(&l, &x)| perturb(l, x))
-            .collect();
+        let d: Vec<f64> = d_star.iter().zip(&xs).map(|(&l, &x)| perturb(l, x)).collect();
         let v = value(&p, &q, &d, dx);
-        assert!(
-            v < v_star,
-            "perturbation {i}: V(D) = {v} is not below V(D*) = {v_star}"
-        );
+        assert!(v < v_star, "perturbation {i}: V(D) = {v} is not below V(D*) = {v_star}");
     }
 }
 
@@ -191,20 +171,11 @@ fn vanishing_gradient_of_the_saturating_loss_when_d_rejects_g() {
     //   non-saturating:  d/db mean -log σ(3x)     = mean(-3 (1 - σ(3x)))  ≈ -3
     let (sat, d_fake) = g_bias_gradient(true, 3.0, 0.0, 0.1, -4.0);
     let (non_sat, _) = g_bias_gradient(false, 3.0, 0.0, 0.1, -4.0);
-    assert!(
-        d_fake < 1e-4,
-        "D should reject G's samples, D(G(z)) = {d_fake}"
-    );
+    assert!(d_fake < 1e-4, "D should reject G's samples, D(G(z)) = {d_fake}");
     assert!(sat.abs() < 1e-3, "saturating gradient {sat} should vanish");
-    assert!(
-        (non_sat + 3.0).abs() < 1e-3,
-        "non-saturating gradient {non_sat} should be ≈ -3"
-    );
+    assert!((non_sat + 3.0).abs() < 1e-3, "non-saturating gradient {non_sat} should be ≈ -3");
     let ratio = non_sat.abs() / sat.abs();
-    assert!(
-        ratio > 1e4,
-        "non-saturating / saturating = {ratio}, expected orders of magnitude"
-    );
+    assert!(ratio > 1e4, "non-saturating / saturating = {ratio}, expected orders of magnitude");
 
     // Where D is undecided (D(G(z)) ≈ ½, G's samples near x = 0) both losses
     // push with comparable strength: the difference is only in saturation.
@@ -212,8 +183,5 @@ fn vanishing_gradient_of_the_saturating_loss_when_d_rejects_g() {
     let (non_sat, _) = g_bias_gradient(false, 3.0, 0.0, 0.1, 0.0);
     assert!((d_fake - 0.5).abs() < 0.05);
     let ratio = non_sat.abs() / sat.abs();
-    assert!(
-        (0.5..2.0).contains(&ratio),
-        "near D = ½ the ratio is {ratio}, expected ≈ 1"
-    );
+    assert!((0.5..2.0).contains(&ratio), "near D = ½ the ratio is {ratio}, expected ≈ 1");
 }

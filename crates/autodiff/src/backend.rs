@@ -347,7 +347,12 @@ pub fn slice_cols_shape(x: Shape, start: usize, len: usize) -> Result<Shape> {
 /// Checks that an optimizer's tensors all have the parameter's shape.
 pub fn same_shape(op: &'static str, param: Shape, other: Shape) -> Result<()> {
     if param != other {
-        return Err(shape_error(op, param, other, "optimizer state must have the parameter's shape"));
+        return Err(shape_error(
+            op,
+            param,
+            other,
+            "optimizer state must have the parameter's shape",
+        ));
     }
     Ok(())
 }

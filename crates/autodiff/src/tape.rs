@@ -157,7 +157,9 @@ impl<B: Backend> Tape<B> {
         grads[output.id] = Some(seed);
         let mut leaves = Vec::new();
         for id in (0..=output.id).rev() {
-            let Some(grad) = grads[id].take() else { continue };
+            let Some(grad) = grads[id].take() else {
+                continue;
+            };
             let node = &nodes[id];
             let Some(backward) = &node.backward else {
                 if node.requires_grad {

@@ -11,7 +11,9 @@ use crate::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, matmul_shape, same_shape,
     slice_cols_shape, sum_shape,
 };
-use crate::{rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape, TensorShape, Unary};
+use crate::{
+    rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape, TensorShape, Unary,
+};
 use std::marker::PhantomData;
 use std::sync::Arc;
 

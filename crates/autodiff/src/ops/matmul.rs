@@ -23,8 +23,10 @@ impl<B: Backend> Var<B> {
             c,
             &[self, rhs],
             Box::new(move |be, g| {
-                let da = if ta { be.matmul(&b, tb, g, true)? } else { be.matmul(g, false, &b, !tb)? };
-                let db = if tb { be.matmul(g, true, &a, ta)? } else { be.matmul(&a, !ta, g, false)? };
+                let da =
+                    if ta { be.matmul(&b, tb, g, true)? } else { be.matmul(g, false, &b, !tb)? };
+                let db =
+                    if tb { be.matmul(g, true, &a, ta)? } else { be.matmul(&a, !ta, g, false)? };
                 Ok(vec![da, db])
             }),
         ))
