@@ -335,10 +335,12 @@ pub fn concat_cols_shape(parts: &[Shape]) -> Result<Shape> {
 
 /// Checks a column slice `start .. start + len` of `x`.
 pub fn slice_cols_shape(x: Shape, start: usize, len: usize) -> Result<Shape> {
-    if len == 0 || start + len > x.cols {
+    // Saturating, so a huge `start` is an error rather than an overflow panic.
+    let end = start.saturating_add(len);
+    if len == 0 || end > x.cols {
         return Err(Error::Invalid {
             op: "slice_cols",
-            why: format!("columns {start}..{} are outside {x}", start + len),
+            why: format!("columns {start}..{end} are outside {x}"),
         });
     }
     Ok(Shape::new(x.rows, len))

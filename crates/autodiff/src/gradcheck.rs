@@ -163,17 +163,24 @@ where
     let in_numel: usize = inputs.iter().map(|x| x.shape().numel()).sum();
 
     if in_numel * out_shape.numel() <= opts.full_jacobian_limit {
-        // Full Jacobian: one backward pass per output element.
-        for j in 0..out_shape.numel() {
-            let mut onehot = vec![0.0; out_shape.numel()];
-            onehot[j] = 1.0;
-            let grads = vjp(CpuTensor::new(out_shape, onehot)?)?;
-            for (k, x) in inputs.iter().enumerate() {
-                for e in 0..x.shape().numel() {
-                    let mut dir = vec![0.0; x.shape().numel()];
-                    dir[e] = 1.0;
-                    let numerical = directional(k, &dir)?[j];
-                    let analytical = grads[k].data()[e];
+        // Full Jacobian. Row j (one backward pass per output element j):
+        // rows[j][k] = d output_j / d input_k.
+        let rows = (0..out_shape.numel())
+            .map(|j| {
+                let mut onehot = vec![0.0; out_shape.numel()];
+                onehot[j] = 1.0;
+                vjp(CpuTensor::new(out_shape, onehot)?)
+            })
+            .collect::<crate::Result<Vec<_>>>()?;
+        // Column e of input k (one pair of evaluations per input element),
+        // compared with the same column of the analytical Jacobian.
+        for (k, x) in inputs.iter().enumerate() {
+            for e in 0..x.shape().numel() {
+                let mut dir = vec![0.0; x.shape().numel()];
+                dir[e] = 1.0;
+                let column = directional(k, &dir)?;
+                for (j, &numerical) in column.iter().enumerate() {
+                    let analytical = rows[j][k].data()[e];
                     if !close(analytical, numerical) {
                         return Err(GradcheckError::Mismatch {
                             input: k,
@@ -242,3 +249,95 @@ pub fn random_input(rows: usize, cols: usize, lo: f64, hi: f64, seed: u64) -> Cp
 // Keep `Real` in scope for readers following `to_f64` calls in tests.
 #[allow(unused_imports)]
 use Real as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Unary;
+
+    /// `y = x²`, recorded with a backward that is wrong by `err` at element
+    /// `at` (every element for `None`): `dx = 2x · dy`, but `(2x + err) · dy` there.
+    fn square_with_bug(x: &Var<F64>, at: Option<usize>, err: f64) -> Var<F64> {
+        let y = x.backend().unary(Unary::Powi(2), x.value());
+        let (xv, yv) = (x.value().clone(), y.clone());
+        let backward: crate::BackwardFn<F64> = Box::new(move |be, g| {
+            let mut dx = be.unary_backward(Unary::Powi(2), &xv, &yv, g).data().to_vec();
+            for i in 0..dx.len() {
+                if at.is_none_or(|at| at == i) {
+                    dx[i] += err * g.data()[i];
+                }
+            }
+            Ok(vec![CpuTensor::new(xv.shape(), dx)?])
+        });
+        x.tape().record(y, &[x], backward)
+    }
+
+    /// `f(a, w) = a + w²` with the bug in the gradient of `w`, input 1.
+    fn buggy(at: Option<usize>, err: f64) -> impl Fn(&[Var<F64>]) -> crate::Result<Var<F64>> {
+        move |v| v[0].add(&square_with_bug(&v[1], at, err))
+    }
+
+    fn inputs(rows: usize, cols: usize) -> [CpuTensor<f64>; 2] {
+        [random_input(rows, cols, -1.0, 1.0, 1), random_input(rows, cols, -1.0, 1.0, 2)]
+    }
+
+    #[test]
+    fn passes_a_correct_gradient_in_both_modes() {
+        let small = GradcheckOptions::default();
+        let projections = GradcheckOptions { full_jacobian_limit: 0, ..small };
+        for opts in [small, projections] {
+            gradcheck_with(buggy(None, 0.0), &inputs(2, 3), opts).unwrap();
+        }
+    }
+
+    #[test]
+    fn full_jacobian_names_input_element_and_values() {
+        // w = inputs[1], element 4 of a [2, 3] is (1, 1); the Jacobian of the
+        // elementwise map is wrong only on its diagonal entry (1, 1) -> (1, 1).
+        let xs = inputs(2, 3);
+        let w = xs[1].data()[4];
+        let err = gradcheck(buggy(Some(4), 0.01), &xs).unwrap_err();
+        let GradcheckError::Mismatch { input, element, output, analytical, numerical } = err else {
+            panic!("expected a mismatch, got {err}");
+        };
+        assert_eq!((input, element, output), (1, Some((1, 1)), Some((1, 1))));
+        assert!((analytical - (2.0 * w + 0.01)).abs() < 1e-12, "analytical {analytical}");
+        assert!((numerical - 2.0 * w).abs() < 1e-6, "numerical {numerical}");
+        let message = err.to_string();
+        for part in ["input 1", "element (1, 1)", "output (1, 1)", "analytical", "numerical"] {
+            assert!(message.contains(part), "{message:?} does not mention {part:?}");
+        }
+    }
+
+    #[test]
+    fn random_projections_catch_the_same_bug() {
+        // 33 × 65 inputs: far above the full-Jacobian limit. The bug is in
+        // every element, as a wrong derivative formula would be. (A bug in one
+        // element of 2145 can hide in a projection, whose tolerance grows
+        // with the projected sum: the full Jacobian of small shapes is what
+        // pins single elements down.)
+        let xs = inputs(33, 65);
+        let err = gradcheck(buggy(None, 0.1), &xs).unwrap_err();
+        let GradcheckError::Mismatch { input, element, output, .. } = err else {
+            panic!("expected a mismatch, got {err}");
+        };
+        // The random direction moves every element, so no single one is named.
+        assert_eq!((input, element, output), (1, None, None));
+        assert!(err.to_string().contains("a random direction"), "{err}");
+    }
+
+    #[test]
+    fn an_error_inside_the_tolerance_passes_and_one_outside_fails() {
+        // |analytical - numerical| ≤ atol + rtol·|numerical|, about 1e-5 + 1e-3·|2w|.
+        let xs = inputs(2, 3);
+        assert!(gradcheck(buggy(Some(4), 1e-7), &xs).is_ok());
+        assert!(gradcheck(buggy(Some(4), 1e-2), &xs).is_err());
+    }
+
+    #[test]
+    fn an_op_error_is_reported_as_such() {
+        let xs = [random_input(2, 3, -1.0, 1.0, 1), random_input(3, 2, -1.0, 1.0, 2)];
+        let err = gradcheck(|v| v[0].add(&v[1]), &xs).unwrap_err();
+        assert!(matches!(err, GradcheckError::Op(Error::Shape { op: "add", .. })), "{err}");
+    }
+}

@@ -59,6 +59,8 @@ pub fn df<T: Real>(op: Unary, x: T, y: T) -> T {
         Unary::Log => one / x,
         // d(√x)/dx = 1/(2√x) = 1/(2y)
         Unary::Sqrt => one / (c(2.0) * y),
+        // d(x^0)/dx = 0: x^0 = 1 is constant (n x^(n-1) would be 0·0⁻¹ = NaN at x = 0)
+        Unary::Powi(0) => zero,
         // d(x^n)/dx = n x^(n-1)
         Unary::Powi(n) => c(n as f64) * x.powi(n - 1),
         // d(tanh x)/dx = 1 - tanh²x = 1 - y²

@@ -1,0 +1,155 @@
+//! Shape mismatches are `Err` values whose message names the op and the
+//! shapes involved, so the message alone is enough to find the bug.
+//!
+//! Each case is tried through the `Var` API (what a model calls) and, where
+//! the backend has the primitive, through `Backend` directly (what a GPU
+//! backend must match, since both call the shared checks in `backend.rs`).
+
+use minimax::autodiff::{
+    concat_cols, AdamStep, Backend, Cpu, CpuTensor, Error, Shape, Tape, TensorShape, Var,
+};
+
+type B = Cpu<f64>;
+
+/// A tensor of `[rows, cols]` zeros.
+fn zeros(rows: usize, cols: usize) -> CpuTensor<f64> {
+    B::new().fill(Shape::new(rows, cols), 0.0)
+}
+
+/// A tracked `[rows, cols]` variable of zeros on `tape`.
+fn var(tape: &Tape<B>, rows: usize, cols: usize) -> Var<B> {
+    tape.leaf(zeros(rows, cols))
+}
+
+/// Asserts that `result` is an error whose message contains every one of `parts`.
+#[track_caller]
+fn assert_err<T>(result: Result<T, Error>, parts: &[&str]) {
+    let Err(error) = result else { panic!("expected an error mentioning {parts:?}, got Ok") };
+    let message = error.to_string();
+    for part in parts {
+        assert!(message.contains(part), "{message:?} does not mention {part:?}");
+    }
+}
+
+#[test]
+fn matmul_inner_dimensions_for_each_transpose() {
+    // op(a) is [3, 4] and op(b) is [5, 2]: 4 != 5 whichever operands are stored transposed.
+    let tape = Tape::new(B::new());
+    let cases = [
+        (false, false, "matmul: [3, 4] and [5, 2]"),
+        (true, false, "matmul(aᵀ, b): [4, 3] and [5, 2]"),
+        (false, true, "matmul(a, bᵀ): [3, 4] and [2, 5]"),
+        (true, true, "matmul(aᵀ, bᵀ): [4, 3] and [2, 5]"),
+    ];
+    for (ta, tb, head) in cases {
+        let a = if ta { var(&tape, 4, 3) } else { var(&tape, 3, 4) };
+        let b = if tb { var(&tape, 2, 5) } else { var(&tape, 5, 2) };
+        let why = "inner dimensions differ (4 != 5)";
+        assert_err(a.matmul_t(ta, &b, tb), &[head, why]);
+        assert_err(B::new().matmul(a.value(), ta, b.value(), tb), &[head, why]);
+    }
+    // The plain method is the (false, false) case.
+    assert_err(var(&tape, 3, 4).matmul(&var(&tape, 5, 2)), &["matmul: [3, 4] and [5, 2]"]);
+}
+
+#[test]
+fn binary_ops_with_an_unbroadcastable_right_operand() {
+    // Against a [3, 4] left operand the right one may be [3, 4], [1, 4], [3, 1] or [1, 1].
+    let tape = Tape::new(B::new());
+    let a = var(&tape, 3, 4);
+    let why = "must have the left's shape, or be [1, cols], [rows, 1] or [1, 1]";
+    for (rows, cols) in [(2, 4), (1, 3), (4, 1), (4, 3), (3, 2)] {
+        let b = var(&tape, rows, cols);
+        let shapes = format!("[3, 4] and [{rows}, {cols}]");
+        assert_err(a.add(&b), &[&format!("add: {shapes}"), why]);
+        assert_err(a.sub(&b), &[&format!("sub: {shapes}"), why]);
+        assert_err(a.mul(&b), &[&format!("mul: {shapes}"), why]);
+        assert_err(a.div(&b), &[&format!("div: {shapes}"), why]);
+    }
+    // The left operand never broadcasts: [1, 4] + [3, 4] is an error too.
+    assert_err(var(&tape, 1, 4).add(&a), &["add: [1, 4] and [3, 4]"]);
+    // The losses built on sub name it as well.
+    assert_err(a.mse(&var(&tape, 4, 3)), &["sub: [3, 4] and [4, 3]"]);
+    assert_err(a.bce_with_logits(&var(&tape, 2, 4)), &["[3, 4] and [2, 4]"]);
+}
+
+#[test]
+fn concat_cols_with_differing_rows() {
+    let tape = Tape::new(B::new());
+    let (a, b, c) = (var(&tape, 2, 3), var(&tape, 2, 1), var(&tape, 4, 1));
+    assert_err(
+        concat_cols(&[&a, &b, &c]),
+        &["concat_cols: [2, 3] and [4, 1]", "row counts differ"],
+    );
+    let parts = [a.value(), b.value(), c.value()];
+    assert_err(B::new().concat_cols(&parts), &["concat_cols: [2, 3] and [4, 1]"]);
+    assert_err(concat_cols::<B>(&[]), &["concat_cols", "no tensors"]);
+}
+
+#[test]
+fn slice_cols_out_of_range() {
+    let tape = Tape::new(B::new());
+    let x = var(&tape, 3, 4);
+    assert_err(x.slice_cols(2, 3), &["slice_cols: columns 2..5 are outside [3, 4]"]);
+    assert_err(x.slice_cols(4, 1), &["slice_cols: columns 4..5 are outside [3, 4]"]);
+    assert_err(x.slice_cols(1, 0), &["slice_cols: columns 1..1 are outside [3, 4]"]);
+    // A start so large that start + len overflows is an error, not a panic.
+    assert_err(x.slice_cols(usize::MAX, 2), &["slice_cols", "outside [3, 4]"]);
+    assert_err(B::new().slice_cols(x.value(), 3, 2), &["slice_cols: columns 3..5"]);
+}
+
+#[test]
+fn upload_with_the_wrong_data_length() {
+    let be = B::new();
+    let message = "upload: shape [2, 3] holds 6 elements but 5 were given";
+    assert_err(be.upload(Shape::new(2, 3), &[0.0; 5]), &[message]);
+    assert_err(be.upload(Shape::new(2, 3), &[0.0; 7]), &["holds 6 elements but 7 were given"]);
+    assert_err(CpuTensor::new(Shape::new(1, 2), vec![0.0]), &["[1, 2] holds 2", "1 were given"]);
+}
+
+#[test]
+fn sgd_step_with_mismatched_state() {
+    let be = B::new();
+    let why = "optimizer state must have the parameter's shape";
+    let mut param = zeros(2, 3);
+    // A gradient of the wrong shape, then a velocity of the wrong shape.
+    let mut velocity = zeros(2, 3);
+    let result = be.sgd_step(&mut param, &zeros(3, 2), &mut velocity, 0.1, 0.9);
+    assert_err(result, &["sgd_step: [2, 3] and [3, 2]", why]);
+    let mut velocity = zeros(1, 3);
+    let result = be.sgd_step(&mut param, &zeros(2, 3), &mut velocity, 0.1, 0.9);
+    assert_err(result, &["sgd_step: [2, 3] and [1, 3]", why]);
+}
+
+#[test]
+fn adam_step_with_mismatched_state() {
+    let be = B::new();
+    let hp = AdamStep { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, t: 1 };
+    let mut param = zeros(2, 3);
+    // The gradient, m and v in turn have the wrong shape.
+    for (k, (rows, cols)) in [(3, 2), (2, 1), (6, 1)].into_iter().enumerate() {
+        let mut state = [zeros(2, 3), zeros(2, 3), zeros(2, 3)]; // [grad, m, v]
+        state[k] = zeros(rows, cols);
+        let [g, mut m, mut v] = state;
+        let result = be.adam_step(&mut param, &g, &mut m, &mut v, hp);
+        let shapes = format!("adam_step: [2, 3] and [{rows}, {cols}]");
+        assert_err(result, &[&shapes, "optimizer state must have the parameter's shape"]);
+    }
+}
+
+#[test]
+fn backward_seed_and_scalar_errors() {
+    let tape = Tape::new(B::new());
+    let y = var(&tape, 2, 3).square();
+    assert_err(tape.backward(&y), &["backward: needs a scalar [1, 1] tensor, got [2, 3]"]);
+    assert_err(tape.backward_with(&y, zeros(3, 2)), &["backward_with: [2, 3] and [3, 2]"]);
+    assert_err(y.item(), &["item: needs a scalar [1, 1] tensor, got [2, 3]"]);
+}
+
+#[test]
+fn broadcast_to_an_incompatible_shape() {
+    let be = B::new();
+    let message = "broadcast: [1, 3] and [2, 4]";
+    assert_err(be.broadcast(&zeros(1, 3), Shape::new(2, 4)), &[message]);
+    assert_eq!(be.broadcast(&zeros(1, 4), Shape::new(2, 4)).unwrap().shape(), Shape::new(2, 4));
+}
