@@ -1,1 +1,139 @@
-//! WGSL kernels (work in progress).
+//! # minimax-wgsl
+//!
+//! The [`Backend`] of `minimax-autodiff` on the GPU: every primitive is a
+//! WGSL compute kernel (in the workspace's top-level `shaders/` folder) run
+//! through `wgpu`, on Vulkan, Metal or DX12, or on a software Vulkan such
+//! as Mesa's lavapipe.
+//!
+//! ## How it works
+//!
+//! - **Resident tensors.** A [`WgpuTensor`] is a shape and a handle on a
+//!   GPU buffer. Ops take and return such handles; values come back to the
+//!   host only through [`Backend::download`].
+//! - **Recorded, batched work.** Ops do not run when called: each records a
+//!   dispatch into one pending command encoder, submitted by
+//!   [`Backend::flush`] (end of a training step), [`Backend::sync`] or a
+//!   download. A training step is one submit.
+//! - **Pooled buffers.** Buffers come from a size-bucketed pool and go back
+//!   to it when their last tensor drops, so a step in steady state creates
+//!   no buffers. [`Wgpu::stats`] counts all of the above.
+//!
+//! ## Reading order
+//!
+//! 1. `shaders/fill.wgsl`, then `kernels.rs`: what a kernel looks like on
+//!    both sides.
+//! 2. `backend.rs`: each `Backend` method, narrated: check the shapes, take
+//!    an output buffer, fill in the parameters, dispatch.
+//! 3. `context.rs`: recording and submitting; `uniforms.rs` and `pool.rs`:
+//!    why uploads and parameters cannot race the recorded commands.
+//! 4. `shaders/matmul_naive.wgsl`, then `shaders/matmul_tiled.wgsl`.
+//!
+//! ## Example
+//!
+//! ```no_run
+//! use minimax_autodiff::{Backend, Shape};
+//! use minimax_wgsl::Wgpu;
+//!
+//! let gpu = Wgpu::new()?;
+//! let a = gpu.upload(Shape::new(2, 2), &[1.0, 2.0, 3.0, 4.0])?;
+//! let c = gpu.matmul(&a, false, &a, true)?; // a · aᵀ, recorded
+//! assert_eq!(gpu.download(&c)?, vec![5.0, 11.0, 11.0, 25.0]); // submitted, read back
+//! # Ok::<(), minimax_autodiff::Error>(())
+//! ```
+
+mod backend;
+mod context;
+mod device;
+mod kernels;
+mod pool;
+mod stats;
+mod tensor;
+pub mod testing;
+mod uniforms;
+
+pub use stats::Stats;
+pub use tensor::WgpuTensor;
+
+use context::Context;
+use minimax_autodiff::{Backend, Result};
+use std::sync::Arc;
+
+/// The GPU backend: `Backend<Elem = f32>` on a `wgpu` device.
+///
+/// Cloning is cheap: clones share the device, the pending work, the buffer
+/// pool and the statistics.
+#[derive(Clone)]
+pub struct Wgpu {
+    ctx: Arc<Context>,
+}
+
+/// Which matrix-multiply kernel to run (see [`Wgpu::matmul_with`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MatmulKernel {
+    /// `shaders/matmul_tiled.wgsl`: 64 × 64 tiles of C staged through
+    /// workgroup memory, 4 × 4 per invocation in registers. What
+    /// [`Backend::matmul`] runs.
+    Tiled,
+    /// `shaders/matmul_naive.wgsl`: one invocation per element of C, reading
+    /// global memory only. The reference the tiled kernel is tested against.
+    Naive,
+}
+
+impl Wgpu {
+    /// Opens the best GPU adapter available: a hardware one when there is
+    /// one, else any (such as lavapipe, a software Vulkan).
+    ///
+    /// With none, returns [`minimax_autodiff::Error::Device`] listing the
+    /// adapters that were found and how to get one.
+    pub fn new() -> Result<Wgpu> {
+        let (device, queue, info) = device::open()?;
+        Ok(Wgpu { ctx: Arc::new(Context::new(device, queue, info)) })
+    }
+
+    /// The adapter's name and backend, e.g.
+    /// `"llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)"`.
+    pub fn adapter_summary(&self) -> String {
+        device::describe(&self.ctx.info)
+    }
+
+    /// Whether the adapter is a software rasterizer (such as lavapipe):
+    /// correct, but no faster than the CPU.
+    pub fn is_software(&self) -> bool {
+        self.ctx.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// What the backend has done since it was created or since
+    /// [`Wgpu::reset_stats`].
+    pub fn stats(&self) -> Stats {
+        self.ctx.stats()
+    }
+
+    /// Zeroes every counter of [`Wgpu::stats`].
+    pub fn reset_stats(&self) {
+        self.ctx.reset_stats()
+    }
+
+    /// How many free buffers the pool holds right now.
+    pub fn pooled_buffers(&self) -> usize {
+        self.ctx.pooled_buffers()
+    }
+
+    /// `op(a) · op(b)` with the chosen kernel; [`Backend::matmul`] is
+    /// `matmul_with(MatmulKernel::Tiled, …)`.
+    pub fn matmul_with(
+        &self,
+        kernel: MatmulKernel,
+        a: &WgpuTensor,
+        transpose_a: bool,
+        b: &WgpuTensor,
+        transpose_b: bool,
+    ) -> Result<WgpuTensor> {
+        backend::matmul(self, kernel, a, transpose_a, b, transpose_b)
+    }
+}
+
+impl std::fmt::Debug for Wgpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Wgpu({})", self.name())
+    }
+}

@@ -1,0 +1,395 @@
+//! `impl Backend for Wgpu`: each primitive as one or two recorded kernel
+//! dispatches.
+//!
+//! Every method reads the same way:
+//!
+//! 1. check the shapes with the shared rules of `minimax_autodiff::backend`
+//!    (so the error messages are the CPU's);
+//! 2. take an output buffer from the pool;
+//! 3. fill in the kernel's parameters (the `Params` struct of its shader);
+//! 4. record the dispatch, with a grid computed from the shader's workgroup
+//!    size.
+//!
+//! Nothing waits for the GPU here except `download` and `sync`.
+
+use crate::kernels::*;
+use crate::{MatmulKernel, Wgpu, WgpuTensor};
+use minimax_autodiff::backend::{
+    binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, matmul_shape, same_shape,
+    slice_cols_shape, sum_shape,
+};
+use minimax_autodiff::{rng, AdamStep, Axis, Backend, Binary, Dist, Error, Result, Shape, Unary};
+use std::sync::Arc;
+
+/// The grid for one invocation per element of an `n`-element tensor:
+/// ceil(n / WORKGROUP_SIZE) workgroups, folded into a 2-D grid no wider
+/// than the 65 535 workgroups one dimension may hold. The shaders unfold
+/// `(group.y, group.x)` into one index and skip the overhang.
+fn grid_1d(n: usize) -> [u32; 3] {
+    grid(n.div_ceil(WORKGROUP_SIZE as usize))
+}
+
+/// `groups` workgroups as a 2-D grid no wider than the dispatch limit
+/// (the shaders number them `group.y · groups.x + group.x`).
+fn grid(groups: usize) -> [u32; 3] {
+    let groups = groups as u32;
+    let x = groups.min(MAX_GROUPS_PER_DIM);
+    let y = if x == 0 { 1 } else { groups.div_ceil(x) };
+    [x, y, 1]
+}
+
+/// An element count or dimension as the `u32` the kernels use. Every
+/// tensor fits: a buffer holds at most 4 GiB, 2³⁰ f32s.
+fn u(n: usize) -> u32 {
+    n as u32
+}
+
+/// `ceil(p · 2²⁴)`: the 24-bit draws below it are exactly those whose
+/// uniform is `< p` (see `random.wgsl`). NaN gives 0, like the CPU's
+/// `u < NaN`.
+fn bernoulli_threshold(p: f64) -> u32 {
+    (p * 16_777_216.0).ceil().clamp(0.0, 16_777_216.0) as u32
+}
+
+/// `op(a) · op(b)` with either kernel (see [`Wgpu::matmul_with`]).
+pub(crate) fn matmul(
+    gpu: &Wgpu,
+    kernel: MatmulKernel,
+    a: &WgpuTensor,
+    transpose_a: bool,
+    b: &WgpuTensor,
+    transpose_b: bool,
+) -> Result<WgpuTensor> {
+    let out = matmul_shape(a.shape, transpose_a, b.shape, transpose_b)?; // [m, n]
+    let k = if transpose_a { a.shape.rows } else { a.shape.cols };
+    // One workgroup per tile of C: 16 × 16 elements (naive) or 64 × 64 (tiled).
+    let (k_id, tile_m, tile_n) = match kernel {
+        MatmulKernel::Tiled => (K::MatmulTiled, TILE_M, TILE_N),
+        MatmulKernel::Naive => (K::MatmulNaive, NAIVE_TILE, NAIVE_TILE),
+    };
+    let groups = [u(out.cols).div_ceil(tile_n), u(out.rows).div_ceil(tile_m), 1];
+    if groups[0] > MAX_GROUPS_PER_DIM || groups[1] > MAX_GROUPS_PER_DIM {
+        return Err(Error::Invalid {
+            op: "matmul",
+            why: format!(
+                "the product {out} needs {} × {} workgroups; a dispatch allows at most \
+                 {MAX_GROUPS_PER_DIM} per dimension",
+                groups[0], groups[1]
+            ),
+        });
+    }
+    // Each invocation loops over k: k times (naive), or ceil(k / 16) steps
+    // of a loop around a 16-iteration one (tiled; the compiler unrolls its
+    // smaller loops: on lavapipe, ~18 iterations per step are counted).
+    // Where the driver cuts loops short, say so rather than return a wrong
+    // product.
+    let trips = match kernel {
+        MatmulKernel::Naive => k as u64,
+        MatmulKernel::Tiled => k.div_ceil(TILE_K as usize) as u64 * (TILE_K as u64 + 2),
+    };
+    if let Some(limit) = gpu.ctx.loop_limit.filter(|&limit| trips > limit) {
+        return Err(Error::Invalid {
+            op: "matmul",
+            why: format!(
+                "inner dimension {k} needs {trips} loop iterations per invocation ({kernel:?} \
+                 kernel); {} stops shader loops after {limit}",
+                gpu.adapter_summary()
+            ),
+        });
+    }
+    let c = gpu.ctx.output("matmul", out);
+    let params = MatmulParams {
+        m: u(out.rows),
+        k: u(k),
+        n: u(out.cols),
+        trans_a: transpose_a as u32,
+        trans_b: transpose_b as u32,
+    };
+    gpu.ctx.dispatch(k_id, &params, &[&a.buffer, &b.buffer, &c], groups);
+    Ok(WgpuTensor::new(out, c))
+}
+
+impl Wgpu {
+    /// Gives `t` a buffer of its own before an in-place update, copying the
+    /// values if the buffer is shared with another tensor (the GPU's
+    /// `Arc::make_mut`, as the CPU backend does): updating a parameter must
+    /// not change a copy of it that the tape still holds.
+    fn make_unique(&self, op: &str, t: &mut WgpuTensor) {
+        if Arc::get_mut(&mut t.buffer).is_none() {
+            let own = self.ctx.output(op, t.shape);
+            self.ctx.copy(&t.buffer, &own, t.bytes());
+            *t = WgpuTensor::new(t.shape, own);
+        }
+    }
+
+    /// Checks that `other` has `x`'s shape where the trait cannot return an
+    /// error; a mismatch is reported by the next sync.
+    fn expect_same(&self, op: &str, x: Shape, other: Shape) {
+        if x != other {
+            self.ctx.report(format!("{op}: {x} and {other}: shapes differ"));
+        }
+    }
+}
+
+impl Backend for Wgpu {
+    type Elem = f32;
+    type Tensor = WgpuTensor;
+
+    fn name(&self) -> String {
+        self.adapter_summary()
+    }
+
+    fn upload(&self, shape: Shape, data: &[f32]) -> Result<WgpuTensor> {
+        if data.len() != shape.numel() {
+            return Err(Error::DataLength { op: "upload", shape, got: data.len() });
+        }
+        Ok(WgpuTensor::new(shape, self.ctx.upload(shape, data)?))
+    }
+
+    fn download(&self, x: &WgpuTensor) -> Result<Vec<f32>> {
+        self.ctx.download(&x.buffer, x.bytes())
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.ctx.flush()
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.ctx.sync()
+    }
+
+    fn fill(&self, shape: Shape, value: f64) -> WgpuTensor {
+        let out = self.ctx.output("fill", shape);
+        let params = FillParams { n: u(shape.numel()), value: value as f32 };
+        self.ctx.dispatch(K::Fill, &params, &[&out], grid_1d(shape.numel()));
+        WgpuTensor::new(shape, out)
+    }
+
+    fn random(&self, shape: Shape, d: Dist, seed: u64) -> WgpuTensor {
+        let out = self.ctx.output("random", shape);
+        // The 64-bit seed is folded to the shader's 32-bit key here, exactly
+        // as the CPU does it.
+        let key = rng::seed_key(seed);
+        let (code, a, b, threshold) = match d {
+            Dist::Uniform { lo, hi } => (dist::UNIFORM, lo, hi, 0),
+            Dist::Normal { mean, std } => (dist::NORMAL, mean, std, 0),
+            Dist::Bernoulli { p } => (dist::BERNOULLI, 0.0, 0.0, bernoulli_threshold(p)),
+        };
+        let n = u(shape.numel());
+        let params = RandomParams { n, dist: code, key, threshold, a: a as f32, b: b as f32 };
+        self.ctx.dispatch(K::Random, &params, &[&out], grid_1d(shape.numel()));
+        WgpuTensor::new(shape, out)
+    }
+
+    fn matmul(
+        &self,
+        a: &WgpuTensor,
+        transpose_a: bool,
+        b: &WgpuTensor,
+        transpose_b: bool,
+    ) -> Result<WgpuTensor> {
+        matmul(self, MatmulKernel::Tiled, a, transpose_a, b, transpose_b)
+    }
+
+    fn transpose(&self, x: &WgpuTensor) -> WgpuTensor {
+        let out = self.ctx.output("transpose", x.shape.t()); // [cols, rows]
+        let params = TransposeParams { rows: u(x.shape.rows), cols: u(x.shape.cols) };
+        self.ctx.dispatch(K::Transpose, &params, &[&x.buffer, &out], grid_1d(x.shape.numel()));
+        WgpuTensor::new(x.shape.t(), out)
+    }
+
+    fn unary(&self, op: Unary, x: &WgpuTensor) -> WgpuTensor {
+        let y = self.ctx.output("unary", x.shape);
+        let params = unary_params(op, x.n());
+        self.ctx.dispatch(K::UnaryForward, &params, &[&x.buffer, &y], grid_1d(x.shape.numel()));
+        WgpuTensor::new(x.shape, y)
+    }
+
+    fn unary_backward(
+        &self,
+        op: Unary,
+        x: &WgpuTensor,
+        y: &WgpuTensor,
+        dy: &WgpuTensor,
+    ) -> WgpuTensor {
+        self.expect_same("unary_backward", x.shape, y.shape);
+        self.expect_same("unary_backward", x.shape, dy.shape);
+        let dx = self.ctx.output("unary_backward", x.shape);
+        let params = unary_params(op, x.n());
+        // Bindings in the order of unary.wgsl: x, out (= dx), y, dy.
+        let buffers = [&*x.buffer, &dx, &*y.buffer, &*dy.buffer];
+        self.ctx.dispatch(K::UnaryBackward, &params, &buffers, grid_1d(x.shape.numel()));
+        WgpuTensor::new(x.shape, dx)
+    }
+
+    fn binary(&self, op: Binary, a: &WgpuTensor, b: &WgpuTensor) -> Result<WgpuTensor> {
+        let rule = broadcast_rule(binary_name(op), a.shape, b.shape)?;
+        let out = self.ctx.output(binary_name(op), a.shape);
+        let params = BinaryParams {
+            rows: u(a.shape.rows),
+            cols: u(a.shape.cols),
+            op: binary_code(op),
+            broadcast: broadcast_code(rule),
+        };
+        let grid = grid_1d(a.shape.numel());
+        self.ctx.dispatch(K::Binary, &params, &[&a.buffer, &b.buffer, &out], grid);
+        Ok(WgpuTensor::new(a.shape, out))
+    }
+
+    fn sum(&self, x: &WgpuTensor, axis: Option<Axis>) -> WgpuTensor {
+        let shape = sum_shape(x.shape, axis);
+        let out = self.ctx.output("sum", shape);
+        let Shape { rows, cols } = x.shape;
+        let params = SumParams { n: x.n(), rows: u(rows), cols: u(cols) };
+        match axis {
+            // One workgroup per column / per row.
+            Some(Axis::Rows) => {
+                self.ctx.dispatch(K::SumRows, &params, &[&x.buffer, &out], grid(cols))
+            }
+            Some(Axis::Cols) => {
+                self.ctx.dispatch(K::SumCols, &params, &[&x.buffer, &out], grid(rows))
+            }
+            None => {
+                // Pass 1: G workgroups each reduce a strided share of x to
+                // one partial sum. G ≤ WORKGROUP_SIZE, so that pass 2, one
+                // workgroup with one invocation per partial, finishes it.
+                let wg = WORKGROUP_SIZE as usize;
+                let groups = x.shape.numel().div_ceil(wg).clamp(1, wg) as u32;
+                if groups == 1 {
+                    self.ctx.dispatch(K::SumAll, &params, &[&x.buffer, &out], [1, 1, 1]);
+                } else {
+                    let partials = self.ctx.output("sum", Shape::new(1, groups as usize));
+                    self.ctx.dispatch(K::SumAll, &params, &[&x.buffer, &partials], [groups, 1, 1]);
+                    let pass2 = SumParams { n: groups, rows: 1, cols: groups };
+                    self.ctx.dispatch(K::SumAll, &pass2, &[&partials, &out], [1, 1, 1]);
+                }
+            }
+        }
+        WgpuTensor::new(shape, out)
+    }
+
+    fn broadcast(&self, x: &WgpuTensor, shape: Shape) -> Result<WgpuTensor> {
+        let rule = broadcast_to_rule(x.shape, shape)?;
+        let out = self.ctx.output("broadcast", shape);
+        let params = BroadcastParams {
+            rows: u(shape.rows),
+            cols: u(shape.cols),
+            broadcast: broadcast_code(rule),
+        };
+        self.ctx.dispatch(K::Broadcast, &params, &[&x.buffer, &out], grid_1d(shape.numel()));
+        Ok(WgpuTensor::new(shape, out))
+    }
+
+    fn concat_cols(&self, parts: &[&WgpuTensor]) -> Result<WgpuTensor> {
+        let shapes: Vec<Shape> = parts.iter().map(|p| p.shape).collect();
+        let shape = concat_cols_shape(&shapes)?;
+        let out = self.ctx.output("concat_cols", shape);
+        // One copy per part, each into its own block of columns.
+        let mut start = 0;
+        for p in parts {
+            let params = CopyColsParams {
+                rows: u(shape.rows),
+                len: u(p.shape.cols),
+                src_cols: u(p.shape.cols),
+                src_start: 0,
+                dst_cols: u(shape.cols),
+                dst_start: u(start),
+            };
+            self.ctx.dispatch(K::CopyCols, &params, &[&p.buffer, &out], grid_1d(p.shape.numel()));
+            start += p.shape.cols;
+        }
+        Ok(WgpuTensor::new(shape, out))
+    }
+
+    fn slice_cols(&self, x: &WgpuTensor, start: usize, len: usize) -> Result<WgpuTensor> {
+        let shape = slice_cols_shape(x.shape, start, len)?;
+        let out = self.ctx.output("slice_cols", shape);
+        let params = CopyColsParams {
+            rows: u(shape.rows),
+            len: u(len),
+            src_cols: u(x.shape.cols),
+            src_start: u(start),
+            dst_cols: u(len),
+            dst_start: 0,
+        };
+        self.ctx.dispatch(K::CopyCols, &params, &[&x.buffer, &out], grid_1d(shape.numel()));
+        Ok(WgpuTensor::new(shape, out))
+    }
+
+    fn sgd_step(
+        &self,
+        param: &mut WgpuTensor,
+        grad: &WgpuTensor,
+        velocity: &mut WgpuTensor,
+        lr: f64,
+        momentum: f64,
+    ) -> Result<()> {
+        same_shape("sgd_step", param.shape, grad.shape)?;
+        same_shape("sgd_step", param.shape, velocity.shape)?;
+        self.make_unique("sgd_step", param);
+        self.make_unique("sgd_step", velocity);
+        let params = SgdParams { n: param.n(), lr: lr as f32, momentum: momentum as f32 };
+        let buffers = [&*grad.buffer, &*param.buffer, &*velocity.buffer];
+        self.ctx.dispatch(K::Sgd, &params, &buffers, grid_1d(param.shape.numel()));
+        Ok(())
+    }
+
+    fn adam_step(
+        &self,
+        param: &mut WgpuTensor,
+        grad: &WgpuTensor,
+        m: &mut WgpuTensor,
+        v: &mut WgpuTensor,
+        hp: AdamStep,
+    ) -> Result<()> {
+        for other in [grad.shape, m.shape, v.shape] {
+            same_shape("adam_step", param.shape, other)?;
+        }
+        self.make_unique("adam_step", param);
+        self.make_unique("adam_step", m);
+        self.make_unique("adam_step", v);
+        // The bias corrections 1 - βᵗ, in f64 then rounded, as the CPU does.
+        let t = hp.t as i32;
+        let params = AdamParams {
+            n: param.n(),
+            lr: hp.lr as f32,
+            beta1: hp.beta1 as f32,
+            beta2: hp.beta2 as f32,
+            eps: hp.eps as f32,
+            bc1: (1.0 - hp.beta1.powi(t)) as f32,
+            bc2: (1.0 - hp.beta2.powi(t)) as f32,
+        };
+        let buffers = [&*grad.buffer, &*param.buffer, &*m.buffer, &*v.buffer];
+        self.ctx.dispatch(K::Adam, &params, &buffers, grid_1d(param.shape.numel()));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grids_cover_every_element_within_the_dispatch_limit() {
+        for n in [0usize, 1, 255, 256, 257, 65_535 * 256, 65_535 * 256 + 1, 1 << 30] {
+            let [x, y, z] = grid_1d(n);
+            assert!(x <= MAX_GROUPS_PER_DIM && y <= MAX_GROUPS_PER_DIM && z == 1);
+            let invocations = x as usize * y as usize * WORKGROUP_SIZE as usize;
+            assert!(invocations >= n, "{n}: {x} × {y}");
+            // No more than one row of workgroups of overhang.
+            assert!(invocations < n + x as usize * WORKGROUP_SIZE as usize + 1, "{n}");
+        }
+    }
+
+    #[test]
+    fn bernoulli_threshold_agrees_with_the_cpu_comparison() {
+        // u < p  ⇔  bits24 < threshold, for bits24 around the threshold.
+        for p in [0.0, 1e-9, 0.1, 0.3, 0.5, 0.7, 1.0 - 1e-12, 1.0, 1.5, -0.5, f64::NAN] {
+            let t = bernoulli_threshold(p) as i64;
+            for bits24 in (t - 2).max(0)..(t + 2).min(1 << 24) {
+                let u = bits24 as f64 / 16_777_216.0;
+                assert_eq!(u < p, bits24 < t, "p = {p}, bits24 = {bits24}");
+            }
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! The device, and the one pending command encoder that all work is
+//! recorded into.
+//!
+//! Nothing runs when an op is called. Each op *records* a compute pass into
+//! the pending encoder; the encoder is finished and submitted only by
+//! [`Context::flush`] (submit, don't wait), [`Context::sync`] (submit and
+//! wait) and [`Context::download`] (submit, wait, read back). A training
+//! step that ends with one `flush` is therefore one submit, however many
+//! kernels it launched.
+
+use crate::kernels::{Kernels, K};
+use crate::pool::{lock, GpuBuffer, Pool, Purpose, Use};
+use crate::uniforms::{UniformArena, SLOT};
+use crate::Stats;
+use minimax_autodiff::{Error, Result, Shape};
+use std::collections::VecDeque;
+use std::sync::{mpsc, Arc, Mutex};
+
+/// How many submits may be queued ahead of the device before `flush`
+/// waits for the oldest: a training loop that only flushes would otherwise
+/// let the host run arbitrarily far ahead, holding every step's command
+/// buffers and bind groups in memory.
+const MAX_IN_FLIGHT: usize = 3;
+
+/// Everything the backend owns; shared by every clone of [`crate::Wgpu`].
+pub(crate) struct Context {
+    pub(crate) device: wgpu::Device,
+    queue: wgpu::Queue,
+    pub(crate) info: wgpu::AdapterInfo,
+    /// The largest storage buffer a kernel may bind on this device.
+    max_binding: u64,
+    /// How many loop iterations a shader invocation may run in all, where
+    /// the driver cuts loops short: llvmpipe (lavapipe) stops them after
+    /// 65 535, silently. `None` elsewhere.
+    pub(crate) loop_limit: Option<u64>,
+    kernels: Kernels,
+    pool: Arc<Mutex<Pool>>,
+    state: Mutex<State>,
+    /// The first error the device reported (validation, out of memory),
+    /// returned by the next `flush`, `sync` or `download`.
+    error: Arc<Mutex<Option<String>>>,
+}
+
+/// What changes while recording.
+struct State {
+    /// The pending encoder; `None` right after a submit.
+    encoder: Option<wgpu::CommandEncoder>,
+    /// This submit's kernel parameters.
+    uniforms: UniformArena,
+    /// Whether anything (a command or a queued write) awaits a submit.
+    pending: bool,
+    /// The submits not yet known to be finished, oldest first.
+    in_flight: VecDeque<wgpu::SubmissionIndex>,
+    /// Counters; buffer creations are counted by the pool and the arena.
+    stats: Stats,
+}
+
+impl Context {
+    /// A context on an opened device.
+    pub(crate) fn new(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
+        // Device errors are values: keep the first one and hand it back from
+        // the next flush, sync or download instead of panicking (wgpu's
+        // default) in the middle of an op.
+        let error = Arc::new(Mutex::new(None));
+        let slot = error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            lock(&slot).get_or_insert_with(|| e.to_string());
+        }));
+        let max_binding = device.limits().max_storage_buffer_binding_size;
+        let loop_limit = (info.driver == "llvmpipe").then_some(65_535);
+        Context {
+            pool: Pool::new(device.clone()),
+            device,
+            queue,
+            info,
+            max_binding,
+            loop_limit,
+            kernels: Kernels::new(),
+            state: Mutex::new(State {
+                encoder: None,
+                uniforms: UniformArena::new(),
+                pending: false,
+                in_flight: VecDeque::new(),
+                stats: Stats::default(),
+            }),
+            error,
+        }
+    }
+
+    /// Records a device error found by the backend itself.
+    pub(crate) fn report(&self, message: String) {
+        lock(&self.error).get_or_insert(message);
+    }
+
+    /// The first device error since the last call, as an `Err`.
+    fn take_error(&self) -> Result<()> {
+        match lock(&self.error).take() {
+            Some(message) => Err(Error::Device(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// A buffer for a tensor of `shape` that a recorded command will write.
+    /// A shape too large for this adapter is reported as a device error
+    /// (returned by the next sync) and gets a minimal buffer (wgpu's bounds
+    /// checks keep the kernel inside it): the op itself cannot fail.
+    pub(crate) fn output(&self, op: &str, shape: Shape) -> GpuBuffer {
+        let bytes = self.checked_bytes(op, shape).unwrap_or_else(|message| {
+            self.report(message);
+            0
+        });
+        Pool::take(&self.pool, Purpose::Storage, bytes, Use::Recorded)
+    }
+
+    /// The size in bytes of an f32 tensor of `shape`, or why this adapter
+    /// cannot bind it.
+    fn checked_bytes(&self, op: &str, shape: Shape) -> std::result::Result<u64, String> {
+        let bytes = shape.numel() as u64 * 4;
+        if bytes > self.max_binding {
+            return Err(format!(
+                "{op}: a tensor of shape {shape} needs {bytes} bytes; this adapter binds at most {}",
+                self.max_binding
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// Copies host data into a new buffer.
+    ///
+    /// `queue.write_buffer` runs at the next submit *before* the recorded
+    /// commands; the pool therefore hands us a clean buffer, one that no
+    /// unsubmitted command uses (see `pool.rs`).
+    pub(crate) fn upload(&self, shape: Shape, data: &[f32]) -> Result<GpuBuffer> {
+        let bytes = self.checked_bytes("upload", shape).map_err(Error::Device)?;
+        let buffer = Pool::take(&self.pool, Purpose::Storage, bytes, Use::QueueWrite);
+        if bytes > 0 {
+            self.queue.write_buffer(buffer.raw(), 0, bytemuck::cast_slice(data));
+        }
+        let mut st = lock(&self.state);
+        st.pending = true;
+        st.stats.uploads += 1;
+        st.stats.upload_bytes += bytes;
+        Ok(buffer)
+    }
+
+    /// Records one dispatch of kernel `k` over `groups` workgroups, with
+    /// `params` in binding 0 and `buffers` in bindings 1, 2, … (the order
+    /// of the shader's header). A grid with no workgroups records nothing.
+    pub(crate) fn dispatch<P: bytemuck::Pod>(
+        &self,
+        k: K,
+        params: &P,
+        buffers: &[&GpuBuffer],
+        groups: [u32; 3],
+    ) {
+        if groups.contains(&0) {
+            return;
+        }
+        let kernel = self.kernels.get(&self.device, k); // compiled on first use
+        let mut st = lock(&self.state);
+        let (uniforms, offset) = st.uniforms.push(&self.device, bytemuck::bytes_of(params));
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &uniforms,
+                offset,
+                size: wgpu::BufferSize::new(SLOT),
+            }),
+        }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.raw().as_entire_binding(),
+            });
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &kernel.layout,
+            entries: &entries,
+        });
+        let encoder = self.encoder(&mut st);
+        // One compute pass per dispatch: wgpu orders passes and inserts the
+        // barriers between a pass that writes a buffer and one that reads it.
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            pass.set_pipeline(&kernel.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        st.pending = true;
+        st.stats.dispatches += 1;
+    }
+
+    /// The pending encoder, started if there is none.
+    fn encoder<'s>(&self, st: &'s mut State) -> &'s mut wgpu::CommandEncoder {
+        st.encoder.get_or_insert_with(|| {
+            self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("minimax step"),
+            })
+        })
+    }
+
+    /// Records a copy of `bytes` from `src` to `dst`, ordered with the
+    /// dispatches around it.
+    pub(crate) fn copy(&self, src: &GpuBuffer, dst: &GpuBuffer, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        let mut st = lock(&self.state);
+        let encoder = self.encoder(&mut st);
+        encoder.copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, bytes);
+        st.pending = true;
+        st.stats.copies += 1;
+    }
+
+    /// Submits everything recorded, without waiting. Nothing to submit is
+    /// not a submit.
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.submit(&mut lock(&self.state));
+        self.take_error()
+    }
+
+    fn submit(&self, st: &mut State) {
+        if !st.pending {
+            return;
+        }
+        // The parameter writes run first in this submit, then the commands.
+        st.uniforms.write(&self.queue);
+        let commands = st.encoder.take().map(|e| e.finish());
+        st.in_flight.push_back(self.queue.submit(commands));
+        st.pending = false;
+        st.stats.submits += 1;
+        // Everything recorded so far is on the queue: buffers freed during
+        // recording may now be the target of uploads again.
+        lock(&self.pool).submitted();
+        if st.in_flight.len() > MAX_IN_FLIGHT {
+            let oldest = st.in_flight.pop_front();
+            let wait = wgpu::PollType::Wait { submission_index: oldest, timeout: None };
+            if let Err(e) = self.device.poll(wait) {
+                self.report(format!("waiting for the GPU: {e}"));
+            }
+        }
+    }
+
+    /// Submits everything recorded and waits until the device is done.
+    pub(crate) fn sync(&self) -> Result<()> {
+        let mut st = lock(&self.state);
+        self.submit(&mut st);
+        self.wait()?;
+        st.in_flight.clear();
+        drop(st);
+        self.take_error()
+    }
+
+    fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Device(format!("waiting for the GPU: {e}")))
+    }
+
+    /// Copies the first `bytes` of `src` to the host: records a copy into a
+    /// mappable readback buffer, submits, waits, and maps it.
+    pub(crate) fn download(&self, src: &GpuBuffer, bytes: u64) -> Result<Vec<f32>> {
+        if bytes == 0 {
+            return self.take_error().map(|_| Vec::new());
+        }
+        let readback = Pool::take(&self.pool, Purpose::Readback, bytes, Use::Recorded);
+        {
+            let mut st = lock(&self.state);
+            let encoder = self.encoder(&mut st);
+            encoder.copy_buffer_to_buffer(src.raw(), 0, readback.raw(), 0, bytes);
+            st.pending = true;
+            st.stats.readbacks += 1;
+            st.stats.readback_bytes += bytes;
+            self.submit(&mut st);
+        }
+        // Ask for the mapping; the callback runs during the poll below.
+        let slice = readback.raw().slice(0..bytes);
+        let (tx, rx) = mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            let _ = tx.send(result);
+        });
+        self.wait()?;
+        let mapped =
+            rx.recv().map_err(|_| Error::Device("the readback was never mapped".into()))?;
+        mapped.map_err(|e| Error::Device(format!("mapping the readback buffer: {e}")))?;
+        // Copy out (without assuming the mapping is 4-byte aligned), then
+        // unmap before the buffer goes back to the pool.
+        let data = slice.get_mapped_range().map(|view| bytemuck::pod_collect_to_vec(&view));
+        readback.raw().unmap();
+        let data = data.map_err(|e| Error::Device(format!("reading the readback buffer: {e}")))?;
+        self.take_error()?;
+        Ok(data)
+    }
+
+    /// The counters, with the buffer creations of the pool and the arena.
+    pub(crate) fn stats(&self) -> Stats {
+        let st = lock(&self.state);
+        let pool = lock(&self.pool);
+        Stats {
+            buffers_allocated: pool.created + st.uniforms.created,
+            bytes_allocated: pool.created_bytes + st.uniforms.created * UniformArena::CHUNK_BYTES,
+            ..st.stats
+        }
+    }
+
+    /// Zeroes every counter.
+    pub(crate) fn reset_stats(&self) {
+        let mut st = lock(&self.state);
+        st.stats = Stats::default();
+        st.uniforms.created = 0;
+        let mut pool = lock(&self.pool);
+        pool.created = 0;
+        pool.created_bytes = 0;
+    }
+
+    /// How many free buffers the pool holds (for tests of the pool).
+    pub(crate) fn pooled_buffers(&self) -> usize {
+        lock(&self.pool).free_count()
+    }
+}

@@ -1,0 +1,180 @@
+// unary.wgsl: elementwise maps y = f(x) (entry point `forward`) and their
+// backward dx = dy · f'(x) (entry point `backward`), for every variant of
+// `minimax_autodiff::Unary`, chosen by an op code in the uniform.
+//
+// As in `crates/autodiff/src/cpu/unary.rs`, `f` and `df` are two functions
+// side by side with one `switch` arm per op, and `df` is given both x and
+// y = f(x) because several derivatives are cheapest in terms of the output
+// (tanh' = 1 - y², σ' = y(1 - y)).
+//
+// Bindings (both entry points share 0..2):
+//   0  params               uniform
+//   1  x                    read        [n]
+//   2  out                  read_write  [n]  y for `forward`, dx for `backward`
+//   3  y                    read        [n]  `backward` only
+//   4  dy                   read        [n]  `backward` only
+
+struct Params {
+    n: u32,     // number of elements
+    op: u32,    // one of the op codes below
+    k: i32,     // POWI: the exponent n
+    _pad: u32,
+    a: f32,     // ADD_SCALAR, MUL_SCALAR: c;  LEAKY_RELU: slope;  ELU: α;  CLAMP: lo
+    b: f32,     // CLAMP: hi
+}
+
+// Op codes: the order of the `Unary` enum (the Rust side maps them in
+// `crates/wgsl/src/kernels.rs`, `unary_params`).
+const NEG: u32 = 0u;
+const ADD_SCALAR: u32 = 1u;
+const MUL_SCALAR: u32 = 2u;
+const EXP: u32 = 3u;
+const LOG: u32 = 4u;
+const SQRT: u32 = 5u;
+const POWI: u32 = 6u;
+const TANH: u32 = 7u;
+const SIGMOID: u32 = 8u;
+const RELU: u32 = 9u;
+const LEAKY_RELU: u32 = 10u;
+const ELU: u32 = 11u;
+const SOFTPLUS: u32 = 12u;
+const CLAMP: u32 = 13u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> y: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+
+const WORKGROUP_SIZE: u32 = 256u; // one invocation per element, as in fill.wgsl
+
+// y = f(x).
+fn f(v: f32) -> f32 {
+    switch params.op {
+        case NEG: { return -v; }
+        case ADD_SCALAR: { return v + params.a; }
+        case MUL_SCALAR: { return params.a * v; }
+        case EXP: { return exp(v); }
+        case LOG: { return log(v); }
+        case SQRT: { return sqrt(v); }
+        case POWI: { return powi(v, params.k); }
+        // tanh saturates to ±1 in f32 beyond |x| = 9; clamping first keeps
+        // drivers that compute it from e^2x away from inf / inf = NaN.
+        case TANH: { return tanh(clamp(v, -15.0, 15.0)); }
+        case SIGMOID: { return sigmoid(v); }
+        case RELU: { return max(v, 0.0); }
+        case LEAKY_RELU: { return select(params.a * v, v, v > 0.0); }
+        case ELU: { return select(params.a * (exp(v) - 1.0), v, v > 0.0); }
+        // ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), finite for any x.
+        case SOFTPLUS: { return max(v, 0.0) + log1p(exp(-abs(v))); }
+        case CLAMP: { return min(max(v, params.a), params.b); }
+        default: { return v; } // unreachable: the host sends only the codes above
+    }
+}
+
+// dy/dx, given x and y = f(x).
+fn df(v: f32, fv: f32) -> f32 {
+    switch params.op {
+        // d(-x)/dx = -1
+        case NEG: { return -1.0; }
+        // d(x + c)/dx = 1
+        case ADD_SCALAR: { return 1.0; }
+        // d(c·x)/dx = c
+        case MUL_SCALAR: { return params.a; }
+        // d(e^x)/dx = e^x = y
+        case EXP: { return fv; }
+        // d(ln x)/dx = 1/x
+        case LOG: { return 1.0 / v; }
+        // d(√x)/dx = 1/(2√x) = 1/(2y)
+        case SQRT: { return 1.0 / (2.0 * fv); }
+        // d(x^n)/dx = n x^(n-1); for n = 0, x^0 = 1 is constant and the
+        // derivative is 0 (n x^(n-1) would be 0·0⁻¹ = NaN at x = 0)
+        case POWI: {
+            if params.k == 0 {
+                return 0.0;
+            }
+            return f32(params.k) * powi(v, params.k - 1);
+        }
+        // d(tanh x)/dx = 1 - tanh²x = 1 - y²
+        case TANH: { return 1.0 - fv * fv; }
+        // dσ/dx = σ(1 - σ) = y(1 - y)
+        case SIGMOID: { return fv * (1.0 - fv); }
+        // relu' = 1 for x > 0, else 0 (0 at the kink, as PyTorch)
+        case RELU: { return select(0.0, 1.0, v > 0.0); }
+        // leaky' = 1 for x > 0, else slope
+        case LEAKY_RELU: { return select(params.a, 1.0, v > 0.0); }
+        // elu' = 1 for x > 0, else α e^x = y + α
+        case ELU: { return select(fv + params.a, 1.0, v > 0.0); }
+        // d ln(1 + e^x)/dx = e^x / (1 + e^x) = σ(x)
+        case SOFTPLUS: { return sigmoid(v); }
+        // clamp' = 1 strictly inside (lo, hi), else 0
+        case CLAMP: { return select(0.0, 1.0, v > params.a && v < params.b); }
+        default: { return 0.0; }
+    }
+}
+
+// σ(x) = 1 / (1 + e^-x), written so e^… never overflows:
+// for x ≥ 0 use 1 / (1 + e^-x); for x < 0 use e^x / (1 + e^x).
+fn sigmoid(v: f32) -> f32 {
+    if v >= 0.0 {
+        return 1.0 / (1.0 + exp(-v));
+    }
+    let e = exp(v);
+    return e / (1.0 + e);
+}
+
+// x^n by repeated squaring, the algorithm of Rust's `powi` (compiler-rt's
+// __powisf2); x^-n = 1 / x^n.
+fn powi(v: f32, n: i32) -> f32 {
+    var base = v;
+    var e = u32(abs(n)); // u32: |i32::MIN| still terminates the loop
+    var r = 1.0;
+    loop {
+        if (e & 1u) == 1u {
+            r *= base;
+        }
+        e = e >> 1u;
+        if e == 0u {
+            break;
+        }
+        base *= base;
+    }
+    return select(r, 1.0 / r, n < 0);
+}
+
+// ln(1 + t), accurate for small t where 1 + t rounds (WGSL has no log1p):
+// with u = 1 + t rounded, ln(u) · t / (u - 1) corrects the rounding
+// (Goldberg, "What every computer scientist should know…", Theorem 4).
+fn log1p(t: f32) -> f32 {
+    let u = 1.0 + t;
+    if u == 1.0 {
+        return t;
+    }
+    return log(u) * t / (u - 1.0);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let i = (group.y * groups.x + group.x) * WORKGROUP_SIZE + lane;
+    if i >= params.n {
+        return;
+    }
+    out[i] = f(x[i]);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let i = (group.y * groups.x + group.x) * WORKGROUP_SIZE + lane;
+    if i >= params.n {
+        return;
+    }
+    out[i] = dy[i] * df(x[i], y[i]);
+}

@@ -1,0 +1,563 @@
+//! Every GPU kernel against the CPU reference, `Cpu<f32>`, on random data
+//! with awkward shapes: forward and backward, the optimizers, the random
+//! draws, the shape errors, and the recording machinery (uploads and kernel
+//! parameters must not race the commands recorded before them).
+//!
+//! Each test gets its GPU from `gpu_or_skip`: with no adapter it prints
+//! `skipped <test>: <reason>` and passes, unless `MINIMAX_REQUIRE_GPU=1`
+//! makes that a failure. Shapes are kept small: on lavapipe (a software
+//! Vulkan) a dispatch costs ~20 µs and a matmul runs at ~1 GFLOP/s.
+
+use minimax::autodiff::{
+    concat_cols, AdamStep, Axis, Backend, Binary, Cpu, CpuTensor, Dist, Error, Shape, Tape,
+    TensorShape, Unary, Var,
+};
+use minimax::wgsl::testing::gpu_or_skip;
+use minimax::wgsl::{MatmulKernel, Wgpu, WgpuTensor};
+
+const CPU: Cpu<f32> = Cpu::new();
+
+/// The same random `[rows, cols]` data on both backends, uniform on `[lo, hi)`.
+fn pair(
+    gpu: &Wgpu,
+    rows: usize,
+    cols: usize,
+    lo: f64,
+    hi: f64,
+    seed: u64,
+) -> (CpuTensor<f32>, WgpuTensor) {
+    let c = CPU.random(Shape::new(rows, cols), Dist::Uniform { lo, hi }, seed);
+    let g = gpu.upload(c.shape(), c.data()).unwrap();
+    (c, g)
+}
+
+/// Asserts `|gpu - cpu| ≤ atol + rtol · |cpu|` elementwise (NaNs must match).
+#[track_caller]
+fn assert_close(what: &str, gpu: &Wgpu, g: &WgpuTensor, c: &CpuTensor<f32>, rtol: f32, atol: f32) {
+    assert_eq!(g.shape(), c.shape(), "{what}: shapes");
+    let got = gpu.download(g).unwrap();
+    for (i, (&x, &y)) in got.iter().zip(c.data()).enumerate() {
+        let ok = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= atol + rtol * y.abs();
+        assert!(ok, "{what}: element {i} of {}: gpu {x} vs cpu {y}", c.shape());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// matmul
+// ---------------------------------------------------------------------------
+
+#[test]
+fn matmul_tiled_and_naive_match_the_cpu_for_every_transpose() {
+    let Some(gpu) = gpu_or_skip("matmul_tiled_and_naive_match_the_cpu_for_every_transpose") else {
+        return;
+    };
+    // (m, k, n): ones, primes, one either side of the 64-wide tile and the
+    // 16-deep k step, non-square, and vectors.
+    let shapes = [
+        (1, 1, 1),
+        (1, 7, 1),
+        (7, 1, 7),
+        (7, 63, 65),
+        (64, 64, 64),
+        (65, 17, 63),
+        (63, 65, 1),
+        (1, 257, 64),
+        (257, 15, 7),
+        (130, 33, 129),
+    ];
+    for (seed, &(m, k, n)) in shapes.iter().enumerate() {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            // Stored shapes: [m, k] or [k, m]; [k, n] or [n, k].
+            let (ar, ac) = if ta { (k, m) } else { (m, k) };
+            let (br, bc) = if tb { (n, k) } else { (k, n) };
+            let (a_cpu, a) = pair(&gpu, ar, ac, -1.0, 1.0, 2 * seed as u64);
+            let (b_cpu, b) = pair(&gpu, br, bc, -1.0, 1.0, 2 * seed as u64 + 1);
+            let want = CPU.matmul(&a_cpu, ta, &b_cpu, tb).unwrap();
+            // Sums of k products of numbers below 1: error ≲ k · 2⁻²⁴.
+            let atol = 1e-6 * k as f32;
+            for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
+                let got = gpu.matmul_with(kernel, &a, ta, &b, tb).unwrap();
+                let what = format!("{kernel:?} matmul m={m} k={k} n={n} ta={ta} tb={tb}");
+                assert_close(&what, &gpu, &got, &want, 1e-5, atol);
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_with_an_empty_inner_dimension_is_zero() {
+    let Some(gpu) = gpu_or_skip("matmul_with_an_empty_inner_dimension_is_zero") else { return };
+    let a = gpu.upload(Shape::new(3, 0), &[]).unwrap();
+    let b = gpu.upload(Shape::new(0, 5), &[]).unwrap();
+    for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
+        // Start from a recycled buffer with garbage in it.
+        drop(gpu.fill(Shape::new(3, 5), 7.0));
+        let c = gpu.matmul_with(kernel, &a, false, &b, false).unwrap();
+        assert_eq!(gpu.download(&c).unwrap(), vec![0.0; 15], "{kernel:?}");
+    }
+}
+
+#[test]
+fn a_long_inner_dimension_is_right_or_refused() {
+    let Some(gpu) = gpu_or_skip("a_long_inner_dimension_is_right_or_refused") else { return };
+    // llvmpipe stops shader loops after 65 535 iterations: there the backend
+    // must refuse k = 70 000 rather than return a truncated sum. Elsewhere
+    // the product must be right (ones: every element is exactly k).
+    let k = 70_000;
+    let a = gpu.fill(Shape::new(3, k), 1.0);
+    let b = gpu.fill(Shape::new(k, 2), 1.0);
+    for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
+        match gpu.matmul_with(kernel, &a, false, &b, false) {
+            Ok(c) => assert_eq!(gpu.download(&c).unwrap(), vec![k as f32; 6], "{kernel:?}"),
+            Err(e) => {
+                assert!(gpu.adapter_summary().contains("llvmpipe"), "{kernel:?}: {e}");
+                assert!(e.to_string().contains("stops shader loops after 65535"), "{e}");
+            }
+        }
+    }
+    // Well inside the limit, llvmpipe too must get it right.
+    let k = 20_000;
+    let a = gpu.fill(Shape::new(3, k), 1.0);
+    let b = gpu.fill(Shape::new(k, 2), 1.0);
+    for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
+        let c = gpu.matmul_with(kernel, &a, false, &b, false).unwrap();
+        assert_eq!(gpu.download(&c).unwrap(), vec![k as f32; 6], "{kernel:?}");
+    }
+}
+
+#[test]
+fn shape_errors_are_the_cpus() {
+    let Some(gpu) = gpu_or_skip("shape_errors_are_the_cpus") else { return };
+    let (c34, g34) = pair(&gpu, 3, 4, 0.0, 1.0, 1);
+    let (c52, g52) = pair(&gpu, 5, 2, 0.0, 1.0, 2);
+    let (c14, g14) = pair(&gpu, 1, 4, 0.0, 1.0, 3);
+    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+        let want = CPU.matmul(&c34, ta, &c52, tb).unwrap_err();
+        assert_eq!(gpu.matmul(&g34, ta, &g52, tb).unwrap_err(), want);
+        let naive = gpu.matmul_with(MatmulKernel::Naive, &g34, ta, &g52, tb).unwrap_err();
+        assert_eq!(naive, want);
+    }
+    for op in [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div] {
+        assert_eq!(
+            gpu.binary(op, &g34, &g52).unwrap_err(),
+            CPU.binary(op, &c34, &c52).unwrap_err()
+        );
+        // `a` never broadcasts.
+        assert_eq!(
+            gpu.binary(op, &g14, &g34).unwrap_err(),
+            CPU.binary(op, &c14, &c34).unwrap_err()
+        );
+    }
+    let to = Shape::new(3, 5);
+    assert_eq!(gpu.broadcast(&g14, to).unwrap_err(), CPU.broadcast(&c14, to).unwrap_err());
+    assert_eq!(
+        gpu.concat_cols(&[&g34, &g52]).unwrap_err(),
+        CPU.concat_cols(&[&c34, &c52]).unwrap_err()
+    );
+    assert_eq!(gpu.concat_cols(&[]).unwrap_err(), CPU.concat_cols(&[]).unwrap_err());
+    for (start, len) in [(0, 0), (2, 3), (4, 1)] {
+        let want = CPU.slice_cols(&c34, start, len).unwrap_err();
+        assert_eq!(gpu.slice_cols(&g34, start, len).unwrap_err(), want);
+    }
+    assert_eq!(
+        gpu.upload(Shape::new(2, 2), &[1.0]).unwrap_err(),
+        CPU.upload(Shape::new(2, 2), &[1.0]).unwrap_err()
+    );
+    let (mut p, mut v) = (g34.clone(), g34.clone());
+    let (mut cp, mut cv) = (c34.clone(), c34.clone());
+    assert_eq!(
+        gpu.sgd_step(&mut p, &g52, &mut v, 0.1, 0.9).unwrap_err(),
+        CPU.sgd_step(&mut cp, &c52, &mut cv, 0.1, 0.9).unwrap_err()
+    );
+    let hp = AdamStep { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, t: 1 };
+    let mut m = g34.clone();
+    let mut cm = c34.clone();
+    assert_eq!(
+        gpu.adam_step(&mut p, &g34, &mut m, &mut g14.clone(), hp).unwrap_err(),
+        CPU.adam_step(&mut cp, &c34, &mut cm, &mut c14.clone(), hp).unwrap_err()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Elementwise maps, forward and backward
+// ---------------------------------------------------------------------------
+
+/// Every `Unary` variant, with the input range where it is defined.
+fn every_unary() -> Vec<(Unary, f64, f64)> {
+    vec![
+        (Unary::Neg, -4.0, 4.0),
+        (Unary::AddScalar(1.5), -4.0, 4.0),
+        (Unary::MulScalar(-2.5), -4.0, 4.0),
+        (Unary::Exp, -10.0, 10.0),
+        (Unary::Log, 0.01, 10.0),
+        (Unary::Sqrt, 0.01, 10.0),
+        (Unary::Powi(3), -2.0, 2.0),
+        (Unary::Powi(-2), 0.5, 2.0),
+        (Unary::Powi(0), -2.0, 2.0),
+        (Unary::Tanh, -4.0, 4.0),
+        (Unary::Sigmoid, -10.0, 10.0),
+        (Unary::Relu, -4.0, 4.0),
+        (Unary::LeakyRelu(0.2), -4.0, 4.0),
+        (Unary::Elu(0.7), -4.0, 4.0),
+        (Unary::Softplus, -10.0, 10.0),
+        (Unary::Clamp(-0.5, 0.8), -2.0, 2.0),
+    ]
+}
+
+#[test]
+fn unary_forward_and_backward_match_the_cpu_for_every_op() {
+    let Some(gpu) = gpu_or_skip("unary_forward_and_backward_match_the_cpu_for_every_op") else {
+        return;
+    };
+    for (seed, (op, lo, hi)) in every_unary().into_iter().enumerate() {
+        for (rows, cols) in [(1, 1), (7, 65), (1, 257)] {
+            let seed = 10 * seed as u64 + rows as u64;
+            let (x_cpu, x) = pair(&gpu, rows, cols, lo, hi, seed);
+            let (dy_cpu, dy) = pair(&gpu, rows, cols, -1.0, 1.0, seed + 1000);
+            let y_cpu = CPU.unary(op, &x_cpu);
+            let y = gpu.unary(op, &x);
+            // exp, log, tanh… may differ from the CPU's by a few ulps.
+            assert_close(&format!("{op:?} [{rows}, {cols}]"), &gpu, &y, &y_cpu, 1e-5, 1e-6);
+            let dx_cpu = CPU.unary_backward(op, &x_cpu, &y_cpu, &dy_cpu);
+            let dx = gpu.unary_backward(op, &x, &y, &dy);
+            assert_close(&format!("{op:?}' [{rows}, {cols}]"), &gpu, &dx, &dx_cpu, 1e-5, 1e-6);
+        }
+    }
+}
+
+#[test]
+fn unary_ops_stay_finite_at_extreme_inputs() {
+    let Some(gpu) = gpu_or_skip("unary_ops_stay_finite_at_extreme_inputs") else { return };
+    let xs = [-1000.0, -100.0, -20.0, -1e-6, 0.0, 1e-6, 20.0, 100.0, 1000.0];
+    let x_cpu = CPU.upload(Shape::new(1, xs.len()), &xs).unwrap();
+    let x = gpu.upload(Shape::new(1, xs.len()), &xs).unwrap();
+    let dy_cpu = CPU.fill(x.shape(), 1.0);
+    let dy = gpu.fill(x.shape(), 1.0);
+    for op in
+        [Unary::Tanh, Unary::Sigmoid, Unary::Softplus, Unary::LeakyRelu(0.01), Unary::Elu(1.0)]
+    {
+        let y_cpu = CPU.unary(op, &x_cpu);
+        let y = gpu.unary(op, &x);
+        assert_close(&format!("{op:?} at extremes"), &gpu, &y, &y_cpu, 1e-6, 1e-7);
+        let dx_cpu = CPU.unary_backward(op, &x_cpu, &y_cpu, &dy_cpu);
+        let dx = gpu.unary_backward(op, &x, &y, &dy);
+        assert_close(&format!("{op:?}' at extremes"), &gpu, &dx, &dx_cpu, 1e-6, 1e-7);
+    }
+}
+
+#[test]
+fn binary_matches_the_cpu_with_every_broadcast() {
+    let Some(gpu) = gpu_or_skip("binary_matches_the_cpu_with_every_broadcast") else { return };
+    for (rows, cols) in [(1, 1), (65, 7), (1, 257), (63, 1)] {
+        let (a_cpu, a) = pair(&gpu, rows, cols, -2.0, 2.0, 1);
+        // b: same shape, a row, a column, a scalar. Kept away from 0 for div.
+        for (br, bc) in [(rows, cols), (1, cols), (rows, 1), (1, 1)] {
+            let (b_cpu, b) = pair(&gpu, br, bc, 0.5, 2.0, 2);
+            for op in [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div] {
+                let want = CPU.binary(op, &a_cpu, &b_cpu).unwrap();
+                let got = gpu.binary(op, &a, &b).unwrap();
+                let what = format!("{op:?} [{rows}, {cols}] with [{br}, {bc}]");
+                assert_close(&what, &gpu, &got, &want, 1e-6, 0.0);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reductions and data movement
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sums_match_the_cpu_on_every_axis() {
+    let Some(gpu) = gpu_or_skip("sums_match_the_cpu_on_every_axis") else { return };
+    // 257 × 257 and 1 × 70 000 take the two-pass path of the full sum
+    // (more than one workgroup); 1 × 1 and 7 × 7 the one-pass path.
+    for (rows, cols) in [(1, 1), (7, 7), (63, 65), (257, 257), (1, 70_000), (300, 1)] {
+        let (x_cpu, x) = pair(&gpu, rows, cols, -1.0, 1.0, rows as u64);
+        let abs: Vec<f32> = x_cpu.data().iter().map(|v| v.abs()).collect();
+        let abs = CpuTensor::new(x_cpu.shape(), abs).unwrap();
+        for axis in [None, Some(Axis::Rows), Some(Axis::Cols)] {
+            let want = CPU.sum(&x_cpu, axis);
+            let got = gpu.download(&gpu.sum(&x, axis)).unwrap();
+            // The orders of summation differ. Each order's error is at most
+            // (n - 1) · 2⁻²⁴ · Σ|x| (Higham, Accuracy and Stability of
+            // Numerical Algorithms, §4.2), so two differ by at most twice that.
+            let n = match axis {
+                None => rows * cols,
+                Some(Axis::Rows) => rows,
+                Some(Axis::Cols) => cols,
+            };
+            let bound = CPU.sum(&abs, axis);
+            for (i, (&g, &c)) in got.iter().zip(want.data()).enumerate() {
+                let tol = 2.0 * n as f32 * 2f32.powi(-24) * bound.data()[i];
+                assert!(
+                    (g - c).abs() <= tol,
+                    "sum {axis:?} of [{rows}, {cols}][{i}]: gpu {g} vs cpu {c}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn sum_of_ones_is_exact() {
+    let Some(gpu) = gpu_or_skip("sum_of_ones_is_exact") else { return };
+    // Integers below 2²⁴ add exactly in f32 in any order.
+    for n in [1, 255, 256, 257, 65_536, 65_537, 1_000_001] {
+        let ones = gpu.fill(Shape::new(1, n), 1.0);
+        assert_eq!(gpu.download(&gpu.sum(&ones, None)).unwrap(), vec![n as f32], "n = {n}");
+    }
+}
+
+#[test]
+fn broadcast_transpose_concat_and_slice_match_the_cpu() {
+    let Some(gpu) = gpu_or_skip("broadcast_transpose_concat_and_slice_match_the_cpu") else {
+        return;
+    };
+    for (rows, cols) in [(1, 1), (7, 65), (257, 3), (1, 64)] {
+        let to = Shape::new(rows, cols);
+        for (xr, xc) in [(1, cols), (rows, 1), (1, 1), (rows, cols)] {
+            let (x_cpu, x) = pair(&gpu, xr, xc, -1.0, 1.0, 5);
+            let want = CPU.broadcast(&x_cpu, to).unwrap();
+            assert_close(
+                &format!("broadcast [{xr}, {xc}] to {to}"),
+                &gpu,
+                &gpu.broadcast(&x, to).unwrap(),
+                &want,
+                0.0,
+                0.0,
+            );
+        }
+        let (x_cpu, x) = pair(&gpu, rows, cols, -1.0, 1.0, 6);
+        assert_close(
+            &format!("transpose {to}"),
+            &gpu,
+            &gpu.transpose(&x),
+            &CPU.transpose(&x_cpu),
+            0.0,
+            0.0,
+        );
+        let (y_cpu, y) = pair(&gpu, rows, 5, -1.0, 1.0, 7);
+        let (z_cpu, z) = pair(&gpu, rows, 1, -1.0, 1.0, 8);
+        let want = CPU.concat_cols(&[&x_cpu, &y_cpu, &z_cpu, &x_cpu]).unwrap();
+        let got = gpu.concat_cols(&[&x, &y, &z, &x]).unwrap();
+        assert_close(&format!("concat_cols with {to}"), &gpu, &got, &want, 0.0, 0.0);
+        for (start, len) in [(0, 1), (cols - 1, 1), (0, cols), (cols / 2, cols - cols / 2)] {
+            let want = CPU.slice_cols(&x_cpu, start, len).unwrap();
+            let got = gpu.slice_cols(&x, start, len).unwrap();
+            assert_close(&format!("slice_cols {start}+{len} of {to}"), &gpu, &got, &want, 0.0, 0.0);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// fill and random
+// ---------------------------------------------------------------------------
+
+#[test]
+fn fill_and_random_draw_the_cpus_numbers() {
+    let Some(gpu) = gpu_or_skip("fill_and_random_draw_the_cpus_numbers") else { return };
+    let shape = Shape::new(129, 65);
+    assert_close("fill", &gpu, &gpu.fill(shape, -0.1), &CPU.fill(shape, -0.1), 0.0, 0.0);
+    for seed in [0, 1, 42, u64::MAX, 0x1234_5678_9abc_def0] {
+        // U[0, 1) is (24 random bits) · 2⁻²⁴ on both sides: exactly equal,
+        // so the bits match exactly.
+        let unit = Dist::Uniform { lo: 0.0, hi: 1.0 };
+        let got = gpu.download(&gpu.random(shape, unit, seed)).unwrap();
+        let want = CPU.random(shape, unit, seed);
+        let bits = |xs: &[f32]| xs.iter().map(|&u| (u * 16_777_216.0) as u32).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(want.data()), "uniform bits, seed {seed}");
+        // A Bernoulli mask compares those bits with p: exactly equal too.
+        for p in [0.0, 0.1, 0.5, 0.77, 1.0] {
+            let d = Dist::Bernoulli { p };
+            assert_close(
+                &format!("bernoulli {p}"),
+                &gpu,
+                &gpu.random(shape, d, seed),
+                &CPU.random(shape, d, seed),
+                0.0,
+                0.0,
+            );
+        }
+        // Other ranges and the normal differ by f32 vs f64 rounding only.
+        let d = Dist::Uniform { lo: -3.0, hi: 5.0 };
+        assert_close(
+            "uniform [-3, 5)",
+            &gpu,
+            &gpu.random(shape, d, seed),
+            &CPU.random(shape, d, seed),
+            1e-6,
+            1e-6,
+        );
+        let d = Dist::Normal { mean: 1.0, std: 2.0 };
+        assert_close(
+            "normal(1, 2)",
+            &gpu,
+            &gpu.random(shape, d, seed),
+            &CPU.random(shape, d, seed),
+            1e-5,
+            1e-5,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Optimizers
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sgd_and_adam_steps_match_the_cpu() {
+    let Some(gpu) = gpu_or_skip("sgd_and_adam_steps_match_the_cpu") else { return };
+    for (rows, cols) in [(1, 1), (63, 65), (1, 257)] {
+        let (mut p_cpu, mut p) = pair(&gpu, rows, cols, -1.0, 1.0, 1);
+        let (mut v_cpu, mut v) = pair(&gpu, rows, cols, 0.0, 0.0, 2); // zeros
+        let (mut m_cpu, mut m) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
+        let (mut s_cpu, mut s) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
+        for t in 1..=3 {
+            let (g_cpu, g) = pair(&gpu, rows, cols, -1.0, 1.0, 10 + t as u64);
+            CPU.sgd_step(&mut p_cpu, &g_cpu, &mut v_cpu, 0.05, 0.9).unwrap();
+            gpu.sgd_step(&mut p, &g, &mut v, 0.05, 0.9).unwrap();
+            let hp = AdamStep { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, t };
+            CPU.adam_step(&mut p_cpu, &g_cpu, &mut m_cpu, &mut s_cpu, hp).unwrap();
+            gpu.adam_step(&mut p, &g, &mut m, &mut s, hp).unwrap();
+        }
+        let what = format!("[{rows}, {cols}]");
+        assert_close(&format!("param {what}"), &gpu, &p, &p_cpu, 1e-5, 1e-6);
+        assert_close(&format!("velocity {what}"), &gpu, &v, &v_cpu, 1e-5, 1e-6);
+        assert_close(&format!("adam m {what}"), &gpu, &m, &m_cpu, 1e-5, 1e-6);
+        assert_close(&format!("adam v {what}"), &gpu, &s, &s_cpu, 1e-5, 1e-7);
+    }
+}
+
+#[test]
+fn in_place_updates_do_not_change_shared_copies() {
+    let Some(gpu) = gpu_or_skip("in_place_updates_do_not_change_shared_copies") else { return };
+    let p0 = gpu.fill(Shape::new(2, 3), 1.0);
+    let (mut p, mut v) = (p0.clone(), gpu.fill(p0.shape(), 0.0));
+    let g = gpu.fill(p0.shape(), 2.0);
+    gpu.sgd_step(&mut p, &g, &mut v, 0.5, 0.0).unwrap();
+    // p = 1 - 0.5 · 2 = 0; the clone taken before the step still holds 1.
+    assert_eq!(gpu.download(&p).unwrap(), vec![0.0; 6]);
+    assert_eq!(gpu.download(&p0).unwrap(), vec![1.0; 6]);
+    // A gradient that *is* the parameter (shared buffer) reads the old value.
+    let mut q = g.clone();
+    gpu.sgd_step(&mut q, &g, &mut v, 0.5, 0.0).unwrap();
+    assert_eq!(gpu.download(&q).unwrap(), vec![1.0; 6]);
+    assert_eq!(gpu.download(&g).unwrap(), vec![2.0; 6]);
+}
+
+// ---------------------------------------------------------------------------
+// Through the tape: the same expression's gradients on both backends
+// ---------------------------------------------------------------------------
+
+/// A small model touching every primitive's backward: matmul (plain and
+/// transposed), bias add, the activations, div, concat/slice, reductions,
+/// the moments and the BCE loss. Returns the loss and the gradients of
+/// the three leaves, downloaded.
+fn expression<B: Backend<Elem = f32>>(be: &B, x: &[f32], w: &[f32], b: &[f32]) -> Vec<Vec<f32>> {
+    let tape = Tape::new(be.clone());
+    let x = tape.leaf(be.upload(Shape::new(9, 5), x).unwrap()); // [batch, in]
+    let w = tape.leaf(be.upload(Shape::new(5, 4), w).unwrap()); // [in, out]
+    let b = tape.leaf(be.upload(Shape::new(1, 4), b).unwrap()); // [1, out]
+    let h = x.matmul(&w).unwrap().add(&b).unwrap(); // [9, 4]
+    let a = h.tanh().mul(&h.sigmoid()).unwrap().add(&h.leaky_relu(0.1)).unwrap(); // [9, 4]
+    let e = a.elu(0.5).softplus().div(&a.square().add_scalar(1.0)).unwrap(); // [9, 4]
+    let s = concat_cols(&[&e, &a.slice_cols(1, 2).unwrap(), &h.clamp(-1.5, 1.5)]).unwrap(); // [9, 8]
+    let q = s.slice_cols(0, 4).unwrap().matmul_t(false, &w, true).unwrap(); // [9, 4] · wᵀ = [9, 5]
+    let r = q.mul(&x).unwrap().sum_axis(Axis::Cols).mul_scalar(0.1).exp(); // [9, 1]
+    let r = r.square().add_scalar(1.0).log().sqrt(); // [9, 1]
+    let moments = s.moments().unwrap(); // [1, 32]
+    let targets: Var<B> = tape.constant(be.fill(Shape::new(9, 1), 1.0));
+    let bce = r.sub(&r.mean_axis(Axis::Rows)).unwrap().bce_with_logits(&targets).unwrap();
+    let loss = bce
+        .add(&moments.powi(2).mean().mul_scalar(0.01))
+        .unwrap()
+        .add(&s.transpose().sum_axis(Axis::Rows).mean())
+        .unwrap();
+    let grads = tape.backward(&loss).unwrap();
+    let mut out = vec![loss.to_vec().unwrap()];
+    for leaf in [&x, &w, &b] {
+        out.push(be.download(grads.get(leaf).unwrap()).unwrap());
+    }
+    out
+}
+
+#[test]
+fn tape_gradients_match_the_cpu() {
+    let Some(gpu) = gpu_or_skip("tape_gradients_match_the_cpu") else { return };
+    let draw = |n, seed| {
+        CPU.random(Shape::new(1, n), Dist::Uniform { lo: -1.0, hi: 1.0 }, seed).data().to_vec()
+    };
+    let (x, w, b) = (draw(45, 1), draw(20, 2), draw(4, 3));
+    let want = expression(&CPU, &x, &w, &b);
+    let got = expression(&gpu, &x, &w, &b);
+    for (name, (g, c)) in ["loss", "dx", "dw", "db"].iter().zip(got.iter().zip(&want)) {
+        assert_eq!(g.len(), c.len());
+        for (i, (&g, &c)) in g.iter().zip(c).enumerate() {
+            assert!(c.is_finite(), "{name}[{i}] is {c} on the CPU: fix the test expression");
+            assert!((g - c).abs() <= 1e-5 + 1e-4 * c.abs(), "{name}[{i}]: gpu {g} vs cpu {c}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Recording: uploads and parameters are ordered with the recorded commands
+// ---------------------------------------------------------------------------
+
+#[test]
+fn uploads_never_overwrite_a_buffer_that_recorded_commands_still_read() {
+    let Some(gpu) =
+        gpu_or_skip("uploads_never_overwrite_a_buffer_that_recorded_commands_still_read")
+    else {
+        return;
+    };
+    // Each round uploads new data, records a kernel reading it, and drops
+    // the upload, whose buffer goes back to the pool before anything has
+    // run. A pool that handed that buffer to the next upload would have it
+    // overwritten (queue writes run before the recorded commands) and every
+    // result would read the last round's data.
+    let shape = Shape::new(4, 16);
+    let mut results = Vec::new();
+    for round in 0..20 {
+        let x = gpu.upload(shape, &vec![round as f32; shape.numel()]).unwrap();
+        results.push(gpu.unary(Unary::MulScalar(2.0), &x));
+    }
+    let submits_before = gpu.stats().submits;
+    for (round, y) in results.iter().enumerate() {
+        assert_eq!(
+            gpu.download(y).unwrap(),
+            vec![2.0 * round as f32; shape.numel()],
+            "round {round}"
+        );
+    }
+    assert_eq!(gpu.stats().submits, submits_before + 20, "one submit per download");
+}
+
+#[test]
+fn every_dispatch_sees_its_own_parameters() {
+    let Some(gpu) = gpu_or_skip("every_dispatch_sees_its_own_parameters") else { return };
+    // 600 dispatches before one submit: more than two 256-slot chunks of
+    // uniforms. x ← x + i for i = 0..600 gives Σ i = 179 700 (exact in f32).
+    let mut x = gpu.fill(Shape::new(3, 3), 0.0);
+    for i in 0..600 {
+        x = gpu.unary(Unary::AddScalar(i as f64), &x);
+    }
+    assert_eq!(gpu.download(&x).unwrap(), vec![179_700.0; 9]);
+}
+
+#[test]
+fn device_errors_come_back_from_sync() {
+    let Some(gpu) = gpu_or_skip("device_errors_come_back_from_sync") else { return };
+    let x = gpu.fill(Shape::new(2, 3), 1.0);
+    let dy = gpu.fill(Shape::new(3, 2), 1.0);
+    // unary_backward cannot return an error; the mismatch is reported by sync.
+    let _ = gpu.unary_backward(Unary::Tanh, &x, &x, &dy);
+    let err = gpu.sync().unwrap_err();
+    assert!(
+        matches!(&err, Error::Device(m) if m.contains("unary_backward: [2, 3] and [3, 2]")),
+        "{err}"
+    );
+    // Reported once: the backend carries on.
+    gpu.sync().unwrap();
+    assert_eq!(gpu.download(&x).unwrap(), vec![1.0; 6]);
+}
