@@ -1,0 +1,596 @@
+//! [`Config`]: everything that decides a training run's result, and the
+//! named presets (`default`, `devnag`).
+//!
+//! A config round-trips through JSON ([`Config::to_json`],
+//! [`Config::from_json`]) so it can ride in a checkpoint's metadata and in
+//! `summary.json`.
+
+use crate::json::JsonValue;
+use crate::layers::{Activation, Init};
+use crate::loss::GanLoss;
+use crate::optim::OptimizerConfig;
+use std::fmt;
+use std::str::FromStr;
+
+/// The real data: a normal distribution N(mean, std²).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Target {
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub std: f64,
+}
+
+/// The distribution of G's input noise z.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Latent {
+    /// z ~ N(0, 1) in every coordinate (the GAN trick: "sample from a
+    /// Gaussian, not a uniform").
+    Gaussian,
+    /// z ~ U[lo, hi) in every coordinate (Dev Nag uses U[0, 1)).
+    Uniform {
+        /// Lower bound.
+        lo: f64,
+        /// Upper bound.
+        hi: f64,
+    },
+}
+
+/// How G's last layer maps to a sample.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum GOutput {
+    /// The last layer's raw output is the sample.
+    Linear,
+    /// The GAN trick "tanh as G's last activation": `tanh` bounds the output
+    /// to (-1, 1), and a fixed (untrained) affine map stretches that to the
+    /// data's range `mean ± 4 std` of the target (as image GANs map (-1, 1)
+    /// to pixel values they know lie in [0, 255]).
+    Tanh,
+}
+
+/// What D is shown.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DInput {
+    /// Each sample on its own: D maps `[batch, 1]` to `[batch, 1]` logits.
+    Samples,
+    /// Dev Nag's "only 4 moments": D sees the batch's mean, std, skew and
+    /// excess kurtosis (`[1, 4]`) and answers once per batch (`[1, 1]`).
+    Moments,
+}
+
+/// The generator's shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratorConfig {
+    /// The noise distribution.
+    pub latent: Latent,
+    /// Noise dimensions (G's input width).
+    pub latent_dim: usize,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// The hidden layers' activation.
+    pub activation: Activation,
+    /// The output layer.
+    pub output: GOutput,
+}
+
+/// The discriminator's shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiscriminatorConfig {
+    /// What D is shown.
+    pub input: DInput,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// The hidden layers' activation. D's last layer is always linear: it
+    /// outputs a logit, and a loss that wants `D(x) = σ(logit)` applies the
+    /// sigmoid itself (see [`crate::loss`]).
+    pub activation: Activation,
+    /// Dropout probability on D's hidden layers during training (0 = off).
+    pub dropout: f64,
+}
+
+/// Everything that decides a run's result. Two runs with equal configs
+/// produce bit-identical results on the CPU.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The preset this started from (for reports).
+    pub preset: Preset,
+    /// The run's seed: every random number derives from it.
+    pub seed: u64,
+    /// Training steps. One step is one pass of Algorithm 1's outer loop:
+    /// `d_steps` updates of D, then `g_steps` updates of G.
+    pub steps: u64,
+    /// Samples per batch (real and fake alike).
+    pub batch: usize,
+    /// The game.
+    pub loss: GanLoss,
+    /// D updates per step: the paper's k.
+    pub d_steps: usize,
+    /// G updates per step (1 in the paper; 20 in Dev Nag's).
+    pub g_steps: usize,
+    /// The real data.
+    pub target: Target,
+    /// G's shape.
+    pub generator: GeneratorConfig,
+    /// D's shape.
+    pub discriminator: DiscriminatorConfig,
+    /// How both networks' parameters start.
+    pub init: Init,
+    /// G's optimizer.
+    pub g_optimizer: OptimizerConfig,
+    /// D's optimizer.
+    pub d_optimizer: OptimizerConfig,
+    /// D's target for real samples: 1, or 0.9 with one-sided label smoothing.
+    pub real_label: f64,
+    /// Fraction of D's labels flipped at random each step (label noise).
+    pub label_noise: f64,
+    /// Wasserstein only: the critic's weights are clipped to `±clip`.
+    pub clip: f64,
+}
+
+/// A named starting configuration.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// Learns N(4, 1.25²) in seconds: small MLPs (tanh G, LeakyReLU D),
+    /// Adam on two time scales, the non-saturating loss.
+    Default,
+    /// Dev Nag's "GANs in 50 lines of code (PyTorch)" (2017), exactly.
+    Devnag,
+}
+
+impl Preset {
+    /// Every preset, in the order `--help` lists them.
+    pub const ALL: [Preset; 2] = [Preset::Default, Preset::Devnag];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Default => "default",
+            Preset::Devnag => "devnag",
+        }
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Preset {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown preset {s:?}: expected default or devnag"))
+    }
+}
+
+impl Config {
+    /// The configuration of a preset.
+    pub fn preset(preset: Preset) -> Config {
+        match preset {
+            Preset::Default => Config::default_preset(),
+            Preset::Devnag => Config::devnag(),
+        }
+    }
+
+    /// The `default` preset, chosen by measurement (seeds 0 to 7, 5000
+    /// steps: every run within 0.04 of the target's mean and std, 4 to 5 s
+    /// each on one core of the development machine):
+    ///
+    /// - G: 4-D Gaussian noise, 4 → 16 → 16 → 1 with tanh hidden layers (a
+    ///   smooth map; LeakyReLU's kinks showed up as kinks in G's density);
+    /// - D: 1 → 32 → 32 → 1 with LeakyReLU(0.2);
+    /// - the non-saturating loss, k = 1, batch 128, Xavier init;
+    /// - Adam with β₁ = 0.5 (after DCGAN), and two time scales (Heusel et
+    ///   al. 2017): D learns at 1e-3, G at 2e-4. With equal rates G's std
+    ///   kept swinging ±0.2 around the target instead of settling.
+    fn default_preset() -> Config {
+        let adam = |lr| OptimizerConfig::Adam { lr, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
+        Config {
+            preset: Preset::Default,
+            seed: 0,
+            steps: 5000,
+            batch: 128,
+            loss: GanLoss::NonSaturating,
+            d_steps: 1,
+            g_steps: 1,
+            target: Target { mean: 4.0, std: 1.25 },
+            generator: GeneratorConfig {
+                latent: Latent::Gaussian,
+                latent_dim: 4,
+                hidden: vec![16, 16],
+                activation: Activation::Tanh,
+                output: GOutput::Linear,
+            },
+            discriminator: DiscriminatorConfig {
+                input: DInput::Samples,
+                hidden: vec![32, 32],
+                activation: Activation::LeakyRelu(0.2),
+                dropout: 0.0,
+            },
+            init: Init::XavierUniform,
+            g_optimizer: adam(2e-4),
+            d_optimizer: adam(1e-3),
+            real_label: 1.0,
+            label_noise: 0.0,
+            clip: 0.01,
+        }
+    }
+
+    /// Dev Nag's 1-D GAN, line for line:
+    ///
+    /// - real data N(4, 1.25²); noise `torch.rand` = U[0, 1), one number per sample;
+    /// - G: 1 → 5 → 5 → 1, tanh on both hidden layers, linear output;
+    /// - D: fed the 4 moments of the 500-sample batch, 4 → 10 → 10 → 1 with
+    ///   a sigmoid on every layer; the last sigmoid is the one inside
+    ///   `bce_with_logits` (his `nn.BCELoss` after a sigmoid, fused);
+    /// - both optimizers `SGD(lr=1e-3, momentum=0.9)`; PyTorch's default init;
+    /// - 5000 epochs, each 20 D-steps then 20 G-steps, batch 500.
+    fn devnag() -> Config {
+        let sgd = OptimizerConfig::Sgd { lr: 1e-3, momentum: 0.9 };
+        Config {
+            preset: Preset::Devnag,
+            seed: 0,
+            steps: 5000,
+            batch: 500,
+            loss: GanLoss::NonSaturating,
+            d_steps: 20,
+            g_steps: 20,
+            target: Target { mean: 4.0, std: 1.25 },
+            generator: GeneratorConfig {
+                latent: Latent::Uniform { lo: 0.0, hi: 1.0 },
+                latent_dim: 1,
+                hidden: vec![5, 5],
+                activation: Activation::Tanh,
+                output: GOutput::Linear,
+            },
+            discriminator: DiscriminatorConfig {
+                input: DInput::Moments,
+                hidden: vec![10, 10],
+                activation: Activation::Sigmoid,
+                dropout: 0.0,
+            },
+            init: Init::TorchDefault,
+            g_optimizer: sgd,
+            d_optimizer: sgd,
+            real_label: 1.0,
+            label_noise: 0.0,
+            clip: 0.01,
+        }
+    }
+
+    /// A few lines describing the run, for the terminal.
+    pub fn describe(&self) -> String {
+        let g = &self.generator;
+        let d = &self.discriminator;
+        let widths = |first: usize, hidden: &[usize]| {
+            let mut all = vec![first];
+            all.extend(hidden);
+            all.push(1);
+            all.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("→")
+        };
+        let latent = match g.latent {
+            Latent::Gaussian => "N(0, 1)".to_string(),
+            Latent::Uniform { lo, hi } => format!("U[{lo}, {hi})"),
+        };
+        let output = match g.output {
+            GOutput::Linear => "linear output",
+            GOutput::Tanh => "tanh output",
+        };
+        let (d_in, d_what) = match d.input {
+            DInput::Samples => (1, "samples"),
+            DInput::Moments => (4, "the batch's 4 moments"),
+        };
+        let mut tricks = Vec::new();
+        if d.dropout > 0.0 {
+            tricks.push(format!("dropout {} in D", d.dropout));
+        }
+        if self.real_label != 1.0 {
+            tricks.push(format!("real label {}", self.real_label));
+        }
+        if self.label_noise > 0.0 {
+            tricks.push(format!("label noise {}", self.label_noise));
+        }
+        if self.loss == GanLoss::Wasserstein {
+            tricks.push(format!("weight clip ±{}", self.clip));
+        }
+        let mut text = format!(
+            "preset {}: target N({}, {}²), seed {}\n\
+             G: noise {latent}^{} → {} ({} hidden, {output})\n\
+             D: sees {d_what}, {} ({} hidden, logit out)\n\
+             loss {}, {} steps × ({} D-step(s) + {} G-step(s)), batch {}, init {}\n\
+             G optimizer {}, D optimizer {}",
+            self.preset,
+            self.target.mean,
+            self.target.std,
+            self.seed,
+            g.latent_dim,
+            widths(g.latent_dim, &g.hidden),
+            g.activation,
+            widths(d_in, &d.hidden),
+            d.activation,
+            self.loss,
+            self.steps,
+            self.d_steps,
+            self.g_steps,
+            self.batch,
+            self.init,
+            self.g_optimizer,
+            self.d_optimizer,
+        );
+        if !tricks.is_empty() {
+            text.push_str(&format!("\ntricks: {}", tricks.join(", ")));
+        }
+        text
+    }
+
+    /// Checks every field's range; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = |name: &str, x: f64| {
+            if x > 0.0 && x.is_finite() {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a positive number, got {x}"))
+            }
+        };
+        if self.steps == 0 {
+            return Err("steps must be at least 1".into());
+        }
+        if self.batch < 2 {
+            return Err(format!("batch must be at least 2, got {}", self.batch));
+        }
+        if self.d_steps == 0 || self.g_steps == 0 {
+            return Err("k (D-steps) and G-steps per step must be at least 1".into());
+        }
+        positive("target std", self.target.std)?;
+        if !self.target.mean.is_finite() {
+            return Err("target mean must be finite".into());
+        }
+        positive("D learning rate", self.d_optimizer.lr())?;
+        positive("G learning rate", self.g_optimizer.lr())?;
+        if self.generator.latent_dim == 0 {
+            return Err("latent dimension must be at least 1".into());
+        }
+        if let Latent::Uniform { lo, hi } = self.generator.latent {
+            let ordered = lo.is_finite() && hi.is_finite() && lo < hi;
+            if !ordered {
+                return Err(format!("uniform latent needs lo < hi, got [{lo}, {hi})"));
+            }
+        }
+        if !(0.0..1.0).contains(&self.discriminator.dropout) {
+            return Err(format!("dropout must be in [0, 1), got {}", self.discriminator.dropout));
+        }
+        if !(self.real_label > 0.0 && self.real_label <= 1.0) {
+            return Err(format!("real label must be in (0, 1], got {}", self.real_label));
+        }
+        if !(0.0..0.5).contains(&self.label_noise) {
+            return Err(format!("label noise must be in [0, 0.5), got {}", self.label_noise));
+        }
+        if !self.loss.uses_labels() && (self.real_label != 1.0 || self.label_noise != 0.0) {
+            return Err(
+                "label smoothing and label noise need a loss with labels, not wasserstein".into()
+            );
+        }
+        positive("clip", self.clip)?;
+        Ok(())
+    }
+
+    /// The config as a JSON object (the seed as a string: JSON numbers are
+    /// `f64` and cannot hold every `u64`).
+    pub fn to_json(&self) -> JsonValue {
+        let g = &self.generator;
+        let d = &self.discriminator;
+        obj(vec![
+            ("preset", string(self.preset)),
+            ("seed", string(self.seed)),
+            ("steps", num(self.steps as f64)),
+            ("batch", num(self.batch as f64)),
+            ("loss", string(self.loss)),
+            ("d_steps", num(self.d_steps as f64)),
+            ("g_steps", num(self.g_steps as f64)),
+            ("target", obj(vec![("mean", num(self.target.mean)), ("std", num(self.target.std))])),
+            (
+                "generator",
+                obj(vec![
+                    ("latent", latent_json(g.latent)),
+                    ("latent_dim", num(g.latent_dim as f64)),
+                    ("hidden", nums(&g.hidden)),
+                    ("activation", string(g.activation)),
+                    (
+                        "output",
+                        string(match g.output {
+                            GOutput::Linear => "linear",
+                            GOutput::Tanh => "tanh",
+                        }),
+                    ),
+                ]),
+            ),
+            (
+                "discriminator",
+                obj(vec![
+                    (
+                        "input",
+                        string(match d.input {
+                            DInput::Samples => "samples",
+                            DInput::Moments => "moments",
+                        }),
+                    ),
+                    ("hidden", nums(&d.hidden)),
+                    ("activation", string(d.activation)),
+                    ("dropout", num(d.dropout)),
+                ]),
+            ),
+            ("init", string(self.init)),
+            ("g_optimizer", optimizer_json(self.g_optimizer)),
+            ("d_optimizer", optimizer_json(self.d_optimizer)),
+            ("real_label", num(self.real_label)),
+            ("label_noise", num(self.label_noise)),
+            ("clip", num(self.clip)),
+        ])
+    }
+
+    /// Reads what [`Config::to_json`] wrote; the error names the field.
+    pub fn from_json(v: &JsonValue) -> Result<Config, String> {
+        let g = field(v, "generator")?;
+        let d = field(v, "discriminator")?;
+        let config = Config {
+            preset: parse(v, "preset")?,
+            seed: parse(v, "seed")?,
+            steps: count(v, "steps")? as u64,
+            batch: count(v, "batch")?,
+            loss: parse(v, "loss")?,
+            d_steps: count(v, "d_steps")?,
+            g_steps: count(v, "g_steps")?,
+            target: {
+                let t = field(v, "target")?;
+                Target { mean: number(t, "mean")?, std: number(t, "std")? }
+            },
+            generator: GeneratorConfig {
+                latent: latent_from_json(field(g, "latent")?)?,
+                latent_dim: count(g, "latent_dim")?,
+                hidden: counts(g, "hidden")?,
+                activation: parse(g, "activation")?,
+                output: match text(g, "output")? {
+                    "linear" => GOutput::Linear,
+                    "tanh" => GOutput::Tanh,
+                    other => {
+                        return Err(format!("generator output {other:?}: expected linear or tanh"))
+                    }
+                },
+            },
+            discriminator: DiscriminatorConfig {
+                input: match text(d, "input")? {
+                    "samples" => DInput::Samples,
+                    "moments" => DInput::Moments,
+                    other => {
+                        return Err(format!(
+                            "discriminator input {other:?}: expected samples or moments"
+                        ))
+                    }
+                },
+                hidden: counts(d, "hidden")?,
+                activation: parse(d, "activation")?,
+                dropout: number(d, "dropout")?,
+            },
+            init: parse(v, "init")?,
+            g_optimizer: optimizer_from_json(field(v, "g_optimizer")?)?,
+            d_optimizer: optimizer_from_json(field(v, "d_optimizer")?)?,
+            real_label: number(v, "real_label")?,
+            label_noise: number(v, "label_noise")?,
+            clip: number(v, "clip")?,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+// --- JSON helpers ----------------------------------------------------------
+
+fn obj(pairs: Vec<(&str, JsonValue)>) -> JsonValue {
+    JsonValue::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+fn num(x: f64) -> JsonValue {
+    JsonValue::Number(x)
+}
+
+fn nums(xs: &[usize]) -> JsonValue {
+    JsonValue::Array(xs.iter().map(|&x| num(x as f64)).collect())
+}
+
+fn string(x: impl fmt::Display) -> JsonValue {
+    JsonValue::String(x.to_string())
+}
+
+fn latent_json(latent: Latent) -> JsonValue {
+    match latent {
+        Latent::Gaussian => obj(vec![("dist", string("gaussian"))]),
+        Latent::Uniform { lo, hi } => {
+            obj(vec![("dist", string("uniform")), ("lo", num(lo)), ("hi", num(hi))])
+        }
+    }
+}
+
+fn latent_from_json(v: &JsonValue) -> Result<Latent, String> {
+    match text(v, "dist")? {
+        "gaussian" => Ok(Latent::Gaussian),
+        "uniform" => Ok(Latent::Uniform { lo: number(v, "lo")?, hi: number(v, "hi")? }),
+        other => Err(format!("latent dist {other:?}: expected gaussian or uniform")),
+    }
+}
+
+fn optimizer_json(opt: OptimizerConfig) -> JsonValue {
+    match opt {
+        OptimizerConfig::Sgd { lr, momentum } => {
+            obj(vec![("kind", string("sgd")), ("lr", num(lr)), ("momentum", num(momentum))])
+        }
+        OptimizerConfig::Adam { lr, beta1, beta2, eps } => obj(vec![
+            ("kind", string("adam")),
+            ("lr", num(lr)),
+            ("beta1", num(beta1)),
+            ("beta2", num(beta2)),
+            ("eps", num(eps)),
+        ]),
+    }
+}
+
+fn optimizer_from_json(v: &JsonValue) -> Result<OptimizerConfig, String> {
+    match text(v, "kind")? {
+        "sgd" => {
+            Ok(OptimizerConfig::Sgd { lr: number(v, "lr")?, momentum: number(v, "momentum")? })
+        }
+        "adam" => Ok(OptimizerConfig::Adam {
+            lr: number(v, "lr")?,
+            beta1: number(v, "beta1")?,
+            beta2: number(v, "beta2")?,
+            eps: number(v, "eps")?,
+        }),
+        other => Err(format!("optimizer kind {other:?}: expected sgd or adam")),
+    }
+}
+
+fn field<'a>(v: &'a JsonValue, key: &str) -> Result<&'a JsonValue, String> {
+    v.get(key).ok_or_else(|| format!("config: missing field {key:?}"))
+}
+
+fn number(v: &JsonValue, key: &str) -> Result<f64, String> {
+    field(v, key)?.as_f64().ok_or_else(|| format!("config: field {key:?} is not a number"))
+}
+
+fn count(v: &JsonValue, key: &str) -> Result<usize, String> {
+    let x = number(v, key)?;
+    if x >= 0.0 && x.fract() == 0.0 && x < 9e15 {
+        Ok(x as usize)
+    } else {
+        Err(format!("config: field {key:?} is not a whole number: {x}"))
+    }
+}
+
+fn counts(v: &JsonValue, key: &str) -> Result<Vec<usize>, String> {
+    let items = field(v, key)?
+        .as_array()
+        .ok_or_else(|| format!("config: field {key:?} is not an array"))?;
+    items
+        .iter()
+        .map(|x| match x.as_f64() {
+            Some(n) if n >= 1.0 && n.fract() == 0.0 => Ok(n as usize),
+            _ => {
+                Err(format!("config: field {key:?} holds something other than a positive integer"))
+            }
+        })
+        .collect()
+}
+
+fn text<'a>(v: &'a JsonValue, key: &str) -> Result<&'a str, String> {
+    field(v, key)?.as_str().ok_or_else(|| format!("config: field {key:?} is not a string"))
+}
+
+fn parse<T: FromStr>(v: &JsonValue, key: &str) -> Result<T, String>
+where
+    T::Err: fmt::Display,
+{
+    text(v, key)?.parse().map_err(|e| format!("config: field {key:?}: {e}"))
+}

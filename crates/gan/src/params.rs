@@ -1,0 +1,90 @@
+//! [`ParamStore`]: the parameter tensors of one network, kept across steps.
+//!
+//! A [`Tape`] lives for one forward and backward pass; parameters must
+//! outlive it. So each training step goes:
+//!
+//! 1. a new tape; [`ParamStore::on_tape`] puts every parameter on it as a
+//!    tracked leaf (the tensor handle is shared, nothing is copied);
+//! 2. forward pass, loss, [`Tape::backward`];
+//! 3. the optimizer reads each leaf's gradient and updates the tensor in the
+//!    store in place (see [`crate::Optimizer::step`]); the tape is dropped.
+
+use minimax_autodiff::{Backend, Real, Result, Tape, TensorShape, Var};
+
+/// One named parameter tensor.
+#[derive(Clone, Debug)]
+pub struct Param<B: Backend> {
+    /// A name such as `"layer0.weight"`, used in checkpoints.
+    pub name: String,
+    /// The current value.
+    pub tensor: B::Tensor,
+}
+
+/// The parameters of one network, in the order its forward pass takes them.
+#[derive(Clone, Debug)]
+pub struct ParamStore<B: Backend> {
+    params: Vec<Param<B>>,
+}
+
+impl<B: Backend> Default for ParamStore<B> {
+    fn default() -> Self {
+        ParamStore { params: Vec::new() }
+    }
+}
+
+impl<B: Backend> ParamStore<B> {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a parameter.
+    pub fn push(&mut self, name: impl Into<String>, tensor: B::Tensor) {
+        self.params.push(Param { name: name.into(), tensor });
+    }
+
+    /// How many tensors.
+    pub fn len(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    /// The parameters, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Param<B>> {
+        self.params.iter()
+    }
+
+    /// The parameters, mutably (for the optimizer and for loading).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Param<B>> {
+        self.params.iter_mut()
+    }
+
+    /// The total number of scalars.
+    pub fn numel(&self) -> usize {
+        self.params.iter().map(|p| p.tensor.shape().numel()).sum()
+    }
+
+    /// Every parameter as a tracked leaf on `tape`: gradients will flow to them.
+    pub fn on_tape(&self, tape: &Tape<B>) -> Vec<Var<B>> {
+        self.params.iter().map(|p| tape.leaf(p.tensor.clone())).collect()
+    }
+
+    /// Every parameter as a constant on `tape` (for evaluation: no gradients,
+    /// and no backward closures are recorded).
+    pub fn constants(&self, tape: &Tape<B>) -> Vec<Var<B>> {
+        self.params.iter().map(|p| tape.constant(p.tensor.clone())).collect()
+    }
+
+    /// Copies every tensor to the host as `f64`, in order (for checkpoints
+    /// and tests; downloads from the device).
+    pub fn download(&self, backend: &B) -> Result<Vec<Vec<f64>>> {
+        self.params
+            .iter()
+            .map(|p| Ok(backend.download(&p.tensor)?.into_iter().map(Real::to_f64).collect()))
+            .collect()
+    }
+}
