@@ -1,0 +1,156 @@
+//! Packing: copying blocks of `op(A)` and `op(B)` into the order the
+//! micro-kernel reads them, and the reusable buffers they are copied into.
+//!
+//! A packed `A` block is a run of `MR`-row panels; in each panel, step `p`
+//! holds the `MR` values of column `p`, so the kernel reads it front to back:
+//!
+//! ```text
+//! op(A) rows i..i+MR, cols p0..p0+kc   ->   [a(i,p0) a(i+1,p0) .. a(i+5,p0)] [a(i,p0+1) ..] ..
+//! ```
+//!
+//! A packed `B` block is a run of `NR`-column panels; step `p` holds the `NR`
+//! values of row `p`. Panels are zero-padded past the block's edge, so the
+//! kernel always sees full `[MR, NR]` tiles.
+
+use super::{MR, NR};
+use std::sync::Mutex;
+
+/// A read-only matrix view: element `(i, j)` is `data[i * row_stride + j * col_stride]`.
+///
+/// A row-major `[r, c]` matrix has strides `(c, 1)`; its transpose is the
+/// same storage with the strides swapped, `(1, c)`. This is how packing
+/// absorbs the `ta`/`tb` flags: nothing else ever sees a transpose.
+#[derive(Clone, Copy)]
+pub(super) struct View<'a> {
+    data: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> View<'a> {
+    /// `op(x)` for a row-major `x` stored `[rows, cols]`: `x` itself, or its
+    /// transpose when `transposed`.
+    pub(super) fn new(data: &'a [f32], cols: usize, transposed: bool) -> View<'a> {
+        if transposed {
+            View { data, row_stride: 1, col_stride: cols }
+        } else {
+            View { data, row_stride: cols, col_stride: 1 }
+        }
+    }
+
+    /// Whether rows lie contiguously in memory (the view is not transposed);
+    /// otherwise columns do.
+    fn rows_contiguous(&self) -> bool {
+        self.col_stride == 1
+    }
+
+    /// The `len` elements that are contiguous in memory from `(i, j)`: along
+    /// row `i` if [`View::rows_contiguous`], else down column `j`.
+    fn run(&self, i: usize, j: usize, len: usize) -> &'a [f32] {
+        let start = i * self.row_stride + j * self.col_stride;
+        &self.data[start..start + len]
+    }
+}
+
+// Each packer picks the loop order that reads memory contiguously: a whole
+// panel step at once when the step is contiguous in the source, otherwise
+// one source run at a time, scattered into the panel with a stride.
+
+/// Packs rows `i0..i0 + mc`, columns `p0..p0 + kc` of `a` into `MR`-row
+/// panels in `out` (panel `q` is `out[q*MR*kc..][..MR*kc]`, element `(r, p)`
+/// at `p*MR + r`). Rows past `mc` are zero.
+pub(super) fn pack_a(a: View, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut [f32]) {
+    let panels = out[..mc.next_multiple_of(MR) * kc].chunks_exact_mut(MR * kc);
+    for (q, panel) in panels.enumerate() {
+        let i = i0 + q * MR; // first row of this panel
+        let live = MR.min(mc - q * MR); // rows of this panel inside the block
+        if live < MR {
+            panel.fill(0.0);
+        }
+        if a.rows_contiguous() {
+            for r in 0..live {
+                for (step, &v) in panel.chunks_exact_mut(MR).zip(a.run(i + r, p0, kc)) {
+                    step[r] = v;
+                }
+            }
+        } else {
+            for (p, step) in panel.chunks_exact_mut(MR).enumerate() {
+                step[..live].copy_from_slice(a.run(i, p0 + p, live));
+            }
+        }
+    }
+}
+
+/// Packs rows `p0..p0 + kc`, columns `j0..j0 + nc` of `b` into `NR`-column
+/// panels in `out` (panel `q` is `out[q*NR*kc..][..NR*kc]`, element `(p, j)`
+/// at `p*NR + j`). Columns past `nc` are zero.
+pub(super) fn pack_b(b: View, p0: usize, kc: usize, j0: usize, nc: usize, out: &mut [f32]) {
+    let panels = out[..nc.next_multiple_of(NR) * kc].chunks_exact_mut(NR * kc);
+    for (q, panel) in panels.enumerate() {
+        let j = j0 + q * NR; // first column of this panel
+        let live = NR.min(nc - q * NR); // columns of this panel inside the block
+        if live < NR {
+            panel.fill(0.0);
+        }
+        if b.rows_contiguous() {
+            for (p, step) in panel.chunks_exact_mut(NR).enumerate() {
+                step[..live].copy_from_slice(b.run(p0 + p, j, live));
+            }
+        } else {
+            for c in 0..live {
+                for (step, &v) in panel.chunks_exact_mut(NR).zip(b.run(p0, j + c, kc)) {
+                    step[c] = v;
+                }
+            }
+        }
+    }
+}
+
+/// A packing buffer whose usable part starts on a 64-byte cache-line
+/// boundary, so each 16-float step of a `B` panel is exactly one cache line
+/// and no SIMD load straddles two.
+///
+/// Buffers are recycled through a small pool: a fresh multi-megabyte
+/// allocation per product would cost a page fault per 4 KiB touched, which
+/// measurably slows products of a few hundred rows.
+pub(super) struct PackBuffer {
+    buf: Vec<f32>,
+    start: usize,
+    len: usize,
+}
+
+/// Buffers returned by finished products, ready for the next one.
+static SPARE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+/// At most this many spare buffers are kept (two per thread on two cores).
+const MAX_SPARE: usize = 4;
+/// Slack so the usable part can start on a cache line: 16 floats = 64 bytes.
+const SLACK: usize = 16;
+
+impl PackBuffer {
+    /// A buffer of at least `len` floats (contents unspecified: packing
+    /// overwrites every element it later reads).
+    pub(super) fn take(len: usize) -> PackBuffer {
+        let spare = SPARE.lock().ok().and_then(|mut pool| pool.pop());
+        let mut buf = spare.unwrap_or_default();
+        if buf.len() < len + SLACK {
+            buf.resize(len + SLACK, 0.0);
+        }
+        let start = buf.as_ptr().align_offset(64).min(SLACK);
+        PackBuffer { buf, start, len }
+    }
+
+    /// The usable, cache-line-aligned part.
+    pub(super) fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.buf[self.start..self.start + self.len]
+    }
+}
+
+impl Drop for PackBuffer {
+    fn drop(&mut self) {
+        if let Ok(mut pool) = SPARE.lock() {
+            if pool.len() < MAX_SPARE {
+                pool.push(std::mem::take(&mut self.buf));
+            }
+        }
+    }
+}
