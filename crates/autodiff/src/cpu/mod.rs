@@ -147,9 +147,11 @@ impl<T: Real> Backend for Cpu<T> {
     ) -> Result<CpuTensor<T>> {
         let out = matmul_shape(a.shape, transpose_a, b.shape, transpose_b)?;
         let k = if transpose_a { a.shape.rows } else { a.shape.cols };
-        let mut c = vec![T::zero(); out.numel()];
-        gemm::matmul(&a.data, transpose_a, &b.data, transpose_b, &mut c, out.rows, k, out.cols);
-        Ok(CpuTensor { shape: out, data: Arc::new(c) })
+        // Both matmul paths write every element of `c` (neither accumulates
+        // into it), so a recycled buffer from the pool is safe here.
+        Ok(CpuTensor::build(out, |c| {
+            gemm::matmul(&a.data, transpose_a, &b.data, transpose_b, c, out.rows, k, out.cols)
+        }))
     }
 
     fn transpose(&self, x: &CpuTensor<T>) -> CpuTensor<T> {
