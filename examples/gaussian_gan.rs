@@ -41,7 +41,6 @@ use minimax::gan::{fsutil, svg};
 use minimax::gan::{Config, DeviceCounters, GanLoss, Preset, RunOptions, TrainError, Trainer};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 /// Samples drawn from each of the data and G for the final comparison.
 const EVAL_SAMPLES: usize = 100_000;
@@ -100,28 +99,6 @@ struct Options {
     resume: Option<PathBuf>,
 }
 
-/// Reads flag `name`, `None` when left at `preset`; a value that does not
-/// parse, or fails `ok`, is an error naming the flag and what it accepts.
-fn overridden<T: FromStr>(
-    args: &Args,
-    name: &str,
-    expected: &str,
-    ok: impl Fn(&T) -> bool,
-) -> Result<Option<T>, CliError> {
-    let text = args.string(name);
-    if text == "preset" {
-        return Ok(None);
-    }
-    match text.parse::<T>() {
-        Ok(v) if ok(&v) => Ok(Some(v)),
-        _ => Err(CliError::BadValue {
-            flag: name.into(),
-            expected: expected.into(),
-            got: text.into(),
-        }),
-    }
-}
-
 fn non_negative(args: &Args, name: &str) -> Result<u64, CliError> {
     let v = args.int(name);
     u64::try_from(v).map_err(|_| CliError::BadValue {
@@ -146,12 +123,17 @@ impl Options {
         Ok(Options {
             gpu: args.string("device") == "gpu",
             preset: args.string("preset").parse().expect("--preset is a choice flag"),
-            seed: overridden(args, "seed", "a non-negative integer", |_: &u64| true)?,
-            steps: overridden(args, "steps", "a positive integer", |&s: &u64| s > 0)?,
-            batch: overridden(args, "batch", "an integer of at least 2", |&b: &usize| b >= 2)?,
-            loss: overridden(args, "loss", losses, |_: &GanLoss| true)?,
-            k: overridden(args, "k", "a positive integer", |&k: &usize| k > 0)?,
-            lr: overridden(args, "lr", "a positive number", |&lr: &f64| {
+            seed: args.override_of("seed", "preset", "a non-negative integer", |_: &u64| true)?,
+            steps: args.override_of("steps", "preset", "a positive integer", |&s: &u64| s > 0)?,
+            batch: args.override_of(
+                "batch",
+                "preset",
+                "an integer of at least 2",
+                |&b: &usize| b >= 2,
+            )?,
+            loss: args.override_of("loss", "preset", losses, |_: &GanLoss| true)?,
+            k: args.override_of("k", "preset", "a positive integer", |&k: &usize| k > 0)?,
+            lr: args.override_of("lr", "preset", "a positive number", |&lr: &f64| {
                 lr > 0.0 && lr.is_finite()
             })?,
             log_every,
@@ -337,7 +319,8 @@ fn run<B: Backend>(
     };
     let summary_path = options.out.join("summary.json");
     write(&summary_path, summary.to_json().to_pretty())?;
-    let panels: Vec<_> = stats.snapshots.iter().map(|s| s.panel(c.loss)).collect();
+    let panels: Vec<_> =
+        stats.snapshots.iter().filter_map(|s| s.line()).map(|s| s.panel(c.loss)).collect();
     let title =
         format!("{} GAN, preset {}: data (dotted), G (solid), D (dashed)", c.loss, c.preset);
     let figure_path = options.out.join("figure.svg");

@@ -338,6 +338,31 @@ impl Args {
         }
     }
 
+    /// A [`Cli::string`] flag that overrides a preset: `None` when its
+    /// value is `keep` (such as `"preset"`), else the value parsed as `T`.
+    /// A value that does not parse, or fails `ok`, is an error naming the
+    /// flag and `expected`.
+    pub fn override_of<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        keep: &str,
+        expected: &str,
+        ok: impl Fn(&T) -> bool,
+    ) -> Result<Option<T>, CliError> {
+        let text = self.string(name);
+        if text == keep {
+            return Ok(None);
+        }
+        match text.parse::<T>() {
+            Ok(v) if ok(&v) => Ok(Some(v)),
+            _ => Err(CliError::BadValue {
+                flag: name.into(),
+                expected: expected.into(),
+                got: text.into(),
+            }),
+        }
+    }
+
     /// Whether a [`Cli::switch`] was given.
     pub fn switch(&self, name: &str) -> bool {
         match self.get(name) {
@@ -393,6 +418,20 @@ mod tests {
         assert_eq!(args.int("steps"), 2);
         assert_eq!(cli().parse(["--lr", "-1"]).unwrap().float("lr"), -1.0);
         assert!(!args.switch("gpu"));
+    }
+
+    #[test]
+    fn overrides_keep_the_preset_or_parse_and_check() {
+        let parse = |args: &[&str]| cli().parse(args.iter().copied()).unwrap();
+        let positive = |x: &i64| *x > 0;
+        let out = parse(&[]);
+        assert_eq!(out.override_of("out", "out/demo", "a positive integer", positive), Ok(None));
+        let out = parse(&["--out", "7"]);
+        assert_eq!(out.override_of("out", "out/demo", "a positive integer", positive), Ok(Some(7)));
+        let err = parse(&["--out", "-7"])
+            .override_of("out", "out/demo", "a positive integer", positive)
+            .unwrap_err();
+        assert_eq!(err.to_string(), r#"--out: expected a positive integer; got "-7""#);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::config::{Config, DInput, GOutput, Latent, Target};
 use crate::layers::Activation;
 use crate::mlp::{Dropout, Mlp};
-use minimax_autodiff::{Backend, Dist, Result, Shape, Tape, Var};
+use minimax_autodiff::{concat_cols, Backend, Dist, Error, Result, Shape, Tape, Var};
 
 /// Network tags for [`crate::layers::layer_seed`]: G's and D's layers draw
 /// from different streams.
@@ -13,10 +13,10 @@ pub const GENERATOR_NET: u64 = 1;
 /// See [`GENERATOR_NET`].
 pub const DISCRIMINATOR_NET: u64 = 2;
 
-/// G: noise `z` in, one sample per row out.
+/// G: noise `z` in, one sample per row out (`dim` coordinates each).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Generator {
-    /// `latent_dim → hidden… → 1`.
+    /// `latent_dim → hidden… → dim`.
     pub mlp: Mlp,
     /// The noise distribution.
     pub latent: Latent,
@@ -32,7 +32,7 @@ impl Generator {
         let g = &config.generator;
         let mut sizes = vec![g.latent_dim];
         sizes.extend(&g.hidden);
-        sizes.push(1);
+        sizes.push(config.target.dim()); // one output per data coordinate
         let mut acts = vec![g.activation; g.hidden.len()];
         acts.push(match g.output {
             GOutput::Linear => Activation::Identity,
@@ -56,13 +56,14 @@ impl Generator {
         tape.random(Shape::new(n, self.mlp.input_size()), dist, seed)
     }
 
-    /// `G(z)`: `[n, latent_dim] → [n, 1]` samples.
+    /// `G(z)`: `[n, latent_dim] → [n, dim]` samples.
     pub fn forward<B: Backend>(&self, params: &[Var<B>], z: &Var<B>) -> Result<Var<B>> {
-        let h = self.mlp.forward(params, z, None)?; // [n, 1]
+        let h = self.mlp.forward(params, z, None)?; // [n, dim]
         Ok(match self.output {
             GOutput::Linear => h,
-            // tanh ∈ (-1, 1) stretched to mean ± 4 std.
-            GOutput::Tanh => h.mul_scalar(4.0 * self.target.std).add_scalar(self.target.mean),
+            // tanh ∈ (-1, 1) stretched to the data's window mean ± reach
+            // (mean ± 4 std for the Gaussian).
+            GOutput::Tanh => h.mul_scalar(self.target.reach()).add_scalar(self.target.mean),
         })
     }
 }
@@ -76,12 +77,14 @@ impl Generator {
 /// least-squares and Wasserstein games use `l` as it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Discriminator {
-    /// `input → hidden… → 1`.
+    /// `dim (or 4 moments) → hidden… → 1`.
     pub mlp: Mlp,
     /// What D is shown.
     pub input: DInput,
     /// Dropout probability on the hidden layers while training.
     pub dropout: f64,
+    /// Samples per pack (PacGAN); 1 = each sample on its own.
+    pub pack: usize,
 }
 
 impl Discriminator {
@@ -89,7 +92,7 @@ impl Discriminator {
     pub fn new(config: &Config) -> Result<Discriminator> {
         let d = &config.discriminator;
         let inputs = match d.input {
-            DInput::Samples => 1,
+            DInput::Samples => config.target.dim() * d.pack,
             DInput::Moments => 4,
         };
         let mut sizes = vec![inputs];
@@ -97,11 +100,17 @@ impl Discriminator {
         sizes.push(1);
         let mut acts = vec![d.activation; d.hidden.len()];
         acts.push(Activation::Identity); // a logit; the sigmoid is in the loss
-        Ok(Discriminator { mlp: Mlp::new(&sizes, &acts)?, input: d.input, dropout: d.dropout })
+        Ok(Discriminator {
+            mlp: Mlp::new(&sizes, &acts)?,
+            input: d.input,
+            dropout: d.dropout,
+            pack: d.pack,
+        })
     }
 
-    /// D's logits for a batch `x` of samples `[n, 1]`: `[n, 1]`, or `[1, 1]`
-    /// when D sees the batch's moments. `dropout_seed` switches dropout on
+    /// D's logits for a batch `x` of samples `[n, dim]`: `[n, 1]`, or
+    /// `[n / pack, 1]` with packing (`n` must be a multiple of `pack`), or
+    /// `[1, 1]` when D sees the batch's moments. `dropout_seed` switches dropout on
     /// (training) or off (`None`, evaluation).
     pub fn forward<B: Backend>(
         &self,
@@ -110,8 +119,9 @@ impl Discriminator {
         dropout_seed: Option<u64>,
     ) -> Result<Var<B>> {
         let input = match self.input {
-            DInput::Samples => x.clone(),    // [n, 1]
-            DInput::Moments => x.moments()?, // [n, 1] -> [1, 4]
+            DInput::Samples if self.pack > 1 => pack(x, self.pack)?, // [n / pack, pack·dim]
+            DInput::Samples => x.clone(),                            // [n, dim]
+            DInput::Moments => x.moments()?,                         // [n, 1] -> [1, 4]
         };
         let dropout = match dropout_seed {
             Some(seed) if self.dropout > 0.0 => Some(Dropout { keep: 1.0 - self.dropout, seed }),
@@ -119,4 +129,26 @@ impl Discriminator {
         };
         self.mlp.forward(params, &input, dropout)
     }
+}
+
+/// PacGAN's packing: `[n, d] → [n/m, m·d]`, the `m` blocks of `n/m`
+/// consecutive rows of `x` set side by side, so row `i` holds samples `i`,
+/// `i + n/m`, …, `i + (m-1)·n/m`. All samples of a batch are drawn
+/// independently, so any grouping is as good as another; this one needs only
+/// transposes and column slices (whose backwards route each gradient back to
+/// the row it came from).
+pub fn pack<B: Backend>(x: &Var<B>, m: usize) -> Result<Var<B>> {
+    let n = x.shape().rows;
+    if m == 0 || !n.is_multiple_of(m) {
+        return Err(Error::Invalid {
+            op: "pack",
+            why: format!("{n} rows cannot be packed in groups of {m}"),
+        });
+    }
+    let rows = n / m;
+    let columns = x.transpose(); // [d, n]: sample j is column j
+    let blocks = (0..m)
+        .map(|j| Ok(columns.slice_cols(j * rows, rows)?.transpose())) // [n/m, d]
+        .collect::<Result<Vec<_>>>()?;
+    concat_cols(&blocks.iter().collect::<Vec<_>>()) // [n/m, m·d]
 }

@@ -99,6 +99,12 @@ impl<B: Backend> Optimizer<B> {
         self.config
     }
 
+    /// Sets the learning rate of the next updates (for a schedule such as
+    /// [`crate::config::LrDecay`]); the state is kept.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.config = self.config.with_lr(lr);
+    }
+
     /// Updates made so far (Adam's `t`).
     pub fn steps(&self) -> u32 {
         self.steps

@@ -1,6 +1,7 @@
 //! Judging a trained generator, and what a run writes out: the final
-//! [`Evaluation`], the Figure-1 [`Snapshot`]s and the [`Summary`] that goes
-//! to `summary.json`.
+//! [`Evaluation`] (1-D data), the [`Snapshot`]s taken during training and
+//! the [`Summary`] that goes to `summary.json`. The 2-D counterparts (mode
+//! coverage, points over D's decision surface) are in [`crate::plane`].
 
 use crate::config::{Config, DInput};
 use crate::json::JsonValue;
@@ -8,12 +9,13 @@ use crate::loss::GanLoss;
 use crate::stats::{bin_centers, histogram_density, js_divergence, mean_std, normal_pdf};
 use crate::svg::Panel;
 use crate::train::{purpose, PerStep, RunStats, TrainError, Trainer};
-use minimax_autodiff::{Backend, Dist, Real, Shape, Tape, Var};
+use minimax_autodiff::{Backend, Real, Shape, Tape, Var};
 
 /// Bins of the histograms compared by the Jensen–Shannon divergence.
 pub const JS_BINS: usize = 100;
 
-/// How G and D do at the end of training, measured on fresh samples.
+/// How G and D do at the end of training on 1-D data, measured on fresh
+/// samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {
     /// Samples drawn from each of the data and G.
@@ -37,9 +39,45 @@ pub struct Evaluation {
     pub d_fake: f64,
 }
 
+/// A look at G and D during training: Figure 1's curves for 1-D data, or
+/// G's points over D's decision surface for 2-D data.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Snapshot {
+    /// 1-D data.
+    Line(LineSnapshot),
+    /// 2-D data.
+    Plane(crate::plane::PlaneSnapshot),
+}
+
+impl Snapshot {
+    /// Steps done when it was taken.
+    pub fn step(&self) -> u64 {
+        match self {
+            Snapshot::Line(s) => s.step,
+            Snapshot::Plane(s) => s.step,
+        }
+    }
+
+    /// The 1-D snapshot, if this is one.
+    pub fn line(&self) -> Option<&LineSnapshot> {
+        match self {
+            Snapshot::Line(s) => Some(s),
+            Snapshot::Plane(_) => None,
+        }
+    }
+
+    /// The 2-D snapshot, if this is one.
+    pub fn plane(&self) -> Option<&crate::plane::PlaneSnapshot> {
+        match self {
+            Snapshot::Line(_) => None,
+            Snapshot::Plane(s) => Some(s),
+        }
+    }
+}
+
 /// One panel of the Figure-1 plot: the data density, G's density and D.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Snapshot {
+pub struct LineSnapshot {
     /// Steps done when it was taken.
     pub step: u64,
     /// Bin centres over `mean ± 4 std` of the data.
@@ -54,7 +92,7 @@ pub struct Snapshot {
     pub d_on_batches: Option<(f64, f64)>,
 }
 
-impl Snapshot {
+impl LineSnapshot {
     /// The snapshot as an SVG panel. D(x) is drawn on `[0, 1]`: as is for
     /// the games where it is a probability, min–max rescaled over the window
     /// for the Wasserstein critic (whose level means nothing).
@@ -81,8 +119,8 @@ impl Snapshot {
     }
 }
 
-/// Samples from G: `[n, 1]` on the device, parameters as constants.
-fn generate<B: Backend>(
+/// Samples from G: `[n, dim]` on the device, parameters as constants.
+pub(crate) fn generate<B: Backend>(
     t: &Trainer<B>,
     tape: &Tape<B>,
     n: usize,
@@ -94,7 +132,7 @@ fn generate<B: Backend>(
 }
 
 /// Downloads a tensor as `f64`s.
-fn host<B: Backend>(v: &Var<B>) -> Result<Vec<f64>, TrainError> {
+pub(crate) fn host<B: Backend>(v: &Var<B>) -> Result<Vec<f64>, TrainError> {
     Ok(v.to_vec()?.into_iter().map(Real::to_f64).collect())
 }
 
@@ -105,7 +143,6 @@ fn d_means<B: Backend>(t: &Trainer<B>, n: usize, salt: u64) -> Result<(f64, f64)
     let c = t.config();
     let tape = Tape::new(t.backend().clone());
     let d_vars = t.d_params().constants(&tape);
-    let real_dist = Dist::Normal { mean: c.target.mean, std: c.target.std };
     let (batch, batches) = match c.discriminator.input {
         DInput::Samples => (n, 1),
         DInput::Moments => (c.batch, (n / c.batch).max(1)),
@@ -113,7 +150,7 @@ fn d_means<B: Backend>(t: &Trainer<B>, n: usize, salt: u64) -> Result<(f64, f64)
     let mut sums = Vec::new();
     for b in 0..batches as u64 {
         let real_seed = t.stream(purpose::EVAL, salt, 2 * b);
-        let real = tape.random(Shape::new(batch, 1), real_dist, real_seed);
+        let real = c.target.draw(&tape, batch, real_seed)?;
         let fake = generate(t, &tape, batch, t.stream(purpose::EVAL, salt, 2 * b + 1))?;
         for x in [real, fake] {
             let logits = t.discriminator().forward(&d_vars, &x, None)?;
@@ -130,13 +167,13 @@ fn d_means<B: Backend>(t: &Trainer<B>, n: usize, salt: u64) -> Result<(f64, f64)
 impl<B: Backend> Trainer<B> {
     /// Compares `n` fresh real samples with `n` samples from G: means, stds,
     /// the Jensen–Shannon divergence of their histograms, and D's mean
-    /// output on each.
+    /// output on each. 1-D data only (for 2-D data see
+    /// [`Trainer::coverage`]).
     pub fn evaluate(&self, n: usize) -> Result<Evaluation, TrainError> {
         let c = self.config();
+        one_d(c, "evaluate", "Trainer::coverage")?;
         let tape = Tape::new(self.backend().clone());
-        let real_dist = Dist::Normal { mean: c.target.mean, std: c.target.std };
-        let real =
-            host(&tape.random(Shape::new(n, 1), real_dist, self.stream(purpose::EVAL, 0, 0)))?;
+        let real = host(&c.target.draw(&tape, n, self.stream(purpose::EVAL, 0, 0))?)?;
         let fake = host(&generate(self, &tape, n, self.stream(purpose::EVAL, 0, 1))?)?;
         let (target_mean, target_std) = mean_std(&real);
         let (generated_mean, generated_std) = mean_std(&fake);
@@ -153,11 +190,23 @@ impl<B: Backend> Trainer<B> {
         })
     }
 
-    /// A Figure-1 snapshot of the current G and D over `mean ± 4 std`.
+    /// A snapshot of the current G and D: [`Trainer::line_snapshot`] for
+    /// 1-D data, [`Trainer::plane_snapshot`] for 2-D data.
     pub fn snapshot(&self) -> Result<Snapshot, TrainError> {
+        if self.config().target.dim() == 1 {
+            Ok(Snapshot::Line(self.line_snapshot()?))
+        } else {
+            Ok(Snapshot::Plane(self.plane_snapshot()?))
+        }
+    }
+
+    /// A Figure-1 snapshot of the current G and D over `mean ± 4 std`
+    /// (1-D data).
+    pub fn line_snapshot(&self) -> Result<LineSnapshot, TrainError> {
         const BINS: usize = 80;
         const SAMPLES: usize = 20_000;
         let c = self.config();
+        one_d(c, "line_snapshot", "Trainer::plane_snapshot")?;
         let (lo, hi) = (c.target.mean - 4.0 * c.target.std, c.target.mean + 4.0 * c.target.std);
         let xs = bin_centers(lo, hi, BINS);
         let data_density = xs.iter().map(|&x| normal_pdf(x, c.target.mean, c.target.std)).collect();
@@ -177,7 +226,20 @@ impl<B: Backend> Trainer<B> {
             }
             DInput::Moments => (None, Some(d_means(self, c.batch, 2 + self.step())?)),
         };
-        Ok(Snapshot { step: self.step(), xs, data_density, gen_density, d_of_x, d_on_batches })
+        Ok(LineSnapshot { step: self.step(), xs, data_density, gen_density, d_of_x, d_on_batches })
+    }
+}
+
+/// An error unless the data is 1-D: `what` is for 1-D data, `instead` the
+/// 2-D counterpart.
+fn one_d(c: &Config, what: &str, instead: &str) -> Result<(), TrainError> {
+    if c.target.dim() == 1 {
+        Ok(())
+    } else {
+        Err(TrainError::Config(format!(
+            "{what} compares 1-D samples, and the data is {}: use {instead}",
+            c.target.name()
+        )))
     }
 }
 

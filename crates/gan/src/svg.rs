@@ -254,7 +254,7 @@ fn dash_attr(style: &Style) -> String {
 }
 
 /// Appends `<line>` from `a` to `b`; `attrs` adds attributes.
-fn line(svg: &mut String, a: (f64, f64), b: (f64, f64), stroke: &str, attrs: &str) {
+pub(crate) fn line(svg: &mut String, a: (f64, f64), b: (f64, f64), stroke: &str, attrs: &str) {
     let ((x1, y1), (x2, y2)) = (a, b);
     let _ = writeln!(
         svg,
@@ -263,7 +263,7 @@ fn line(svg: &mut String, a: (f64, f64), b: (f64, f64), stroke: &str, attrs: &st
 }
 
 /// Appends `<text>` at `at` with `content` escaped; `attrs` adds attributes.
-fn text(svg: &mut String, at: (f64, f64), attrs: &str, content: &str) {
+pub(crate) fn text(svg: &mut String, at: (f64, f64), attrs: &str, content: &str) {
     let (x, y) = at;
     let content = escape(content);
     let _ = writeln!(svg, r#"<text x="{x:.2}" y="{y:.2}" {attrs}>{content}</text>"#);
@@ -273,7 +273,7 @@ fn text(svg: &mut String, at: (f64, f64), attrs: &str, content: &str) {
 /// with about `target` intervals. With `cover_top`, the last tick is the
 /// first multiple at or above `hi` (so an axis can end on a labelled tick);
 /// otherwise all ticks lie inside `[lo, hi]`.
-fn nice_ticks(lo: f64, hi: f64, target: usize, cover_top: bool) -> Vec<f64> {
+pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize, cover_top: bool) -> Vec<f64> {
     let raw_step = (hi - lo) / target as f64;
     if !(raw_step > 0.0 && raw_step.is_finite()) {
         return vec![lo];
@@ -291,7 +291,7 @@ fn nice_ticks(lo: f64, hi: f64, target: usize, cover_top: bool) -> Vec<f64> {
 }
 
 /// The spacing of evenly spaced ticks (1 if there are fewer than two).
-fn tick_step(ticks: &[f64]) -> f64 {
+pub(crate) fn tick_step(ticks: &[f64]) -> f64 {
     if ticks.len() < 2 {
         1.0
     } else {
@@ -300,7 +300,7 @@ fn tick_step(ticks: &[f64]) -> f64 {
 }
 
 /// `value` with as many decimals as `step` needs: 0.25 → "0.25", 2 → "2".
-fn tick_label(value: f64, step: f64) -> String {
+pub(crate) fn tick_label(value: f64, step: f64) -> String {
     let decimals = (-step.log10().floor()).max(0.0) as usize;
     let text = format!("{value:.decimals$}");
     // "-0" and "-0.0" read oddly on an axis.
@@ -312,7 +312,7 @@ fn tick_label(value: f64, step: f64) -> String {
 }
 
 /// Escapes text for use inside an SVG element.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

@@ -11,8 +11,9 @@
 //! ```
 //!
 //! Every random draw (real data, noise, dropout masks, label noise) is made
-//! on the backend by the counter-based generator, from a seed derived from
-//! `(run seed, purpose, step, sub-step)`. Nothing is uploaded per step, and
+//! by the counter-based generator, from a seed derived from `(run seed,
+//! purpose, step, sub-step)`, on the backend (the 2-D data sets are drawn on
+//! the host and uploaded, see `data.rs`). Nothing else is uploaded per step, and
 //! a run resumed from a checkpoint at step `s` draws exactly what an
 //! uninterrupted run draws from step `s` on: the two end bit-identical.
 //!
@@ -129,7 +130,7 @@ pub struct Pass<B: Backend> {
     pub real_logits: Option<Var<B>>,
     /// D's logits on the fake batch.
     pub fake_logits: Var<B>,
-    /// The fake batch `[batch, 1]`.
+    /// The fake batch `[batch, dim]`.
     pub fake: Var<B>,
 }
 
@@ -159,9 +160,10 @@ pub struct Progress {
     pub d_real: f64,
     /// D's mean output on the last fake batch.
     pub d_fake: f64,
-    /// Mean of the last fake batch.
+    /// Mean of the last fake batch (of all its coordinates together, for
+    /// 2-D data).
     pub gen_mean: f64,
-    /// Standard deviation of the last fake batch.
+    /// Standard deviation of the last fake batch (likewise).
     pub gen_std: f64,
     /// Training speed since this run started.
     pub steps_per_sec: f64,
@@ -333,7 +335,9 @@ impl<B: Backend> Trainer<B> {
     }
 
     /// Sets the total number of steps (to extend a resumed run). Nothing
-    /// in training depends on it, only when [`Trainer::run`] stops.
+    /// in training depends on it, only when [`Trainer::run`] stops, and,
+    /// with a learning-rate decay ([`crate::config::LrDecay`]), when the
+    /// rates fall.
     pub fn set_steps(&mut self, steps: u64) {
         self.config.steps = steps;
     }
@@ -409,13 +413,12 @@ impl<B: Backend> Trainer<B> {
         let c = &self.config;
         let g_vars = self.g_params.on_tape(tape);
         let d_vars = self.d_params.on_tape(tape);
-        let real_dist = Dist::Normal { mean: c.target.mean, std: c.target.std };
-        // [batch, 1], drawn on the device.
-        let real =
-            tape.random(Shape::new(c.batch, 1), real_dist, self.stream(purpose::REAL, step, j));
+        // [batch, dim]: drawn on the device for the 1-D Gaussian, on the
+        // host and uploaded for the 2-D sets (see `data.rs`).
+        let real = c.target.draw(tape, c.batch, self.stream(purpose::REAL, step, j))?;
         // [batch, latent]
         let z = self.g.noise(tape, c.batch, self.stream(purpose::NOISE_D, step, j));
-        // [batch, 1]; detach: a constant from here on, so no gradient reaches G.
+        // [batch, dim]; detach: a constant from here on, so no gradient reaches G.
         let fake = self.g.forward(&g_vars, &z)?.detach();
         let dropout_real = Some(self.stream(purpose::DROPOUT_REAL, step, j));
         let dropout_fake = Some(self.stream(purpose::DROPOUT_FAKE, step, j));
@@ -434,7 +437,7 @@ impl<B: Backend> Trainer<B> {
         let g_vars = self.g_params.on_tape(tape);
         let d_vars = self.d_params.on_tape(tape);
         let z = self.g.noise(tape, self.config.batch, self.stream(purpose::NOISE_G, step, j));
-        let fake = self.g.forward(&g_vars, &z)?; // [batch, 1], not detached
+        let fake = self.g.forward(&g_vars, &z)?; // [batch, dim], not detached
         let dropout = Some(self.stream(purpose::DROPOUT_G, step, j));
         let fake_logits = self.d.forward(&d_vars, &fake, dropout)?;
         let loss = self.config.loss.g_loss(&fake_logits)?;
@@ -445,6 +448,11 @@ impl<B: Backend> Trainer<B> {
     /// flush. Downloads nothing.
     pub fn train_step(&mut self) -> Result<(), TrainError> {
         let step = self.step;
+        if let Some(decay) = self.config.lr_decay {
+            let factor = decay.factor(step, self.config.steps);
+            self.g_opt.set_lr(self.config.g_optimizer.lr() * factor);
+            self.d_opt.set_lr(self.config.d_optimizer.lr() * factor);
+        }
         let mut last_d = None;
         for j in 0..self.config.d_steps as u64 {
             let tape = Tape::new(self.backend.clone());

@@ -1,0 +1,335 @@
+//! The real data: a 1-D Gaussian, or one of the 2-D sets of the
+//! mode-collapse literature.
+//!
+//! Every data set here is a *skeleton* blurred by Gaussian noise:
+//!
+//! ```text
+//! x = mean + c + std · ε,    c drawn uniformly from the skeleton,  ε ~ N(0, I)
+//! ```
+//!
+//! | kind       | dim | skeleton                                                  |
+//! |------------|-----|-----------------------------------------------------------|
+//! | `gaussian` | 1   | the single point 0, so x ~ N(mean, std²)                  |
+//! | `ring`     | 2   | 8 points on a circle of radius 2 (σ 0.02)                 |
+//! | `grid`     | 2   | the 5 × 5 points {-4, -2, 0, 2, 4}² (σ 0.05)              |
+//! | `moons`    | 2   | two interleaved half circles (scikit-learn's `make_moons`) |
+//! | `spiral`   | 2   | one arm of an Archimedean spiral, two and a half turns     |
+//!
+//! The ring and the grid are the benchmarks of Metz et al. 2017 (unrolled
+//! GAN), Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN): a
+//! mixture of well-separated, very narrow Gaussians, so that a generator that
+//! drops a mode, or hops from mode to mode, is plain to see and to count (see
+//! [`crate::coverage`]). The moons and the spiral have no discrete modes; for
+//! them only the share of samples near the skeleton is measured.
+//!
+//! Where samples are drawn: the 1-D Gaussian on the device, with
+//! [`Tape::random`] (no upload per step, which the GPU test checks). The
+//! 2-D sets on the **host**, with the same counter-based generator
+//! ([`minimax_autodiff::rng`]) from a seed derived from `(run seed, purpose,
+//! step, sub-step)`, and then uploaded: a mixture needs a categorical draw
+//! and the curves need `cos` and `sin`, none of which the backend has, and a
+//! few kilobytes per step is a small price for sampling code that reads like
+//! the formulas above.
+
+use minimax_autodiff::rng::{derive_seed, normal, seed_key, uniform};
+use minimax_autodiff::{Backend, Dist, Real, Result, Shape, Tape, Var};
+use std::f64::consts::PI;
+use std::fmt;
+
+/// The shape of the data, without its noise (see the module docs).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum DataKind {
+    /// 1-D: the single point 0.
+    Gaussian,
+    /// 2-D: `modes` points evenly spaced on a circle of radius `radius`,
+    /// the first at angle 0.
+    Ring {
+        /// Number of points.
+        modes: usize,
+        /// The circle's radius.
+        radius: f64,
+    },
+    /// 2-D: a `side × side` grid of points `spacing` apart, centred on 0.
+    Grid {
+        /// Points per row and per column.
+        side: usize,
+        /// Distance between neighbouring points.
+        spacing: f64,
+    },
+    /// 2-D: scikit-learn's two moons, the upper half circle
+    /// `(cos t, sin t)` and the lower one `(1 - cos t, ½ - sin t)` for
+    /// `t ∈ [0, π]`, centred on 0 and scaled by 2: they span `[-3, 3] × [-1.5, 1.5]`.
+    Moons,
+    /// 2-D: the spiral `r = 3.5 θ / θ_max`, `θ ∈ [1.5π, 4.5π]` (the 2-D
+    /// Swiss roll of scikit-learn's `make_swiss_roll`, scaled to radius 3.5).
+    Spiral,
+}
+
+/// The real data: a skeleton `kind`, shifted by `mean` on every axis, plus
+/// Gaussian noise of standard deviation `std` on every axis.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Target {
+    /// The skeleton.
+    pub kind: DataKind,
+    /// A shift on every axis: the 1-D Gaussian's mean (0 for the 2-D sets,
+    /// which sit around the origin as the literature has them).
+    pub mean: f64,
+    /// The noise's standard deviation: the 1-D Gaussian's std, each mode's σ
+    /// for the ring and the grid, the blur of the moons and the spiral.
+    pub std: f64,
+}
+
+/// Every named data set, in the order `--help` lists them.
+pub const NAMES: [&str; 5] = ["gaussian", "ring", "grid", "moons", "spiral"];
+
+/// The spiral's angles: `θ ∈ [1.5π, 4.5π]`, two and a half turns.
+const SPIRAL_THETA: (f64, f64) = (1.5 * PI, 4.5 * PI);
+/// The spiral's outer radius.
+const SPIRAL_RADIUS: f64 = 3.5;
+/// Points per curve when measuring the distance to the moons or the spiral.
+const CURVE_POINTS: usize = 2000;
+
+impl Target {
+    /// The 1-D Gaussian N(mean, std²).
+    pub fn gaussian(mean: f64, std: f64) -> Target {
+        Target { kind: DataKind::Gaussian, mean, std }
+    }
+
+    /// 8 Gaussians on a circle of radius 2, σ = 0.02 (Metz et al. 2017).
+    pub fn ring() -> Target {
+        Target { kind: DataKind::Ring { modes: 8, radius: 2.0 }, mean: 0.0, std: 0.02 }
+    }
+
+    /// 25 Gaussians on the grid {-4, -2, 0, 2, 4}², σ = 0.05 (VEEGAN, PacGAN).
+    pub fn grid() -> Target {
+        Target { kind: DataKind::Grid { side: 5, spacing: 2.0 }, mean: 0.0, std: 0.05 }
+    }
+
+    /// The two moons with noise σ = 0.1 (scikit-learn's `noise=0.05`
+    /// before our scaling by 2).
+    pub fn moons() -> Target {
+        Target { kind: DataKind::Moons, mean: 0.0, std: 0.1 }
+    }
+
+    /// The spiral with noise σ = 0.1 (its arms are 1.56 apart).
+    pub fn spiral() -> Target {
+        Target { kind: DataKind::Spiral, mean: 0.0, std: 0.1 }
+    }
+
+    /// A 2-D data set by name (`ring`, `grid`, `moons`, `spiral`), with the
+    /// literature's settings.
+    pub fn named_2d(name: &str) -> std::result::Result<Target, String> {
+        match name {
+            "ring" => Ok(Target::ring()),
+            "grid" => Ok(Target::grid()),
+            "moons" => Ok(Target::moons()),
+            "spiral" => Ok(Target::spiral()),
+            other => {
+                Err(format!("unknown 2-D data set {other:?}: expected ring, grid, moons or spiral"))
+            }
+        }
+    }
+
+    /// The kind's name: one of [`NAMES`].
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    /// Coordinates per sample: 1 for the Gaussian, 2 for the others.
+    pub fn dim(&self) -> usize {
+        match self.kind {
+            DataKind::Gaussian => 1,
+            _ => 2,
+        }
+    }
+
+    /// The centres of the discrete modes (ring and grid); empty for the
+    /// Gaussian and for the curves, which have no discrete modes to count.
+    pub fn mode_centres(&self) -> Vec<[f64; 2]> {
+        let shift = |p| shifted(p, self.mean);
+        match self.kind {
+            DataKind::Ring { modes, radius } => (0..modes)
+                .map(|k| {
+                    let angle = 2.0 * PI * k as f64 / modes as f64;
+                    shift([radius * angle.cos(), radius * angle.sin()])
+                })
+                .collect(),
+            DataKind::Grid { side, spacing } => {
+                let offset = 0.5 * (side as f64 - 1.0) * spacing;
+                // Row by row, from the bottom left: mode k is (k % side, k / side).
+                (0..side * side)
+                    .map(|k| {
+                        let (i, j) = ((k % side) as f64, (k / side) as f64);
+                        shift([i * spacing - offset, j * spacing - offset])
+                    })
+                    .collect()
+            }
+            DataKind::Gaussian | DataKind::Moons | DataKind::Spiral => Vec::new(),
+        }
+    }
+
+    /// `n` samples on the host, row by row (`[n, dim]`, row-major), from the
+    /// counter-based generator: sample `i` depends only on `(seed, i)`.
+    /// For the Gaussian these are the numbers [`Backend::random`] draws.
+    pub fn sample(&self, n: usize, seed: u64) -> Vec<f64> {
+        if self.kind == DataKind::Gaussian {
+            let key = seed_key(seed);
+            return (0..n as u32).map(|i| self.mean + self.std * normal(key, i)).collect();
+        }
+        // One stream picks the skeleton point (two uniforms u, v per sample),
+        // another draws the noise (two normals per sample).
+        let pick = seed_key(derive_seed(&[seed, 0]));
+        let noise = seed_key(derive_seed(&[seed, 1]));
+        let centres = self.mode_centres();
+        let mut out = Vec::with_capacity(2 * n);
+        for i in 0..n as u32 {
+            let (u, v) = (uniform(pick, 2 * i), uniform(pick, 2 * i + 1));
+            let [x, y] = match self.kind {
+                // Mode ⌊u·K⌋, each of the K modes with probability 1/K.
+                DataKind::Ring { .. } | DataKind::Grid { .. } => {
+                    centres[((u * centres.len() as f64) as usize).min(centres.len() - 1)]
+                }
+                // Upper or lower moon by u, the angle by v.
+                DataKind::Moons => shifted(moon_point(u < 0.5, PI * v), self.mean),
+                DataKind::Spiral => shifted(spiral_point(v), self.mean),
+                DataKind::Gaussian => unreachable!("handled above"),
+            };
+            out.push(x + self.std * normal(noise, 2 * i));
+            out.push(y + self.std * normal(noise, 2 * i + 1));
+        }
+        out
+    }
+
+    /// A batch of `n` real samples `[n, dim]` as a constant on `tape`.
+    ///
+    /// The Gaussian is drawn on the device ([`Tape::random`], nothing
+    /// uploaded); the 2-D sets on the host ([`Target::sample`]) and uploaded.
+    pub fn draw<B: Backend>(&self, tape: &Tape<B>, n: usize, seed: u64) -> Result<Var<B>> {
+        if self.kind == DataKind::Gaussian {
+            let dist = Dist::Normal { mean: self.mean, std: self.std };
+            return Ok(tape.random(Shape::new(n, 1), dist, seed));
+        }
+        let values: Vec<B::Elem> =
+            self.sample(n, seed).into_iter().map(B::Elem::from_f64).collect();
+        let tensor = tape.backend().upload(Shape::new(n, self.dim()), &values)?;
+        Ok(tape.constant(tensor))
+    }
+
+    /// The skeleton of a 2-D set as points (shifted by `mean`): the mode
+    /// centres of the ring and the grid, or the moons' or the spiral's curve
+    /// sampled at 2000 points per curve (dense enough that the distance to
+    /// the nearest of them is the distance to the curve within 0.01). Empty
+    /// for the 1-D Gaussian.
+    pub fn skeleton(&self) -> Vec<[f64; 2]> {
+        let t = |i: usize| i as f64 / (CURVE_POINTS - 1) as f64; // [0, 1]
+        match self.kind {
+            DataKind::Ring { .. } | DataKind::Grid { .. } => self.mode_centres(),
+            DataKind::Moons => (0..CURVE_POINTS)
+                .flat_map(|i| [moon_point(true, PI * t(i)), moon_point(false, PI * t(i))])
+                .map(|p| shifted(p, self.mean))
+                .collect(),
+            DataKind::Spiral => {
+                (0..CURVE_POINTS).map(|i| shifted(spiral_point(t(i)), self.mean)).collect()
+            }
+            DataKind::Gaussian => Vec::new(),
+        }
+    }
+
+    /// How far from `mean` nearly all the data lies, on each axis, with a
+    /// margin: `4 std` for the Gaussian. G's tanh output is stretched to
+    /// `mean ± reach`.
+    pub fn reach(&self) -> f64 {
+        match self.kind {
+            DataKind::Gaussian => 4.0 * self.std,
+            DataKind::Ring { radius, .. } => radius + 0.5 + 4.0 * self.std,
+            DataKind::Grid { side, spacing } => {
+                0.5 * (side as f64 - 1.0) * spacing + 1.0 + 4.0 * self.std
+            }
+            DataKind::Moons | DataKind::Spiral => 4.0 + 4.0 * self.std,
+        }
+    }
+
+    /// The window `[mean - reach, mean + reach]` on each axis: for plots.
+    pub fn window(&self) -> (f64, f64) {
+        (self.mean - self.reach(), self.mean + self.reach())
+    }
+
+    /// One line for the terminal, such as `N(4, 1.25²)` or
+    /// `ring of 8 Gaussians, radius 2, σ 0.02`.
+    pub fn describe(&self) -> String {
+        let shift =
+            if self.mean != 0.0 { format!(", shifted by {}", self.mean) } else { "".into() };
+        match self.kind {
+            DataKind::Gaussian => format!("N({}, {}²)", self.mean, self.std),
+            DataKind::Ring { modes, radius } => {
+                format!("ring of {modes} Gaussians, radius {radius}, σ {}{shift}", self.std)
+            }
+            DataKind::Grid { side, spacing } => {
+                format!("{side}×{side} grid of Gaussians, spacing {spacing}, σ {}{shift}", self.std)
+            }
+            DataKind::Moons => format!("two moons, noise σ {}{shift}", self.std),
+            DataKind::Spiral => format!("spiral, noise σ {}{shift}", self.std),
+        }
+    }
+
+    /// Checks the ranges; the error names the field.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if !(self.std > 0.0 && self.std.is_finite()) {
+            return Err(format!("target std must be a positive number, got {}", self.std));
+        }
+        if !self.mean.is_finite() {
+            return Err("target mean must be finite".into());
+        }
+        // A count of points and a distance: at least 1, and positive.
+        let bad = |count: usize, size: f64| count == 0 || !size.is_finite() || size <= 0.0;
+        match self.kind {
+            DataKind::Ring { modes, radius } if bad(modes, radius) => Err(format!(
+                "ring needs at least 1 mode and a positive radius, got {modes} and {radius}"
+            )),
+            DataKind::Grid { side, spacing } if bad(side, spacing) => Err(format!(
+                "grid needs at least 1 point per side and a positive spacing, got {side} and {spacing}"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `p` moved by `by` on both axes.
+fn shifted([x, y]: [f64; 2], by: f64) -> [f64; 2] {
+    [x + by, y + by]
+}
+
+/// A point of the upper (`upper`) or lower moon at angle `t ∈ [0, π]`,
+/// centred on 0 and scaled by 2.
+fn moon_point(upper: bool, t: f64) -> [f64; 2] {
+    let (x, y) = if upper { (t.cos(), t.sin()) } else { (1.0 - t.cos(), 0.5 - t.sin()) };
+    // scikit-learn's moons span [-1, 2] × [-0.5, 1]: centre them on 0.
+    [2.0 * (x - 0.5), 2.0 * (y - 0.25)]
+}
+
+/// The spiral's point at fraction `v ∈ [0, 1]` of its angle range.
+fn spiral_point(v: f64) -> [f64; 2] {
+    let (lo, hi) = SPIRAL_THETA;
+    let theta = lo + (hi - lo) * v;
+    let r = SPIRAL_RADIUS * theta / hi;
+    [r * theta.cos(), r * theta.sin()]
+}
+
+impl DataKind {
+    /// The name used on the command line and in JSON: one of [`NAMES`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            DataKind::Gaussian => "gaussian",
+            DataKind::Ring { .. } => "ring",
+            DataKind::Grid { .. } => "grid",
+            DataKind::Moons => "moons",
+            DataKind::Spiral => "spiral",
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
