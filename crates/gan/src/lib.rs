@@ -20,6 +20,7 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+mod config_json;
 pub mod coverage;
 pub mod data;
 pub mod fsutil;
