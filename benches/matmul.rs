@@ -94,12 +94,24 @@ fn small_row(m: usize, k: usize, n: usize, ta: bool, tb: bool) {
     let blocked = gflops(m, k, n, || {
         gemm::matmul_f32(Kernel::best(), 1, black_box(&a), ta, black_box(&b), tb, &mut c, m, k, n)
     });
+    let narrow = if n <= gemm::narrow::MAX_N {
+        let f = || gemm::narrow::matmul(black_box(&a), ta, black_box(&b), tb, &mut c, (m, k, n));
+        format!("{:9.2}", gflops(m, k, n, f))
+    } else {
+        format!("{:>9}", "-")
+    };
     let dispatched =
         gflops(m, k, n, || gemm::matmul(black_box(&a), ta, black_box(&b), tb, &mut c, m, k, n));
-    let path = if gemm::uses_fast_path(m, k, n) { "blocked" } else { "plain" };
+    let path = if gemm::uses_narrow_path(m, k, n) {
+        "narrow"
+    } else if gemm::uses_fast_path(m, k, n) {
+        "blocked"
+    } else {
+        "plain"
+    };
     let flags = format!("{}{}", if ta { "t" } else { "n" }, if tb { "t" } else { "n" });
     let shape = format!("{m}x{k}x{n} {flags}");
-    println!("{shape:>16} {plain:>9.2} {blocked:>9.2} {dispatched:>10.2}  {path}");
+    println!("{shape:>16} {plain:>9.2} {blocked:>9.2} {narrow} {dispatched:>10.2}  {path}");
 }
 
 /// One row of the threading table: the blocked path on one thread and on
@@ -160,9 +172,11 @@ fn square_table(cores: usize) {
 fn small_table() {
     println!();
     println!(
-        "small shapes (the GAN's layers, fwd nn / bwd nt, tn): plain, blocked 1T, gemm::matmul"
+        "small shapes (the GAN's layers, fwd nn / bwd nt, tn): plain, blocked 1T, narrow, \
+         gemm::matmul (GFLOP/s)"
     );
-    println!("{:>16} {:>9} {:>9} {:>10}  path", "m x k x n op", "plain", "blocked", "dispatch");
+    let head = ("m x k x n op", "plain", "blocked", "narrow", "dispatch");
+    println!("{:>16} {:>9} {:>9} {:>9} {:>10}  path", head.0, head.1, head.2, head.3, head.4);
     for (m, k, n, ta, tb) in [
         (500, 5, 5, false, false),
         (500, 5, 5, false, true),
@@ -172,7 +186,17 @@ fn small_table() {
         (16, 128, 16, true, false),
         (128, 32, 32, false, false),
         (32, 128, 32, true, false),
+        (500, 1, 5, false, false),
+        (500, 5, 1, false, false),
+        (1, 500, 5, true, false),
+        (64, 256, 1, false, false),
+        (256, 64, 1, true, false),
         (128, 32, 1, false, false),
+        (256, 64, 8, false, false),
+        (512, 64, 8, false, false),
+        (1024, 64, 8, false, false),
+        (2048, 128, 8, false, false),
+        (64, 2048, 8, true, false),
         (8, 8, 8, false, false),
         (12, 12, 12, false, false),
         (16, 16, 16, false, false),

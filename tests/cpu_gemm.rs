@@ -1,7 +1,8 @@
-//! The blocked CPU matmul (`cpu::gemm`) against the plain reference loop
-//! (`cpu::matmul`): awkward shapes, all four transpose combinations, every
-//! micro-kernel this CPU supports (the portable fallback included), thread
-//! counts, run-to-run bit-identity, and the dispatch the backend uses.
+//! The fast CPU matmuls (`cpu::gemm`: the blocked path and the narrow path)
+//! against the plain reference loop (`cpu::matmul`): awkward shapes, all four
+//! transpose combinations, every micro-kernel this CPU supports (the portable
+//! fallback included), thread counts, run-to-run bit-identity, and the
+//! dispatch the backend uses.
 
 use minimax::autodiff::cpu::gemm::{self, Kernel};
 use minimax::autodiff::cpu::matmul as reference;
@@ -196,20 +197,62 @@ fn empty_inner_dimension_gives_zeros() {
 }
 
 #[test]
-fn dispatch_keeps_tiny_f32_and_all_f64_products_on_the_plain_loop() {
-    // A one-column output layer and a tiny square: the plain loop, bit for bit.
-    for (m, k, n, ta, tb) in
-        [(128, 32, 1, false, false), (32, 128, 1, true, false), (8, 8, 8, false, true)]
-    {
-        assert!(!gemm::uses_fast_path(m, k, n));
-        let case = Case::new(m, k, n, ta, tb, uniform);
-        let mut got = vec![0.0; m * n];
-        gemm::matmul(&case.a, ta, &case.b, tb, &mut got, m, k, n);
-        assert!(got == case.reference(), "tiny f32 product left the plain loop, {}", case.name());
+fn the_narrow_path_is_the_plain_loop_bit_for_bit() {
+    // Every output width it takes, awkward heights and depths, all four
+    // layouts, in f32 and f64: each element is the same k-term sum in the
+    // same order as the plain loop, so the bits must match exactly (random
+    // values, not integers: a different order would show). `c` starts as
+    // NaN, so an element left unwritten shows too.
+    for n in 1..=gemm::narrow::MAX_N {
+        for m in AWKWARD {
+            for k in AWKWARD {
+                for (ta, tb) in TRANSPOSES {
+                    let case = Case::new(m, k, n, ta, tb, uniform);
+                    let mut got = vec![f32::NAN; m * n];
+                    gemm::narrow::matmul(&case.a, ta, &case.b, tb, &mut got, (m, k, n));
+                    assert!(got == case.reference(), "narrow f32 differs, {}", case.name());
+
+                    let wide = |x: &[f32]| x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>();
+                    let (a, b) = (wide(&case.a), wide(&case.b));
+                    let (mut got, mut want) = (vec![f64::NAN; m * n], vec![0.0; m * n]);
+                    gemm::narrow::matmul(&a, ta, &b, tb, &mut got, (m, k, n));
+                    reference::matmul(&a, ta, &b, tb, &mut want, m, k, n);
+                    assert!(got == want, "narrow f64 differs, {}", case.name());
+                }
+            }
+        }
     }
-    // f64 is always the plain loop, whatever the size.
+}
+
+#[test]
+fn dispatch_sends_narrow_outputs_to_the_narrow_path_and_tiny_ones_to_the_plain_loop() {
+    // The GAN's layers and their backward products, and one-column output
+    // layers: narrow, so exactly the plain loop's bits.
+    for (m, k, n, ta, tb) in [
+        (500, 5, 5, false, false),
+        (500, 5, 5, false, true),
+        (5, 500, 5, true, false),
+        (500, 1, 5, false, false),
+        (128, 32, 1, false, false),
+        (32, 128, 1, true, false),
+        (8, 8, 8, false, true),
+    ] {
+        assert!(gemm::uses_narrow_path(m, k, n), "m={m} k={k} n={n}");
+        let case = Case::new(m, k, n, ta, tb, uniform);
+        let mut got = vec![f32::NAN; m * n];
+        gemm::matmul(&case.a, ta, &case.b, tb, &mut got, m, k, n);
+        assert!(got == case.reference(), "narrow product differs, {}", case.name());
+    }
+    // Wider than 8 but tiny: the plain loop.
+    let (m, k, n) = (12, 12, 12);
+    assert!(!gemm::uses_narrow_path(m, k, n) && !gemm::uses_fast_path(m, k, n));
+    let case = Case::new(m, k, n, false, true, uniform);
+    let mut got = vec![f32::NAN; m * n];
+    gemm::matmul(&case.a, false, &case.b, true, &mut got, m, k, n);
+    assert!(got == case.reference(), "tiny f32 product left the plain loop");
+    // f64 wider than 8 is always the plain loop, whatever the size.
     let (m, k, n) = (70, 80, 90);
-    assert!(gemm::uses_fast_path(m, k, n));
+    assert!(gemm::uses_fast_path(m, k, n) && !gemm::uses_narrow_path(m, k, n));
     let a: Vec<f64> = uniform(m * k, 5).into_iter().map(f64::from).collect();
     let b: Vec<f64> = uniform(k * n, 6).into_iter().map(f64::from).collect();
     let (mut got, mut want) = (vec![0.0; m * n], vec![0.0; m * n]);
@@ -219,14 +262,14 @@ fn dispatch_keeps_tiny_f32_and_all_f64_products_on_the_plain_loop() {
 }
 
 #[test]
-fn dispatch_sends_the_gan_layers_to_the_blocked_path() {
-    // [500, 5]·[5, 5] and its backward products: blocked, and still correct.
+fn dispatch_sends_wider_f32_layers_to_the_blocked_path() {
+    // A 16-wide hidden layer and its backward products: blocked, and still correct.
     for (m, k, n, ta, tb) in
-        [(500, 5, 5, false, false), (500, 5, 5, false, true), (5, 500, 5, true, false)]
+        [(128, 16, 16, false, false), (128, 16, 16, false, true), (16, 128, 16, true, false)]
     {
-        assert!(gemm::uses_fast_path(m, k, n));
+        assert!(gemm::uses_fast_path(m, k, n) && !gemm::uses_narrow_path(m, k, n));
         let case = Case::new(m, k, n, ta, tb, uniform);
-        let mut got = vec![0.0; m * n];
+        let mut got = vec![f32::NAN; m * n];
         gemm::matmul(&case.a, ta, &case.b, tb, &mut got, m, k, n);
         assert_close(&case, "dispatch", &got, &case.reference());
     }

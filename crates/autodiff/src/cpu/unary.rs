@@ -160,6 +160,10 @@ fn map<T: Real>(xs: &[T], ys: &mut [T], g: impl Fn(T) -> T) {
 }
 
 /// `ys[i] = f(xs[i])`; for `f32`, e^x, tanh and σ are the fast versions.
+///
+/// `inline(always)` so that it is compiled into the caller's AVX2 copy when
+/// the backend runs it through `simd::vectorized`.
+#[inline(always)]
 pub fn forward<T: Real>(op: Unary, xs: &[T], ys: &mut [T]) {
     debug_assert_eq!(xs.len(), ys.len());
     let c = T::from_f64;
@@ -177,7 +181,9 @@ pub fn forward<T: Real>(op: Unary, xs: &[T], ys: &mut [T]) {
     }
 }
 
-/// `dx[i] = dy[i] · f'(x[i])`, given `x`, `y = f(x)` and `dy`.
+/// `dx[i] = dy[i] · f'(x[i])`, given `x`, `y = f(x)` and `dy` (inlined into
+/// the caller, as [`forward`]).
+#[inline(always)]
 pub fn backward<T: Real>(op: Unary, x: &[T], y: &[T], dy: &[T], dx: &mut [T]) {
     debug_assert!(x.len() == y.len() && y.len() == dy.len() && dy.len() == dx.len());
     // dx[i] = dy[i] · g(x[i], y[i]), one loop per g.

@@ -33,6 +33,19 @@ impl Avx2Fma {
         has.then_some(Avx2Fma(()))
     }
 
+    /// Runs `f` inside a function compiled with AVX2 and FMA enabled, so the
+    /// loops inlined into it vectorise eight `f32` lanes wide (see
+    /// `cpu/simd.rs`).
+    #[inline]
+    pub fn vectorized<R>(self, f: impl FnOnce() -> R) -> R {
+        #[target_feature(enable = "avx2,fma")]
+        fn with_avx2_fma<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: `self` exists only if the CPU has AVX2 and FMA.
+        unsafe { with_avx2_fma(f) }
+    }
+
     /// `c = a · b` (or `c += a · b` when `accumulate`) for one `[MR, NR]`
     /// tile: `a` is `kc` steps of `MR` values, `b` is `kc` steps of `NR`
     /// values, `c` starts at the tile's corner with rows `ldc` apart.

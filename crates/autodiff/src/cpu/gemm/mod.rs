@@ -31,14 +31,18 @@
 //! not bit-identical to the plain loop, which sums in a different order).
 //!
 //! **Dispatch.** [`matmul`] is generic over [`Real`] and is what the CPU
-//! backend calls; it takes the fast path only for `f32` and only for products
-//! large enough to pay for packing (see [`uses_fast_path`]: even the GAN's
-//! `[500, 5]·[5, 5]` qualifies and runs about 1.7× faster). Everything else
-//! (all `f64`, tiny products, a dimension below 4 such as a `[128, 32]·[32, 1]`
-//! output layer) keeps the plain loop.
+//! backend calls. Outputs at most 8 wide (`n ≤ 8`: a GAN's hidden layer of
+//! 5, an output layer of 1, their backward products) go to [`narrow`],
+//! which keeps a row of `C` in one register and gives the plain loop's bits
+//! (see [`uses_narrow_path`]). Otherwise the blocked path here takes `f32`
+//! products large enough to pay for packing (see [`uses_fast_path`]), and
+//! everything else (all other `f64`, tiny products) keeps the plain loop.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx2::Avx2Fma;
+pub mod narrow;
 mod pack;
 
 use super::matmul::matmul as plain_matmul;
@@ -161,8 +165,9 @@ fn fast_path<T: Real>() -> Option<MatmulFn<T>> {
     (&f32_path as &dyn Any).downcast_ref::<MatmulFn<T>>().copied()
 }
 
-/// `c = op(a) · op(b)`, all row-major (the layout of [`plain_matmul`]): the fast
-/// blocked path for large `f32` products, the plain loop otherwise.
+/// `c = op(a) · op(b)`, all row-major (the layout of [`plain_matmul`]): the
+/// narrow path for outputs at most 8 wide, the fast blocked path for large
+/// `f32` products, the plain loop otherwise.
 pub fn matmul<T: Real>(
     a: &[T],
     ta: bool,
@@ -173,14 +178,30 @@ pub fn matmul<T: Real>(
     k: usize,
     n: usize,
 ) {
+    if uses_narrow_path(m, k, n) {
+        return narrow::matmul(a, ta, b, tb, c, (m, k, n));
+    }
     match fast_path::<T>() {
         Some(fast) if uses_fast_path(m, k, n) => fast(a, ta, b, tb, c, m, k, n),
         _ => plain_matmul(a, ta, b, tb, c, m, k, n),
     }
 }
 
-/// Whether [`matmul`] sends an `f32` product of these sizes to the blocked
-/// path: every dimension at least 4 and at least 16³ multiply-adds. Below
+/// Whether [`matmul`] sends a product of these sizes to the narrow path
+/// (`narrow.rs`): an output 1 to [`narrow::MAX_N`] wide and a nonempty sum
+/// (`k ≥ 1`), below the size at which the blocked path starts a second
+/// thread (see [`default_threads`]). Measured with `cargo bench --bench
+/// matmul -- small` (`BENCHMARKS.md`), the narrow path beat the one-thread
+/// blocked path on every such shape, from 4.6 against 1.3 GFLOP/s at
+/// `[500, 1]·[1, 5]` to 27 against 23 at `[2048, 128]·[128, 8]`. Any element
+/// type: the narrow path gives the plain loop's bits.
+pub fn uses_narrow_path(m: usize, k: usize, n: usize) -> bool {
+    (1..=narrow::MAX_N).contains(&n) && k >= 1 && m * k * n < THREADING_MIN
+}
+
+/// Whether an `f32` product of these sizes is large enough for the blocked
+/// path (unless [`uses_narrow_path`] takes it first): every dimension at
+/// least 4 and at least 16³ multiply-adds. Below
 /// that, packing and the mostly-empty `[MR, NR]` tiles cost more than they
 /// save, and the plain loop wins (measured with `cargo bench --bench matmul`,
 /// small-shape table; see `BENCHMARKS.md`).
@@ -188,12 +209,15 @@ pub fn uses_fast_path(m: usize, k: usize, n: usize) -> bool {
     m.min(k).min(n) >= 4 && m * k * n >= 16 * 16 * 16
 }
 
+/// Multiply-adds from which the blocked path uses more than one thread.
+const THREADING_MIN: usize = 256 * 256 * 256;
+
 /// How many threads [`matmul`] uses for an `m × k × n` product: one below
 /// 256³ multiply-adds (starting and joining a thread costs ~50 µs on the
 /// 2-core development VM, a quarter of a 192³ product), else one per core, at
 /// most one per `MR` rows of `C`.
 pub fn default_threads(m: usize, k: usize, n: usize) -> usize {
-    if m * k * n < 256 * 256 * 256 {
+    if m * k * n < THREADING_MIN {
         return 1;
     }
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
@@ -254,6 +278,10 @@ pub fn matmul_f32(
     // Whole MR panels per thread, so only the last thread has an edge panel.
     let panels = m.div_ceil(MR);
     let rows_per_thread = panels.div_ceil(threads.clamp(1, panels)) * MR;
+    if rows_per_thread >= m {
+        // One thread: no scope (starting one allocates, even with no spawn).
+        return ops.rows(kernel, 0, c);
+    }
     std::thread::scope(|scope| {
         let mut chunks = c.chunks_mut(rows_per_thread * n).enumerate().peekable();
         while let Some((t, c_rows)) = chunks.next() {
