@@ -17,7 +17,7 @@
 //! thread, so the figures are one-thread figures (run under `taskset -c 0`
 //! to be sure). Compare with `benches/peers/train_step.py`.
 
-use minimax::autodiff::{Backend, Cpu, Dist, Shape, Tape};
+use minimax::autodiff::{Backend, Cpu, Dist, Shape, Tape, Var};
 use minimax::gan::{
     Activation, Config, Init, Mlp, Optimizer, OptimizerConfig, ParamStore, Preset, RunOptions,
     Trainer,
@@ -124,8 +124,9 @@ fn devnag_full() {
     );
 }
 
-/// The 784-256-256-1 MLP, its parameters, its Adam optimizer and a fixed
-/// batch `[64, 784]` with targets `[64, 1]`.
+/// The 784-256-256-1 MLP, its parameters, its Adam optimizer, a fixed
+/// batch `[64, 784]` with targets `[64, 1]`, and the tape and leaf vector
+/// reused from step to step.
 struct MlpStep {
     be: Cpu<f32>,
     mlp: Mlp,
@@ -133,6 +134,8 @@ struct MlpStep {
     opt: Optimizer<Cpu<f32>>,
     x: <Cpu<f32> as Backend>::Tensor,
     t: <Cpu<f32> as Backend>::Tensor,
+    tape: Tape<Cpu<f32>>,
+    vars: Vec<Var<Cpu<f32>>>,
 }
 
 impl MlpStep {
@@ -146,19 +149,22 @@ impl MlpStep {
         let opt = Optimizer::new(&be, adam, &params);
         let x = be.random(Shape::new(64, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
         let t = be.random(Shape::new(64, 1), Dist::Bernoulli { p: 0.5 }, 2);
-        MlpStep { be, mlp, params, opt, x, t }
+        MlpStep { be, mlp, params, opt, x, t, tape: Tape::new(be), vars: Vec::new() }
     }
 
     /// Forward, backward and one Adam update.
     fn step(&mut self) {
-        let tape = Tape::new(self.be);
-        let vars = self.params.on_tape(&tape);
-        let x = tape.constant(self.x.clone()); // [64, 784]
-        let t = tape.constant(self.t.clone()); // [64, 1]
-        let logits = self.mlp.forward(&vars, &x, None).expect("forward"); // [64, 1]
+        // Last step's leaves go first: a tape is reset only once nothing
+        // recorded on it is alive.
+        self.vars.clear();
+        self.tape.reset().expect("the last step's variables are dropped");
+        self.params.on_tape_into(&self.tape, &mut self.vars);
+        let x = self.tape.constant(self.x.clone()); // [64, 784]
+        let t = self.tape.constant(self.t.clone()); // [64, 1]
+        let logits = self.mlp.forward(&self.vars, &x, None).expect("forward"); // [64, 1]
         let loss = logits.bce_with_logits(&t).expect("loss");
-        let grads = tape.backward(&loss).expect("backward");
-        self.opt.step(&self.be, &mut self.params, &vars, &grads).expect("Adam");
+        let grads = self.tape.backward(&loss).expect("backward");
+        self.opt.step(&self.be, &mut self.params, &self.vars, &grads).expect("Adam");
     }
 }
 

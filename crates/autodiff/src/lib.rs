@@ -9,7 +9,8 @@
 //! 1. `shape.rs`, `error.rs`: 2-D shapes and the error type.
 //! 2. `backend.rs`: the primitives every device implements.
 //! 3. `tape.rs`: how ops are recorded and how `backward` walks them.
-//! 4. `ops/unary.rs` then `ops/matmul.rs`: one op forward and backward.
+//! 4. `ops/unary.rs` then `ops/matmul.rs`: an op, and right under it its
+//!    backward rule.
 //! 5. `cpu/unary.rs`: each function and its derivative side by side.
 //! 6. `gradcheck.rs`: how every gradient above is checked.
 //!

@@ -2,54 +2,199 @@
 //!
 //! How it works, in the order things happen:
 //!
-//! 1. A [`Tape`] is created for one forward pass (one training step). It is
-//!    a list of nodes, and it is cheap: parameters live outside it, and a
-//!    node stores no values of its own.
+//! 1. A [`Tape`] records one forward pass (one training step) at a time.
+//!    It is a list of nodes, and it is cheap: parameters live outside it,
+//!    and a node stores no values of its own, only what its derivative
+//!    needs.
 //! 2. [`Tape::leaf`] puts a tensor on the tape as a *tracked* input (one we
 //!    want the gradient of); [`Tape::constant`] puts one on as data.
 //! 3. Every op on a [`Var`] (see `ops/`) computes its output with the
-//!    backend, then pushes a node holding the ids of its inputs and a
-//!    *backward closure*: given the gradient of the loss with respect to the
-//!    op's output, it returns the gradient with respect to each input (the
-//!    chain rule, one op at a time). The closure captures whatever the
-//!    derivative needs (usually the inputs or the output).
+//!    backend, then pushes a node holding the ids of its inputs and its
+//!    *backward rule*: a [`Backward`] value naming the op, with whatever the
+//!    derivative needs (usually the inputs or the output, sometimes flags).
+//!    Given the gradient of the loss with respect to the op's output, the
+//!    rule gives the gradient with respect to each input (the chain rule,
+//!    one op at a time). Each rule is a function in `ops/`, right under the
+//!    forward of its op; [`backward_rule`] below dispatches to them.
 //! 4. [`Tape::backward`] seeds the loss's gradient with 1 and walks the
 //!    nodes in reverse. Nodes were pushed in the order they were computed,
 //!    so reverse order is a valid reverse topological order: by the time a
 //!    node is visited, every op that used its output has already added its
-//!    contribution. Contributions are summed (`+=`), which is what makes a
-//!    tensor used twice get both gradients.
-//! 5. Nodes that do not depend on any tracked leaf record no closure at all,
-//!    so [`Var::detach`] (which re-enters a value as a constant) stops the
+//!    contribution. A rule hands each input's gradient to an [`InputGrads`],
+//!    which sums contributions (`+=`: a tensor used twice gets both
+//!    gradients) and tells the rule which inputs need no gradient at all (a
+//!    constant, such as the noise fed to a generator), so those are never
+//!    computed.
+//! 5. Nodes that do not depend on any tracked leaf record no rule at all, so
+//!    [`Var::detach`] (which re-enters a value as a constant) stops the
 //!    gradient: that is how D is trained on G's output without touching G.
+//!
+//! ## Why an enum, and why [`Tape::reset`]
+//!
+//! A training step records the same few dozen ops every time. Were each
+//! backward a boxed closure, and each node's inputs a `Vec` of their own,
+//! every op would cost heap allocations, every step. Here a rule is one
+//! enum value stored *inline* in its node, the input ids of all nodes share
+//! one `Vec`, and [`Tape::reset`] empties a tape for the next step while
+//! keeping all of its storage (the nodes, the input ids, the per-node
+//! gradient slots of the backward pass and the vector [`Grads`] hands back
+//! when dropped). So in a training step's steady state the tape allocates
+//! nothing, and with the CPU backend's recycled tensor buffers neither does
+//! the whole step (`tests/alloc_steady_state.rs`).
+//!
+//! Ops outside this crate can still be differentiated: [`Tape::record`]
+//! takes a boxed closure ([`BackwardFn`]), stored as the `Custom` rule.
 
-use crate::{Backend, Binary, Error, Result, Shape, TensorShape};
+use crate::backend::Broadcast;
+use crate::ops::{arith, concat, matmul, reduce, unary};
+use crate::{Backend, Binary, Error, Result, Shape, TensorShape, Unary};
 use std::cell::RefCell;
+use std::ops::Range;
 use std::rc::Rc;
 
-/// A backward closure: from the gradient of the op's output to the gradients
-/// of its inputs (one per input, in order).
+/// A user-defined backward, for [`Tape::record`]: from the gradient of the
+/// op's output to the gradients of its inputs (one per input, in order).
 pub type BackwardFn<B> =
     Box<dyn Fn(&B, &<B as Backend>::Tensor) -> Result<Vec<<B as Backend>::Tensor>>>;
 
+/// The backward rule of a node: which op made it, and what its derivative
+/// needs. The rule itself is a function under the op's forward in `ops/`.
+pub(crate) enum Backward<B: Backend> {
+    /// `c = op(a) · op(b)`, `op` transposing where its flag is set
+    /// (`ops/matmul.rs`).
+    Matmul { a: B::Tensor, ta: bool, b: B::Tensor, tb: bool },
+    /// `y = xᵀ` (`ops/matmul.rs`).
+    Transpose,
+    /// `y = a ∘ b`, `b` broadcast as `rule` says (`ops/arith.rs`).
+    Binary { op: Binary, rule: Broadcast, a: B::Tensor, b: B::Tensor, y: B::Tensor },
+    /// `y = f(x)` elementwise (`ops/unary.rs`).
+    Map { op: Unary, x: B::Tensor, y: B::Tensor },
+    /// A sum over everything or over one axis (`ops/reduce.rs`).
+    Sum,
+    /// `y = [x₁ | x₂ | …]` (`ops/concat.rs`).
+    ConcatCols,
+    /// `y = x[:, start..start + len]` (`ops/concat.rs`).
+    SliceCols { start: usize },
+    /// An op defined outside this crate, see [`Tape::record`].
+    Custom(BackwardFn<B>),
+}
+
+/// Runs the rule of one node: `dy` is the gradient of the node's output.
+fn backward_rule<B: Backend>(
+    rule: &Backward<B>,
+    be: &B,
+    dy: &B::Tensor,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    match rule {
+        Backward::Matmul { a, ta, b, tb } => {
+            matmul::matmul_backward(be, dy, a, *ta, b, *tb, inputs)
+        }
+        Backward::Transpose => matmul::transpose_backward(be, dy, inputs),
+        Backward::Binary { op, rule, a, b, y } => {
+            arith::binary_backward(be, dy, *op, *rule, a, b, y, inputs)
+        }
+        Backward::Map { op, x, y } => unary::map_backward(be, dy, *op, x, y, inputs),
+        Backward::Sum => reduce::sum_backward(be, dy, inputs),
+        Backward::ConcatCols => concat::concat_cols_backward(be, dy, inputs),
+        Backward::SliceCols { start } => concat::slice_cols_backward(be, dy, *start, inputs),
+        Backward::Custom(backward) => {
+            let grads = backward(be, dy)?;
+            if grads.len() != inputs.len() {
+                return Err(Error::Invalid {
+                    op: "Tape::record",
+                    why: format!(
+                        "the backward returned {} gradients for {} inputs",
+                        grads.len(),
+                        inputs.len()
+                    ),
+                });
+            }
+            for (k, g) in grads.into_iter().enumerate() {
+                inputs.add(k, g)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Where a backward rule sends the gradients of its node's inputs, input
+/// `k` being the `k`-th operand of the op.
+pub(crate) struct InputGrads<'a, B: Backend> {
+    backend: &'a B,
+    /// The ids of the node's inputs.
+    ids: &'a [usize],
+    /// Every node of the tape (for `requires_grad` and the shapes).
+    nodes: &'a [Node<B>],
+    /// The gradients received so far by every node before this one (an
+    /// input always comes before the node that uses it).
+    grads: &'a mut [Option<B::Tensor>],
+}
+
+impl<B: Backend> InputGrads<'_, B> {
+    /// How many inputs the node has.
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether input `k` needs a gradient: a tracked leaf flows into it.
+    /// A rule computes the gradient of an input only if it does.
+    pub(crate) fn needs(&self, k: usize) -> bool {
+        self.nodes[self.ids[k]].requires_grad
+    }
+
+    /// The shape of input `k`.
+    pub(crate) fn shape(&self, k: usize) -> Shape {
+        self.nodes[self.ids[k]].shape
+    }
+
+    /// Adds `g` to the gradient of input `k` (dropped if it needs none).
+    pub(crate) fn add(&mut self, k: usize, g: B::Tensor) -> Result<()> {
+        if !self.needs(k) {
+            return Ok(());
+        }
+        let slot = &mut self.grads[self.ids[k]];
+        *slot = Some(match slot.take() {
+            None => g,
+            // A tensor used twice: its gradients add up.
+            Some(acc) => self.backend.binary(Binary::Add, &acc, &g)?,
+        });
+        Ok(())
+    }
+}
+
 struct Node<B: Backend> {
-    /// Ids of the op's inputs.
-    inputs: Vec<usize>,
+    /// Where the ids of the op's inputs are in [`Storage::inputs`].
+    inputs: Range<usize>,
+    /// The shape of the node's value.
+    shape: Shape,
     /// `None` for leaves, constants, and ops on constants only.
-    backward: Option<BackwardFn<B>>,
+    backward: Option<Backward<B>>,
     /// Whether any tracked leaf flows into this node.
     requires_grad: bool,
+}
+
+/// Everything a tape holds, kept from one pass to the next by [`Tape::reset`].
+struct Storage<B: Backend> {
+    /// The nodes, in the order they were recorded.
+    nodes: Vec<Node<B>>,
+    /// The input ids of every node, one node's after another's.
+    inputs: Vec<usize>,
+    /// The backward pass's gradient of every node, empty between passes.
+    grads: Vec<Option<B::Tensor>>,
+    /// Room for the next [`Grads`], handed back when the last one is dropped.
+    leaves: Vec<(usize, B::Tensor)>,
 }
 
 /// A tape of recorded ops over backend `B`. Cloning shares the tape.
 pub struct Tape<B: Backend> {
     backend: B,
-    nodes: Rc<RefCell<Vec<Node<B>>>>,
+    storage: Rc<RefCell<Storage<B>>>,
 }
 
 impl<B: Backend> Clone for Tape<B> {
     fn clone(&self) -> Self {
-        Tape { backend: self.backend.clone(), nodes: self.nodes.clone() }
+        Tape { backend: self.backend.clone(), storage: self.storage.clone() }
     }
 }
 
@@ -75,7 +220,37 @@ impl<B: Backend> std::fmt::Debug for Var<B> {
 impl<B: Backend> Tape<B> {
     /// An empty tape on `backend`.
     pub fn new(backend: B) -> Self {
-        Tape { backend, nodes: Rc::new(RefCell::new(Vec::new())) }
+        let storage = Storage {
+            nodes: Vec::new(),
+            inputs: Vec::new(),
+            grads: Vec::new(),
+            leaves: Vec::new(),
+        };
+        Tape { backend, storage: Rc::new(RefCell::new(storage)) }
+    }
+
+    /// Empties the tape for the next pass, keeping its storage, so a pass
+    /// like the last one allocates nothing for its bookkeeping.
+    ///
+    /// Every [`Var`] and [`Grads`] of the last pass must be dropped first
+    /// (they name nodes by number, and the numbers are about to be reused),
+    /// as must every other clone of the tape; otherwise this is an error
+    /// and nothing is reset.
+    pub fn reset(&mut self) -> Result<()> {
+        let others = Rc::strong_count(&self.storage) - 1;
+        if others > 0 {
+            return Err(Error::Invalid {
+                op: "Tape::reset",
+                why: format!(
+                    "{others} variables, gradients or clones of this tape are still alive; \
+                     drop them before reusing the tape"
+                ),
+            });
+        }
+        let mut storage = self.storage.borrow_mut();
+        storage.nodes.clear();
+        storage.inputs.clear();
+        Ok(())
     }
 
     /// The backend the tape's ops run on.
@@ -85,7 +260,7 @@ impl<B: Backend> Tape<B> {
 
     /// How many nodes have been recorded.
     pub fn len(&self) -> usize {
-        self.nodes.borrow().len()
+        self.storage.borrow().nodes.len()
     }
 
     /// Whether nothing has been recorded.
@@ -95,37 +270,51 @@ impl<B: Backend> Tape<B> {
 
     /// A tracked input: [`Tape::backward`] returns its gradient.
     pub fn leaf(&self, value: B::Tensor) -> Var<B> {
-        self.push_node(value, Vec::new(), None, true)
+        self.push_node(value, &[], None, true)
     }
 
     /// Untracked data: no gradient flows into it.
     pub fn constant(&self, value: B::Tensor) -> Var<B> {
-        self.push_node(value, Vec::new(), None, false)
+        self.push_node(value, &[], None, false)
     }
 
-    /// Records an op's output `value`, computed from `inputs`, with the
-    /// closure that maps the output's gradient to the inputs' gradients.
-    /// If no input requires a gradient, the closure is dropped.
+    /// Records the output `value` of an op defined outside this crate,
+    /// computed from `inputs`, with the closure that maps the output's
+    /// gradient to the inputs' gradients. If no input requires a gradient,
+    /// the closure is dropped. (The ops of this crate record an enum value
+    /// naming their backward rule instead, which allocates nothing.)
     pub fn record(&self, value: B::Tensor, inputs: &[&Var<B>], backward: BackwardFn<B>) -> Var<B> {
+        self.record_op(value, inputs, Backward::Custom(backward))
+    }
+
+    /// Records an op's output `value`, computed from `inputs`, with its
+    /// backward rule, kept only if some input requires a gradient.
+    pub(crate) fn record_op(
+        &self,
+        value: B::Tensor,
+        inputs: &[&Var<B>],
+        backward: Backward<B>,
+    ) -> Var<B> {
         let requires_grad = {
-            let nodes = self.nodes.borrow();
-            inputs.iter().any(|v| nodes[v.id].requires_grad)
+            let storage = self.storage.borrow();
+            inputs.iter().any(|v| storage.nodes[v.id].requires_grad)
         };
-        let ids = inputs.iter().map(|v| v.id).collect();
-        let backward = requires_grad.then_some(backward);
-        self.push_node(value, ids, backward, requires_grad)
+        self.push_node(value, inputs, requires_grad.then_some(backward), requires_grad)
     }
 
     fn push_node(
         &self,
         value: B::Tensor,
-        inputs: Vec<usize>,
-        backward: Option<BackwardFn<B>>,
+        inputs: &[&Var<B>],
+        backward: Option<Backward<B>>,
         requires_grad: bool,
     ) -> Var<B> {
-        let mut nodes = self.nodes.borrow_mut();
-        nodes.push(Node { inputs, backward, requires_grad });
-        Var { id: nodes.len() - 1, value, tape: self.clone() }
+        let mut storage = self.storage.borrow_mut();
+        let start = storage.inputs.len();
+        storage.inputs.extend(inputs.iter().map(|v| v.id));
+        let inputs = start..storage.inputs.len();
+        storage.nodes.push(Node { inputs, shape: value.shape(), backward, requires_grad });
+        Var { id: storage.nodes.len() - 1, value, tape: self.clone() }
     }
 
     /// Gradients of a scalar `loss` with respect to every tracked leaf,
@@ -149,50 +338,73 @@ impl<B: Backend> Tape<B> {
                 "the seed must have the output's shape",
             ));
         }
-        let b = &self.backend;
-        let nodes = self.nodes.borrow();
+        if !Rc::ptr_eq(&output.tape.storage, &self.storage) {
+            return Err(Error::Invalid {
+                op: "backward_with",
+                why: "the output was recorded on another tape".into(),
+            });
+        }
+        let mut storage = self.storage.borrow_mut();
+        let Storage { nodes, inputs, grads, leaves } = &mut *storage;
         // grads[id]: the gradient of the output with respect to node id,
         // summed over every use of that node seen so far.
-        let mut grads: Vec<Option<B::Tensor>> = vec![None; output.id + 1];
+        grads.resize_with(output.id + 1, || None);
         grads[output.id] = Some(seed);
-        let mut leaves = Vec::new();
-        for id in (0..=output.id).rev() {
-            let Some(grad) = grads[id].take() else {
+        let mut found = std::mem::take(leaves);
+        let walked = self.walk_back(nodes, inputs, grads, &mut found);
+        grads.clear(); // empty already, unless a rule failed half-way
+        walked?;
+        Ok(Grads { leaves: found, storage: self.storage.clone() })
+    }
+
+    /// The reverse walk of [`Tape::backward_with`], from the last node with
+    /// a gradient to the first: runs each node's rule, and collects the
+    /// gradients of the tracked leaves in `leaves`.
+    fn walk_back(
+        &self,
+        nodes: &[Node<B>],
+        inputs: &[usize],
+        grads: &mut [Option<B::Tensor>],
+        leaves: &mut Vec<(usize, B::Tensor)>,
+    ) -> Result<()> {
+        for id in (0..grads.len()).rev() {
+            let Some(dy) = grads[id].take() else {
                 continue;
             };
             let node = &nodes[id];
-            let Some(backward) = &node.backward else {
+            let Some(rule) = &node.backward else {
                 if node.requires_grad {
-                    leaves.push((id, grad)); // a tracked leaf: keep it
+                    leaves.push((id, dy)); // a tracked leaf: keep it
                 }
                 continue;
             };
-            let input_grads = backward(b, &grad)?;
-            debug_assert_eq!(input_grads.len(), node.inputs.len());
-            for (&input, g) in node.inputs.iter().zip(input_grads) {
-                if !nodes[input].requires_grad {
-                    continue;
-                }
-                grads[input] = Some(match grads[input].take() {
-                    None => g,
-                    // A tensor used twice: its gradients add up.
-                    Some(acc) => b.binary(Binary::Add, &acc, &g)?,
-                });
-            }
+            let mut input_grads = InputGrads {
+                backend: &self.backend,
+                ids: &inputs[node.inputs.clone()],
+                nodes,
+                grads: &mut grads[..id],
+            };
+            backward_rule(rule, &self.backend, &dy, &mut input_grads)?;
         }
-        Ok(Grads { leaves })
+        Ok(())
     }
 }
 
 /// The gradients returned by [`Tape::backward`], one per tracked leaf that
-/// the output depends on.
+/// the output depends on. While they are alive, their tape cannot be
+/// [reset](Tape::reset); when dropped, they hand their storage back to it.
 pub struct Grads<B: Backend> {
     leaves: Vec<(usize, B::Tensor)>,
+    storage: Rc<RefCell<Storage<B>>>,
 }
 
 impl<B: Backend> Grads<B> {
-    /// The gradient for `leaf`, or `None` if the output does not depend on it.
+    /// The gradient for `leaf`, or `None` if the output does not depend on
+    /// it (or `leaf` is on another tape).
     pub fn get(&self, leaf: &Var<B>) -> Option<&B::Tensor> {
+        if !Rc::ptr_eq(&leaf.tape.storage, &self.storage) {
+            return None;
+        }
         self.leaves.iter().find(|(id, _)| *id == leaf.id).map(|(_, g)| g)
     }
 
@@ -202,6 +414,19 @@ impl<B: Backend> Grads<B> {
         match self.get(leaf) {
             Some(g) => g.clone(),
             None => leaf.tape.backend.fill(leaf.shape(), 0.0),
+        }
+    }
+}
+
+impl<B: Backend> Drop for Grads<B> {
+    fn drop(&mut self) {
+        self.leaves.clear();
+        // Hand the vector back for the next backward pass (unless the tape
+        // is busy, or already has a vector at least as large).
+        if let Ok(mut storage) = self.storage.try_borrow_mut() {
+            if storage.leaves.capacity() < self.leaves.capacity() {
+                std::mem::swap(&mut storage.leaves, &mut self.leaves);
+            }
         }
     }
 }

@@ -1,13 +1,15 @@
 //! [`ParamStore`]: the parameter tensors of one network, kept across steps.
 //!
-//! A [`Tape`] lives for one forward and backward pass; parameters must
+//! A [`Tape`] records one forward and backward pass; parameters must
 //! outlive it. So each training step goes:
 //!
-//! 1. a new tape; [`ParamStore::on_tape`] puts every parameter on it as a
-//!    tracked leaf (the tensor handle is shared, nothing is copied);
+//! 1. a new tape, or last step's tape emptied by [`Tape::reset`];
+//!    [`ParamStore::on_tape`] puts every parameter on it as a tracked leaf
+//!    (the tensor handle is shared, nothing is copied);
 //! 2. forward pass, loss, [`Tape::backward`];
 //! 3. the optimizer reads each leaf's gradient and updates the tensor in the
-//!    store in place (see [`crate::Optimizer::step`]); the tape is dropped.
+//!    store in place (see [`crate::Optimizer::step`]); the step's variables
+//!    and gradients are dropped, so the tape can be reset for the next one.
 
 use minimax_autodiff::{Backend, Real, Result, Tape, TensorShape, Var};
 
@@ -70,11 +72,20 @@ impl<B: Backend> ParamStore<B> {
 
     /// Every parameter as a tracked leaf on `tape`: gradients will flow to them.
     pub fn on_tape(&self, tape: &Tape<B>) -> Vec<Var<B>> {
-        self.params.iter().map(|p| tape.leaf(p.tensor.clone())).collect()
+        let mut vars = Vec::with_capacity(self.len());
+        self.on_tape_into(tape, &mut vars);
+        vars
+    }
+
+    /// [`ParamStore::on_tape`] into `vars` (emptied first), reusing its
+    /// storage: a training loop keeps one `Vec` from step to step.
+    pub fn on_tape_into(&self, tape: &Tape<B>, vars: &mut Vec<Var<B>>) {
+        vars.clear();
+        vars.extend(self.params.iter().map(|p| tape.leaf(p.tensor.clone())));
     }
 
     /// Every parameter as a constant on `tape` (for evaluation: no gradients,
-    /// and no backward closures are recorded).
+    /// and no backward rules are recorded).
     pub fn constants(&self, tape: &Tape<B>) -> Vec<Var<B>> {
         self.params.iter().map(|p| tape.constant(p.tensor.clone())).collect()
     }

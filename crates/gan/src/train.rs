@@ -134,6 +134,20 @@ pub struct Pass<B: Backend> {
     pub fake: Var<B>,
 }
 
+/// Room for the leaves of a pass: G's and D's parameters as variables.
+type LeafVecs<B> = (Vec<Var<B>>, Vec<Var<B>>);
+
+impl<B: Backend> Pass<B> {
+    /// Drops the pass and returns its leaf vectors, emptied, for the next
+    /// pass to fill.
+    fn into_leaf_vecs(self) -> LeafVecs<B> {
+        let (mut g_vars, mut d_vars) = (self.g_vars, self.d_vars);
+        g_vars.clear();
+        d_vars.clear();
+        (g_vars, d_vars)
+    }
+}
+
 /// The device tensors the progress line is computed from (read only when
 /// a line is printed).
 #[derive(Clone)]
@@ -272,6 +286,10 @@ pub struct Trainer<B: Backend> {
     last: Option<LastStep<B>>,
     /// D's targets `[1, 1]` when there is no label noise: `real_label` and 0.
     fixed_labels: (B::Tensor, B::Tensor),
+    /// The tape of every D- and G-pass, reset before each, and the vectors
+    /// of their leaves: kept, so a step in steady state allocates nothing.
+    tape: Tape<B>,
+    leaf_vecs: LeafVecs<B>,
     counters: Option<Box<dyn Fn() -> DeviceCounters>>,
 }
 
@@ -299,7 +317,7 @@ impl<B: Backend> Trainer<B> {
         let fixed_labels =
             (backend.fill(Shape::scalar(), config.real_label), backend.fill(Shape::scalar(), 0.0));
         Ok(Trainer {
-            backend,
+            backend: backend.clone(),
             config,
             g,
             d,
@@ -310,6 +328,8 @@ impl<B: Backend> Trainer<B> {
             step: 0,
             last: None,
             fixed_labels,
+            tape: Tape::new(backend),
+            leaf_vecs: (Vec::new(), Vec::new()),
             counters: None,
         })
     }
@@ -410,9 +430,20 @@ impl<B: Backend> Trainer<B> {
         step: u64,
         j: u64,
     ) -> Result<Pass<B>, TrainError> {
+        self.discriminator_pass_into(tape, step, j, (Vec::new(), Vec::new()))
+    }
+
+    /// [`Trainer::discriminator_pass`], with its leaves put in `leaf_vecs`.
+    fn discriminator_pass_into(
+        &self,
+        tape: &Tape<B>,
+        step: u64,
+        j: u64,
+        (mut g_vars, mut d_vars): LeafVecs<B>,
+    ) -> Result<Pass<B>, TrainError> {
         let c = &self.config;
-        let g_vars = self.g_params.on_tape(tape);
-        let d_vars = self.d_params.on_tape(tape);
+        self.g_params.on_tape_into(tape, &mut g_vars);
+        self.d_params.on_tape_into(tape, &mut d_vars);
         // [batch, dim]: drawn on the device for the 1-D Gaussian, on the
         // host and uploaded for the 2-D sets (see `data.rs`).
         let real = c.target.draw(tape, c.batch, self.stream(purpose::REAL, step, j))?;
@@ -434,8 +465,19 @@ impl<B: Backend> Trainer<B> {
     /// gradient must flow *through* D to reach G), but only G's gradients
     /// are applied: D is frozen.
     pub fn generator_pass(&self, tape: &Tape<B>, step: u64, j: u64) -> Result<Pass<B>, TrainError> {
-        let g_vars = self.g_params.on_tape(tape);
-        let d_vars = self.d_params.on_tape(tape);
+        self.generator_pass_into(tape, step, j, (Vec::new(), Vec::new()))
+    }
+
+    /// [`Trainer::generator_pass`], with its leaves put in `leaf_vecs`.
+    fn generator_pass_into(
+        &self,
+        tape: &Tape<B>,
+        step: u64,
+        j: u64,
+        (mut g_vars, mut d_vars): LeafVecs<B>,
+    ) -> Result<Pass<B>, TrainError> {
+        self.g_params.on_tape_into(tape, &mut g_vars);
+        self.d_params.on_tape_into(tape, &mut d_vars);
         let z = self.g.noise(tape, self.config.batch, self.stream(purpose::NOISE_G, step, j));
         let fake = self.g.forward(&g_vars, &z)?; // [batch, dim], not detached
         let dropout = Some(self.stream(purpose::DROPOUT_G, step, j));
@@ -446,6 +488,10 @@ impl<B: Backend> Trainer<B> {
 
     /// One training step: `k` D-updates, then `g_steps` G-updates, then a
     /// flush. Downloads nothing.
+    ///
+    /// Every pass records on the trainer's one tape, reset first: each pass
+    /// drops its variables and gradients before the next begins, keeping
+    /// only the values the progress line needs.
     pub fn train_step(&mut self) -> Result<(), TrainError> {
         let step = self.step;
         if let Some(decay) = self.config.lr_decay {
@@ -453,35 +499,40 @@ impl<B: Backend> Trainer<B> {
             self.g_opt.set_lr(self.config.g_optimizer.lr() * factor);
             self.d_opt.set_lr(self.config.d_optimizer.lr() * factor);
         }
+        // The last D-pass's (loss, real logits, fake logits, fake batch).
         let mut last_d = None;
         for j in 0..self.config.d_steps as u64 {
-            let tape = Tape::new(self.backend.clone());
-            let pass = self.discriminator_pass(&tape, step, j)?;
-            let grads = tape.backward(&pass.loss)?;
+            self.tape.reset()?;
+            let leaf_vecs = std::mem::take(&mut self.leaf_vecs);
+            let pass = self.discriminator_pass_into(&self.tape, step, j, leaf_vecs)?;
+            let grads = self.tape.backward(&pass.loss)?;
             self.d_opt.step(&self.backend, &mut self.d_params, &pass.d_vars, &grads)?;
             if self.config.loss == GanLoss::Wasserstein {
                 self.clip_critic();
             }
-            last_d = Some(pass);
+            let real_logits = pass.real_logits.as_ref().expect("a D-pass has real logits");
+            last_d = Some((
+                pass.loss.value().clone(),
+                real_logits.value().clone(),
+                pass.fake_logits.value().clone(),
+                pass.fake.value().clone(),
+            ));
+            self.leaf_vecs = pass.into_leaf_vecs();
         }
+        // The last G-pass's loss.
         let mut last_g = None;
         for j in 0..self.config.g_steps as u64 {
-            let tape = Tape::new(self.backend.clone());
-            let pass = self.generator_pass(&tape, step, j)?;
-            let grads = tape.backward(&pass.loss)?;
+            self.tape.reset()?;
+            let leaf_vecs = std::mem::take(&mut self.leaf_vecs);
+            let pass = self.generator_pass_into(&self.tape, step, j, leaf_vecs)?;
+            let grads = self.tape.backward(&pass.loss)?;
             // Only G's parameters move; D's gradients are dropped.
             self.g_opt.step(&self.backend, &mut self.g_params, &pass.g_vars, &grads)?;
-            last_g = Some(pass);
+            last_g = Some(pass.loss.value().clone());
+            self.leaf_vecs = pass.into_leaf_vecs();
         }
-        if let (Some(d), Some(g)) = (last_d, last_g) {
-            let real_logits = d.real_logits.expect("a D-pass has real logits");
-            self.last = Some(LastStep {
-                d_loss: d.loss.value().clone(),
-                g_loss: g.loss.value().clone(),
-                real_logits: real_logits.value().clone(),
-                fake_logits: d.fake_logits.value().clone(),
-                fake: d.fake.value().clone(),
-            });
+        if let (Some((d_loss, real_logits, fake_logits, fake)), Some(g_loss)) = (last_d, last_g) {
+            self.last = Some(LastStep { d_loss, g_loss, real_logits, fake_logits, fake });
         }
         self.step += 1;
         self.backend.flush()?;

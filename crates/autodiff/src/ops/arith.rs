@@ -7,7 +7,61 @@
 //! repeated axis: `reduce_like` below.
 
 use crate::backend::{binary_name, broadcast_rule, Broadcast};
+use crate::tape::{Backward, InputGrads};
 use crate::{Axis, Backend, Binary, Result, Unary, Var};
+
+impl<B: Backend> Var<B> {
+    fn binary(&self, op: Binary, rhs: &Var<B>) -> Result<Var<B>> {
+        let rule = broadcast_rule(binary_name(op), self.shape(), rhs.shape())?;
+        let y = self.backend().binary(op, &self.value, &rhs.value)?;
+        let (a, b, out) = (self.value.clone(), rhs.value.clone(), y.clone());
+        Ok(self.tape.record_op(y, &[self, rhs], Backward::Binary { op, rule, a, b, y: out }))
+    }
+}
+
+/// The backward of `a ∘ b` ([`Var::add`], [`Var::sub`], [`Var::mul`],
+/// [`Var::div`]), given the gradient `g` of the output `y`:
+///
+/// ```text
+/// y = a + b:  da = g,      db = g
+/// y = a - b:  da = g,      db = -g
+/// y = a · b:  da = g · b,  db = g · a
+/// y = a / b:  da = g / b,  db = -g · a / b² = -(g · y) / b
+/// ```
+///
+/// `db` has `a`'s shape until `reduce_like` sums it down to `b`'s.
+pub(crate) fn binary_backward<B: Backend>(
+    be: &B,
+    g: &B::Tensor,
+    op: Binary,
+    rule: Broadcast,
+    a: &B::Tensor,
+    b: &B::Tensor,
+    y: &B::Tensor,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    if inputs.needs(0) {
+        let da = match op {
+            Binary::Add | Binary::Sub => g.clone(),
+            Binary::Mul => be.binary(Binary::Mul, g, b)?,
+            Binary::Div => be.binary(Binary::Div, g, b)?,
+        };
+        inputs.add(0, da)?;
+    }
+    if inputs.needs(1) {
+        let db = match op {
+            Binary::Add => g.clone(),
+            Binary::Sub => be.unary(Unary::Neg, g),
+            Binary::Mul => be.binary(Binary::Mul, g, a)?,
+            Binary::Div => {
+                let gy = be.binary(Binary::Mul, g, y)?;
+                be.binary(Binary::Div, &be.unary(Unary::Neg, &gy), b)?
+            }
+        };
+        inputs.add(1, reduce_like(be, db, rule))?;
+    }
+    Ok(())
+}
 
 /// Sums a gradient of the left operand's shape down to the right operand's.
 fn reduce_like<B: Backend>(be: &B, g: B::Tensor, rule: Broadcast) -> B::Tensor {
@@ -20,33 +74,6 @@ fn reduce_like<B: Backend>(be: &B, g: B::Tensor, rule: Broadcast) -> B::Tensor {
 }
 
 impl<B: Backend> Var<B> {
-    fn binary(&self, op: Binary, rhs: &Var<B>) -> Result<Var<B>> {
-        let rule = broadcast_rule(binary_name(op), self.shape(), rhs.shape())?;
-        let y = self.backend().binary(op, &self.value, &rhs.value)?;
-        let (a, b, out) = (self.value.clone(), rhs.value.clone(), y.clone());
-        Ok(self.tape.record(
-            y,
-            &[self, rhs],
-            Box::new(move |be, g| {
-                let (ga, gb) = match op {
-                    // y = a + b:  da = g,  db = g
-                    Binary::Add => (g.clone(), g.clone()),
-                    // y = a - b:  da = g,  db = -g
-                    Binary::Sub => (g.clone(), be.unary(Unary::Neg, g)),
-                    // y = a · b:  da = g · b,  db = g · a
-                    Binary::Mul => (be.binary(Binary::Mul, g, &b)?, be.binary(Binary::Mul, g, &a)?),
-                    // y = a / b:  da = g / b,  db = -g · a / b² = -(g · y) / b
-                    Binary::Div => {
-                        let gy = be.binary(Binary::Mul, g, &out)?;
-                        let db = be.binary(Binary::Div, &be.unary(Unary::Neg, &gy), &b)?;
-                        (be.binary(Binary::Div, g, &b)?, db)
-                    }
-                };
-                Ok(vec![ga, reduce_like(be, gb, rule)])
-            }),
-        ))
-    }
-
     /// `self + rhs`, `rhs` broadcast (a bias `[1, c]` is the common case).
     pub fn add(&self, rhs: &Var<B>) -> Result<Var<B>> {
         self.binary(Binary::Add, rhs)

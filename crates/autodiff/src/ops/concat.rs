@@ -1,6 +1,11 @@
 //! Joining tensors side by side, and taking columns back out.
 
+use crate::tape::{Backward, InputGrads};
 use crate::{Backend, Result, Shape, TensorShape, Var};
+
+/// Up to this many parts, [`concat_cols`] gathers their values on the
+/// stack; more go in a `Vec`.
+const ON_STACK: usize = 8;
 
 /// Joins variables with the same number of rows side by side:
 /// `[r, c₁], [r, c₂], … -> [r, c₁ + c₂ + …]`.
@@ -8,41 +13,61 @@ pub fn concat_cols<B: Backend>(parts: &[&Var<B>]) -> Result<Var<B>> {
     let Some(first) = parts.first() else {
         return Err(crate::Error::Invalid { op: "concat_cols", why: "no tensors given".into() });
     };
-    let values: Vec<&B::Tensor> = parts.iter().map(|v| &v.value).collect();
-    let y = first.backend().concat_cols(&values)?;
-    // y = [x₁ | x₂ | …]  =>  dxₖ = the columns of dy that came from xₖ.
-    let widths: Vec<usize> = parts.iter().map(|v| v.shape().cols).collect();
-    Ok(first.tape.record(
-        y,
-        parts,
-        Box::new(move |be, g| {
-            let mut start = 0;
-            let mut grads = Vec::with_capacity(widths.len());
-            for &w in &widths {
-                grads.push(be.slice_cols(g, start, w)?);
-                start += w;
-            }
-            Ok(grads)
-        }),
-    ))
+    let be = first.backend();
+    let y = if parts.len() <= ON_STACK {
+        let mut values = [&first.value; ON_STACK];
+        for (value, part) in values.iter_mut().zip(parts) {
+            *value = &part.value;
+        }
+        be.concat_cols(&values[..parts.len()])?
+    } else {
+        be.concat_cols(&parts.iter().map(|v| &v.value).collect::<Vec<_>>())?
+    };
+    Ok(first.tape.record_op(y, parts, Backward::ConcatCols))
+}
+
+/// The backward of [`concat_cols`]: y = [x₁ | x₂ | …]  =>  dxₖ = the
+/// columns of dy that came from xₖ.
+pub(crate) fn concat_cols_backward<B: Backend>(
+    be: &B,
+    dy: &B::Tensor,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    let mut start = 0;
+    for k in 0..inputs.len() {
+        let width = inputs.shape(k).cols;
+        if inputs.needs(k) {
+            inputs.add(k, be.slice_cols(dy, start, width)?)?;
+        }
+        start += width;
+    }
+    Ok(())
 }
 
 impl<B: Backend> Var<B> {
     /// Columns `start .. start + len`.
     pub fn slice_cols(&self, start: usize, len: usize) -> Result<Var<B>> {
         let y = self.backend().slice_cols(&self.value, start, len)?;
-        // y = x[:, start..start+len]  =>  dx = [0 | dy | 0]
-        let Shape { rows, cols } = self.shape();
-        Ok(self.tape.record(
-            y,
-            &[self],
-            Box::new(move |be, g| {
-                let left = be.fill(Shape::new(rows, start), 0.0);
-                let right = be.fill(Shape::new(rows, cols - start - len), 0.0);
-                let parts: Vec<&B::Tensor> =
-                    [&left, g, &right].into_iter().filter(|t| t.shape().cols > 0).collect();
-                Ok(vec![be.concat_cols(&parts)?])
-            }),
-        ))
+        Ok(self.tape.record_op(y, &[self], Backward::SliceCols { start }))
     }
+}
+
+/// The backward of [`Var::slice_cols`]: y = x[:, start..start+len]  =>
+/// dx = [0 | dy | 0], zeros where x's columns were not taken.
+pub(crate) fn slice_cols_backward<B: Backend>(
+    be: &B,
+    dy: &B::Tensor,
+    start: usize,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    let Shape { rows, cols } = inputs.shape(0);
+    let after = cols - start - dy.shape().cols; // columns right of the slice
+    let zeros = |width| be.fill(Shape::new(rows, width), 0.0);
+    let dx = match (start > 0, after > 0) {
+        (false, false) => dy.clone(),
+        (true, false) => be.concat_cols(&[&zeros(start), dy])?,
+        (false, true) => be.concat_cols(&[dy, &zeros(after)])?,
+        (true, true) => be.concat_cols(&[&zeros(start), dy, &zeros(after)])?,
+    };
+    inputs.add(0, dx)
 }

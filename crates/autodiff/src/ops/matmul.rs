@@ -1,5 +1,6 @@
 //! Matrix product and transpose.
 
+use crate::tape::{Backward, InputGrads};
 use crate::{Backend, Result, Var};
 
 impl<B: Backend> Var<B> {
@@ -12,30 +13,58 @@ impl<B: Backend> Var<B> {
     /// The backend reads the transposed operand in place: nothing is copied.
     pub fn matmul_t(&self, ta: bool, rhs: &Var<B>, tb: bool) -> Result<Var<B>> {
         let c = self.backend().matmul(&self.value, ta, &rhs.value, tb)?;
-        // C = op(A) · op(B). For a scalar loss L with G = dL/dC:
-        //   dL/d op(A) = G · op(B)ᵀ      dL/d op(B) = op(A)ᵀ · G
-        // and when A (or B) was transposed, its gradient is the transpose of
-        // that, which we fold into the transpose flags instead of copying:
-        //   ta:  dA = (G op(B)ᵀ)ᵀ = op(B) · Gᵀ
-        //   tb:  dB = (op(A)ᵀ G)ᵀ = Gᵀ · op(A)
         let (a, b) = (self.value.clone(), rhs.value.clone());
-        Ok(self.tape.record(
-            c,
-            &[self, rhs],
-            Box::new(move |be, g| {
-                let da =
-                    if ta { be.matmul(&b, tb, g, true)? } else { be.matmul(g, false, &b, !tb)? };
-                let db =
-                    if tb { be.matmul(g, true, &a, ta)? } else { be.matmul(&a, !ta, g, false)? };
-                Ok(vec![da, db])
-            }),
-        ))
+        Ok(self.tape.record_op(c, &[self, rhs], Backward::Matmul { a, ta, b, tb }))
     }
+}
 
+/// The backward of [`Var::matmul_t`]. C = op(A) · op(B). For a scalar loss
+/// L with G = dL/dC:
+///
+/// ```text
+/// dL/d op(A) = G · op(B)ᵀ      dL/d op(B) = op(A)ᵀ · G
+/// ```
+///
+/// and when A (or B) was transposed, its gradient is the transpose of that,
+/// which we fold into the transpose flags instead of copying:
+///
+/// ```text
+/// ta:  dA = (G op(B)ᵀ)ᵀ = op(B) · Gᵀ
+/// tb:  dB = (op(A)ᵀ G)ᵀ = Gᵀ · op(A)
+/// ```
+pub(crate) fn matmul_backward<B: Backend>(
+    be: &B,
+    g: &B::Tensor,
+    a: &B::Tensor,
+    ta: bool,
+    b: &B::Tensor,
+    tb: bool,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    if inputs.needs(0) {
+        let da = if ta { be.matmul(b, tb, g, true)? } else { be.matmul(g, false, b, !tb)? };
+        inputs.add(0, da)?;
+    }
+    if inputs.needs(1) {
+        let db = if tb { be.matmul(g, true, a, ta)? } else { be.matmul(a, !ta, g, false)? };
+        inputs.add(1, db)?;
+    }
+    Ok(())
+}
+
+impl<B: Backend> Var<B> {
     /// `[r, c] -> [c, r]`.
     pub fn transpose(&self) -> Var<B> {
         let y = self.backend().transpose(&self.value);
-        // y = xᵀ  =>  dx = (dy)ᵀ
-        self.tape.record(y, &[self], Box::new(|be, g| Ok(vec![be.transpose(g)])))
+        self.tape.record_op(y, &[self], Backward::Transpose)
     }
+}
+
+/// The backward of [`Var::transpose`]: y = xᵀ  =>  dx = (dy)ᵀ.
+pub(crate) fn transpose_backward<B: Backend>(
+    be: &B,
+    dy: &B::Tensor,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    inputs.add(0, be.transpose(dy))
 }

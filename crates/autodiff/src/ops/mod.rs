@@ -1,27 +1,34 @@
 //! The differentiable ops, as methods on [`crate::Var`].
 //!
-//! Each op computes its output with the backend, then records, directly
-//! below, the closure that turns the output's gradient into the inputs'
-//! gradients, with the derivative written in a comment. Only primitives have
-//! hand-written backward closures; composites (mean, the losses, the moments)
-//! are built from primitives and get their gradients for free.
+//! Each primitive op computes its output with the backend, then records on
+//! the tape a `Backward` value naming its backward rule, with what the rule
+//! needs (saved inputs or output, flags). The rule itself, which turns the
+//! output's gradient into the inputs' gradients, is the function directly
+//! below the op, `*_backward`, with the derivative written in its comment;
+//! `tape.rs` calls it with one `match`. A rule computes the gradient of an
+//! input only if that input needs one. Only primitives have hand-written
+//! rules; composites (mean, the losses, the moments) are built from
+//! primitives and get their gradients for free. (An op defined outside this
+//! crate records a boxed closure instead, with [`crate::Tape::record`].)
 //!
-//! | file | ops |
-//! |---|---|
-//! | `matmul.rs` | `matmul`, `matmul_t`, `transpose` |
-//! | `arith.rs` | `add`, `sub`, `mul`, `div` (with broadcasting), `neg`, `add_scalar`, `mul_scalar` |
-//! | `unary.rs` | `exp`, `log`, `sqrt`, `powi`, `square`, `tanh`, `sigmoid`, `relu`, `leaky_relu`, `elu`, `softplus`, `clamp` |
-//! | `reduce.rs` | `sum`, `sum_axis`, `mean`, `mean_axis` |
-//! | `concat.rs` | `concat_cols`, `slice_cols` |
-//! | `loss.rs` | `log_sigmoid`, `bce_with_logits`, `mse` |
-//! | `stats.rs` | `moments` (mean, std, skew, excess kurtosis) |
+//! | file | ops | backward rules |
+//! |---|---|---|
+//! | `matmul.rs` | `matmul`, `matmul_t`, `transpose` | `matmul_backward`, `transpose_backward` |
+//! | `arith.rs` | `add`, `sub`, `mul`, `div` (with broadcasting) | `binary_backward` |
+//! | | `neg`, `add_scalar`, `mul_scalar` | (maps, see `unary.rs`) |
+//! | `unary.rs` | `map`, and through it `exp`, `log`, `sqrt`, `powi`, `square`, `tanh`, `sigmoid`, `relu`, `leaky_relu`, `elu`, `softplus`, `clamp` | `map_backward` |
+//! | `reduce.rs` | `sum`, `sum_axis` | `sum_backward` |
+//! | | `mean`, `mean_axis` | (composed) |
+//! | `concat.rs` | `concat_cols`, `slice_cols` | `concat_cols_backward`, `slice_cols_backward` |
+//! | `loss.rs` | `log_sigmoid`, `bce_with_logits`, `mse` | (composed) |
+//! | `stats.rs` | `moments` (mean, std, skew, excess kurtosis) | (composed) |
 
-mod arith;
-mod concat;
+pub(crate) mod arith;
+pub(crate) mod concat;
 mod loss;
-mod matmul;
-mod reduce;
+pub(crate) mod matmul;
+pub(crate) mod reduce;
 mod stats;
-mod unary;
+pub(crate) mod unary;
 
 pub use concat::concat_cols;

@@ -1,6 +1,7 @@
 //! Sums and means, over everything or one axis.
 
-use crate::{Axis, Backend, Var};
+use crate::tape::{Backward, InputGrads};
+use crate::{Axis, Backend, Result, Var};
 
 impl<B: Backend> Var<B> {
     /// Sum of every element: `[r, c] -> [1, 1]`.
@@ -15,12 +16,23 @@ impl<B: Backend> Var<B> {
 
     fn reduce(&self, axis: Option<Axis>) -> Var<B> {
         let y = self.backend().sum(&self.value, axis);
-        // y = Σ x: every x that went into a sum gets that sum's gradient,
-        // dx_ij = dy (broadcast back to x's shape).
-        let shape = self.shape();
-        self.tape.record(y, &[self], Box::new(move |be, g| Ok(vec![be.broadcast(g, shape)?])))
+        self.tape.record_op(y, &[self], Backward::Sum)
     }
+}
 
+/// The backward of [`Var::sum`] and [`Var::sum_axis`]: y = Σ x, so every x
+/// that went into a sum gets that sum's gradient, dx_ij = dy (broadcast
+/// back to x's shape).
+pub(crate) fn sum_backward<B: Backend>(
+    be: &B,
+    dy: &B::Tensor,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    let shape = inputs.shape(0);
+    inputs.add(0, be.broadcast(dy, shape)?)
+}
+
+impl<B: Backend> Var<B> {
     /// Mean of every element: `sum / (r · c)`. Composed, no backward of its own.
     pub fn mean(&self) -> Var<B> {
         self.sum().mul_scalar(1.0 / self.shape().numel() as f64)

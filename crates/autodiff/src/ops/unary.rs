@@ -4,21 +4,32 @@
 //! the backend's `unary_backward`, which has each `f'` written beside its `f`
 //! (`cpu/unary.rs`; `shaders/unary.wgsl` on the GPU).
 
-use crate::{Backend, Unary, Var};
+use crate::tape::{Backward, InputGrads};
+use crate::{Backend, Result, Unary, Var};
 
 impl<B: Backend> Var<B> {
     /// Applies the elementwise map `op` and records its backward.
     pub fn map(&self, op: Unary) -> Var<B> {
         let y = self.backend().unary(op, &self.value);
-        // y = f(x)  =>  dx = dy · f'(x), with f' given x and y.
         let (x, out) = (self.value.clone(), y.clone());
-        self.tape.record(
-            y,
-            &[self],
-            Box::new(move |be, dy| Ok(vec![be.unary_backward(op, &x, &out, dy)])),
-        )
+        self.tape.record_op(y, &[self], Backward::Map { op, x, y: out })
     }
+}
 
+/// The backward of [`Var::map`]: y = f(x)  =>  dx = dy · f'(x), with f'
+/// given x and y (whichever is cheaper: σ' = y(1 - y), exp' = y).
+pub(crate) fn map_backward<B: Backend>(
+    be: &B,
+    dy: &B::Tensor,
+    op: Unary,
+    x: &B::Tensor,
+    y: &B::Tensor,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    inputs.add(0, be.unary_backward(op, x, y, dy))
+}
+
+impl<B: Backend> Var<B> {
     /// e^x. Derivative: e^x.
     pub fn exp(&self) -> Var<B> {
         self.map(Unary::Exp)
