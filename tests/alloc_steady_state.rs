@@ -13,11 +13,10 @@
 //! - a taped MLP step (forward, backward, Adam) on a reused tape;
 //! - a whole `Trainer::train_step` for the `devnag` and `default` presets.
 //!
-//! The last two run on `Cpu<f64>` and on `Cpu<f32>`. The `f32` ones are
-//! ignored for now: `Cpu<f32>`'s blocked matmul path (`cpu/gemm/mod.rs`,
-//! `matmul_f32`) calls `std::thread::scope` even for one thread, and that
-//! allocates 40 bytes per large product. Run them with
-//! `cargo test --test alloc_steady_state -- --include-ignored`.
+//! The last two run on `Cpu<f64>` and on `Cpu<f32>` (whose matmuls take
+//! the narrow and blocked paths of `cpu/gemm/`, which must not allocate
+//! either: the blocked path opens a thread scope only for two threads or
+//! more, and that is only for products far larger than these).
 
 use minimax::autodiff::{
     AdamStep, Axis, Backend, Binary, Cpu, CpuTensor, Dist, Shape, Tape, Unary, Var,
@@ -178,7 +177,6 @@ fn a_taped_mlp_step_allocates_nothing_in_steady_state() {
 }
 
 #[test]
-#[ignore = "Cpu<f32>'s blocked matmul allocates in std::thread::scope (cpu/gemm/mod.rs)"]
 fn a_taped_mlp_step_allocates_nothing_in_steady_state_f32() {
     let per_step = mlp_step_allocations(Cpu::<f32>::new());
     assert_eq!(per_step, [0, 0, 0], "allocations per step");
@@ -209,7 +207,6 @@ fn a_default_training_step_allocates_nothing_in_steady_state() {
 }
 
 #[test]
-#[ignore = "Cpu<f32>'s blocked matmul allocates in std::thread::scope (cpu/gemm/mod.rs)"]
 fn training_steps_allocate_nothing_in_steady_state_f32() {
     for preset in [Preset::Devnag, Preset::Default] {
         let per_step = train_step_allocations(Cpu::<f32>::new(), preset);
