@@ -1,4 +1,5 @@
-//! Fast `f32` versions of e^x, tanh x and σ(x) for the CPU kernels.
+//! Fast `f32` versions of e^x, tanh x and σ(x) for the CPU kernels, and of
+//! ln x and cos 2πt for the Box–Muller normal draws.
 //!
 //! glibc's `tanhf` and `expf` are exact to within an ulp but are scalar
 //! calls with branches; in a training step that applies tanh to every
@@ -109,6 +110,78 @@ pub fn sigmoid(x: f32) -> f32 {
     }
 }
 
+/// ln x for a positive, normal `x` (not 0, subnormal, ∞ or NaN: the
+/// random draws, its only users, give it numbers in [2⁻²⁴, 1]), within
+/// 1 ulp of the exact value (Cephes' `logf`).
+///
+/// ```text
+/// x = 2^e · m,   m in [√½, √2)     (from the exponent and mantissa bits)
+/// ln x = e ln 2 + ln(1 + f),  f = m - 1,  ln(1 + f) ≈ f - f²/2 + f³ P(f)
+/// ```
+///
+/// `ln 2` is split in two (`C1 + C2`, as in [`exp`]) so `e · C1` is exact.
+#[inline]
+pub fn ln(x: f32) -> f32 {
+    const C1: f32 = 0.693_359_4; // 355/512
+    const C2: f32 = -2.121_944_4e-4; // ln 2 - C1
+    let bits = x.to_bits();
+    // x = 2^e0 · m0 with m0 in [0.5, 1): set the exponent bits to those of 0.5.
+    let e0 = ((bits >> 23) & 0xff) as i32 - 126;
+    let m0 = f32::from_bits((bits & 0x007f_ffff) | 0x3f00_0000);
+    // Move m into [√½, √2): below √½, double it and take one from e.
+    let low = m0 < std::f32::consts::FRAC_1_SQRT_2;
+    let f = if low { m0 + m0 - 1.0 } else { m0 - 1.0 };
+    let e = (if low { e0 - 1 } else { e0 }) as f32;
+    let z = f * f;
+    let p = ((((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f
+        - 1.242_014_1e-1)
+        * f
+        + 1.424_932_3e-1)
+        * f
+        - 1.666_805_8e-1)
+        * f
+        + 2.000_071_4e-1)
+        * f
+        - 2.499_999_4e-1)
+        * f
+        + 3.333_333e-1)
+        * f
+        * z;
+    let y = p + e * C2 - 0.5 * z;
+    f + y + e * C1
+}
+
+/// cos 2πt for `t` in [0, 1) (a fraction of a turn, as the uniform draws
+/// give it), within 1e-7 absolute of the exact value (Cephes' `sinf` and
+/// `cosf` polynomials).
+///
+/// ```text
+/// q = round(4t),  r = t - q/4 in [-1/8, 1/8]   (exact: t has 24 bits)
+/// θ = 2πr in [-π/4, π/4]
+/// cos 2πt = cos(θ + qπ/2) = cos θ, -sin θ, -cos θ, sin θ   for q mod 4 = 0, 1, 2, 3
+/// ```
+///
+/// Reducing in turns rather than radians loses nothing: `r` is exact, and
+/// only `θ = 2πr` rounds.
+#[inline]
+pub fn cos_turns(t: f32) -> f32 {
+    let q = (4.0 * t + 0.5) as i32; // round(4t) for t ≥ 0
+    let r = t - q as f32 * 0.25;
+    let theta = r * std::f32::consts::TAU;
+    let z = theta * theta;
+    let cos = ((2.443_315_7e-5 * z - 1.388_731_6e-3) * z + 4.166_664_6e-2) * z * z - 0.5 * z + 1.0;
+    let sin = ((-1.951_529_6e-4 * z + 8.332_161e-3) * z - 1.666_665_5e-1) * z * theta + theta;
+    // q mod 4 = 0, 1, 2, 3: cos θ, -sin θ, -cos θ, sin θ (as selects, which
+    // vectorise, rather than a four-way branch).
+    let v = if q & 1 == 0 { cos } else { sin };
+    let negate = (q + 1) & 2 != 0; // q mod 4 is 1 or 2
+    if negate {
+        -v
+    } else {
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +236,33 @@ mod tests {
             assert_eq!(tanh(x), x.tanh(), "tanh({x})");
         }
         assert!(tanh(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn ln_is_within_1_ulp_on_the_draws_range() {
+        // Every 24-bit uniform 1 - k/2²⁴ the normal draws can give, and
+        // beyond: a dense grid of positive normal numbers.
+        let draws = (1..=1u32 << 24).step_by(7).map(|k| k as f32 / 16_777_216.0);
+        let wide = grid(-40.0, 40.0, 200_000).map(|e| e.exp2());
+        let worst = draws
+            .chain(wide)
+            .filter(|&x| x != 1.0) // ln 1 = 0: no ulp; checked below
+            .map(|x| ulps(ln(x), (x as f64).ln()))
+            .fold(0.0, f64::max);
+        assert!(worst <= 1.0, "ln: {worst} ulp");
+        assert_eq!(ln(1.0), 0.0);
+    }
+
+    #[test]
+    fn cos_turns_is_within_1e_7_absolute() {
+        // Every 24-bit uniform k/2²⁴ (every 3rd), the draws' whole range.
+        let worst = (0..1u32 << 24)
+            .step_by(3)
+            .map(|k| k as f32 / 16_777_216.0)
+            .map(|t| (cos_turns(t) as f64 - (std::f64::consts::TAU * t as f64).cos()).abs())
+            .fold(0.0, f64::max);
+        assert!(worst <= 1e-7, "cos_turns: {worst:e} absolute");
+        assert_eq!((cos_turns(0.0), cos_turns(0.5)), (1.0, -1.0));
     }
 
     #[test]

@@ -18,6 +18,11 @@
 
 /// Runs `f` with AVX2 and FMA enabled for the code inlined into it, if this
 /// CPU has both; otherwise runs it as compiled for the baseline.
+///
+/// Only code *inlined* into the AVX2 function gets the wider instructions,
+/// and the compiler does not always inline a closure with a large body. So
+/// callers mark the closure `#[inline(always)]` (and the functions it calls
+/// with loops in them too): `vectorized(#[inline(always)] || loop_here())`.
 #[inline]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]

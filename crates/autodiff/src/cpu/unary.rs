@@ -140,7 +140,7 @@ pub fn powi<T: Real>(x: T, n: i32) -> T {
 }
 
 /// Whether `T` is `f32` (known at compile time, so the test compiles away).
-fn is_f32<T: Real>() -> bool {
+pub(crate) fn is_f32<T: Real>() -> bool {
     TypeId::of::<T>() == TypeId::of::<f32>()
 }
 
@@ -175,6 +175,10 @@ pub fn forward<T: Real>(op: Unary, xs: &[T], ys: &mut [T]) {
         Unary::Neg => map(xs, ys, |x| -x),
         Unary::AddScalar(s) => map(xs, ys, |x| x + c(s)),
         Unary::MulScalar(s) => map(xs, ys, |x| c(s) * x),
+        // One loop per small power, so no loop holds a call to `powi`.
+        Unary::Powi(2) => map(xs, ys, |x| powi(x, 2)),
+        Unary::Powi(3) => map(xs, ys, |x| powi(x, 3)),
+        Unary::Powi(4) => map(xs, ys, |x| powi(x, 4)),
         Unary::Powi(n) => map(xs, ys, |x| powi(x, n)),
         Unary::Relu => map(xs, ys, |x| x.max(T::zero())),
         _ => map(xs, ys, |x| f(op, x)),
@@ -207,9 +211,18 @@ pub fn backward<T: Real>(op: Unary, x: &[T], y: &[T], dy: &[T], dx: &mut [T]) {
             }
         }
         Unary::Powi(n) if n != 0 => {
+            // dx = dy · n x^(n-1), one loop per small power (as in `forward`).
             let n_ = T::from_f64(n as f64);
-            for i in 0..dx.len() {
-                dx[i] = dy[i] * (n_ * powi(x[i], n - 1));
+            let mut each_power = |p: i32| {
+                for i in 0..dx.len() {
+                    dx[i] = dy[i] * (n_ * powi(x[i], p));
+                }
+            };
+            match n - 1 {
+                1 => each_power(1),
+                2 => each_power(2),
+                3 => each_power(3),
+                p => each_power(p),
             }
         }
         _ => each(dx, &|x, y| df(op, x, y)),
