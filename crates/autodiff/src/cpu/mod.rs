@@ -3,13 +3,18 @@
 //! `Cpu<f64>` is the reference every gradient is checked on; `Cpu<f32>` is
 //! the reference every GPU kernel is checked against. Each kernel is a
 //! simple loop, written so the compiler can vectorise it (the branch on the
-//! op or the broadcast hoisted out of the loop). Three things are there for
-//! speed, each tested against its plain reference:
+//! op or the broadcast hoisted out of the loop). What is there for speed,
+//! each tested against its plain reference:
 //!
-//! - matmul: large `f32` products take the blocked SIMD path in [`gemm`]
-//!   (tested against the plain loop in [`matmul`]);
+//! - matmul: `f32` products go to the blocked SIMD path in [`gemm`], and
+//!   outputs at most 8 wide to its narrow path (`gemm/narrow.rs`, the plain
+//!   loop's bits); both are tested against the plain loop in [`matmul`];
+//! - the elementwise loops run in a copy compiled with AVX2 when the CPU has
+//!   it (`simd.rs`: same operations, same bits), and short rows (a bias of
+//!   5) are worked a block of whole rows at a time;
 //! - e^x, tanh and σ in `f32` use the fast versions in [`approx`] (the
-//!   reference `f`/`df` of [`unary`] stay, and `f64` uses them unchanged);
+//!   reference `f`/`df` of [`unary`] stay, and `f64` uses them unchanged),
+//!   and so do the `f32` normal draws (its `ln` and `cos`);
 //! - tensor buffers are recycled through a per-thread pool (`pool.rs`), so a
 //!   training step in steady state allocates no tensor storage.
 
