@@ -31,6 +31,11 @@ pub const MAX_N: usize = 8;
 /// `c = op(a) · op(b)` for `1 ≤ n ≤ MAX_N`, in the layout of the plain loop:
 /// `a` is `[m, k]` (`[k, m]` if `ta`), `b` is `[k, n]` (`[n, k]` if `tb`),
 /// `c` is `[m, n]`, overwritten.
+///
+/// # Panics
+/// If `n` is not in `1..=MAX_N` or a slice's length does not match its
+/// shape (a caller bug: the backend checks shapes and reports errors before
+/// it gets here, and [`super::matmul`] sends only such products).
 pub fn matmul<T: Real>(
     a: &[T],
     ta: bool,
