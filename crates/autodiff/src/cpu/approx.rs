@@ -9,6 +9,12 @@
 //! range in the tests below, which also pin the error bounds quoted here.
 //! `f64` keeps libm (see `unary.rs`), so gradchecks stay exact.
 
+/// `ln 2 = LN2_HI + LN2_LO`, split so that `n · LN2_HI` is exact for the
+/// integers `n` that [`exp`] and [`ln`] multiply it by (`LN2_HI` = 355/512
+/// has 9 significant bits), while `LN2_LO` carries the rest.
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+
 /// Above this, e^x overflows `f32` (ln of `f32::MAX` is 88.7228…).
 const EXP_HI: f32 = 88.722_83;
 /// Below this, e^x is 0 in `f32` even as a subnormal (ln 2⁻¹⁵⁰ ≈ -103.97).
@@ -21,14 +27,12 @@ const EXP_LO: f32 = -103.972_08;
 /// e^x = 2ⁿ · e^r,   e^r ≈ 1 + r + r² p(r)   (p: degree-5 minimax polynomial)
 /// ```
 ///
-/// `ln 2` is split in two (`C1 + C2`, `C1` exact in 9 bits) so `n · C1` is
+/// `ln 2` is split in two (`LN2_HI + LN2_LO`) so `n · LN2_HI` is
 /// exact and `r` keeps its low bits. `2ⁿ` is built from the exponent bits,
 /// in two halves so `n = 128` (results just below `f32::MAX`) and `n < -126`
 /// (subnormal results) stay representable.
 #[inline]
 pub fn exp(x: f32) -> f32 {
-    const C1: f32 = 0.693_359_4; // 355/512
-    const C2: f32 = -2.121_944_4e-4; // ln 2 - C1
     let xc = x.clamp(EXP_LO, EXP_HI);
     // n = round(x / ln 2) without `f32::round` (a libm call on baseline
     // x86-64, which would stop the loop from vectorising): adding 1.5 · 2²³
@@ -38,7 +42,7 @@ pub fn exp(x: f32) -> f32 {
     let t = xc * std::f32::consts::LOG2_E + ROUND;
     let n = t - ROUND;
     let n_int = t.to_bits() as i32 - ROUND.to_bits() as i32;
-    let r = xc - n * C1 - n * C2;
+    let r = xc - n * LN2_HI - n * LN2_LO;
     let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
         * r
@@ -119,11 +123,10 @@ pub fn sigmoid(x: f32) -> f32 {
 /// ln x = e ln 2 + ln(1 + f),  f = m - 1,  ln(1 + f) ≈ f - f²/2 + f³ P(f)
 /// ```
 ///
-/// `ln 2` is split in two (`C1 + C2`, as in [`exp`]) so `e · C1` is exact.
+/// `ln 2` is split in two (`LN2_HI + LN2_LO`, as in [`exp`]) so `e · LN2_HI`
+/// is exact.
 #[inline]
 pub fn ln(x: f32) -> f32 {
-    const C1: f32 = 0.693_359_4; // 355/512
-    const C2: f32 = -2.121_944_4e-4; // ln 2 - C1
     let bits = x.to_bits();
     // x = 2^e0 · m0 with m0 in [0.5, 1): set the exponent bits to those of 0.5.
     let e0 = ((bits >> 23) & 0xff) as i32 - 126;
@@ -147,8 +150,8 @@ pub fn ln(x: f32) -> f32 {
         + 3.333_333e-1)
         * f
         * z;
-    let y = p + e * C2 - 0.5 * z;
-    f + y + e * C1
+    let y = p + e * LN2_LO - 0.5 * z;
+    f + y + e * LN2_HI
 }
 
 /// cos 2πt for `t` in [0, 1) (a fraction of a turn, as the uniform draws

@@ -232,7 +232,7 @@ impl<T: Real> Backend for Cpu<T> {
     fn sum(&self, x: &CpuTensor<T>, axis: Option<Axis>) -> CpuTensor<T> {
         let cols = x.shape.cols;
         // Whole rows and columns are summed by `sum_all`; a sum over the rows
-        // of a matrix adds the rows one by one.
+        // of a matrix adds the rows up with `sum_rows`.
         CpuTensor::build(sum_shape(x.shape, axis), |out| {
             simd::vectorized(
                 #[inline(always)]
@@ -361,7 +361,8 @@ impl<T: Real> Backend for Cpu<T> {
 /// [`approx::ln`] and [`approx::cos_turns`] (≤ 1 ulp and 1e-7 absolute).
 #[inline(always)]
 fn normal_f32(key: u32, i: u32) -> f32 {
-    let uniform = |j: u32| (rng::bits(key, j) >> 8) as f32 * (1.0 / 16_777_216.0);
+    // rng::uniform has 24 random bits: exact in f32.
+    let uniform = |j: u32| rng::uniform(key, j) as f32;
     let u1 = 1.0 - uniform(i.wrapping_mul(2)); // in (0, 1]
     let u2 = uniform(i.wrapping_mul(2).wrapping_add(1)); // in [0, 1)
     (-2.0 * approx::ln(u1)).sqrt() * approx::cos_turns(u2)
@@ -381,6 +382,13 @@ fn updated<T: Real>(param: &CpuTensor<T>, write: impl FnOnce(&mut [T])) -> CpuTe
 /// [`sum_rows`]).
 const BLOCK: usize = 64;
 
+/// The length of a block of whole rows of `cols` elements: as many rows as
+/// fit in [`BLOCK`] elements.
+#[inline(always)]
+fn block_len(cols: usize) -> usize {
+    (BLOCK / cols) * cols
+}
+
 /// `row` repeated to fill whole rows of a block of at most [`BLOCK`]
 /// elements; the block's length is returned beside it.
 ///
@@ -389,7 +397,7 @@ const BLOCK: usize = 64;
 #[inline(always)]
 fn repeated<T: Real>(row: &[T]) -> ([T; BLOCK], usize) {
     let cols = row.len();
-    let len = (BLOCK / cols) * cols;
+    let len = block_len(cols);
     let mut block = [T::zero(); BLOCK];
     for (i, v) in block[..len].iter_mut().enumerate() {
         *v = row[i % cols];
@@ -399,7 +407,7 @@ fn repeated<T: Real>(row: &[T]) -> ([T; BLOCK], usize) {
 
 /// `out[j] = Σ_i x[i, j]` for `x` of `cols` columns (a sum over the rows).
 ///
-/// Long rows are added one after the other. Short rows (under half a
+/// Long rows are added one after the other. Short rows (at most half a
 /// [`BLOCK`]) are added a block of whole rows at a time into a block-long
 /// accumulator, whose row-long pieces are then added in order; either way
 /// the order of the additions is fixed, so the result is too.
@@ -415,7 +423,7 @@ fn sum_rows<T: Real>(x: &[T], cols: usize, out: &mut [T]) {
         }
         return;
     }
-    let len = (BLOCK / cols) * cols;
+    let len = block_len(cols);
     let mut acc = [T::zero(); BLOCK];
     for rows in x.chunks(len) {
         acc.iter_mut().zip(rows).for_each(|(a, &v)| *a += v);

@@ -175,11 +175,16 @@ pub fn forward<T: Real>(op: Unary, xs: &[T], ys: &mut [T]) {
         Unary::Neg => map(xs, ys, |x| -x),
         Unary::AddScalar(s) => map(xs, ys, |x| x + c(s)),
         Unary::MulScalar(s) => map(xs, ys, |x| c(s) * x),
-        // One loop per small power, so no loop holds a call to `powi`.
-        Unary::Powi(2) => map(xs, ys, |x| powi(x, 2)),
-        Unary::Powi(3) => map(xs, ys, |x| powi(x, 3)),
-        Unary::Powi(4) => map(xs, ys, |x| powi(x, 4)),
-        Unary::Powi(n) => map(xs, ys, |x| powi(x, n)),
+        Unary::Powi(n) => {
+            // One loop per small power, so no loop holds a call to `powi`.
+            let mut each_power = |p: i32| map(xs, ys, |x| powi(x, p));
+            match n {
+                2 => each_power(2),
+                3 => each_power(3),
+                4 => each_power(4),
+                p => each_power(p),
+            }
+        }
         Unary::Relu => map(xs, ys, |x| x.max(T::zero())),
         _ => map(xs, ys, |x| f(op, x)),
     }
