@@ -7,9 +7,9 @@
 //! add, tanh or leaky ReLU, BCE on logits), trained once with Adam and once
 //! with SGD + momentum, each optimizer being one fused kernel per parameter.
 
-use minimax::autodiff::{AdamStep, Backend, Cpu, Dist, Result, Shape, Tape, Var};
-use minimax::wgsl::testing::gpu_or_skip;
-use minimax::wgsl::Wgpu;
+use minimax_autodiff::{AdamStep, Backend, Cpu, Dist, Result, Shape, Tape, Var};
+use minimax_wgsl::testing::gpu_or_skip;
+use minimax_wgsl::Wgpu;
 
 const IN: usize = 4;
 const HIDDEN: usize = 16;
@@ -68,7 +68,7 @@ impl<B: Backend<Elem = f32>> Trainer<B> {
         for (shape, data) in initial_params() {
             params.push(be.upload(shape, &data)?);
         }
-        let zeros = |p: &B::Tensor| be.fill(minimax::autodiff::TensorShape::shape(p), 0.0);
+        let zeros = |p: &B::Tensor| be.fill(minimax_autodiff::TensorShape::shape(p), 0.0);
         let state1 = params.iter().map(zeros).collect();
         let state2 = params.iter().map(zeros).collect();
         Ok(Trainer { be: be.clone(), opt, params, state1, state2, t: 0 })

@@ -11,7 +11,7 @@
 //! - A user-defined backward (`Tape::record`) that returns the wrong number
 //!   of gradients is an error, not a panic.
 
-use minimax::autodiff::{concat_cols, Backend, Cpu, Dist, Error, Result, Shape, Tape, Var};
+use minimax_autodiff::{concat_cols, Backend, Cpu, Dist, Error, Result, Shape, Tape, Var};
 
 type B = Cpu<f64>;
 
@@ -135,7 +135,7 @@ fn a_custom_backward_with_the_wrong_number_of_gradients_is_an_error() {
     let be = B::new();
     let tape = Tape::new(be);
     let (a, b) = (tape.leaf(input(1, 2, 1)), tape.leaf(input(1, 2, 2)));
-    let sum = be.binary(minimax::autodiff::Binary::Add, a.value(), b.value()).unwrap();
+    let sum = be.binary(minimax_autodiff::Binary::Add, a.value(), b.value()).unwrap();
     // y = a + b, whose backward forgets b's gradient.
     let y = tape.record(sum, &[&a, &b], Box::new(|_, g| Ok(vec![g.clone()])));
     let err = tape.backward(&y.sum()).err().expect("an error");

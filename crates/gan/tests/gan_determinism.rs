@@ -3,9 +3,9 @@
 //! a checkpoint that is truncated, foreign or inconsistent is refused with
 //! a message that says so.
 
-use minimax::autodiff::{Backend, Cpu};
-use minimax::gan::safetensors::{self, NamedTensor};
-use minimax::gan::{Config, Evaluation, GanLoss, Preset, RunOptions, Trainer};
+use minimax_autodiff::{Backend, Cpu};
+use minimax_gan::safetensors::{self, NamedTensor};
+use minimax_gan::{Config, Evaluation, GanLoss, Preset, RunOptions, Trainer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -13,7 +13,7 @@
 //! misplaced gradient shows.
 
 use approx::assert_relative_eq;
-use minimax::autodiff::{concat_cols, Axis, Backend, Cpu, Result, Shape, Tape, Var};
+use minimax_autodiff::{concat_cols, Axis, Backend, Cpu, Result, Shape, Tape, Var};
 
 type B = Cpu<f64>;
 

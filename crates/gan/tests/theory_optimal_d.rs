@@ -26,9 +26,9 @@
 //! trained with the crate's Adam. Where both densities are non-negligible
 //! D(x) must come within 0.05 of D*(x), much closer than the untrained D.
 
-use minimax::autodiff::rng::derive_seed;
-use minimax::autodiff::{Backend, Cpu, Dist, Shape, Tape};
-use minimax::gan::{Activation, GanLoss, Init, Mlp, Optimizer, OptimizerConfig};
+use minimax_autodiff::rng::derive_seed;
+use minimax_autodiff::{Backend, Cpu, Dist, Shape, Tape};
+use minimax_gan::{Activation, GanLoss, Init, Mlp, Optimizer, OptimizerConfig};
 
 type B = Cpu<f32>;
 
@@ -63,7 +63,7 @@ fn grid() -> Vec<f64> {
 }
 
 /// D(x) = σ(logit) on the grid.
-fn d_on_grid(mlp: &Mlp, params: &minimax::gan::ParamStore<B>, xs: &[f64]) -> Vec<f64> {
+fn d_on_grid(mlp: &Mlp, params: &minimax_gan::ParamStore<B>, xs: &[f64]) -> Vec<f64> {
     let be = B::new();
     let tape = Tape::new(be);
     let x = be.upload(Shape::new(xs.len(), 1), &xs.iter().map(|&x| x as f32).collect::<Vec<_>>());

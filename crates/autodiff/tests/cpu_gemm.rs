@@ -4,9 +4,9 @@
 //! fallback included), thread counts, run-to-run bit-identity, and the
 //! dispatch the backend uses.
 
-use minimax::autodiff::cpu::gemm::{self, Kernel};
-use minimax::autodiff::cpu::matmul as reference;
-use minimax::autodiff::{rng, Backend, Cpu, Shape};
+use minimax_autodiff::cpu::gemm::{self, Kernel};
+use minimax_autodiff::cpu::matmul as reference;
+use minimax_autodiff::{rng, Backend, Cpu, Shape};
 
 /// Sizes around the tile (6 × 16), block (KC = 256, MC = 144) edges.
 const AWKWARD: [usize; 6] = [1, 7, 63, 64, 65, 257];

@@ -4,8 +4,8 @@
 //! quality; the 3σ radius and the 20-sample threshold sit exactly where
 //! documented; and real data scores what a perfect generator would.
 
-use minimax::gan::coverage::{coverage, HQ_RADIUS, MIN_PER_MODE, SAMPLES};
-use minimax::gan::Target;
+use minimax_gan::coverage::{coverage, HQ_RADIUS, MIN_PER_MODE, SAMPLES};
+use minimax_gan::Target;
 
 /// `n` samples at `centre` plus a small deterministic offset (well inside 3σ).
 fn at(centre: [f64; 2], n: usize, sigma: f64) -> Vec<f64> {

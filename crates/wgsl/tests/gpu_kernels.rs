@@ -8,12 +8,12 @@
 //! makes that a failure. Shapes are kept small: on lavapipe (a software
 //! Vulkan) a dispatch costs ~20 µs and a matmul runs at ~1 GFLOP/s.
 
-use minimax::autodiff::{
+use minimax_autodiff::{
     concat_cols, AdamStep, Axis, Backend, Binary, Cpu, CpuTensor, Dist, Error, Shape, Tape,
     TensorShape, Unary, Var,
 };
-use minimax::wgsl::testing::gpu_or_skip;
-use minimax::wgsl::{MatmulKernel, Wgpu, WgpuTensor};
+use minimax_wgsl::testing::gpu_or_skip;
+use minimax_wgsl::{MatmulKernel, Wgpu, WgpuTensor};
 
 const CPU: Cpu<f32> = Cpu::new();
 

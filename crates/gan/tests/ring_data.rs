@@ -5,11 +5,11 @@
 //! deterministic from the seed, sample by sample, and a config naming any
 //! data set survives the JSON round trip a checkpoint puts it through.
 
-use minimax::autodiff::{Backend, Cpu, Dist, Shape, Tape};
-use minimax::gan::config::DInput;
-use minimax::gan::coverage::nearest;
-use minimax::gan::json::JsonValue;
-use minimax::gan::{Config, DataKind, Preset, Target, Trainer};
+use minimax_autodiff::{Backend, Cpu, Dist, Shape, Tape};
+use minimax_gan::config::DInput;
+use minimax_gan::coverage::nearest;
+use minimax_gan::json::JsonValue;
+use minimax_gan::{Config, DataKind, Preset, Target, Trainer};
 use std::f64::consts::FRAC_1_SQRT_2;
 
 /// `n` samples as points.

@@ -2,8 +2,8 @@
 //! generated samples have a mean within 0.1 of 4 and a std within 0.1 of
 //! 1.25, and D can no longer tell them apart (D ≈ ½ on both).
 
-use minimax::autodiff::Cpu;
-use minimax::gan::{Config, Preset, RunOptions, Trainer};
+use minimax_autodiff::Cpu;
+use minimax_gan::{Config, Preset, RunOptions, Trainer};
 
 #[test]
 fn the_default_preset_learns_the_gaussian() {

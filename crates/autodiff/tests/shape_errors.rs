@@ -5,7 +5,7 @@
 //! the backend has the primitive, through `Backend` directly (what a GPU
 //! backend must match, since both call the shared checks in `backend.rs`).
 
-use minimax::autodiff::{
+use minimax_autodiff::{
     concat_cols, AdamStep, Backend, Cpu, CpuTensor, Error, Shape, Tape, TensorShape, Var,
 };
 

@@ -4,10 +4,10 @@
 //! `Cpu<f64>`, and the training passes' gradient flow (`detach` keeps D's
 //! loss away from G; WGAN's clipping holds).
 
-use minimax::autodiff::gradcheck::random_input;
-use minimax::autodiff::{gradcheck, Backend, Cpu, CpuTensor, Shape, Tape, Var};
-use minimax::gan::config::DInput;
-use minimax::gan::{
+use minimax_autodiff::gradcheck::random_input;
+use minimax_autodiff::{gradcheck, Backend, Cpu, CpuTensor, Shape, Tape, Var};
+use minimax_gan::config::DInput;
+use minimax_gan::{
     Activation, Config, Discriminator, GanLoss, Generator, Optimizer, Preset, RunOptions, Trainer,
 };
 

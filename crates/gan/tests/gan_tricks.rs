@@ -3,9 +3,9 @@
 //! stays in its interval, and a run with every trick on trains to finite
 //! values.
 
-use minimax::autodiff::{Backend, Cpu, Shape, Tape};
-use minimax::gan::config::{GOutput, Latent};
-use minimax::gan::{Activation, Config, Preset, RunOptions, Trainer};
+use minimax_autodiff::{Backend, Cpu, Shape, Tape};
+use minimax_gan::config::{GOutput, Latent};
+use minimax_gan::{Activation, Config, Preset, RunOptions, Trainer};
 
 type Be = Cpu<f64>;
 

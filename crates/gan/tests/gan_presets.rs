@@ -2,13 +2,13 @@
 //! "GANs in 50 lines of code" shape for shape and number for number, and
 //! every config survives the JSON round trip a checkpoint puts it through.
 
-use minimax::autodiff::{Cpu, Shape, TensorShape};
-use minimax::gan::config::{DInput, GOutput, Latent};
-use minimax::gan::json::JsonValue;
-use minimax::gan::{Activation, Config, GanLoss, Init, OptimizerConfig, Preset, Trainer};
+use minimax_autodiff::{Cpu, Shape, TensorShape};
+use minimax_gan::config::{DInput, GOutput, Latent};
+use minimax_gan::json::JsonValue;
+use minimax_gan::{Activation, Config, GanLoss, Init, OptimizerConfig, Preset, Trainer};
 
 /// `(name, shape)` of every parameter, in order.
-fn shapes(store: &minimax::gan::ParamStore<Cpu<f64>>) -> Vec<(String, Shape)> {
+fn shapes(store: &minimax_gan::ParamStore<Cpu<f64>>) -> Vec<(String, Shape)> {
     store.iter().map(|p| (p.name.clone(), p.tensor.shape())).collect()
 }
 
@@ -126,7 +126,7 @@ fn generator_and_discriminator_start_from_different_streams() {
     // Layer 0's weights are U(-a, a) draws; map each back to the uniform
     // u = (w/a + 1)/2 it came from. Had G and D shared a seed, their first
     // draws would be the same u.
-    let first_u = |store: &minimax::gan::ParamStore<Cpu<f64>>| {
+    let first_u = |store: &minimax_gan::ParamStore<Cpu<f64>>| {
         let s = store.iter().next().unwrap().tensor.shape();
         let a = (6.0 / (s.rows + s.cols) as f64).sqrt();
         let w = store.download(&be).unwrap()[0].clone();

@@ -7,8 +7,8 @@
 //! - The tape: a tensor used twice sums its gradients; `detach` stops the
 //!   flow; `backward` needs a scalar; constants get no gradient.
 
-use minimax::autodiff::gradcheck::{random_input, F64};
-use minimax::autodiff::{gradcheck, Backend, Cpu, CpuTensor, Error, Result, Shape, Tape, Var};
+use minimax_autodiff::gradcheck::{random_input, F64};
+use minimax_autodiff::{gradcheck, Backend, Cpu, CpuTensor, Error, Result, Shape, Tape, Var};
 
 /// An activation function, applied between layers.
 type Act = fn(&Var<F64>) -> Var<F64>;

@@ -17,8 +17,8 @@
 //! their exact limits.
 
 use approx::relative_eq;
-use minimax::autodiff::gradcheck::{random_input, F64};
-use minimax::autodiff::{
+use minimax_autodiff::gradcheck::{random_input, F64};
+use minimax_autodiff::{
     concat_cols, gradcheck, Axis, Backend, Cpu, CpuTensor, GradcheckOptions, Result, Shape, Tape,
     TensorShape, Var,
 };

@@ -7,9 +7,9 @@
 //! where an uninterrupted one does. (Covering all 8 modes with ≥ 80% high-quality samples takes the full
 //! 4000 steps: measured by `examples/ring_gan.rs`, not here.)
 
-use minimax::autodiff::Cpu;
-use minimax::gan::plane::HEAT_CELLS;
-use minimax::gan::{Config, PlaneSnapshot, Preset, RunOptions, Trainer};
+use minimax_autodiff::Cpu;
+use minimax_gan::plane::HEAT_CELLS;
+use minimax_gan::{Config, PlaneSnapshot, Preset, RunOptions, Trainer};
 
 const STEPS: u64 = 500;
 
