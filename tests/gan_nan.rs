@@ -16,7 +16,7 @@ fn a_diverging_run_stops_naming_the_step_and_keeps_the_last_good_checkpoint() {
     // at most lr.)
     let mut config = Config::preset(Preset::Default);
     config.loss = GanLoss::LeastSquares;
-    config.g_optimizer = OptimizerConfig::Sgd { lr: 0.3, momentum: 0.9 };
+    config.g_optimizer = OptimizerConfig::sgd(0.3, 0.9);
     config.d_optimizer = config.g_optimizer;
     config.steps = 200;
 
@@ -60,7 +60,7 @@ fn a_diverging_run_stops_naming_the_step_and_keeps_the_last_good_checkpoint() {
 fn without_checkpoints_the_error_says_none_was_written() {
     let mut config = Config::preset(Preset::Default);
     config.loss = GanLoss::LeastSquares;
-    config.g_optimizer = OptimizerConfig::Sgd { lr: 1e6, momentum: 0.9 };
+    config.g_optimizer = OptimizerConfig::sgd(1e6, 0.9);
     config.d_optimizer = config.g_optimizer;
     let mut trainer = Trainer::new(Be::new(), config).unwrap();
     let err =

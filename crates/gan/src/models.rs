@@ -3,8 +3,7 @@
 //! and dropout).
 
 use crate::config::{Config, DInput, GOutput, Latent, Target};
-use crate::layers::Activation;
-use crate::mlp::{Dropout, Mlp};
+use minimax_nn::{Activation, Dropout, Mlp};
 use minimax_autodiff::{concat_cols, Backend, Dist, Error, Result, Shape, Tape, Var};
 
 /// Network tags for [`crate::layers::layer_seed`]: G's and D's layers draw

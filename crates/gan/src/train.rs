@@ -23,14 +23,13 @@
 //! step's work to the device without waiting.
 
 use crate::config::{Config, DInput};
+use crate::run::{DeviceCounters, LastStep};
 use crate::loss::GanLoss;
 use crate::models::{Discriminator, Generator, DISCRIMINATOR_NET, GENERATOR_NET};
-use crate::optim::Optimizer;
-use crate::ParamStore;
+use minimax_nn::{Optimizer, ParamStore};
 use minimax_autodiff::rng::derive_seed;
-use minimax_autodiff::{Backend, Dist, Real, Shape, Tape, Unary, Var};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use minimax_autodiff::{Backend, Dist, Shape, Tape, Unary, Var};
+use std::path::PathBuf;
 
 /// What a random draw is for. With the run seed, the step and the sub-step
 /// it names the draw's stream: `derive_seed(&[seed, purpose, step, j])`.
@@ -51,22 +50,10 @@ pub mod purpose {
     pub const FLIP_REAL: u64 = 7;
     /// Label noise on the fake labels.
     pub const FLIP_FAKE: u64 = 8;
-    /// Evaluation samples (see `report.rs`).
+    /// Evaluation samples (see `eval.rs`).
     pub const EVAL: u64 = 9;
-    /// Figure snapshots (see `report.rs`).
+    /// Figure snapshots (see `eval.rs`).
     pub const SNAPSHOT: u64 = 10;
-}
-
-/// Counts a device keeps of its own work (the GPU backend's `Stats`), read
-/// through a hook so this crate need not know the GPU crate.
-#[derive(Copy, Clone, Debug, Default, PartialEq)]
-pub struct DeviceCounters {
-    /// Compute passes dispatched.
-    pub dispatches: u64,
-    /// Command buffers submitted to the queue.
-    pub submits: u64,
-    /// Bytes copied from the device to the host.
-    pub readback_bytes: u64,
 }
 
 /// Why training stopped early.
@@ -102,7 +89,7 @@ impl std::fmt::Display for TrainError {
                     Some((path, at)) => {
                         write!(f, "the last good checkpoint is {} (step {at})", path.display())
                     }
-                    None => write!(f, "no checkpoint was written (use --save-every)"),
+                    None => write!(f, "no checkpoint had been saved before it"),
                 }
             }
             TrainError::Checkpoint(why) | TrainError::Io(why) => write!(f, "{why}"),
@@ -148,114 +135,6 @@ impl<B: Backend> Pass<B> {
     }
 }
 
-/// The device tensors the progress line is computed from (read only when
-/// a line is printed).
-#[derive(Clone)]
-struct LastStep<B: Backend> {
-    d_loss: B::Tensor,
-    g_loss: B::Tensor,
-    real_logits: B::Tensor,
-    fake_logits: B::Tensor,
-    fake: B::Tensor,
-}
-
-/// One progress report.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Progress {
-    /// Steps done.
-    pub step: u64,
-    /// Steps this run will do in all.
-    pub steps: u64,
-    /// D's loss at the last D-step.
-    pub d_loss: f64,
-    /// G's loss at the last G-step.
-    pub g_loss: f64,
-    /// D's mean output on the last real batch (see [`GanLoss::d_output`]).
-    pub d_real: f64,
-    /// D's mean output on the last fake batch.
-    pub d_fake: f64,
-    /// Mean of the last fake batch (of all its coordinates together, for
-    /// 2-D data).
-    pub gen_mean: f64,
-    /// Standard deviation of the last fake batch (likewise).
-    pub gen_std: f64,
-    /// Training speed since this run started.
-    pub steps_per_sec: f64,
-    /// Estimated seconds to go.
-    pub eta_secs: f64,
-}
-
-impl Progress {
-    /// The progress line, without a line ending.
-    pub fn line(&self) -> String {
-        format!(
-            "step {:>6}/{}  D loss {:.4}  G loss {:.4}  D(real) {:.3}  D(fake) {:.3}  \
-             gen mean {:.3} std {:.3}  {:.0} steps/s  ETA {:.1}s",
-            self.step,
-            self.steps,
-            self.d_loss,
-            self.g_loss,
-            self.d_real,
-            self.d_fake,
-            self.gen_mean,
-            self.gen_std,
-            self.steps_per_sec,
-            self.eta_secs
-        )
-    }
-}
-
-/// How a run reports and saves, none of which changes its result.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunOptions {
-    /// Report progress (and check for NaN) every this many steps.
-    pub log_every: u64,
-    /// Write a checkpoint every this many steps (0: never).
-    pub save_every: u64,
-    /// Where checkpoints go (one file, replaced atomically each time).
-    pub checkpoint: Option<PathBuf>,
-    /// Steps at which to take a figure snapshot (0 = before training).
-    pub snapshot_at: Vec<u64>,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions { log_every: 100, save_every: 0, checkpoint: None, snapshot_at: Vec::new() }
-    }
-}
-
-/// What a call to [`Trainer::run_until`] measured.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunStats {
-    /// Steps done by this call.
-    pub steps_run: u64,
-    /// Wall time spent training (snapshots and checkpoint writes excluded).
-    pub seconds: f64,
-    /// Device work per step, if the trainer has a counter hook.
-    pub per_step: Option<PerStep>,
-    /// The figure snapshots taken.
-    pub snapshots: Vec<crate::report::Snapshot>,
-}
-
-/// Average device work per training step.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub struct PerStep {
-    /// Compute passes per step.
-    pub dispatches: f64,
-    /// Queue submissions per step.
-    pub submits: f64,
-    /// Bytes read back to the host per step.
-    pub readback_bytes: f64,
-}
-
-/// Time and device work spent beside training (snapshots, checkpoints),
-/// left out of a run's measurements.
-#[derive(Default)]
-struct Aside {
-    time: Duration,
-    counters: DeviceCounters,
-}
-
 /// A GAN being trained: both players' parameters and optimizers, the step
 /// counter, and the config.
 ///
@@ -283,14 +162,14 @@ pub struct Trainer<B: Backend> {
     pub(crate) d_opt: Optimizer<B>,
     /// Steps done so far.
     pub(crate) step: u64,
-    last: Option<LastStep<B>>,
+    pub(crate) last: Option<LastStep<B>>,
     /// D's targets `[1, 1]` when there is no label noise: `real_label` and 0.
     fixed_labels: (B::Tensor, B::Tensor),
     /// The tape of every D- and G-pass, reset before each, and the vectors
     /// of their leaves: kept, so a step in steady state allocates nothing.
     tape: Tape<B>,
     leaf_vecs: LeafVecs<B>,
-    counters: Option<Box<dyn Fn() -> DeviceCounters>>,
+    pub(crate) counters: Option<Box<dyn Fn() -> DeviceCounters>>,
 }
 
 impl<B: Backend> std::fmt::Debug for Trainer<B> {
@@ -310,8 +189,10 @@ impl<B: Backend> Trainer<B> {
         config.validate().map_err(TrainError::Config)?;
         let g = Generator::new(&config)?;
         let d = Discriminator::new(&config)?;
-        let g_params = g.mlp.init_params(&backend, config.init, config.seed, GENERATOR_NET);
-        let d_params = d.mlp.init_params(&backend, config.init, config.seed, DISCRIMINATOR_NET);
+        let g_seed = derive_seed(&[config.seed, GENERATOR_NET]);
+        let d_seed = derive_seed(&[config.seed, DISCRIMINATOR_NET]);
+        let g_params = g.mlp.init_params(&backend, config.init, g_seed);
+        let d_params = d.mlp.init_params(&backend, config.init, d_seed);
         let g_opt = Optimizer::new(&backend, config.g_optimizer, &g_params);
         let d_opt = Optimizer::new(&backend, config.d_optimizer, &d_params);
         let fixed_labels =
@@ -356,7 +237,7 @@ impl<B: Backend> Trainer<B> {
 
     /// Sets the total number of steps (to extend a resumed run). Nothing
     /// in training depends on it, only when [`Trainer::run`] stops, and,
-    /// with a learning-rate decay ([`crate::config::LrDecay`]), when the
+    /// with a learning-rate decay ([`minimax_nn::LrDecay`]), when the
     /// rates fall.
     pub fn set_steps(&mut self, steps: u64) {
         self.config.steps = steps;
@@ -385,6 +266,19 @@ impl<B: Backend> Trainer<B> {
     /// G's and D's optimizers.
     pub fn optimizers(&self) -> (&Optimizer<B>, &Optimizer<B>) {
         (&self.g_opt, &self.d_opt)
+    }
+
+    /// G's and D's parameters and optimizers, mutably, to restore a saved
+    /// run (see `minimax-io`'s checkpoints).
+    pub fn parts_mut(
+        &mut self,
+    ) -> (&mut ParamStore<B>, &mut ParamStore<B>, &mut Optimizer<B>, &mut Optimizer<B>) {
+        (&mut self.g_params, &mut self.d_params, &mut self.g_opt, &mut self.d_opt)
+    }
+
+    /// Sets the number of steps done, to restore a saved run.
+    pub fn set_step(&mut self, step: u64) {
+        self.step = step;
     }
 
     /// The seed of one draw: `derive_seed(&[seed, purpose, step, j])`.
@@ -547,167 +441,8 @@ impl<B: Backend> Trainer<B> {
         }
     }
 
-    /// The progress report for the last step (downloads a few small tensors).
-    /// `None` before the first step.
-    pub fn progress(
-        &self,
-        started: Instant,
-        first_step: u64,
-        stop: u64,
-    ) -> Result<Option<Progress>, TrainError> {
-        let Some(last) = &self.last else { return Ok(None) };
-        let get = |t: &B::Tensor| -> Result<Vec<f64>, TrainError> {
-            Ok(self.backend.download(t)?.into_iter().map(Real::to_f64).collect())
-        };
-        let loss = self.config.loss;
-        let mean_output = |logits: Vec<f64>| {
-            logits.iter().map(|&l| loss.d_output_f64(l)).sum::<f64>() / logits.len() as f64
-        };
-        let (gen_mean, gen_std) = crate::stats::mean_std(&get(&last.fake)?);
-        let elapsed = started.elapsed().as_secs_f64();
-        let done = (self.step - first_step) as f64;
-        let steps_per_sec = if elapsed > 0.0 { done / elapsed } else { 0.0 };
-        let left = stop.saturating_sub(self.step) as f64;
-        Ok(Some(Progress {
-            step: self.step,
-            steps: stop,
-            d_loss: get(&last.d_loss)?[0],
-            g_loss: get(&last.g_loss)?[0],
-            d_real: mean_output(get(&last.real_logits)?),
-            d_fake: mean_output(get(&last.fake_logits)?),
-            gen_mean,
-            gen_std,
-            steps_per_sec,
-            eta_secs: if steps_per_sec > 0.0 { left / steps_per_sec } else { 0.0 },
-        }))
-    }
-
-    /// Trains until `config.steps`; see [`Trainer::run_until`].
-    pub fn run(
-        &mut self,
-        opts: &RunOptions,
-        on_progress: impl FnMut(&Progress),
-    ) -> Result<RunStats, TrainError> {
-        self.run_until(self.config.steps, opts, on_progress)
-    }
-
-    /// Trains until `stop` steps are done: reports progress and checks for
-    /// NaN every `log_every` steps (and at the end), snapshots the figure at
-    /// `snapshot_at`, and writes a checkpoint every `save_every` steps (and
-    /// at the end). A non-finite loss or parameter stops the run with
-    /// [`TrainError::NonFinite`]; the checkpoint on disk is then the last
-    /// good one, as a checkpoint is only written after its values are
-    /// checked.
-    pub fn run_until(
-        &mut self,
-        stop: u64,
-        opts: &RunOptions,
-        mut on_progress: impl FnMut(&Progress),
-    ) -> Result<RunStats, TrainError> {
-        let started = Instant::now();
-        let first_step = self.step;
-        let counters_before = self.read_counters();
-        let mut aside = Aside::default(); // snapshots and checkpoints
-        let mut snapshots = Vec::new();
-        let mut last_checkpoint: Option<(PathBuf, u64)> = None;
-        if opts.snapshot_at.contains(&self.step) {
-            snapshots.push(self.aside(&mut aside, |t| t.snapshot())?);
-        }
-        while self.step < stop {
-            self.train_step()?;
-            let step = self.step;
-            if step.is_multiple_of(opts.log_every.max(1)) || step == stop {
-                if let Some(p) = self.progress(started, first_step, stop)? {
-                    let bad = [("D loss", p.d_loss), ("G loss", p.g_loss)]
-                        .into_iter()
-                        .find(|(_, v)| !v.is_finite());
-                    if let Some((name, value)) = bad {
-                        let what = format!("{name} = {value}");
-                        return Err(TrainError::NonFinite { step, what, last_checkpoint });
-                    }
-                    on_progress(&p);
-                }
-            }
-            if opts.snapshot_at.contains(&step) {
-                snapshots.push(self.aside(&mut aside, |t| t.snapshot())?);
-            }
-            let save_now =
-                opts.save_every > 0 && (step.is_multiple_of(opts.save_every) || step == stop);
-            if let (true, Some(path)) = (save_now, &opts.checkpoint) {
-                // Checked first, so a diverged state never replaces a good one.
-                if let Some(what) = self.aside(&mut aside, |t| t.non_finite_parameter())? {
-                    return Err(TrainError::NonFinite { step, what, last_checkpoint });
-                }
-                self.aside(&mut aside, |t| t.save_checkpoint(path))?;
-                last_checkpoint = Some((path.clone(), step));
-            }
-        }
-        self.backend.sync()?;
-        let seconds = started.elapsed().saturating_sub(aside.time).as_secs_f64();
-        let steps_run = self.step - first_step;
-        let per_step = match (counters_before, self.read_counters()) {
-            (Some(before), Some(after)) if steps_run > 0 => {
-                let per = |a: u64, b: u64, skip: u64| {
-                    a.saturating_sub(b).saturating_sub(skip) as f64 / steps_run as f64
-                };
-                let skip = aside.counters;
-                Some(PerStep {
-                    dispatches: per(after.dispatches, before.dispatches, skip.dispatches),
-                    submits: per(after.submits, before.submits, skip.submits),
-                    readback_bytes: per(
-                        after.readback_bytes,
-                        before.readback_bytes,
-                        skip.readback_bytes,
-                    ),
-                })
-            }
-            _ => None,
-        };
-        Ok(RunStats { steps_run, seconds, per_step, snapshots })
-    }
-
-    /// The device's counters now, if the trainer has a hook.
-    fn read_counters(&self) -> Option<DeviceCounters> {
-        self.counters.as_ref().map(|read| read())
-    }
-
-    /// Runs `f` (a snapshot, a checkpoint) and books its time and device
-    /// work in `aside`, so the run's measurements count training only.
-    fn aside<T>(
-        &mut self,
-        aside: &mut Aside,
-        f: impl FnOnce(&mut Self) -> Result<T, TrainError>,
-    ) -> Result<T, TrainError> {
-        let (started, before) = (Instant::now(), self.read_counters());
-        let out = f(self);
-        aside.time += started.elapsed();
-        if let (Some(b), Some(a)) = (before, self.read_counters()) {
-            aside.counters.dispatches += a.dispatches.saturating_sub(b.dispatches);
-            aside.counters.submits += a.submits.saturating_sub(b.submits);
-            aside.counters.readback_bytes += a.readback_bytes.saturating_sub(b.readback_bytes);
-        }
-        out
-    }
-
-    /// The first non-finite parameter, named, if any (downloads them all).
-    fn non_finite_parameter(&self) -> Result<Option<String>, TrainError> {
-        for (net, store) in [("generator", &self.g_params), ("discriminator", &self.d_params)] {
-            for (p, values) in store.iter().zip(store.download(&self.backend)?) {
-                if let Some(v) = values.iter().find(|v| !v.is_finite()) {
-                    return Ok(Some(format!("{net} parameter {} holds {v}", p.name)));
-                }
-            }
-        }
-        Ok(None)
-    }
-
     /// Whether D sees moments (Dev Nag) rather than samples.
     pub fn d_sees_moments(&self) -> bool {
         self.config.discriminator.input == DInput::Moments
-    }
-
-    /// Where checkpoints written under `dir` go.
-    pub fn checkpoint_path(dir: &Path) -> PathBuf {
-        dir.join("checkpoint.safetensors")
     }
 }

@@ -27,7 +27,7 @@ fn devnag_builds_dev_nags_networks_and_hyperparameters() {
     assert_eq!(config.generator.latent_dim, 1);
     // BCE after a sigmoid = the cross-entropy game; SGD(lr=1e-3, momentum=0.9) for both.
     assert_eq!(config.loss, GanLoss::NonSaturating);
-    let sgd = OptimizerConfig::Sgd { lr: 1e-3, momentum: 0.9 };
+    let sgd = OptimizerConfig::sgd(1e-3, 0.9);
     assert_eq!((config.g_optimizer, config.d_optimizer), (sgd, sgd));
     assert_eq!(config.init, Init::TorchDefault);
     // No tricks.

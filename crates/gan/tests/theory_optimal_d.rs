@@ -87,7 +87,7 @@ fn proposition_1_a_trained_discriminator_approaches_p_data_over_p_data_plus_p_g(
         Mlp::new(&[1, 16, 16, 1], &[Activation::Tanh, Activation::Tanh, Activation::Identity])
             .unwrap();
     let mut params = mlp.init_params(&be, Init::XavierUniform, 7, 2);
-    let adam = OptimizerConfig::Adam { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+    let adam = OptimizerConfig::adam(3e-3, 0.9, 0.999, 1e-8);
     let mut opt = Optimizer::new(&be, adam, &params);
     let xs = grid();
     assert!(xs.len() > 30, "the grid should cover a stretch of x, got {} points", xs.len());

@@ -1,10 +1,10 @@
 //! [`Mlp`]: a stack of [`Linear`] layers, each followed by an [`Activation`],
 //! with optional dropout after the hidden layers.
 
-use crate::layers::{layer_seed, Activation, Init, Linear};
-use crate::ParamStore;
+use crate::layers::{Activation, Init, Linear};
+use crate::{Module, ParamStore};
 use minimax_autodiff::rng::derive_seed;
-use minimax_autodiff::{Backend, Dist, Error, Result, Var};
+use minimax_autodiff::{Backend, Dist, Error, Result, Shape, Var};
 
 /// Dropout on the hidden layers of one forward pass.
 ///
@@ -72,17 +72,12 @@ impl Mlp {
     }
 
     /// Fresh parameters `layer{l}.weight`, `layer{l}.bias` for every layer,
-    /// drawn on `backend` from `layer_seed(run_seed, net, l)`.
-    pub fn init_params<B: Backend>(
-        &self,
-        backend: &B,
-        init: Init,
-        run_seed: u64,
-        net: u64,
-    ) -> ParamStore<B> {
+    /// drawn on `backend`; layer `l` draws from `derive_seed(&[seed, l])`,
+    /// so two networks given different seeds start differently.
+    pub fn init_params<B: Backend>(&self, backend: &B, init: Init, seed: u64) -> ParamStore<B> {
         let mut store = ParamStore::new();
         for (l, layer) in self.layers.iter().enumerate() {
-            let (w, b) = layer.init(backend, init, layer_seed(run_seed, net, l));
+            let (w, b) = layer.init(backend, init, derive_seed(&[seed, l as u64]));
             store.push(format!("layer{l}.weight"), w);
             store.push(format!("layer{l}.bias"), b);
         }
@@ -90,8 +85,9 @@ impl Mlp {
     }
 
     /// The forward pass. `params` are the variables of
-    /// [`ParamStore::on_tape`] (or [`ParamStore::constants`]): weight, bias,
-    /// weight, bias, … in layer order.
+    /// [`ParamStore::on_tape`] (or [`ParamStore::constants`]) of a store that
+    /// matches [`Module::param_specs`]: `layer0.weight`, `layer0.bias`, … in
+    /// layer order.
     pub fn forward<B: Backend>(
         &self,
         params: &[Var<B>],
@@ -119,6 +115,17 @@ impl Mlp {
             }
         }
         Ok(h)
+    }
+}
+
+impl Module for Mlp {
+    fn param_specs(&self) -> Vec<(String, Shape)> {
+        let mut specs = Vec::with_capacity(2 * self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate() {
+            specs.push((format!("layer{l}.weight"), layer.weight_shape()));
+            specs.push((format!("layer{l}.bias"), layer.bias_shape()));
+        }
+        specs
     }
 }
 

@@ -1,14 +1,10 @@
-//! Judging a trained generator, and what a run writes out: the final
-//! [`Evaluation`] (1-D data), the [`Snapshot`]s taken during training and
-//! the [`Summary`] that goes to `summary.json`. The 2-D counterparts (mode
-//! coverage, points over D's decision surface) are in [`crate::plane`].
+//! Judging a trained generator: the final [`Evaluation`] on 1-D data, and
+//! the [`Snapshot`]s of G and D taken during training.
 
 use crate::config::{Config, DInput};
-use crate::json::JsonValue;
-use crate::loss::GanLoss;
+use crate::snapshot::{LineSnapshot, Snapshot};
 use crate::stats::{bin_centers, histogram_density, js_divergence, mean_std, normal_pdf};
-use crate::svg::Panel;
-use crate::train::{purpose, PerStep, RunStats, TrainError, Trainer};
+use crate::train::{purpose, TrainError, Trainer};
 use minimax_autodiff::{Backend, Real, Shape, Tape, Var};
 
 /// Bins of the histograms compared by the Jensen–Shannon divergence.
@@ -16,7 +12,7 @@ pub const JS_BINS: usize = 100;
 
 /// How G and D do at the end of training on 1-D data, measured on fresh
 /// samples.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Evaluation {
     /// Samples drawn from each of the data and G.
     pub samples: usize,
@@ -32,91 +28,11 @@ pub struct Evaluation {
     /// samples ([`JS_BINS`] bins); 0 when they agree, ln 2 when disjoint.
     pub js_divergence: f64,
     /// D's mean output on real data: ½ at equilibrium for the cross-entropy
-    /// and least-squares games (see [`GanLoss::d_output`]). For a D that sees
+    /// and least-squares games (see [`crate::GanLoss::d_output`]). For a D that sees
     /// moments, the mean over batches of D on each batch.
     pub d_real: f64,
     /// D's mean output on generated data, likewise.
     pub d_fake: f64,
-}
-
-/// A look at G and D during training: Figure 1's curves for 1-D data, or
-/// G's points over D's decision surface for 2-D data.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Snapshot {
-    /// 1-D data.
-    Line(LineSnapshot),
-    /// 2-D data.
-    Plane(crate::plane::PlaneSnapshot),
-}
-
-impl Snapshot {
-    /// Steps done when it was taken.
-    pub fn step(&self) -> u64 {
-        match self {
-            Snapshot::Line(s) => s.step,
-            Snapshot::Plane(s) => s.step,
-        }
-    }
-
-    /// The 1-D snapshot, if this is one.
-    pub fn line(&self) -> Option<&LineSnapshot> {
-        match self {
-            Snapshot::Line(s) => Some(s),
-            Snapshot::Plane(_) => None,
-        }
-    }
-
-    /// The 2-D snapshot, if this is one.
-    pub fn plane(&self) -> Option<&crate::plane::PlaneSnapshot> {
-        match self {
-            Snapshot::Line(_) => None,
-            Snapshot::Plane(s) => Some(s),
-        }
-    }
-}
-
-/// One panel of the Figure-1 plot: the data density, G's density and D.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LineSnapshot {
-    /// Steps done when it was taken.
-    pub step: u64,
-    /// Bin centres over `mean ± 4 std` of the data.
-    pub xs: Vec<f64>,
-    /// `p_data(x)` at each x.
-    pub data_density: Vec<f64>,
-    /// G's density at each x (a histogram of 20 000 samples).
-    pub gen_density: Vec<f64>,
-    /// D's output at each x (when D sees samples).
-    pub d_of_x: Option<Vec<f64>>,
-    /// D's output on one real and one fake batch (when D sees moments).
-    pub d_on_batches: Option<(f64, f64)>,
-}
-
-impl LineSnapshot {
-    /// The snapshot as an SVG panel. D(x) is drawn on `[0, 1]`: as is for
-    /// the games where it is a probability, min–max rescaled over the window
-    /// for the Wasserstein critic (whose level means nothing).
-    pub fn panel(&self, loss: GanLoss) -> Panel {
-        let mut title = format!("step {}", self.step);
-        let mut d_of_x = self.d_of_x.clone();
-        if let (GanLoss::Wasserstein, Some(d)) = (loss, &mut d_of_x) {
-            let lo = d.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = d.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let span = if hi > lo { hi - lo } else { 1.0 };
-            d.iter_mut().for_each(|v| *v = (*v - lo) / span);
-            title.push_str(" (critic, rescaled)");
-        }
-        if let Some((real, fake)) = self.d_on_batches {
-            title.push_str(&format!(": D(real batch) {real:.2}, D(fake batch) {fake:.2}"));
-        }
-        Panel {
-            title,
-            xs: self.xs.clone(),
-            data_density: self.data_density.clone(),
-            gen_density: self.gen_density.clone(),
-            d_of_x,
-        }
-    }
 }
 
 /// Samples from G: `[n, dim]` on the device, parameters as constants.
@@ -243,74 +159,3 @@ fn one_d(c: &Config, what: &str, instead: &str) -> Result<(), TrainError> {
     }
 }
 
-/// Everything a run reports, for the terminal and `summary.json`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Summary {
-    /// The backend's name.
-    pub device: String,
-    /// The configuration trained.
-    pub config: Config,
-    /// Steps done in all (including before a resume).
-    pub steps: u64,
-    /// This process's training time, in seconds.
-    pub seconds: f64,
-    /// Steps trained by this process.
-    pub steps_run: u64,
-    /// The final evaluation.
-    pub eval: Evaluation,
-    /// Device work per step (GPU).
-    pub per_step: Option<PerStep>,
-    /// The checkpoint this run resumed from, if any.
-    pub resumed_from: Option<String>,
-}
-
-impl Summary {
-    /// A summary of `trainer` after a run measured by `stats`.
-    pub fn new<B: Backend>(trainer: &Trainer<B>, stats: &RunStats, eval: Evaluation) -> Summary {
-        Summary {
-            device: trainer.backend().name(),
-            config: trainer.config().clone(),
-            steps: trainer.step(),
-            seconds: stats.seconds,
-            steps_run: stats.steps_run,
-            eval,
-            per_step: stats.per_step,
-            resumed_from: None,
-        }
-    }
-
-    /// The summary as JSON: the headline numbers at the top level, then the
-    /// config.
-    pub fn to_json(&self) -> JsonValue {
-        let num = JsonValue::Number;
-        let e = &self.eval;
-        let mut pairs = vec![
-            ("device", JsonValue::String(self.device.clone())),
-            ("steps", num(self.steps as f64)),
-            ("steps_run", num(self.steps_run as f64)),
-            ("seconds", num(self.seconds)),
-            (
-                "steps_per_second",
-                num(if self.seconds > 0.0 { self.steps_run as f64 / self.seconds } else { 0.0 }),
-            ),
-            ("eval_samples", num(e.samples as f64)),
-            ("target_mean", num(e.target_mean)),
-            ("target_std", num(e.target_std)),
-            ("generated_mean", num(e.generated_mean)),
-            ("generated_std", num(e.generated_std)),
-            ("js_divergence", num(e.js_divergence)),
-            ("d_real", num(e.d_real)),
-            ("d_fake", num(e.d_fake)),
-        ];
-        if let Some(p) = self.per_step {
-            pairs.push(("dispatches_per_step", num(p.dispatches)));
-            pairs.push(("submits_per_step", num(p.submits)));
-            pairs.push(("readback_bytes_per_step", num(p.readback_bytes)));
-        }
-        if let Some(from) = &self.resumed_from {
-            pairs.push(("resumed_from", JsonValue::String(from.clone())));
-        }
-        pairs.push(("config", self.config.to_json()));
-        JsonValue::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-    }
-}

@@ -319,7 +319,7 @@ pub(crate) fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::normal_pdf;
+    use minimax_gan::stats::normal_pdf;
 
     /// Four snapshots of a 1-D GAN, made up but shaped like a real run.
     fn sample_panels() -> Vec<Panel> {

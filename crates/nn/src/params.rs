@@ -10,8 +10,39 @@
 //! 3. the optimizer reads each leaf's gradient and updates the tensor in the
 //!    store in place (see [`crate::Optimizer::step`]); the step's variables
 //!    and gradients are dropped, so the tape can be reset for the next one.
+//!
+//! Parameters have names (`"layer0.weight"`), unique in a store: a model
+//! says which it needs through [`Module::param_specs`], and files and
+//! optimizer state refer to them by name, never by position alone.
 
-use minimax_autodiff::{Backend, Real, Result, Tape, TensorShape, Var};
+use minimax_autodiff::{Backend, Error, Real, Result, Shape, Tape, TensorShape, Var};
+
+/// A model that names its parameters: what a [`ParamStore`] for it must
+/// hold, in the order its forward pass takes them.
+pub trait Module {
+    /// Each parameter's name and shape, in forward order.
+    fn param_specs(&self) -> Vec<(String, Shape)>;
+
+    /// Checks that `store` holds exactly these parameters, in this order and
+    /// with these shapes, naming the first that differs.
+    fn check_params<B: Backend>(&self, store: &ParamStore<B>) -> Result<()> {
+        let specs = self.param_specs();
+        let why = if specs.len() != store.len() {
+            Some(format!("the model has {} parameters, the store {}", specs.len(), store.len()))
+        } else {
+            specs.iter().zip(store.iter()).find_map(|((name, shape), p)| {
+                let got = p.tensor.shape();
+                (name != &p.name || *shape != got).then(|| {
+                    format!("expected {name} of shape {shape}, found {} of shape {got}", p.name)
+                })
+            })
+        };
+        match why {
+            Some(why) => Err(Error::Invalid { op: "Module::check_params", why }),
+            None => Ok(()),
+        }
+    }
+}
 
 /// One named parameter tensor.
 #[derive(Clone, Debug)]
@@ -41,8 +72,35 @@ impl<B: Backend> ParamStore<B> {
     }
 
     /// Appends a parameter.
+    ///
+    /// # Panics
+    /// If the store already holds a parameter of that name (names identify
+    /// parameters in files and optimizer state, so they must be unique).
     pub fn push(&mut self, name: impl Into<String>, tensor: B::Tensor) {
-        self.params.push(Param { name: name.into(), tensor });
+        let name = name.into();
+        assert!(self.get(&name).is_none(), "ParamStore::push: a parameter {name:?} exists already");
+        self.params.push(Param { name, tensor });
+    }
+
+    /// The parameter called `name`.
+    pub fn get(&self, name: &str) -> Option<&Param<B>> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// The parameter called `name`, mutably.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Param<B>> {
+        self.params.iter_mut().find(|p| p.name == name)
+    }
+
+    /// Where the parameter called `name` is in forward order (the index of
+    /// its variable in [`ParamStore::on_tape`]'s result).
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.name == name)
+    }
+
+    /// Each parameter's name and shape, in order.
+    pub fn specs(&self) -> Vec<(String, Shape)> {
+        self.params.iter().map(|p| (p.name.clone(), p.tensor.shape())).collect()
     }
 
     /// How many tensors.

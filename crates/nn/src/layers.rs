@@ -163,7 +163,7 @@ impl Linear {
 
     /// Fresh `(weight, bias)` tensors drawn by `init` on the backend with the
     /// counter-based generator, so every backend starts from the same
-    /// numbers. `seed` identifies the layer (see [`layer_seed`]).
+    /// numbers. `seed` identifies the layer (see [`crate::Mlp::init_params`]).
     pub fn init<B: Backend>(&self, backend: &B, init: Init, seed: u64) -> (B::Tensor, B::Tensor) {
         let weight_seed = derive_seed(&[seed, 0]);
         let bias_seed = derive_seed(&[seed, 1]);
@@ -184,8 +184,5 @@ impl Linear {
     }
 }
 
-/// The seed of layer `layer` of network `net` in the run seeded `run_seed`:
-/// `derive_seed(&[run_seed, net, layer])`. Every layer gets its own stream.
-pub fn layer_seed(run_seed: u64, net: u64, layer: usize) -> u64 {
-    derive_seed(&[run_seed, net, layer as u64])
-}
+crate::serde_as_string!(Activation);
+crate::serde_as_string!(Init);

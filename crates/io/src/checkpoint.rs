@@ -1,0 +1,285 @@
+//! Saving and resuming a GAN training run, as a safetensors file.
+//!
+//! A checkpoint holds everything a run's future depends on:
+//!
+//! - tensors: `generator.{param}` and `discriminator.{param}` (weights and
+//!   biases), and each optimizer's state `generator_optimizer.{param}.{slot}`
+//!   (`velocity` for SGD; `m`, `v` for Adam);
+//! - metadata: `format` (`minimax-gan-checkpoint`), `version`, `step`,
+//!   `seed`, the element type `dtype`, each optimizer's number of steps and
+//!   its per-parameter update counts (Adam's `t`), the whole `config` as
+//!   JSON, and `checksum`, an FNV-1a hash of every tensor's bytes.
+//!
+//! Per-step randomness is derived from `(seed, step)`, so nothing else is
+//! needed: a resumed run continues exactly as the uninterrupted one would.
+//!
+//! What [`save`] promises: the file is written whole or not at all
+//! ([`crate::fsutil::write_atomic`]), and only if every tensor in it is
+//! finite, so any checkpoint on disk can be resumed.
+//!
+//! What [`load`] checks, **before anything is allocated from the file**: the
+//! safetensors framing (the crate's own checks), the format and version, the
+//! config (unknown fields refused, every value validated, sizes bounded),
+//! that the file holds exactly the tensors the config implies (none missing,
+//! none extra) with their shapes and the declared dtype, every counter as a
+//! whole number in range, the seed against the config's, the step against
+//! the config's planned steps, the checksum, and that every value is finite.
+//! Each refusal names the file and what is wrong.
+
+use crate::fsutil;
+use minimax_autodiff::{Backend, Real, Shape, TensorShape};
+use minimax_gan::{Config, Discriminator, Generator, TrainError, Trainer};
+use minimax_nn::{Module, Optimizer, ParamStore};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The value of the `format` metadata key.
+pub const FORMAT: &str = "minimax-gan-checkpoint";
+/// The value of the `version` metadata key (2: serde config, per-parameter
+/// update counts, checksum).
+pub const VERSION: &str = "2";
+/// The file name of a run's checkpoint inside its output folder.
+pub const FILE_NAME: &str = "checkpoint.safetensors";
+
+/// Where the checkpoint of a run writing into `dir` goes.
+pub fn path_in(dir: &Path) -> PathBuf {
+    dir.join(FILE_NAME)
+}
+
+/// The two networks' names in tensor names, and their parts of a trainer.
+const NETS: [&str; 2] = ["generator", "discriminator"];
+
+/// FNV-1a, 64-bit: a checksum that catches flipped bits in the data.
+fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3))
+}
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// One tensor on the host, as little-endian bytes of the backend's type.
+struct HostTensor {
+    name: String,
+    shape: Shape,
+    bytes: Vec<u8>,
+}
+
+/// Downloads `t`, refusing it if any value is NaN or infinite.
+fn host<B: Backend>(be: &B, name: String, t: &B::Tensor) -> Result<HostTensor, TrainError> {
+    let values = be.download(t)?;
+    if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+        return Err(TrainError::Checkpoint(format!(
+            "not saving: tensor {name} holds {}, and a checkpoint must hold finite values",
+            v.to_f64()
+        )));
+    }
+    let bytes = if B::Elem::NAME == "f32" {
+        values.iter().flat_map(|v| (v.to_f64() as f32).to_le_bytes()).collect()
+    } else {
+        values.iter().flat_map(|v| v.to_f64().to_le_bytes()).collect()
+    };
+    Ok(HostTensor { name, shape: t.shape(), bytes })
+}
+
+/// Writes the run's state to `path` atomically (a crash mid-write leaves
+/// the previous checkpoint in place). Refuses, writing nothing, if any
+/// parameter or optimizer state is not finite.
+pub fn save<B: Backend>(trainer: &Trainer<B>, path: &Path) -> Result<(), TrainError> {
+    let be = trainer.backend();
+    let (g_opt, d_opt) = trainer.optimizers();
+    let mut tensors = Vec::new();
+    let mut meta = HashMap::new();
+    for (net, params, opt) in [(NETS[0], trainer.g_params(), g_opt), (NETS[1], trainer.d_params(), d_opt)]
+    {
+        for p in params.iter() {
+            tensors.push(host(be, format!("{net}.{}", p.name), &p.tensor)?);
+        }
+        for (name, t) in opt.state(params) {
+            tensors.push(host(be, format!("{net}_optimizer.{name}"), &t)?);
+        }
+        meta.insert(format!("{net}_steps"), opt.steps().to_string());
+        let counts = serde_json::to_string(opt.update_counts()).expect("a list of numbers");
+        meta.insert(format!("{net}_update_counts"), counts);
+    }
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    let checksum = tensors.iter().fold(FNV_OFFSET, |h, t| fnv1a(h, &t.bytes));
+    let config = serde_json::to_string(trainer.config())
+        .map_err(|e| TrainError::Checkpoint(format!("the config does not serialise: {e}")))?;
+    for (key, value) in [
+        ("format", FORMAT.to_string()),
+        ("version", VERSION.to_string()),
+        ("step", trainer.step().to_string()),
+        ("seed", trainer.config().seed.to_string()),
+        ("dtype", B::Elem::NAME.to_string()),
+        ("checksum", format!("{checksum:016x}")),
+        ("config", config),
+    ] {
+        meta.insert(key.to_string(), value);
+    }
+    let dtype = if B::Elem::NAME == "f32" { Dtype::F32 } else { Dtype::F64 };
+    let views = tensors
+        .iter()
+        .map(|t| {
+            let view = TensorView::new(dtype, vec![t.shape.rows, t.shape.cols], &t.bytes);
+            Ok((t.name.as_str(), view.map_err(|e| format!("tensor {}: {e}", t.name))?))
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(TrainError::Checkpoint)?;
+    let bytes = safetensors::serialize(views, Some(meta))
+        .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
+    fsutil::write_atomic(path, &bytes)
+        .map_err(|e| TrainError::Checkpoint(format!("writing {}: {e}", path.display())))
+}
+
+/// What [`check`] learned from a file: everything needed to rebuild the
+/// run, validated, with nothing allocated on a device yet.
+struct Checked {
+    config: Config,
+    step: u64,
+    /// Per network: (optimizer steps, per-parameter update counts).
+    updates: [(u32, Vec<u32>); 2],
+}
+
+/// Rebuilds a run from a checkpoint written by [`save`], on `backend`.
+///
+/// Everything in the file is checked first (see the module docs), then the
+/// networks are allocated and the tensors uploaded.
+pub fn load<B: Backend>(backend: B, path: &Path) -> Result<Trainer<B>, TrainError> {
+    let bad = |why: String| TrainError::Checkpoint(format!("{}: {why}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let file = SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+    let empty = HashMap::new();
+    let meta = header.metadata().as_ref().unwrap_or(&empty);
+    let checked = check(&file, meta).map_err(bad)?;
+
+    let mut trainer = Trainer::new(backend, checked.config)?;
+    let be = trainer.backend().clone();
+    let tensor = |name: &str, shape: Shape| -> Result<B::Tensor, String> {
+        let view = file.tensor(name).map_err(|e| format!("tensor {name}: {e}"))?;
+        be.upload(shape, &decode::<B>(&view)).map_err(|e| format!("tensor {name}: {e}"))
+    };
+    let (g_params, d_params, g_opt, d_opt) = trainer.parts_mut();
+    let parts: [(&mut ParamStore<B>, &mut Optimizer<B>); 2] = [(g_params, g_opt), (d_params, d_opt)];
+    for ((net, (params, opt)), (steps, counts)) in NETS.iter().zip(parts).zip(&checked.updates) {
+        for p in params.iter_mut() {
+            p.tensor = tensor(&format!("{net}.{}", p.name), p.tensor.shape()).map_err(bad)?;
+        }
+        opt.load_state(params, *steps, counts, |n, s| tensor(&format!("{net}_optimizer.{n}"), s))
+            .map_err(bad)?;
+    }
+    trainer.set_step(checked.step);
+    Ok(trainer)
+}
+
+/// A tensor's values in the backend's type (f32 files widen exactly; f64
+/// files load into f32 backends rounded).
+fn decode<B: Backend>(view: &TensorView<'_>) -> Vec<B::Elem> {
+    match view.dtype() {
+        Dtype::F32 => view
+            .data()
+            .chunks_exact(4)
+            .map(|c| B::Elem::from_f64(f32::from_le_bytes(c.try_into().unwrap()) as f64))
+            .collect(),
+        _ => view
+            .data()
+            .chunks_exact(8)
+            .map(|c| B::Elem::from_f64(f64::from_le_bytes(c.try_into().unwrap())))
+            .collect(),
+    }
+}
+
+/// Every check of the module docs, on the parsed file; allocates nothing
+/// that the file's size does not already bound.
+fn check(file: &SafeTensors<'_>, meta: &HashMap<String, String>) -> Result<Checked, String> {
+    let get = |key: &str| {
+        meta.get(key)
+            .map(String::as_str)
+            .ok_or_else(|| format!("not a minimax GAN checkpoint (no {key:?} in its metadata)"))
+    };
+    if get("format")? != FORMAT {
+        return Err(format!("not a minimax GAN checkpoint (format {:?})", get("format")?));
+    }
+    if get("version")? != VERSION {
+        return Err(format!("checkpoint version {:?}; this program reads {VERSION}", get("version")?));
+    }
+    let whole = |key: &str| -> Result<u64, String> {
+        get(key)?.parse().map_err(|_| format!("metadata {key} = {:?} is not a whole number", get(key).unwrap()))
+    };
+    let config: Config =
+        serde_json::from_str(get("config")?).map_err(|e| format!("its config: {e}"))?;
+    config.validate().map_err(|e| format!("its config: {e}"))?;
+    if whole("seed")? != config.seed {
+        return Err(format!("metadata seed {} contradicts the config's seed {}", get("seed")?, config.seed));
+    }
+    let step = whole("step")?;
+    if step > config.steps {
+        return Err(format!("step {step} is past the run's {} planned steps", config.steps));
+    }
+    let dtype = match get("dtype")? {
+        "f32" => Dtype::F32,
+        "f64" => Dtype::F64,
+        other => return Err(format!("dtype {other:?}: expected f32 or f64")),
+    };
+
+    // The tensors the config implies, by name, and the file's, compared.
+    let g = Generator::new(&config).map_err(|e| e.to_string())?;
+    let d = Discriminator::new(&config).map_err(|e| e.to_string())?;
+    let mut expected = BTreeMap::new();
+    let mut updates = Vec::new();
+    for (net, specs, opt) in [
+        (NETS[0], g.mlp.param_specs(), config.g_optimizer),
+        (NETS[1], d.mlp.param_specs(), config.d_optimizer),
+    ] {
+        for (name, shape) in &specs {
+            expected.insert(format!("{net}.{name}"), *shape);
+        }
+        for (name, shape) in minimax_nn::optim::state_specs(opt, &specs) {
+            expected.insert(format!("{net}_optimizer.{name}"), shape);
+        }
+        let steps = whole(&format!("{net}_steps"))?;
+        let steps = u32::try_from(steps).map_err(|_| format!("{net}_steps = {steps} is out of range"))?;
+        let key = format!("{net}_update_counts");
+        let counts: Vec<u32> =
+            serde_json::from_str(get(&key)?).map_err(|e| format!("metadata {key}: {e}"))?;
+        if counts.len() != specs.len() || counts.iter().any(|&c| c > steps) {
+            return Err(format!(
+                "metadata {key} must list {} counts, none over {net}_steps = {steps}",
+                specs.len()
+            ));
+        }
+        updates.push((steps, counts));
+    }
+    let mut names: Vec<&str> = file.names().into_iter().collect();
+    names.sort();
+    if let Some(extra) = names.iter().find(|n| !expected.contains_key(**n)) {
+        return Err(format!("tensor {extra} is not part of this config's run"));
+    }
+    let mut checksum = FNV_OFFSET;
+    for (name, shape) in &expected {
+        let view = file.tensor(name).map_err(|_| format!("tensor {name} is missing"))?;
+        if view.shape() != [shape.rows, shape.cols] {
+            return Err(format!("tensor {name} has shape {:?}, the config needs {shape}", view.shape()));
+        }
+        if view.dtype() != dtype {
+            return Err(format!("tensor {name} is {:?}, the metadata says {dtype:?}", view.dtype()));
+        }
+        checksum = fnv1a(checksum, view.data());
+        let finite = match dtype {
+            Dtype::F32 => view.data().chunks_exact(4).all(|c| f32::from_le_bytes(c.try_into().unwrap()).is_finite()),
+            _ => view.data().chunks_exact(8).all(|c| f64::from_le_bytes(c.try_into().unwrap()).is_finite()),
+        };
+        if !finite {
+            return Err(format!("tensor {name} holds a NaN or infinite value"));
+        }
+    }
+    if get("checksum")? != format!("{checksum:016x}") {
+        return Err(format!(
+            "checksum {} does not match the data ({checksum:016x}): the file is damaged",
+            get("checksum")?
+        ));
+    }
+    let [g_updates, d_updates]: [(u32, Vec<u32>); 2] = updates.try_into().expect("two networks");
+    Ok(Checked { config, step, updates: [g_updates, d_updates] })
+}

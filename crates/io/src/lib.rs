@@ -1,0 +1,19 @@
+//! # minimax-io: the periphery
+//!
+//! Everything that touches files or the terminal, kept apart from the core
+//! crates (`minimax-autodiff`, `minimax-nn`, `minimax-gan`, `minimax-wgsl`),
+//! which do no I/O. The examples use it; a library user may too.
+//!
+//! - `fsutil.rs`: files written whole or not at all;
+//! - `checkpoint.rs`: a training run saved to and resumed from a
+//!   safetensors file, validated before anything is allocated from it;
+//! - `summary.rs`: `summary.json`;
+//! - `svg.rs`, `scatter.rs`, `figures.rs`: the paper's Figure 1 and the 2-D
+//!   scatter plots, as SVG.
+
+pub mod checkpoint;
+pub mod figures;
+pub mod fsutil;
+pub mod scatter;
+pub mod summary;
+pub mod svg;
