@@ -144,7 +144,7 @@ impl MlpStep {
         let leaky = Activation::LeakyRelu(0.2);
         let mlp = Mlp::new(&[784, 256, 256, 1], &[leaky, leaky, Activation::Identity])
             .expect("a valid MLP");
-        let params = mlp.init_params(&be, Init::TorchDefault, 0, 1);
+        let params = mlp.init_params(&be, Init::TorchDefault, 1);
         let adam = OptimizerConfig::adam(2e-4, 0.5, 0.999, 1e-8);
         let opt = Optimizer::new(&be, adam, &params);
         let x = be.random(Shape::new(64, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);

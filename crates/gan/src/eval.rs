@@ -158,4 +158,3 @@ fn one_d(c: &Config, what: &str, instead: &str) -> Result<(), TrainError> {
         )))
     }
 }
-

@@ -61,4 +61,3 @@ impl<B: Backend> Trainer<B> {
         host(&generate(self, &tape, SAMPLES, seed)?)
     }
 }
-

@@ -43,7 +43,7 @@ pub struct Progress {
     pub d_loss: f64,
     /// G's loss at the last G-step.
     pub g_loss: f64,
-    /// D's mean output on the last real batch (see [`GanLoss::d_output`]).
+    /// D's mean output on the last real batch (see [`crate::GanLoss::d_output`]).
     pub d_real: f64,
     /// D's mean output on the last fake batch.
     pub d_fake: f64,
@@ -243,9 +243,10 @@ impl<B: Backend> Trainer<B> {
             };
             if step.is_multiple_of(opts.log_every.max(1)) || step == stop {
                 if let Some(p) = self.progress(started, first_step, stop)? {
-                    let bad = [("D loss", p.d_loss), ("G loss", p.g_loss), ("G's samples", p.gen_std)]
-                        .into_iter()
-                        .find(|(_, v)| !v.is_finite());
+                    let bad =
+                        [("D loss", p.d_loss), ("G loss", p.g_loss), ("G's samples", p.gen_std)]
+                            .into_iter()
+                            .find(|(_, v)| !v.is_finite());
                     if let Some((name, value)) = bad {
                         return Err(diverged(format!("{name}: {value}")));
                     }

@@ -78,4 +78,3 @@ pub struct PlaneSnapshot {
     /// copies of each point.
     pub d_grid: Vec<f64>,
 }
-

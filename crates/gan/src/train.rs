@@ -23,12 +23,12 @@
 //! step's work to the device without waiting.
 
 use crate::config::{Config, DInput};
-use crate::run::{DeviceCounters, LastStep};
 use crate::loss::GanLoss;
 use crate::models::{Discriminator, Generator, DISCRIMINATOR_NET, GENERATOR_NET};
-use minimax_nn::{Optimizer, ParamStore};
+use crate::run::{DeviceCounters, LastStep};
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{Backend, Dist, Shape, Tape, Unary, Var};
+use minimax_nn::{Optimizer, ParamStore};
 use std::path::PathBuf;
 
 /// What a random draw is for. With the run seed, the step and the sub-step
@@ -215,7 +215,7 @@ impl<B: Backend> Trainer<B> {
         })
     }
 
-    /// Reads the device's work counters around each run (see [`PerStep`]).
+    /// Reads the device's work counters around each run (see [`crate::PerStep`]).
     pub fn set_counter_hook(&mut self, hook: impl Fn() -> DeviceCounters + 'static) {
         self.counters = Some(Box::new(hook));
     }

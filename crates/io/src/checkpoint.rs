@@ -28,7 +28,7 @@
 
 use crate::fsutil;
 use minimax_autodiff::{Backend, Real, Shape, TensorShape};
-use minimax_gan::{Config, Discriminator, Generator, TrainError, Trainer};
+use minimax_gan::{Config, Discriminator, Generator, Progress, RunHooks, TrainError, Trainer};
 use minimax_nn::{Module, Optimizer, ParamStore};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::{BTreeMap, HashMap};
@@ -88,7 +88,8 @@ pub fn save<B: Backend>(trainer: &Trainer<B>, path: &Path) -> Result<(), TrainEr
     let (g_opt, d_opt) = trainer.optimizers();
     let mut tensors = Vec::new();
     let mut meta = HashMap::new();
-    for (net, params, opt) in [(NETS[0], trainer.g_params(), g_opt), (NETS[1], trainer.d_params(), d_opt)]
+    for (net, params, opt) in
+        [(NETS[0], trainer.g_params(), g_opt), (NETS[1], trainer.d_params(), d_opt)]
     {
         for p in params.iter() {
             tensors.push(host(be, format!("{net}.{}", p.name), &p.tensor)?);
@@ -161,7 +162,8 @@ pub fn load<B: Backend>(backend: B, path: &Path) -> Result<Trainer<B>, TrainErro
         be.upload(shape, &decode::<B>(&view)).map_err(|e| format!("tensor {name}: {e}"))
     };
     let (g_params, d_params, g_opt, d_opt) = trainer.parts_mut();
-    let parts: [(&mut ParamStore<B>, &mut Optimizer<B>); 2] = [(g_params, g_opt), (d_params, d_opt)];
+    let parts: [(&mut ParamStore<B>, &mut Optimizer<B>); 2] =
+        [(g_params, g_opt), (d_params, d_opt)];
     for ((net, (params, opt)), (steps, counts)) in NETS.iter().zip(parts).zip(&checked.updates) {
         for p in params.iter_mut() {
             p.tensor = tensor(&format!("{net}.{}", p.name), p.tensor.shape()).map_err(bad)?;
@@ -202,16 +204,25 @@ fn check(file: &SafeTensors<'_>, meta: &HashMap<String, String>) -> Result<Check
         return Err(format!("not a minimax GAN checkpoint (format {:?})", get("format")?));
     }
     if get("version")? != VERSION {
-        return Err(format!("checkpoint version {:?}; this program reads {VERSION}", get("version")?));
+        return Err(format!(
+            "checkpoint version {:?}; this program reads {VERSION}",
+            get("version")?
+        ));
     }
     let whole = |key: &str| -> Result<u64, String> {
-        get(key)?.parse().map_err(|_| format!("metadata {key} = {:?} is not a whole number", get(key).unwrap()))
+        get(key)?
+            .parse()
+            .map_err(|_| format!("metadata {key} = {:?} is not a whole number", get(key).unwrap()))
     };
     let config: Config =
         serde_json::from_str(get("config")?).map_err(|e| format!("its config: {e}"))?;
     config.validate().map_err(|e| format!("its config: {e}"))?;
     if whole("seed")? != config.seed {
-        return Err(format!("metadata seed {} contradicts the config's seed {}", get("seed")?, config.seed));
+        return Err(format!(
+            "metadata seed {} contradicts the config's seed {}",
+            get("seed")?,
+            config.seed
+        ));
     }
     let step = whole("step")?;
     if step > config.steps {
@@ -239,7 +250,8 @@ fn check(file: &SafeTensors<'_>, meta: &HashMap<String, String>) -> Result<Check
             expected.insert(format!("{net}_optimizer.{name}"), shape);
         }
         let steps = whole(&format!("{net}_steps"))?;
-        let steps = u32::try_from(steps).map_err(|_| format!("{net}_steps = {steps} is out of range"))?;
+        let steps =
+            u32::try_from(steps).map_err(|_| format!("{net}_steps = {steps} is out of range"))?;
         let key = format!("{net}_update_counts");
         let counts: Vec<u32> =
             serde_json::from_str(get(&key)?).map_err(|e| format!("metadata {key}: {e}"))?;
@@ -260,15 +272,27 @@ fn check(file: &SafeTensors<'_>, meta: &HashMap<String, String>) -> Result<Check
     for (name, shape) in &expected {
         let view = file.tensor(name).map_err(|_| format!("tensor {name} is missing"))?;
         if view.shape() != [shape.rows, shape.cols] {
-            return Err(format!("tensor {name} has shape {:?}, the config needs {shape}", view.shape()));
+            return Err(format!(
+                "tensor {name} has shape {:?}, the config needs {shape}",
+                view.shape()
+            ));
         }
         if view.dtype() != dtype {
-            return Err(format!("tensor {name} is {:?}, the metadata says {dtype:?}", view.dtype()));
+            return Err(format!(
+                "tensor {name} is {:?}, the metadata says {dtype:?}",
+                view.dtype()
+            ));
         }
         checksum = fnv1a(checksum, view.data());
         let finite = match dtype {
-            Dtype::F32 => view.data().chunks_exact(4).all(|c| f32::from_le_bytes(c.try_into().unwrap()).is_finite()),
-            _ => view.data().chunks_exact(8).all(|c| f64::from_le_bytes(c.try_into().unwrap()).is_finite()),
+            Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .all(|c| f32::from_le_bytes(c.try_into().unwrap()).is_finite()),
+            _ => view
+                .data()
+                .chunks_exact(8)
+                .all(|c| f64::from_le_bytes(c.try_into().unwrap()).is_finite()),
         };
         if !finite {
             return Err(format!("tensor {name} holds a NaN or infinite value"));
@@ -282,4 +306,30 @@ fn check(file: &SafeTensors<'_>, meta: &HashMap<String, String>) -> Result<Check
     }
     let [g_updates, d_updates]: [(u32, Vec<u32>); 2] = updates.try_into().expect("two networks");
     Ok(Checked { config, step, updates: [g_updates, d_updates] })
+}
+
+/// [`RunHooks`] that save a checkpoint to one path (replaced atomically
+/// each time) and pass progress reports to a closure: what
+/// [`Trainer::run_with`] needs to keep a resumable run on disk.
+pub struct Checkpointing<F> {
+    path: PathBuf,
+    on_progress: F,
+}
+
+impl<F> Checkpointing<F> {
+    /// Saves to `path`; progress goes to `on_progress`.
+    pub fn new(path: impl Into<PathBuf>, on_progress: F) -> Self {
+        Checkpointing { path: path.into(), on_progress }
+    }
+}
+
+impl<B: Backend, F: FnMut(&Progress)> RunHooks<B> for Checkpointing<F> {
+    fn progress(&mut self, p: &Progress) {
+        (self.on_progress)(p)
+    }
+
+    fn save(&mut self, trainer: &Trainer<B>) -> Result<Option<PathBuf>, TrainError> {
+        save(trainer, &self.path)?;
+        Ok(Some(self.path.clone()))
+    }
 }

@@ -39,7 +39,12 @@ pub fn line_panel(s: &LineSnapshot, loss: GanLoss) -> Panel {
 
 /// A 2-D snapshot as a panel for [`crate::scatter::figure`], with `real`
 /// points (row-major `[n, 2]`) for reference.
-pub fn plane_panel(s: &PlaneSnapshot, target: &Target, loss: GanLoss, real: &[f64]) -> ScatterPanel {
+pub fn plane_panel(
+    s: &PlaneSnapshot,
+    target: &Target,
+    loss: GanLoss,
+    real: &[f64],
+) -> ScatterPanel {
     let mut values = s.d_grid.clone();
     let c = &s.coverage;
     let title = if c.modes_total == 0 {

@@ -7,7 +7,7 @@
 //!   collapse shows as G's points (green) crowding one red-turning-blue
 //!   island while D glows red over the modes G left;
 //! - real points are black, the modes' high-quality discs (3σ, see
-//!   [`crate::coverage`]) grey circles;
+//!   [`minimax_gan::coverage`]) grey circles;
 //! - all panels share the window, so they compare at a glance.
 //!
 //! Plain SVG 1.1, like [`crate::svg`], whose helpers it shares.

@@ -76,9 +76,8 @@ impl OptimizerConfig {
     /// decoupled for AdamW).
     pub fn with_weight_decay(mut self, lambda: f64) -> Self {
         match &mut self {
-            OptimizerConfig::Sgd { weight_decay, .. } | OptimizerConfig::Adam { weight_decay, .. } => {
-                *weight_decay = lambda
-            }
+            OptimizerConfig::Sgd { weight_decay, .. }
+            | OptimizerConfig::Adam { weight_decay, .. } => *weight_decay = lambda,
         }
         self
     }
@@ -116,7 +115,7 @@ impl OptimizerConfig {
             if ok && x.is_finite() {
                 Ok(())
             } else {
-                Err(format!("{self}: {name} = {x} is out of range; it must be {range}"))
+                Err(format!("{self}: {name} = {x:?} is out of range; it must be {range}"))
             }
         };
         let lr = self.lr();
@@ -144,20 +143,20 @@ impl fmt::Display for OptimizerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             OptimizerConfig::Sgd { lr, momentum, nesterov, weight_decay } => {
-                write!(f, "sgd(lr={lr}, momentum={momentum}")?;
+                write!(f, "sgd(lr={lr:?}, momentum={momentum:?}")?;
                 if nesterov {
                     write!(f, ", nesterov")?;
                 }
                 if weight_decay != 0.0 {
-                    write!(f, ", weight_decay={weight_decay}")?;
+                    write!(f, ", weight_decay={weight_decay:?}")?;
                 }
                 write!(f, ")")
             }
             OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay, decoupled } => {
                 let name = if decoupled { "adamw" } else { "adam" };
-                write!(f, "{name}(lr={lr}, beta1={beta1}, beta2={beta2}, eps={eps:e}")?;
+                write!(f, "{name}(lr={lr:?}, beta1={beta1:?}, beta2={beta2:?}, eps={eps:e}")?;
                 if weight_decay != 0.0 {
-                    write!(f, ", weight_decay={weight_decay}")?;
+                    write!(f, ", weight_decay={weight_decay:?}")?;
                 }
                 write!(f, ")")
             }
@@ -271,7 +270,11 @@ impl<B: Backend> Optimizer<B> {
         let slots = self.slots.iter_mut().zip(&mut self.counts);
         for (i, (param, (slots, count))) in params.iter_mut().zip(slots).enumerate() {
             let Some(g) = grad(i) else { continue };
-            minimax_autodiff::backend::same_shape("Optimizer::step", param.tensor.shape(), g.shape())?;
+            minimax_autodiff::backend::same_shape(
+                "Optimizer::step",
+                param.tensor.shape(),
+                g.shape(),
+            )?;
             *count += 1;
             update(backend, self.config, &mut param.tensor, g, slots, *count)?;
         }
@@ -307,11 +310,7 @@ impl<B: Backend> Optimizer<B> {
         mut lookup: impl FnMut(&str, Shape) -> std::result::Result<B::Tensor, String>,
     ) -> std::result::Result<(), String> {
         if counts.len() != params.len() {
-            return Err(format!(
-                "{} update counts for {} parameters",
-                counts.len(),
-                params.len()
-            ));
+            return Err(format!("{} update counts for {} parameters", counts.len(), params.len()));
         }
         for (p, slots) in params.iter().zip(&mut self.slots) {
             let shape = p.tensor.shape();
@@ -359,7 +358,10 @@ fn update<B: Backend>(
         backend.binary(Binary::Add, grad, &backend.unary(Unary::MulScalar(lambda), p))
     };
     match (config, slots) {
-        (OptimizerConfig::Sgd { lr, momentum, nesterov, weight_decay }, Slots::Sgd { velocity }) => {
+        (
+            OptimizerConfig::Sgd { lr, momentum, nesterov, weight_decay },
+            Slots::Sgd { velocity },
+        ) => {
             let decayed;
             let g = if weight_decay != 0.0 {
                 decayed = l2(weight_decay, param)?;
@@ -372,10 +374,18 @@ fn update<B: Backend>(
                 return backend.sgd_step(param, g, velocity, lr, momentum);
             }
             // v ← μv + g, then p ← p − lr·(g + μv).
-            *velocity =
-                backend.binary(Binary::Add, &backend.unary(Unary::MulScalar(momentum), velocity), g)?;
-            let step = backend.binary(Binary::Add, g, &backend.unary(Unary::MulScalar(momentum), velocity))?;
-            *param = backend.binary(Binary::Sub, param, &backend.unary(Unary::MulScalar(lr), &step))?;
+            *velocity = backend.binary(
+                Binary::Add,
+                &backend.unary(Unary::MulScalar(momentum), velocity),
+                g,
+            )?;
+            let step = backend.binary(
+                Binary::Add,
+                g,
+                &backend.unary(Unary::MulScalar(momentum), velocity),
+            )?;
+            *param =
+                backend.binary(Binary::Sub, param, &backend.unary(Unary::MulScalar(lr), &step))?;
             Ok(())
         }
         (
