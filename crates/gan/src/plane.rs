@@ -3,9 +3,10 @@
 //! surface ([`Trainer::plane_snapshot`]).
 
 use crate::coverage::{coverage, Coverage, SAMPLES};
+use crate::error::TrainError;
 use crate::eval::{generate, host};
 use crate::snapshot::{PlaneSnapshot, HEAT_CELLS};
-use crate::train::{purpose, TrainError, Trainer};
+use crate::train::{purpose, Trainer};
 use minimax_autodiff::{Backend, Real, Shape, Tape};
 
 impl<B: Backend> Trainer<B> {

@@ -3,8 +3,9 @@
 //! snapshots, checkpoints (through a hook: this crate writes no files),
 //! and the device counters. The step itself is [`Trainer::train_step`].
 
+use crate::error::TrainError;
 use crate::snapshot::Snapshot;
-use crate::train::{TrainError, Trainer};
+use crate::train::{LeafVecs, Pass, Trainer};
 use minimax_autodiff::{Backend, Real, TensorShape};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -22,14 +23,44 @@ pub struct DeviceCounters {
 }
 
 /// The device tensors the progress line is computed from (read only when
-/// a line is printed).
-#[derive(Clone)]
+/// a line is printed): the last D-pass's loss, logits and fake batch, and
+/// the last G-pass's loss.
 pub(crate) struct LastStep<B: Backend> {
-    pub(crate) d_loss: B::Tensor,
-    pub(crate) g_loss: B::Tensor,
-    pub(crate) real_logits: B::Tensor,
-    pub(crate) fake_logits: B::Tensor,
-    pub(crate) fake: B::Tensor,
+    d_loss: Option<B::Tensor>,
+    g_loss: Option<B::Tensor>,
+    real_logits: Option<B::Tensor>,
+    fake_logits: Option<B::Tensor>,
+    fake: Option<B::Tensor>,
+}
+
+impl<B: Backend> Default for LastStep<B> {
+    fn default() -> Self {
+        LastStep { d_loss: None, g_loss: None, real_logits: None, fake_logits: None, fake: None }
+    }
+}
+
+impl<B: Backend> Trainer<B> {
+    /// Empties the tape for the next pass and hands out the leaf vectors.
+    pub(crate) fn fresh_pass(&mut self) -> Result<LeafVecs<B>, TrainError> {
+        self.tape.reset()?;
+        Ok(std::mem::take(&mut self.leaf_vecs))
+    }
+
+    /// Keeps what the progress line needs from a finished pass (handles to
+    /// device tensors, nothing is copied) and takes its leaf vectors back.
+    pub(crate) fn recycle(&mut self, pass: Pass<B>) {
+        let last = &mut self.last;
+        match &pass.real_logits {
+            Some(real_logits) => {
+                last.d_loss = Some(pass.loss.value().clone());
+                last.real_logits = Some(real_logits.value().clone());
+                last.fake_logits = Some(pass.fake_logits.value().clone());
+                last.fake = Some(pass.fake.value().clone());
+            }
+            None => last.g_loss = Some(pass.loss.value().clone()),
+        }
+        self.leaf_vecs = pass.into_leaf_vecs();
+    }
 }
 
 /// One progress report.
@@ -160,7 +191,12 @@ impl<B: Backend> Trainer<B> {
         first_step: u64,
         stop: u64,
     ) -> Result<Option<Progress>, TrainError> {
-        let Some(last) = &self.last else { return Ok(None) };
+        let last = &self.last;
+        let (Some(d_loss), Some(g_loss), Some(real_logits), Some(fake_logits), Some(fake)) =
+            (&last.d_loss, &last.g_loss, &last.real_logits, &last.fake_logits, &last.fake)
+        else {
+            return Ok(None);
+        };
         let get = |t: &B::Tensor| -> Result<Vec<f64>, TrainError> {
             Ok(self.backend.download(t)?.into_iter().map(Real::to_f64).collect())
         };
@@ -168,7 +204,7 @@ impl<B: Backend> Trainer<B> {
         let mean_output = |logits: Vec<f64>| {
             logits.iter().map(|&l| loss.d_output_f64(l)).sum::<f64>() / logits.len() as f64
         };
-        let (gen_mean, gen_std) = crate::stats::mean_std(&get(&last.fake)?);
+        let (gen_mean, gen_std) = crate::stats::mean_std(&get(fake)?);
         let elapsed = started.elapsed().as_secs_f64();
         let done = (self.step - first_step) as f64;
         let steps_per_sec = if elapsed > 0.0 { done / elapsed } else { 0.0 };
@@ -176,10 +212,10 @@ impl<B: Backend> Trainer<B> {
         Ok(Some(Progress {
             step: self.step,
             steps: stop,
-            d_loss: get(&last.d_loss)?[0],
-            g_loss: get(&last.g_loss)?[0],
-            d_real: mean_output(get(&last.real_logits)?),
-            d_fake: mean_output(get(&last.fake_logits)?),
+            d_loss: get(d_loss)?[0],
+            g_loss: get(g_loss)?[0],
+            d_real: mean_output(get(real_logits)?),
+            d_fake: mean_output(get(fake_logits)?),
             gen_mean,
             gen_std,
             steps_per_sec,

@@ -23,13 +23,13 @@
 //! step's work to the device without waiting.
 
 use crate::config::{Config, DInput};
+use crate::error::TrainError;
 use crate::loss::GanLoss;
 use crate::models::{Discriminator, Generator, DISCRIMINATOR_NET, GENERATOR_NET};
 use crate::run::{DeviceCounters, LastStep};
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{Backend, Dist, Shape, Tape, Unary, Var};
 use minimax_nn::{Optimizer, ParamStore};
-use std::path::PathBuf;
 
 /// What a random draw is for. With the run seed, the step and the sub-step
 /// it names the draw's stream: `derive_seed(&[seed, purpose, step, j])`.
@@ -56,55 +56,6 @@ pub mod purpose {
     pub const SNAPSHOT: u64 = 10;
 }
 
-/// Why training stopped early.
-#[derive(Debug)]
-pub enum TrainError {
-    /// The configuration is invalid.
-    Config(String),
-    /// An engine operation failed (a shape mismatch, a device error).
-    Engine(minimax_autodiff::Error),
-    /// A loss or a parameter became NaN or infinite.
-    NonFinite {
-        /// The step after which it was seen.
-        step: u64,
-        /// What was not finite, such as `"D loss = NaN"`.
-        what: String,
-        /// The last checkpoint written, and its step (it holds finite values).
-        last_checkpoint: Option<(PathBuf, u64)>,
-    },
-    /// A checkpoint could not be read or written, or is not one of ours.
-    Checkpoint(String),
-    /// Another file (a report, a figure) could not be written.
-    Io(String),
-}
-
-impl std::fmt::Display for TrainError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TrainError::Config(why) => write!(f, "invalid configuration: {why}"),
-            TrainError::Engine(e) => write!(f, "{e}"),
-            TrainError::NonFinite { step, what, last_checkpoint } => {
-                write!(f, "training diverged at step {step}: {what}; ")?;
-                match last_checkpoint {
-                    Some((path, at)) => {
-                        write!(f, "the last good checkpoint is {} (step {at})", path.display())
-                    }
-                    None => write!(f, "no checkpoint had been saved before it"),
-                }
-            }
-            TrainError::Checkpoint(why) | TrainError::Io(why) => write!(f, "{why}"),
-        }
-    }
-}
-
-impl std::error::Error for TrainError {}
-
-impl From<minimax_autodiff::Error> for TrainError {
-    fn from(e: minimax_autodiff::Error) -> Self {
-        TrainError::Engine(e)
-    }
-}
-
 /// The variables of one D- or G-pass, before its update is applied.
 pub struct Pass<B: Backend> {
     /// The loss the pass minimises (`[1, 1]`).
@@ -122,12 +73,12 @@ pub struct Pass<B: Backend> {
 }
 
 /// Room for the leaves of a pass: G's and D's parameters as variables.
-type LeafVecs<B> = (Vec<Var<B>>, Vec<Var<B>>);
+pub(crate) type LeafVecs<B> = (Vec<Var<B>>, Vec<Var<B>>);
 
 impl<B: Backend> Pass<B> {
     /// Drops the pass and returns its leaf vectors, emptied, for the next
     /// pass to fill.
-    fn into_leaf_vecs(self) -> LeafVecs<B> {
+    pub(crate) fn into_leaf_vecs(self) -> LeafVecs<B> {
         let (mut g_vars, mut d_vars) = (self.g_vars, self.d_vars);
         g_vars.clear();
         d_vars.clear();
@@ -162,13 +113,13 @@ pub struct Trainer<B: Backend> {
     pub(crate) d_opt: Optimizer<B>,
     /// Steps done so far.
     pub(crate) step: u64,
-    pub(crate) last: Option<LastStep<B>>,
+    pub(crate) last: LastStep<B>,
     /// D's targets `[1, 1]` when there is no label noise: `real_label` and 0.
     fixed_labels: (B::Tensor, B::Tensor),
     /// The tape of every D- and G-pass, reset before each, and the vectors
     /// of their leaves: kept, so a step in steady state allocates nothing.
-    tape: Tape<B>,
-    leaf_vecs: LeafVecs<B>,
+    pub(crate) tape: Tape<B>,
+    pub(crate) leaf_vecs: LeafVecs<B>,
     pub(crate) counters: Option<Box<dyn Fn() -> DeviceCounters>>,
 }
 
@@ -207,7 +158,7 @@ impl<B: Backend> Trainer<B> {
             g_opt,
             d_opt,
             step: 0,
-            last: None,
+            last: LastStep::default(),
             fixed_labels,
             tape: Tape::new(backend),
             leaf_vecs: (Vec::new(), Vec::new()),
@@ -380,57 +331,48 @@ impl<B: Backend> Trainer<B> {
         Ok(Pass { loss, g_vars, d_vars, real_logits: None, fake_logits, fake })
     }
 
-    /// One training step: `k` D-updates, then `g_steps` G-updates, then a
-    /// flush. Downloads nothing.
+    /// One training step of Algorithm 1: `k` D-updates, then `g_steps`
+    /// G-updates, then a flush. Downloads nothing.
     ///
-    /// Every pass records on the trainer's one tape, reset first: each pass
-    /// drops its variables and gradients before the next begins, keeping
-    /// only the values the progress line needs.
+    /// Every pass records on the trainer's one tape ([`Trainer::fresh_pass`]
+    /// empties it and hands out the leaf vectors); [`Trainer::recycle`] keeps
+    /// the values the progress line needs and takes the vectors back, so a
+    /// step in steady state allocates nothing.
     pub fn train_step(&mut self) -> Result<(), TrainError> {
         let step = self.step;
+        self.follow_lr_schedule(step);
+        // k D-steps: D learns to tell real from fake; G's output is detached.
+        for j in 0..self.config.d_steps as u64 {
+            let leaves = self.fresh_pass()?;
+            let pass = self.discriminator_pass_into(&self.tape, step, j, leaves)?;
+            let grads = self.tape.backward(&pass.loss)?;
+            self.d_opt.step(&self.backend, &mut self.d_params, &pass.d_vars, &grads)?;
+            if self.config.loss == GanLoss::Wasserstein {
+                self.clip_critic(); // WGAN keeps the critic Lipschitz by clipping
+            }
+            self.recycle(pass);
+        }
+        // The G-steps: G learns from D's answer; the gradient flows through D,
+        // but only G's parameters move (D is frozen, its gradients dropped).
+        for j in 0..self.config.g_steps as u64 {
+            let leaves = self.fresh_pass()?;
+            let pass = self.generator_pass_into(&self.tape, step, j, leaves)?;
+            let grads = self.tape.backward(&pass.loss)?;
+            self.g_opt.step(&self.backend, &mut self.g_params, &pass.g_vars, &grads)?;
+            self.recycle(pass);
+        }
+        self.step += 1;
+        self.backend.flush()?;
+        Ok(())
+    }
+
+    /// Sets both learning rates for `step` from the config's schedule.
+    fn follow_lr_schedule(&mut self, step: u64) {
         if let Some(decay) = self.config.lr_decay {
             let factor = decay.factor(step, self.config.steps);
             self.g_opt.set_lr(self.config.g_optimizer.lr() * factor);
             self.d_opt.set_lr(self.config.d_optimizer.lr() * factor);
         }
-        // The last D-pass's (loss, real logits, fake logits, fake batch).
-        let mut last_d = None;
-        for j in 0..self.config.d_steps as u64 {
-            self.tape.reset()?;
-            let leaf_vecs = std::mem::take(&mut self.leaf_vecs);
-            let pass = self.discriminator_pass_into(&self.tape, step, j, leaf_vecs)?;
-            let grads = self.tape.backward(&pass.loss)?;
-            self.d_opt.step(&self.backend, &mut self.d_params, &pass.d_vars, &grads)?;
-            if self.config.loss == GanLoss::Wasserstein {
-                self.clip_critic();
-            }
-            let real_logits = pass.real_logits.as_ref().expect("a D-pass has real logits");
-            last_d = Some((
-                pass.loss.value().clone(),
-                real_logits.value().clone(),
-                pass.fake_logits.value().clone(),
-                pass.fake.value().clone(),
-            ));
-            self.leaf_vecs = pass.into_leaf_vecs();
-        }
-        // The last G-pass's loss.
-        let mut last_g = None;
-        for j in 0..self.config.g_steps as u64 {
-            self.tape.reset()?;
-            let leaf_vecs = std::mem::take(&mut self.leaf_vecs);
-            let pass = self.generator_pass_into(&self.tape, step, j, leaf_vecs)?;
-            let grads = self.tape.backward(&pass.loss)?;
-            // Only G's parameters move; D's gradients are dropped.
-            self.g_opt.step(&self.backend, &mut self.g_params, &pass.g_vars, &grads)?;
-            last_g = Some(pass.loss.value().clone());
-            self.leaf_vecs = pass.into_leaf_vecs();
-        }
-        if let (Some((d_loss, real_logits, fake_logits, fake)), Some(g_loss)) = (last_d, last_g) {
-            self.last = Some(LastStep { d_loss, g_loss, real_logits, fake_logits, fake });
-        }
-        self.step += 1;
-        self.backend.flush()?;
-        Ok(())
     }
 
     /// WGAN's weight clipping: every critic parameter to `[-c, c]`.
