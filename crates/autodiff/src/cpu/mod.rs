@@ -328,7 +328,9 @@ impl<T: Real> Backend for Cpu<T> {
 
     fn pick_cols(&self, x: &CpuTensor<T>, labels: &CpuIndices) -> Result<CpuTensor<T>> {
         let shape = pick_cols_shape(x.shape, labels)?; // [n, 1]
-        Ok(CpuTensor::build(shape, |out| rows::pick_cols(&x.data, x.shape.cols, labels.data(), out)))
+        Ok(CpuTensor::build(shape, |out| {
+            rows::pick_cols(&x.data, x.shape.cols, labels.data(), out)
+        }))
     }
 
     fn scatter_cols(
