@@ -143,6 +143,21 @@ impl Context {
         Ok(buffer)
     }
 
+    /// Copies host `u32`s (indices) into a new buffer, as [`Context::upload`].
+    pub(crate) fn upload_words(&self, words: &[u32]) -> Result<GpuBuffer> {
+        let shape = Shape::new(1, words.len()); // 4 bytes a word, as an f32
+        let bytes = self.checked_bytes("upload_indices", shape).map_err(Error::Device)?;
+        let buffer = Pool::take(&self.pool, Purpose::Storage, bytes, Use::QueueWrite);
+        if bytes > 0 {
+            self.queue.write_buffer(buffer.raw(), 0, bytemuck::cast_slice(words));
+        }
+        let mut st = lock(&self.state);
+        st.pending = true;
+        st.stats.uploads += 1;
+        st.stats.upload_bytes += bytes;
+        Ok(buffer)
+    }
+
     /// Records one dispatch of kernel `k` over `groups` workgroups, with
     /// `params` in binding 0 and `buffers` in bindings 1, 2, … (the order
     /// of the shader's header). A grid with no workgroups records nothing.

@@ -46,13 +46,14 @@ mod context;
 mod device;
 mod kernels;
 mod pool;
+mod rows;
 mod stats;
 mod tensor;
 pub mod testing;
 mod uniforms;
 
 pub use stats::Stats;
-pub use tensor::WgpuTensor;
+pub use tensor::{WgpuIndices, WgpuTensor};
 
 use context::Context;
 use minimax_autodiff::{Backend, Result};
