@@ -28,7 +28,7 @@ pub(crate) struct Context {
     queue: wgpu::Queue,
     pub(crate) info: wgpu::AdapterInfo,
     /// The largest storage buffer a kernel may bind on this device.
-    max_binding: u64,
+    pub(crate) max_binding: u64,
     /// How many loop iterations a shader invocation may run in all, where
     /// the driver cuts loops short: llvmpipe (lavapipe) stops them after
     /// 65 535, silently. `None` elsewhere.

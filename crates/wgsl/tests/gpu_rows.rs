@@ -275,3 +275,21 @@ fn bad_indices_are_the_cpus_errors() {
     // Nothing was recorded for the device to trip over.
     gpu.sync().unwrap();
 }
+
+#[test]
+fn a_tensor_above_the_binding_limit_is_refused_by_name() {
+    let Some(gpu) = gpu_or_skip("a_tensor_above_the_binding_limit_is_refused_by_name") else {
+        return;
+    };
+    // WebGPU guarantees 128 MiB; the backend asks for the adapter's own limit.
+    let limit = gpu.max_tensor_bytes();
+    assert!(limit >= 128 << 20, "{limit}");
+    // One row more than fits (of 784 columns, an MNIST image a row) is
+    // refused before anything is allocated, naming the limit.
+    let rows = (limit / (784 * 4)) as usize + 1;
+    // Zeroed pages from the allocator, never touched: the upload is refused
+    // before it reads them, so even a limit of gigabytes costs nothing here.
+    let zeros = vec![0.0f32; rows * 784];
+    let err = gpu.upload(Shape::new(rows, 784), &zeros).unwrap_err();
+    assert!(err.to_string().contains(&format!("this adapter binds at most {limit}")), "{err}");
+}

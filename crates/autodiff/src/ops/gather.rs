@@ -15,6 +15,11 @@ impl<B: Backend> Var<B> {
     /// the same way, gathering from an identity matrix (or from a resident
     /// `[N, k]` table of one-hot labels).
     ///
+    /// A GPU binds tensors up to a limit (`Wgpu::max_tensor_bytes` in
+    /// `minimax-wgsl`: 128 MiB on lavapipe, below MNIST's 188 MB of `f32`
+    /// training images); a larger data set is kept as several tensors, each
+    /// a shuffled share of it, and each minibatch gathered from one.
+    ///
     /// An index outside `0..rows` is an error naming it and the row count.
     pub fn gather_rows(&self, idx: &B::Indices) -> Result<Var<B>> {
         let y = self.backend().gather_rows(&self.value, idx)?; // [n, c]
