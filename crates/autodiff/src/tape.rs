@@ -46,7 +46,7 @@
 //! takes a boxed closure ([`BackwardFn`]), stored as the `Custom` rule.
 
 use crate::backend::Broadcast;
-use crate::ops::{arith, concat, matmul, reduce, unary};
+use crate::ops::{arith, concat, gather, matmul, reduce, softmax, unary};
 use crate::{Backend, Binary, Error, Result, Shape, TensorShape, Unary};
 use std::cell::RefCell;
 use std::ops::Range;
@@ -75,6 +75,12 @@ pub(crate) enum Backward<B: Backend> {
     ConcatCols,
     /// `y = x[:, start..start + len]` (`ops/concat.rs`).
     SliceCols { start: usize },
+    /// `y[i, :] = x[idx[i], :]` (`ops/gather.rs`).
+    GatherRows { idx: B::Indices },
+    /// `y[i] = x[i, labels[i]]` (`ops/softmax.rs`).
+    PickCols { labels: B::Indices },
+    /// `y[i] = ln Σ_j e^(x_ij)` (`ops/softmax.rs`).
+    LogSumExp { x: B::Tensor, y: B::Tensor },
     /// An op defined outside this crate, see [`Tape::record`].
     Custom(BackwardFn<B>),
 }
@@ -98,6 +104,9 @@ fn backward_rule<B: Backend>(
         Backward::Sum => reduce::sum_backward(be, dy, inputs),
         Backward::ConcatCols => concat::concat_cols_backward(be, dy, inputs),
         Backward::SliceCols { start } => concat::slice_cols_backward(be, dy, *start, inputs),
+        Backward::GatherRows { idx } => gather::gather_rows_backward(be, dy, idx, inputs),
+        Backward::PickCols { labels } => softmax::pick_cols_backward(be, dy, labels, inputs),
+        Backward::LogSumExp { x, y } => softmax::logsumexp_rows_backward(be, dy, x, y, inputs),
         Backward::Custom(backward) => {
             let grads = backward(be, dy)?;
             if grads.len() != inputs.len() {

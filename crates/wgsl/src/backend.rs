@@ -13,7 +13,7 @@
 //! Nothing waits for the GPU here except `download` and `sync`.
 
 use crate::kernels::*;
-use crate::{MatmulKernel, Wgpu, WgpuTensor};
+use crate::{rows, MatmulKernel, Wgpu, WgpuIndices, WgpuTensor};
 use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, matmul_shape, same_shape,
     slice_cols_shape, sum_shape,
@@ -25,13 +25,13 @@ use std::sync::Arc;
 /// ceil(n / WORKGROUP_SIZE) workgroups, folded into a 2-D grid no wider
 /// than the 65 535 workgroups one dimension may hold. The shaders unfold
 /// `(group.y, group.x)` into one index and skip the overhang.
-fn grid_1d(n: usize) -> [u32; 3] {
+pub(crate) fn grid_1d(n: usize) -> [u32; 3] {
     grid(n.div_ceil(WORKGROUP_SIZE as usize))
 }
 
 /// `groups` workgroups as a 2-D grid no wider than the dispatch limit
 /// (the shaders number them `group.y · groups.x + group.x`).
-fn grid(groups: usize) -> [u32; 3] {
+pub(crate) fn grid(groups: usize) -> [u32; 3] {
     let groups = groups as u32;
     let x = groups.min(MAX_GROUPS_PER_DIM);
     let y = if x == 0 { 1 } else { groups.div_ceil(x) };
@@ -40,7 +40,7 @@ fn grid(groups: usize) -> [u32; 3] {
 
 /// An element count or dimension as the `u32` the kernels use. Every
 /// tensor fits: a buffer holds at most 4 GiB, 2³⁰ f32s.
-fn u(n: usize) -> u32 {
+pub(crate) fn u(n: usize) -> u32 {
     n as u32
 }
 
@@ -134,6 +134,7 @@ impl Wgpu {
 impl Backend for Wgpu {
     type Elem = f32;
     type Tensor = WgpuTensor;
+    type Indices = WgpuIndices;
 
     fn name(&self) -> String {
         self.adapter_summary()
@@ -148,6 +149,10 @@ impl Backend for Wgpu {
 
     fn download(&self, x: &WgpuTensor) -> Result<Vec<f32>> {
         self.ctx.download(&x.buffer, x.bytes())
+    }
+
+    fn upload_indices(&self, indices: &[u32]) -> Result<WgpuIndices> {
+        rows::upload_indices(self, indices)
     }
 
     fn flush(&self) -> Result<()> {
@@ -314,6 +319,38 @@ impl Backend for Wgpu {
         };
         self.ctx.dispatch(K::CopyCols, &params, &[&x.buffer, &out], grid_1d(shape.numel()));
         Ok(WgpuTensor::new(shape, out))
+    }
+
+    // The row-wise ops are in `rows.rs`.
+
+    fn gather_rows(&self, x: &WgpuTensor, idx: &WgpuIndices) -> Result<WgpuTensor> {
+        rows::gather_rows(self, x, idx)
+    }
+
+    fn scatter_add_rows(
+        &self,
+        dy: &WgpuTensor,
+        idx: &WgpuIndices,
+        rows: usize,
+    ) -> Result<WgpuTensor> {
+        rows::scatter_add_rows(self, dy, idx, rows)
+    }
+
+    fn pick_cols(&self, x: &WgpuTensor, labels: &WgpuIndices) -> Result<WgpuTensor> {
+        rows::pick_cols(self, x, labels)
+    }
+
+    fn scatter_cols(
+        &self,
+        dy: &WgpuTensor,
+        labels: &WgpuIndices,
+        cols: usize,
+    ) -> Result<WgpuTensor> {
+        rows::scatter_cols(self, dy, labels, cols)
+    }
+
+    fn logsumexp_rows(&self, x: &WgpuTensor) -> WgpuTensor {
+        rows::logsumexp_rows(self, x)
     }
 
     fn sgd_step(

@@ -28,7 +28,7 @@ pub(crate) struct Context {
     queue: wgpu::Queue,
     pub(crate) info: wgpu::AdapterInfo,
     /// The largest storage buffer a kernel may bind on this device.
-    max_binding: u64,
+    pub(crate) max_binding: u64,
     /// How many loop iterations a shader invocation may run in all, where
     /// the driver cuts loops short: llvmpipe (lavapipe) stops them after
     /// 65 535, silently. `None` elsewhere.
@@ -135,6 +135,21 @@ impl Context {
         let buffer = Pool::take(&self.pool, Purpose::Storage, bytes, Use::QueueWrite);
         if bytes > 0 {
             self.queue.write_buffer(buffer.raw(), 0, bytemuck::cast_slice(data));
+        }
+        let mut st = lock(&self.state);
+        st.pending = true;
+        st.stats.uploads += 1;
+        st.stats.upload_bytes += bytes;
+        Ok(buffer)
+    }
+
+    /// Copies host `u32`s (indices) into a new buffer, as [`Context::upload`].
+    pub(crate) fn upload_words(&self, words: &[u32]) -> Result<GpuBuffer> {
+        let shape = Shape::new(1, words.len()); // 4 bytes a word, as an f32
+        let bytes = self.checked_bytes("upload_indices", shape).map_err(Error::Device)?;
+        let buffer = Pool::take(&self.pool, Purpose::Storage, bytes, Use::QueueWrite);
+        if bytes > 0 {
+            self.queue.write_buffer(buffer.raw(), 0, bytemuck::cast_slice(words));
         }
         let mut st = lock(&self.state);
         st.pending = true;

@@ -39,6 +39,9 @@ mod source {
     pub const MATMUL_TILED: &str = include_str!("../../../shaders/matmul_tiled.wgsl");
     pub const SGD: &str = include_str!("../../../shaders/sgd.wgsl");
     pub const ADAM: &str = include_str!("../../../shaders/adam.wgsl");
+    pub const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
+    pub const PICK: &str = include_str!("../../../shaders/pick.wgsl");
+    pub const LOGSUMEXP: &str = include_str!("../../../shaders/logsumexp.wgsl");
 }
 
 /// What a binding holds.
@@ -78,9 +81,14 @@ pub(crate) enum K {
     MatmulTiled,
     Sgd,
     Adam,
+    GatherRows,
+    ScatterAddRows,
+    PickCols,
+    ScatterCols,
+    LogSumExpRows,
 }
 
-const COUNT: usize = K::Adam as usize + 1;
+const COUNT: usize = K::LogSumExpRows as usize + 1;
 
 impl K {
     /// The shader entry point and its bindings, as in the `.wgsl` header.
@@ -114,6 +122,18 @@ impl K {
             K::Sgd => s("sgd.wgsl", source::SGD, "main", &[Read, Write, Write]),
             // grad, param, m, v
             K::Adam => s("adam.wgsl", source::ADAM, "main", &[Read, Write, Write, Write]),
+            // x (or dy), indices, out (or dx)
+            K::GatherRows => s("gather.wgsl", source::GATHER, "gather_rows", &[Read, Read, Write]),
+            K::ScatterAddRows => {
+                s("gather.wgsl", source::GATHER, "scatter_add_rows", &[Read, Read, Write])
+            }
+            // x (or dy), labels, out (or dx)
+            K::PickCols => s("pick.wgsl", source::PICK, "pick_cols", &[Read, Read, Write]),
+            K::ScatterCols => s("pick.wgsl", source::PICK, "scatter_cols", &[Read, Read, Write]),
+            // x, out
+            K::LogSumExpRows => {
+                s("logsumexp.wgsl", source::LOGSUMEXP, "logsumexp_rows", &[Read, Write])
+            }
         }
     }
 }
@@ -356,6 +376,22 @@ pub(crate) struct AdamParams {
     pub bc2: f32,
 }
 
+/// `gather.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct GatherParams {
+    pub n: u32,
+    pub cols: u32,
+}
+
+/// `pick.wgsl` and `logsumexp.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct RowsParams {
+    pub rows: u32,
+    pub cols: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +417,9 @@ mod tests {
             source::SUM,
             source::SGD,
             source::ADAM,
+            source::GATHER,
+            source::PICK,
+            source::LOGSUMEXP,
         ] {
             assert_eq!(shader_const(src, "WORKGROUP_SIZE"), WORKGROUP_SIZE);
         }
@@ -434,6 +473,9 @@ mod tests {
         assert_eq!(dist::UNIFORM, shader_const(source::RANDOM, "UNIFORM"));
         assert_eq!(dist::NORMAL, shader_const(source::RANDOM, "NORMAL"));
         assert_eq!(dist::BERNOULLI, shader_const(source::RANDOM, "BERNOULLI"));
+        // The end of a chain of positions, 0xffffffffu in the shader.
+        assert!(source::GATHER.contains("const NONE: u32 = 0xffffffffu;"));
+        assert_eq!(crate::tensor::NONE, 0xffff_ffff);
     }
 
     #[test]

@@ -46,13 +46,14 @@ mod context;
 mod device;
 mod kernels;
 mod pool;
+mod rows;
 mod stats;
 mod tensor;
 pub mod testing;
 mod uniforms;
 
 pub use stats::Stats;
-pub use tensor::WgpuTensor;
+pub use tensor::{WgpuIndices, WgpuTensor};
 
 use context::Context;
 use minimax_autodiff::{Backend, Result};
@@ -111,6 +112,16 @@ impl Wgpu {
     /// Zeroes every counter of [`Wgpu::stats`].
     pub fn reset_stats(&self) {
         self.ctx.reset_stats()
+    }
+
+    /// The largest tensor this adapter can bind to a kernel, in bytes (4 per
+    /// element); an upload or an op's output above it is an error naming
+    /// the limit. 128 MiB on lavapipe and by WebGPU's defaults, often
+    /// more on a hardware GPU: MNIST's 60 000 × 784 `f32` training images
+    /// (188 MB) then need two tensors, each a shuffled half of the data set
+    /// that minibatches are gathered from in turn.
+    pub fn max_tensor_bytes(&self) -> u64 {
+        self.ctx.max_binding
     }
 
     /// How many free buffers the pool holds right now.

@@ -22,12 +22,16 @@ pub mod approx;
 pub mod gemm;
 pub mod matmul;
 mod pool;
+pub mod rows;
 mod simd;
 pub mod unary;
 
+pub use rows::CpuIndices;
+
 use crate::backend::{
-    binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, matmul_shape, same_shape,
-    slice_cols_shape, sum_shape, Broadcast,
+    binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, gather_rows_shape,
+    logsumexp_rows_shape, matmul_shape, pick_cols_shape, same_shape, scatter_add_rows_shape,
+    scatter_cols_shape, slice_cols_shape, sum_shape, Broadcast,
 };
 use crate::{
     rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape, TensorShape, Unary,
@@ -112,6 +116,7 @@ impl<T: Real> TensorShape for CpuTensor<T> {
 impl<T: Real> Backend for Cpu<T> {
     type Elem = T;
     type Tensor = CpuTensor<T>;
+    type Indices = CpuIndices;
 
     fn name(&self) -> String {
         format!("cpu-{}", T::NAME)
@@ -126,6 +131,10 @@ impl<T: Real> Backend for Cpu<T> {
 
     fn download(&self, x: &CpuTensor<T>) -> Result<Vec<T>> {
         Ok(x.data.to_vec())
+    }
+
+    fn upload_indices(&self, indices: &[u32]) -> Result<CpuIndices> {
+        Ok(CpuIndices::new(indices))
     }
 
     fn fill(&self, shape: Shape, value: f64) -> CpuTensor<T> {
@@ -298,6 +307,45 @@ impl<T: Real> Backend for Cpu<T> {
                 row.copy_from_slice(&x.data[i * cols + start..i * cols + start + len]);
             }
         }))
+    }
+
+    fn gather_rows(&self, x: &CpuTensor<T>, idx: &CpuIndices) -> Result<CpuTensor<T>> {
+        let shape = gather_rows_shape(x.shape, idx)?; // [n, cols]
+        Ok(CpuTensor::build(shape, |out| rows::gather_rows(&x.data, shape.cols, idx.data(), out)))
+    }
+
+    fn scatter_add_rows(
+        &self,
+        dy: &CpuTensor<T>,
+        idx: &CpuIndices,
+        rows: usize,
+    ) -> Result<CpuTensor<T>> {
+        let shape = scatter_add_rows_shape(dy.shape, idx, rows)?; // [rows, cols]
+        Ok(CpuTensor::build(shape, |out| {
+            rows::scatter_add_rows(&dy.data, shape.cols, idx.data(), out)
+        }))
+    }
+
+    fn pick_cols(&self, x: &CpuTensor<T>, labels: &CpuIndices) -> Result<CpuTensor<T>> {
+        let shape = pick_cols_shape(x.shape, labels)?; // [n, 1]
+        Ok(CpuTensor::build(shape, |out| {
+            rows::pick_cols(&x.data, x.shape.cols, labels.data(), out)
+        }))
+    }
+
+    fn scatter_cols(
+        &self,
+        dy: &CpuTensor<T>,
+        labels: &CpuIndices,
+        cols: usize,
+    ) -> Result<CpuTensor<T>> {
+        let shape = scatter_cols_shape(dy.shape, labels, cols)?; // [n, cols]
+        Ok(CpuTensor::build(shape, |out| rows::scatter_cols(&dy.data, cols, labels.data(), out)))
+    }
+
+    fn logsumexp_rows(&self, x: &CpuTensor<T>) -> CpuTensor<T> {
+        let shape = logsumexp_rows_shape(x.shape); // [n, 1]
+        CpuTensor::build(shape, |out| rows::logsumexp_rows(x, x.shape, out))
     }
 
     fn sgd_step(

@@ -1,6 +1,7 @@
 //! Numerically stable losses, composed from primitives.
 
-use crate::{Backend, Result, Var};
+use crate::backend::labels_rule;
+use crate::{Axis, Backend, Result, Var};
 
 impl<B: Backend> Var<B> {
     /// ln σ(x) = -softplus(-x), finite for any x (for x = -1000 it is -1000,
@@ -28,5 +29,46 @@ impl<B: Backend> Var<B> {
     /// Mean squared error, `mean((self - target)²)`.
     pub fn mse(&self, target: &Var<B>) -> Result<Var<B>> {
         Ok(self.sub(target)?.square().mean())
+    }
+
+    /// Softmax cross-entropy of logits `z` (`[n, k]`, one row per example)
+    /// against integer class labels (`n` of them, each in `0..k`),
+    /// averaged over the examples: a `[1, 1]` loss, as PyTorch's
+    /// `F.cross_entropy(z, labels)`.
+    ///
+    /// ```text
+    /// ℓ_i = -ln softmax(z_i)_{y_i} = ln Σ_j e^(z_ij) - z_{i,y_i} = lse(z_i) - z_{i,y_i}
+    /// L   = (1/n) Σ_i ℓ_i
+    /// ∂ℓ_i/∂z_ij = softmax(z_i)_j - [j = y_i]       (∂lse/∂z_ij = softmax_j, ∂z_{i,y_i}/∂z_ij = [j = y_i])
+    /// ∂L/∂z_ij   = (softmax(z_i)_j - onehot(y_i)_j) / n
+    /// ```
+    ///
+    /// Composed from [`Var::logsumexp_rows`] (whose backward is the
+    /// softmax) and [`Var::pick_cols`] (whose backward is the one-hot), so
+    /// that gradient needs no code of its own, and it is finite for logits
+    /// of ±1000. A label `≥ k`, or a label count other than `n`, is an
+    /// error naming `cross_entropy`.
+    pub fn cross_entropy(&self, labels: &B::Indices) -> Result<Var<B>> {
+        labels_rule("cross_entropy", self.shape(), labels)?;
+        let picked = self.pick_cols(labels)?; // [n, 1]: z_{i, y_i}
+        Ok(self.logsumexp_rows().sub(&picked)?.mean())
+    }
+
+    /// Softmax cross-entropy of logits `z` (`[n, k]`) against class
+    /// probabilities `t` (`[n, k]`, each row summing to 1: one-hot rows, or
+    /// smoothed labels), averaged over the examples:
+    ///
+    /// ```text
+    /// L = -(1/n) Σ_i Σ_j t_ij ln softmax(z_i)_j       ∂L/∂z_ij = (softmax(z_i)_j Σ_l t_il - t_ij) / n
+    /// ```
+    ///
+    /// which is [`Var::cross_entropy`] when the rows of `t` are one-hot.
+    /// One-hot rows gathered on the device ([`Var::gather_rows`] of a
+    /// resident `[N, k]` table) keep the labels off the per-step uploads.
+    /// Composed from [`Var::log_softmax_rows`].
+    pub fn cross_entropy_probs(&self, targets: &Var<B>) -> Result<Var<B>> {
+        let n = self.shape().rows as f64;
+        let per_row = self.log_softmax_rows()?.mul(targets)?.sum_axis(Axis::Cols); // [n, 1]
+        Ok(per_row.sum().mul_scalar(-1.0 / n))
     }
 }
