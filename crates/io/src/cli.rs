@@ -21,8 +21,10 @@
 
 use crate::fsutil;
 use clap::error::ErrorKind;
-use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
-use minimax_gan::{Config, GanLoss, Preset};
+use clap::{CommandFactory, Parser, ValueEnum};
+use minimax_autodiff::Backend;
+use minimax_gan::{Config, GanLoss, Preset, Progress, RunHooks, TrainError, Trainer};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Where the examples write when `--out` is not given.
@@ -266,6 +268,67 @@ pub fn parse_with_presets<T: Parser>(presets: &[Preset]) -> T {
 /// reports its own errors: `error: <message>` on one line, exit code 2.
 pub fn usage_error<T: CommandFactory>(message: impl std::fmt::Display) -> ! {
     T::command().error(ErrorKind::ValueValidation, message).exit()
+}
+
+/// What a run does beside training, for the examples: prints the progress
+/// line (rewritten in place on a terminal), keeps every report, and saves a
+/// checkpoint when asked to.
+#[derive(Debug, Default)]
+pub struct TerminalHooks {
+    /// Print progress lines.
+    pub verbose: bool,
+    /// D is a Wasserstein critic: its outputs are scores, not probabilities,
+    /// and the line says `critic(real)`, not `D(real)`.
+    pub critic: bool,
+    /// Where [`RunHooks::save`] writes (`None`: nowhere).
+    pub checkpoint: Option<PathBuf>,
+    /// Every progress report of the run, in order.
+    pub history: Vec<Progress>,
+    /// A line was rewritten in place and needs its line ending.
+    open_line: bool,
+}
+
+impl TerminalHooks {
+    /// Hooks for a run of `config`: printing if `verbose`, saving to
+    /// `checkpoint` if given.
+    pub fn new(config: &Config, verbose: bool, checkpoint: Option<PathBuf>) -> TerminalHooks {
+        let critic = config.loss == GanLoss::Wasserstein;
+        TerminalHooks { verbose, critic, checkpoint, ..TerminalHooks::default() }
+    }
+
+    /// Ends the progress line, if one is open.
+    pub fn finish(&mut self) {
+        if std::mem::take(&mut self.open_line) {
+            println!();
+        }
+    }
+}
+
+impl<B: Backend> RunHooks<B> for TerminalHooks {
+    fn progress(&mut self, p: &Progress) {
+        self.history.push(p.clone());
+        if !self.verbose {
+            return;
+        }
+        let mut line = p.line();
+        if self.critic {
+            line = line.replace("D(real)", "critic(real)").replace("D(fake)", "critic(fake)");
+        }
+        if std::io::stdout().is_terminal() {
+            // Rewrite the line in place; `\x1b[K` clears what is left of the last one.
+            print!("\r{line}\x1b[K");
+            let _ = std::io::stdout().flush();
+            self.open_line = true;
+        } else {
+            println!("{line}");
+        }
+    }
+
+    fn save(&mut self, trainer: &Trainer<B>) -> Result<Option<PathBuf>, TrainError> {
+        let Some(path) = &self.checkpoint else { return Ok(None) };
+        crate::checkpoint::save(trainer, path)?;
+        Ok(Some(path.clone()))
+    }
 }
 
 #[cfg(test)]
