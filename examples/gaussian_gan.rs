@@ -190,6 +190,11 @@ fn main() {
     if args.d_head_start > 0 && args.game.loss == Some(cli::Loss::Wasserstein) {
         cli::usage_error::<Args>("--d-head-start is for the games with labels, not wasserstein");
     }
+    // A config the flags made impossible is a usage error, found before
+    // any training.
+    if let (None, Err(why)) = (&args.resume, args.config().validate()) {
+        cli::usage_error::<Args>(format!("these flags make an invalid configuration: {why}"));
+    }
     // Pick the device. Everything after this is generic over `Backend`.
     let result = match args.run.device {
         Device::Cpu => {
