@@ -35,7 +35,8 @@
 //! and std approach 4 and 1.25. With `--loss wasserstein` D is a *critic*:
 //! its outputs are scores with no fixed level (nothing is ½ at the end); the
 //! gap between its mean score on real and on generated data estimates the
-//! Wasserstein distance, which shrinks towards 0 as G learns.
+//! Wasserstein distance up to a constant factor (the weight clip bounds the
+//! critic's slope), and shrinks as G learns.
 //!
 //! **Why `--loss minimax` converges here.** The paper's game as written
 //! has G minimise `ln(1 - D(G(z)))`, whose gradient with respect to D's
@@ -349,8 +350,12 @@ fn resume<B: Backend>(backend: B, args: &Args, path: &Path) -> (Trainer<B>, Stri
     }
     let (step, stop) = (trainer.step(), args.run.steps.unwrap_or(c.steps));
     if stop <= step {
+        let asked = match args.run.steps {
+            Some(n) => format!("--steps {n} asks for no more"),
+            None => format!("its run planned {stop} steps"),
+        };
         cli::usage_error::<Args>(format!(
-            "--steps {stop}: {} is already at step {step}, so there is nothing to train; \
+            "--resume: {} is at step {step} and {asked}, so there is nothing to train; \
              give --steps N with N > {step}",
             path.display()
         ));
@@ -412,8 +417,9 @@ fn print_evaluation<B: Backend>(trainer: &Trainer<B>, eval: &Evaluation) {
     if c.loss == GanLoss::Wasserstein {
         println!(
             "critic's mean score {on} real data: {:.4}, {on} generated data: {:.4}; their gap, \
-             {:.4}, estimates the Wasserstein distance (0 when G matches the data; the scores' \
-             level means nothing)",
+             {:.4}, estimates the Wasserstein distance up to a constant factor (the weight clip \
+             bounds the critic's slope): it shrinks as G learns, and the scores' level means \
+             nothing",
             eval.d_real,
             eval.d_fake,
             eval.d_real - eval.d_fake
@@ -426,8 +432,8 @@ fn print_evaluation<B: Backend>(trainer: &Trainer<B>, eval: &Evaluation) {
     }
 }
 
-/// `summary.json`: the headline numbers at the top, typed, then the config
-/// with only the options that apply.
+/// `summary.json`: typed numbers, the verdict, the evaluation, and the
+/// config with only the options that apply (keys in alphabetical order).
 fn report<B: Backend>(
     trainer: &Trainer<B>,
     name: &str,
