@@ -46,7 +46,8 @@ fn main() -> minimax::autodiff::Result<()> {
 
     // 2. The model, 1 → 32 → 32 → 1 with tanh hidden layers and a linear
     //    output, its parameters (Xavier, seed 0), and Adam to train them.
-    let mlp = Mlp::new(&[1, 32, 32, 1], &[Activation::Tanh, Activation::Tanh, Activation::Identity])?;
+    let mlp =
+        Mlp::new(&[1, 32, 32, 1], &[Activation::Tanh, Activation::Tanh, Activation::Identity])?;
     let mut params = mlp.init_params(&be, Init::XavierUniform, 0);
     let mut adam = Optimizer::new(&be, OptimizerConfig::adam(0.01, 0.9, 0.999, 1e-8), &params);
 

@@ -175,7 +175,9 @@ impl Args {
         given.extend(numbers.into_iter().filter_map(|(k, v)| Some((k, v?.to_string()))));
         given.extend(self.run.seed.map(|s| ("seed", s.to_string())));
         given.extend(self.preset.map(|_| ("preset", self.preset().name().to_string())));
-        given.extend((self.d_head_start > 0).then(|| ("d-head-start", self.d_head_start.to_string())));
+        given.extend(
+            (self.d_head_start > 0).then(|| ("d-head-start", self.d_head_start.to_string())),
+        );
         given.extend(self.compare_losses.then(|| ("compare-losses", String::new())));
         if let Some((flag, _)) = given.first() {
             cli::usage_error::<Args>(format!(
@@ -220,7 +222,11 @@ fn on_gpu(args: &Args) -> Result<(), TrainError> {
     let stats = gpu.clone();
     let hook = move || {
         let s = stats.stats();
-        DeviceCounters { dispatches: s.dispatches, submits: s.submits, readback_bytes: s.readback_bytes }
+        DeviceCounters {
+            dispatches: s.dispatches,
+            submits: s.submits,
+            readback_bytes: s.readback_bytes,
+        }
     };
     run(gpu, args, Some(Box::new(hook)))
 }
@@ -233,7 +239,11 @@ fn on_gpu(_: &Args) -> Result<(), TrainError> {
     )
 }
 
-fn run<B: Backend>(backend: B, args: &Args, counters: Option<CounterHook>) -> Result<(), TrainError> {
+fn run<B: Backend>(
+    backend: B,
+    args: &Args,
+    counters: Option<CounterHook>,
+) -> Result<(), TrainError> {
     if args.compare_losses {
         return compare_losses(backend, args);
     }
@@ -299,7 +309,8 @@ fn run<B: Backend>(backend: B, args: &Args, counters: Option<CounterHook>) -> Re
         .map(|s| figures::line_panel(s, c.loss))
         .collect();
     let d = if c.loss == GanLoss::Wasserstein { "critic, rescaled" } else { "D" };
-    let title = format!("{} GAN, preset {}: data (dotted), G (solid), {d} (dashed)", c.loss, c.preset);
+    let title =
+        format!("{} GAN, preset {}: data (dotted), G (solid), {d} (dashed)", c.loss, c.preset);
     let figure_path = dir.join("figure.svg");
     fsutil::write_atomic(&figure_path, svg::figure(&panels, &title).as_bytes())
         .map_err(|e| io_error(&figure_path, e))?;
@@ -322,7 +333,8 @@ fn train<B: Backend>(
     snapshot_at.retain(|&s| s >= start && s <= steps);
     snapshot_at.sort_unstable();
     snapshot_at.dedup();
-    let options = RunOptions { log_every: args.run.log_every, save_every: args.save_every, snapshot_at };
+    let options =
+        RunOptions { log_every: args.run.log_every, save_every: args.save_every, snapshot_at };
     let saving = (args.save_every > 0).then(|| checkpoint::path_in(dir));
     let mut hooks = TerminalHooks::new(trainer.config(), verbose, saving);
     let stats = trainer.run_with(steps, &options, &mut hooks);

@@ -377,7 +377,12 @@ fn compare<B: Backend>(backend: B, args: &Args, dir: &Path) -> Result<(), TrainE
         }));
         let first = &runs[0];
         let label = format!("{name}, ");
-        all_panels.extend(panels(first.trainer.config(), &planes(&first.stats), &PICTURED_COMPARE, &label));
+        all_panels.extend(panels(
+            first.trainer.config(),
+            &planes(&first.stats),
+            &PICTURED_COMPARE,
+            &label,
+        ));
     }
     let compare_path = dir.join("compare.json");
     let report = json!({ "example": EXAMPLE, "seeds": seeds, "configurations": json_configs });
@@ -491,7 +496,8 @@ fn coverage_json(c: &Coverage) -> Value {
 
 /// Each snapshot's coverage, for the JSON files.
 fn history_json(snapshots: &[&PlaneSnapshot]) -> Value {
-    let each = snapshots.iter().map(|s| json!({ "step": s.step, "coverage": coverage_json(&s.coverage) }));
+    let each =
+        snapshots.iter().map(|s| json!({ "step": s.step, "coverage": coverage_json(&s.coverage) }));
     Value::Array(each.collect())
 }
 

@@ -114,7 +114,7 @@ pub struct RunArgs {
     /// Training steps in all [default: the preset's]
     #[arg(long, value_name = "N", value_parser = at_least_one, allow_negative_numbers = true)]
     pub steps: Option<u64>,
-    /// Write the run's files exactly into DIR [default: out/<example>/<run name>/]
+    /// Write the run's files exactly into DIR [default: out/EXAMPLE/RUN_NAME/]
     #[arg(long, value_name = "DIR", value_parser = folder)]
     pub out: Option<PathBuf>,
     /// Steps between progress lines (and divergence checks)
