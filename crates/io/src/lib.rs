@@ -7,11 +7,13 @@
 //! - `fsutil.rs`: files written whole or not at all;
 //! - `checkpoint.rs`: a training run saved to and resumed from a
 //!   safetensors file, validated before anything is allocated from it;
-//! - `summary.rs`: `summary.json`;
+//! - `summary.rs`: `summary.json`, with a verdict;
+//! - `cli.rs`: the examples' shared flags (clap) and per-run output folders;
 //! - `svg.rs`, `scatter.rs`, `figures.rs`: the paper's Figure 1 and the 2-D
 //!   scatter plots, as SVG.
 
 pub mod checkpoint;
+pub mod cli;
 pub mod figures;
 pub mod fsutil;
 pub mod scatter;
