@@ -18,10 +18,8 @@
 //! to be sure). Compare with `benches/peers/train_step.py`.
 
 use minimax::autodiff::{Backend, Cpu, Dist, Shape, Tape, Var};
-use minimax::gan::{
-    Activation, Config, Init, Mlp, Optimizer, OptimizerConfig, ParamStore, Preset, RunOptions,
-    Trainer,
-};
+use minimax::gan::{Config, Preset, RunOptions, Trainer};
+use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;

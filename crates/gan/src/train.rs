@@ -334,8 +334,8 @@ impl<B: Backend> Trainer<B> {
     /// One training step of Algorithm 1: `k` D-updates, then `g_steps`
     /// G-updates, then a flush. Downloads nothing.
     ///
-    /// Every pass records on the trainer's one tape ([`Trainer::fresh_pass`]
-    /// empties it and hands out the leaf vectors); [`Trainer::recycle`] keeps
+    /// Every pass records on the trainer's one tape (`fresh_pass` empties it
+    /// and hands out the leaf vectors); `recycle` keeps
     /// the values the progress line needs and takes the vectors back, so a
     /// step in steady state allocates nothing.
     pub fn train_step(&mut self) -> Result<(), TrainError> {

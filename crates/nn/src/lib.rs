@@ -5,6 +5,7 @@
 //!
 //! - `layers.rs`: activations, initialisers, the affine layer `x·W + b`;
 //! - `mlp.rs`: a stack of layers ([`Mlp`]), with dropout;
+//! - `batchnorm.rs`: [`BatchNorm1d`] and its running statistics;
 //! - `params.rs`: [`ParamStore`], the named parameter tensors that outlive
 //!   every tape, and the [`Module`] trait that names a model's parameters;
 //! - `optim.rs`: SGD (momentum, Nesterov, weight decay), Adam and AdamW;
@@ -56,12 +57,14 @@ macro_rules! serde_as_string {
     };
 }
 
+pub mod batchnorm;
 pub mod layers;
 pub mod mlp;
 pub mod optim;
 pub mod params;
 pub mod schedule;
 
+pub use batchnorm::{BatchNorm1d, Norm};
 pub use layers::{Activation, Init, Linear};
 pub use mlp::{Dropout, Mlp};
 pub use optim::{Optimizer, OptimizerConfig};

@@ -1,6 +1,8 @@
 //! [`Mlp`]: a stack of [`Linear`] layers, each followed by an [`Activation`],
-//! with optional dropout after the hidden layers.
+//! with optional batch normalisation before the activation and dropout after
+//! the hidden layers.
 
+use crate::batchnorm::{BatchNorm1d, Norm};
 use crate::layers::{Activation, Init, Linear};
 use crate::{Module, ParamStore};
 use minimax_autodiff::rng::derive_seed;
@@ -27,6 +29,9 @@ pub struct Mlp {
     pub layers: Vec<Linear>,
     /// One activation per layer (the last one is the output's).
     pub activations: Vec<Activation>,
+    /// Per layer, a batch normalisation between the affine map and the
+    /// activation, or none (see [`Mlp::with_batch_norm`]).
+    pub norms: Vec<Option<BatchNorm1d>>,
 }
 
 impl Mlp {
@@ -51,7 +56,43 @@ impl Mlp {
             });
         }
         let layers = sizes.windows(2).map(|w| Linear { fan_in: w[0], fan_out: w[1] }).collect();
-        Ok(Mlp { layers, activations: activations.to_vec() })
+        let norms = vec![None; activations.len()];
+        Ok(Mlp { layers, activations: activations.to_vec(), norms })
+    }
+
+    /// The same MLP with a [`BatchNorm1d`] (PyTorch's defaults) after the
+    /// affine map of each layer in `layers` (0-based), before its activation.
+    pub fn with_batch_norm(mut self, layers: &[usize]) -> Result<Mlp> {
+        for &l in layers {
+            let Some(layer) = self.layers.get(l) else {
+                return Err(Error::Invalid {
+                    op: "Mlp::with_batch_norm",
+                    why: format!("layer {l} does not exist: the MLP has {}", self.layers.len()),
+                });
+            };
+            self.norms[l] = Some(BatchNorm1d::new(layer.fan_out));
+        }
+        Ok(self)
+    }
+
+    /// Whether any layer is batch-normalised (and so needs running
+    /// statistics: [`Mlp::init_running`], [`Mlp::forward_norm`]).
+    pub fn has_batch_norm(&self) -> bool {
+        self.norms.iter().any(Option::is_some)
+    }
+
+    /// Fresh running statistics for every batch-normalised layer:
+    /// `layer{l}.running_mean` (0) and `layer{l}.running_var` (1).
+    pub fn init_running<B: Backend>(&self, backend: &B) -> ParamStore<B> {
+        let mut store = ParamStore::new();
+        for (l, norm) in self.norms.iter().enumerate() {
+            if let Some(bn) = norm {
+                let (mean, var) = bn.init_running(backend);
+                store.push(format!("layer{l}.running_mean"), mean);
+                store.push(format!("layer{l}.running_var"), var);
+            }
+        }
+        store
     }
 
     /// The widths, input first: `[fan_in of layer 0, fan_out of each layer…]`.
@@ -80,6 +121,11 @@ impl Mlp {
             let (w, b) = layer.init(backend, init, derive_seed(&[seed, l as u64]));
             store.push(format!("layer{l}.weight"), w);
             store.push(format!("layer{l}.bias"), b);
+            if let Some(bn) = &self.norms[l] {
+                let (gamma, beta) = bn.init(backend);
+                store.push(format!("layer{l}.gamma"), gamma);
+                store.push(format!("layer{l}.beta"), beta);
+            }
         }
         store
     }
@@ -94,27 +140,97 @@ impl Mlp {
         x: &Var<B>,
         dropout: Option<Dropout>,
     ) -> Result<Var<B>> {
-        if params.len() != 2 * self.layers.len() {
+        self.forward_layers(params, x, dropout, None, self.layers.len())
+    }
+
+    /// The forward pass of an MLP with batch normalisation: `norm` says
+    /// whether its layers use the batch's statistics (and update the running
+    /// ones) or the running ones.
+    pub fn forward_norm<B: Backend>(
+        &self,
+        params: &[Var<B>],
+        x: &Var<B>,
+        dropout: Option<Dropout>,
+        norm: Norm<'_, B>,
+    ) -> Result<Var<B>> {
+        self.forward_layers(params, x, dropout, Some(norm), self.layers.len())
+    }
+
+    /// The output of the first `n` layers, activations included (`n` = the
+    /// number of layers is the whole forward pass; one less gives the
+    /// last hidden layer's features, as a classifier's embedding).
+    pub fn forward_layers<B: Backend>(
+        &self,
+        params: &[Var<B>],
+        x: &Var<B>,
+        dropout: Option<Dropout>,
+        mut norm: Option<Norm<'_, B>>,
+        n: usize,
+    ) -> Result<Var<B>> {
+        let need = self.param_specs().len();
+        if params.len() != need || n > self.layers.len() {
             return Err(Error::Invalid {
                 op: "Mlp::forward",
                 why: format!(
-                    "{} layers need {} parameters, got {}",
+                    "{} layers need {need} parameters, got {}; asked for {n} layers",
                     self.layers.len(),
-                    2 * self.layers.len(),
                     params.len()
                 ),
             });
         }
+        if self.has_batch_norm() && norm.is_none() {
+            return Err(Error::Invalid {
+                op: "Mlp::forward",
+                why: "this MLP has batch normalisation: use forward_norm".into(),
+            });
+        }
         let last = self.layers.len() - 1;
+        let mut p = params.iter();
         let mut h = x.clone(); // [batch, sizes[0]]
-        for (l, (layer, act)) in self.layers.iter().zip(&self.activations).enumerate() {
+        for (l, (layer, act)) in self.layers.iter().zip(&self.activations).enumerate().take(n) {
+            let (w, b) = (p.next().expect("counted"), p.next().expect("counted"));
             // [batch, fan_in] -> [batch, fan_out]
-            h = act.apply(&layer.forward(&params[2 * l], &params[2 * l + 1], &h)?);
+            h = layer.forward(w, b, &h)?;
+            if let (Some(bn), Some(norm)) = (&self.norms[l], &mut norm) {
+                let (gamma, beta) = (p.next().expect("counted"), p.next().expect("counted"));
+                h = normalise(bn, l, &h, gamma, beta, norm)?;
+            }
+            h = act.apply(&h);
             if let (Some(d), true) = (dropout, l < last) {
                 h = apply_dropout(&h, d.keep, derive_seed(&[d.seed, l as u64]))?;
             }
         }
         Ok(h)
+    }
+}
+
+/// Layer `l`'s batch normalisation of `h`, updating its running statistics
+/// in training mode.
+fn normalise<B: Backend>(
+    bn: &BatchNorm1d,
+    l: usize,
+    h: &Var<B>,
+    gamma: &Var<B>,
+    beta: &Var<B>,
+    norm: &mut Norm<'_, B>,
+) -> Result<Var<B>> {
+    let (mean_name, var_name) = (format!("layer{l}.running_mean"), format!("layer{l}.running_var"));
+    let missing = || Error::Invalid {
+        op: "Mlp::forward_norm",
+        why: format!("no running statistics {mean_name} and {var_name} (see Mlp::init_running)"),
+    };
+    match norm {
+        Norm::Eval(store) => {
+            let (m, v) = (store.get(&mean_name).ok_or_else(missing)?, store.get(&var_name).ok_or_else(missing)?);
+            bn.forward_eval(h, gamma, beta, (&m.tensor, &v.tensor))
+        }
+        Norm::Train(store) => {
+            let (m, v) = (store.get(&mean_name).ok_or_else(missing)?, store.get(&var_name).ok_or_else(missing)?);
+            let (y, (mean, var)) = bn.forward_train(h, gamma, beta, (&m.tensor, &v.tensor))?;
+            store.get_mut(&mean_name).expect("found above").tensor = mean;
+            store.get_mut(&var_name).expect("found above").tensor = var;
+            Ok(y)
+        }
     }
 }
 
@@ -124,6 +240,10 @@ impl Module for Mlp {
         for (l, layer) in self.layers.iter().enumerate() {
             specs.push((format!("layer{l}.weight"), layer.weight_shape()));
             specs.push((format!("layer{l}.bias"), layer.bias_shape()));
+            if let Some(bn) = &self.norms[l] {
+                specs.push((format!("layer{l}.gamma"), bn.shape()));
+                specs.push((format!("layer{l}.beta"), bn.shape()));
+            }
         }
         specs
     }
