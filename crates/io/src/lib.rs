@@ -9,9 +9,12 @@
 //!   safetensors file, validated before anything is allocated from it;
 //! - `summary.rs`: `summary.json`;
 //! - `svg.rs`, `scatter.rs`, `figures.rs`: the paper's Figure 1 and the 2-D
-//!   scatter plots, as SVG.
+//!   scatter plots, as SVG;
+//! - `datasets.rs`: image data sets (the shipped 8×8 digits, IDX files such
+//!   as Fashion-MNIST and MNIST), validated before anything is allocated.
 
 pub mod checkpoint;
+pub mod datasets;
 pub mod figures;
 pub mod fsutil;
 pub mod scatter;
