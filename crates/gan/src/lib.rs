@@ -13,13 +13,17 @@
 //! - `train.rs`: Algorithm 1 of the GAN paper, one step;
 //! - `run.rs`: many steps, with progress, the divergence check and saves;
 //! - `eval.rs`, `snapshot.rs`, `stats.rs`: judging G on 1-D data;
-//! - `coverage.rs`, `plane.rs`: mode coverage on 2-D data.
+//! - `coverage.rs`, `plane.rs`: mode coverage on 2-D data;
+//! - `judge.rs`, `frechet.rs`: judging an image generator by a classifier's
+//!   outputs (class coverage, class KL, Inception Score, Fréchet distance).
 
 pub mod config;
 pub mod coverage;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod frechet;
+pub mod judge;
 pub mod loss;
 pub mod models;
 pub mod plane;

@@ -10,12 +10,18 @@
 //! - `summary.rs`: `summary.json`, with a verdict;
 //! - `cli.rs`: the examples' shared flags (clap) and per-run output folders;
 //! - `svg.rs`, `scatter.rs`, `figures.rs`: the paper's Figure 1 and the 2-D
-//!   scatter plots, as SVG.
+//!   scatter plots, as SVG;
+//! - `datasets.rs`: image data sets (the shipped 8×8 digits, IDX files such
+//!   as Fashion-MNIST and MNIST), validated before anything is allocated;
+//! - `png_grid.rs`, `loss_curves.rs`: sample grids as PNG, loss curves as SVG.
 
 pub mod checkpoint;
 pub mod cli;
+pub mod datasets;
 pub mod figures;
 pub mod fsutil;
+pub mod loss_curves;
+pub mod png_grid;
 pub mod scatter;
 pub mod summary;
 pub mod svg;

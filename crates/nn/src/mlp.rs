@@ -221,11 +221,17 @@ fn normalise<B: Backend>(
     };
     match norm {
         Norm::Eval(store) => {
-            let (m, v) = (store.get(&mean_name).ok_or_else(missing)?, store.get(&var_name).ok_or_else(missing)?);
+            let (m, v) = (
+                store.get(&mean_name).ok_or_else(missing)?,
+                store.get(&var_name).ok_or_else(missing)?,
+            );
             bn.forward_eval(h, gamma, beta, (&m.tensor, &v.tensor))
         }
         Norm::Train(store) => {
-            let (m, v) = (store.get(&mean_name).ok_or_else(missing)?, store.get(&var_name).ok_or_else(missing)?);
+            let (m, v) = (
+                store.get(&mean_name).ok_or_else(missing)?,
+                store.get(&var_name).ok_or_else(missing)?,
+            );
             let (y, (mean, var)) = bn.forward_train(h, gamma, beta, (&m.tensor, &v.tensor))?;
             store.get_mut(&mean_name).expect("found above").tensor = mean;
             store.get_mut(&var_name).expect("found above").tensor = var;
