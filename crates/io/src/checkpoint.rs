@@ -323,7 +323,7 @@ impl<F> Checkpointing<F> {
     }
 }
 
-impl<B: Backend, F: FnMut(&Progress)> RunHooks<B> for Checkpointing<F> {
+impl<B: Backend, F: FnMut(&Progress)> RunHooks<Trainer<B>> for Checkpointing<F> {
     fn progress(&mut self, p: &Progress) {
         (self.on_progress)(p)
     }

@@ -304,7 +304,7 @@ impl TerminalHooks {
     }
 }
 
-impl<B: Backend> RunHooks<B> for TerminalHooks {
+impl<B: Backend> RunHooks<Trainer<B>> for TerminalHooks {
     fn progress(&mut self, p: &Progress) {
         self.history.push(p.clone());
         if !self.verbose {
