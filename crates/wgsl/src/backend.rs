@@ -78,34 +78,35 @@ pub(crate) fn matmul(
             ),
         });
     }
-    // Each invocation loops over k: k times (naive), or ceil(k / 16) steps
-    // of a loop around a 16-iteration one (tiled; the compiler unrolls its
-    // smaller loops: on lavapipe, ~18 iterations per step are counted).
-    // Where the driver cuts loops short, say so rather than return a wrong
-    // product.
-    let trips = match kernel {
-        MatmulKernel::Naive => k as u64,
-        MatmulKernel::Tiled => k.div_ceil(TILE_K as usize) as u64 * (TILE_K as u64 + 2),
-    };
-    if let Some(limit) = gpu.ctx.loop_limit.filter(|&limit| trips > limit) {
-        return Err(Error::Invalid {
-            op: "matmul",
-            why: format!(
-                "inner dimension {k} needs {trips} loop iterations per invocation ({kernel:?} \
-                 kernel); {} stops shader loops after {limit}",
-                gpu.adapter_summary()
-            ),
-        });
-    }
     let c = gpu.ctx.output("matmul", out);
-    let params = MatmulParams {
-        m: u(out.rows),
-        k: u(k),
-        n: u(out.cols),
-        trans_a: transpose_a as u32,
-        trans_b: transpose_b as u32,
-    };
-    gpu.ctx.dispatch(k_id, &params, &[&a.buffer, &b.buffer, &c], groups);
+    // Each invocation loops over k. llvmpipe (Mesa's software rasterizer,
+    // behind lavapipe and wgpu's GL backend) silently stops a shader's
+    // loops after 65 535 iterations in all, every loop counting, nested or
+    // not; other drivers kill dispatches that run too long. So one dispatch
+    // sums over at most K_PER_DISPATCH values of k: at most 1024 iterations
+    // of the naive kernel's loop, and 64 of the tiled kernel's 16-deep steps,
+    // under 500 iterations each even if the compiler unrolled none of its
+    // inner loops. A longer k is split over several dispatches, each
+    // starting from the partial sums the one before left in C: the same
+    // additions in the same order as in one long loop, so the same bits.
+    let mut k_begin = 0;
+    loop {
+        let k_end = (k_begin + K_PER_DISPATCH).min(u(k));
+        let params = MatmulParams {
+            m: u(out.rows),
+            k: u(k),
+            n: u(out.cols),
+            trans_a: transpose_a as u32,
+            trans_b: transpose_b as u32,
+            k_begin,
+            k_end,
+        };
+        gpu.ctx.dispatch(k_id, &params, &[&a.buffer, &b.buffer, &c], groups);
+        k_begin = k_end;
+        if k_begin >= u(k) {
+            break;
+        }
+    }
     Ok(WgpuTensor::new(out, c))
 }
 
@@ -242,12 +243,34 @@ impl Backend for Wgpu {
         let Shape { rows, cols } = x.shape;
         let params = SumParams { n: x.n(), rows: u(rows), cols: u(cols) };
         match axis {
-            // One workgroup per column / per row.
+            // One workgroup per column / per row (and per part of a long one).
             Some(Axis::Rows) => {
-                self.ctx.dispatch(K::SumRows, &params, &[&x.buffer, &out], grid(cols))
+                let parts = rows.div_ceil(SUM_PER_WORKGROUP);
+                if parts <= 1 {
+                    self.ctx.dispatch(K::SumRows, &params, &[&x.buffer, &out], grid(cols));
+                } else {
+                    // Partial sums of `parts` stretches of each column, then
+                    // their sum: parts ≤ 1024, one part.
+                    let partials = self.ctx.output("sum", Shape::new(parts, cols));
+                    let [gx, gy, _] = grid(cols);
+                    let buffers = [&*x.buffer, &partials];
+                    self.ctx.dispatch(K::SumRows, &params, &buffers, [gx, gy, u(parts)]);
+                    let pass2 = SumParams { n: u(parts * cols), rows: u(parts), cols: u(cols) };
+                    self.ctx.dispatch(K::SumRows, &pass2, &[&partials, &out], grid(cols));
+                }
             }
             Some(Axis::Cols) => {
-                self.ctx.dispatch(K::SumCols, &params, &[&x.buffer, &out], grid(rows))
+                let parts = cols.div_ceil(SUM_PER_WORKGROUP);
+                if parts <= 1 {
+                    self.ctx.dispatch(K::SumCols, &params, &[&x.buffer, &out], grid(rows));
+                } else {
+                    let partials = self.ctx.output("sum", Shape::new(rows, parts));
+                    let [gx, gy, _] = grid(rows);
+                    let buffers = [&*x.buffer, &partials];
+                    self.ctx.dispatch(K::SumCols, &params, &buffers, [gx, gy, u(parts)]);
+                    let pass2 = SumParams { n: u(rows * parts), rows: u(rows), cols: u(parts) };
+                    self.ctx.dispatch(K::SumCols, &pass2, &[&partials, &out], grid(rows));
+                }
             }
             None => {
                 // Pass 1: G workgroups each reduce a strided share of x to

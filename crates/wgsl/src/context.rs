@@ -29,10 +29,6 @@ pub(crate) struct Context {
     pub(crate) info: wgpu::AdapterInfo,
     /// The largest storage buffer a kernel may bind on this device.
     max_binding: u64,
-    /// How many loop iterations a shader invocation may run in all, where
-    /// the driver cuts loops short: llvmpipe (lavapipe) stops them after
-    /// 65 535, silently. `None` elsewhere.
-    pub(crate) loop_limit: Option<u64>,
     kernels: Kernels,
     pool: Arc<Mutex<Pool>>,
     state: Mutex<State>,
@@ -67,14 +63,12 @@ impl Context {
             lock(&slot).get_or_insert_with(|| e.to_string());
         }));
         let max_binding = device.limits().max_storage_buffer_binding_size;
-        let loop_limit = (info.driver == "llvmpipe").then_some(65_535);
         Context {
             pool: Pool::new(device.clone()),
             device,
             queue,
             info,
             max_binding,
-            loop_limit,
             kernels: Kernels::new(),
             state: Mutex::new(State {
                 encoder: None,

@@ -9,8 +9,11 @@
 //!
 //! As in `gpu_kernels.rs`, each test gets its GPU from `gpu_or_skip`.
 
-use minimax_autodiff::{Backend, Shape, Tape, TensorShape, Unary};
+use minimax_autodiff::{Axis, Backend, Cpu, Dist, Shape, Tape, TensorShape, Unary};
 use minimax_wgsl::testing::gpu_or_skip;
+use minimax_wgsl::MatmulKernel;
+
+const CPU: Cpu<f32> = Cpu::new();
 
 // ---------------------------------------------------------------------------
 // Precision at confident logits
@@ -84,5 +87,83 @@ fn bce_with_logits_keeps_relative_precision_for_confident_logits() {
             assert_rel(&format!("bce({logit}, {t})"), loss.item().unwrap() as f32, want, rtol);
             assert_rel(&format!("bce'({logit}, {t})"), dx, sign / (1.0 + (x as f64).exp()), rtol);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Long loops: llvmpipe stops every loop of a shader invocation after 65 535
+// iterations in all (its "loop limiter", shared by all the loops of the
+// shader, nested or not), silently, on wgpu's Vulkan and GL backends alike.
+// Products and sums longer than that must be split by the backend.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn matmul_is_right_across_the_splits_of_a_long_inner_dimension() {
+    let Some(gpu) = gpu_or_skip("matmul_is_right_across_the_splits_of_a_long_inner_dimension")
+    else {
+        return;
+    };
+    // k on either side of a multiple of the split, for every transpose, both
+    // kernels, against the CPU. Random data in [-1, 1): sums of k products,
+    // error ≲ k · 2⁻²⁴ (the splits continue the same sum, in the same order).
+    for (seed, (m, k, n)) in
+        [(5, 1023, 3), (3, 1024, 65), (65, 1025, 2), (2, 3001, 7)].into_iter().enumerate()
+    {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let (ar, ac) = if ta { (k, m) } else { (m, k) };
+            let (br, bc) = if tb { (n, k) } else { (k, n) };
+            let a_cpu = CPU.random(
+                Shape::new(ar, ac),
+                Dist::Uniform { lo: -1.0, hi: 1.0 },
+                2 * seed as u64,
+            );
+            let b_cpu = CPU.random(
+                Shape::new(br, bc),
+                Dist::Uniform { lo: -1.0, hi: 1.0 },
+                2 * seed as u64 + 1,
+            );
+            let a = gpu.upload(a_cpu.shape(), a_cpu.data()).unwrap();
+            let b = gpu.upload(b_cpu.shape(), b_cpu.data()).unwrap();
+            let want = CPU.matmul(&a_cpu, ta, &b_cpu, tb).unwrap();
+            for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
+                let got = gpu.download(&gpu.matmul_with(kernel, &a, ta, &b, tb).unwrap()).unwrap();
+                for (i, (&g, &c)) in got.iter().zip(want.data()).enumerate() {
+                    assert!(
+                        (g - c).abs() <= 2e-6 * k as f32,
+                        "{kernel:?} m={m} k={k} n={n} ta={ta} tb={tb} [{i}]: gpu {g} vs cpu {c}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sums_over_a_long_axis_are_right() {
+    let Some(gpu) = gpu_or_skip("sums_over_a_long_axis_are_right") else { return };
+    // A column of 17 million rows: one workgroup of 256 invocations per
+    // column looped 66 407 times each, past llvmpipe's limit (the sum came
+    // out near 65 535 · 256 = 16.8 million). Ones sum to integers, exact in
+    // f32 up to 2²⁴ = 16.8 million; beyond, within a few ulps.
+    let n = 17_000_000;
+    for (shape, axis) in [
+        (Shape::new(n, 1), Some(Axis::Rows)),
+        (Shape::new(1, n), Some(Axis::Cols)),
+        (Shape::new(n, 1), None),
+    ] {
+        let ones = gpu.fill(shape, 1.0);
+        let got = gpu.download(&gpu.sum(&ones, axis)).unwrap();
+        assert_eq!(got.len(), 1);
+        assert!((got[0] - n as f32).abs() <= 4.0, "sum {axis:?} of ones {shape}: {}", got[0]);
+    }
+    // Two columns, and the sum over rows of a long matrix, against the CPU.
+    let (rows, cols) = (4_200_000, 3);
+    let x_cpu = CPU.random(Shape::new(rows, cols), Dist::Uniform { lo: 0.0, hi: 1.0 }, 9);
+    let x = gpu.upload(x_cpu.shape(), x_cpu.data()).unwrap();
+    let want = CPU.sum(&x_cpu, Some(Axis::Rows));
+    let got = gpu.download(&gpu.sum(&x, Some(Axis::Rows))).unwrap();
+    for (j, (&g, &c)) in got.iter().zip(want.data()).enumerate() {
+        // Positive numbers, orders of summation differ: ≤ 2 n 2⁻²⁴ Σx.
+        assert!((g - c).abs() <= 2.0 * rows as f32 * 2f32.powi(-24) * c, "column {j}: {g} vs {c}");
     }
 }
