@@ -9,7 +9,7 @@
 //!
 //! As in `gpu_kernels.rs`, each test gets its GPU from `gpu_or_skip`.
 
-use minimax_autodiff::{Axis, Backend, Cpu, Dist, Shape, Tape, TensorShape, Unary};
+use minimax_autodiff::{rng, Axis, Backend, Cpu, Dist, Shape, Tape, TensorShape, Unary};
 use minimax_wgsl::testing::gpu_or_skip;
 use minimax_wgsl::MatmulKernel;
 
@@ -165,5 +165,138 @@ fn sums_over_a_long_axis_are_right() {
     for (j, (&g, &c)) in got.iter().zip(want.data()).enumerate() {
         // Positive numbers, orders of summation differ: ≤ 2 n 2⁻²⁴ Σx.
         assert!((g - c).abs() <= 2.0 * rows as f32 * 2f32.powi(-24) * c, "column {j}: {g} vs {c}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Gaussian draws: √(-2 ln u₁) must not become √(negative) = NaN
+// ---------------------------------------------------------------------------
+
+#[test]
+fn millions_of_normal_draws_are_finite_with_the_right_moments() {
+    let Some(gpu) = gpu_or_skip("millions_of_normal_draws_are_finite_with_the_right_moments")
+    else {
+        return;
+    };
+    let n = 4_000_000;
+    for seed in [1, 2] {
+        let z =
+            gpu.download(&gpu.random(Shape::new(1, n), Dist::Normal { mean: 0.0, std: 1.0 }, seed));
+        let z = z.unwrap();
+        let bad = z.iter().filter(|v| !v.is_finite()).count();
+        assert_eq!(bad, 0, "seed {seed}: {bad} of {n} draws are not finite");
+        let mean = z.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+        let var = z.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+        // Standard errors: 1/√n = 5e-4 for the mean, √(2/n) = 7e-4 for the variance.
+        assert!(mean.abs() < 3e-3, "seed {seed}: mean {mean}");
+        assert!((var - 1.0).abs() < 4e-3, "seed {seed}: variance {var}");
+    }
+}
+
+/// WGSL lets `log` be off by 2⁻²¹ in absolute terms on [0.5, 2] (and by 3
+/// ulps elsewhere). `random.wgsl` with every `log` replaced by the worst
+/// such log: 2⁻²¹ too high near 1, where the true ln u₁ of a draw u₁ within
+/// 8 · 2⁻²⁴ of 1 is smaller than that, so -2 ln u₁ comes out negative.
+fn random_wgsl_with_the_worst_log() -> String {
+    let source = include_str!("../../../shaders/random.wgsl");
+    assert!(source.contains("log(u1)"), "random.wgsl no longer takes log(u1): update this test");
+    source.replace("log(", "worst_log(")
+        + "\nfn worst_log(x: f32) -> f32 {\n    \
+           return select(log(x), log(x) + 4.76837158203125e-7, x >= 0.5 && x <= 2.0);\n}\n"
+}
+
+/// Runs `source` (a `random.wgsl`) for `n` standard normal draws under `key`.
+fn normals_from(source: &str, key: u32, n: u32) -> Vec<f32> {
+    use wgpu::util::DeviceExt;
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapter = pollster::block_on(instance.enumerate_adapters(backends))
+        .into_iter()
+        .next()
+        .expect("an adapter (gpu_or_skip found one)");
+    let (device, queue) =
+        pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor::default())).unwrap();
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: None,
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: None,
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    // Params: n, dist = NORMAL, key, threshold, a = mean 0, b = std 1 (and padding).
+    let mut params = [0u8; 32];
+    for (k, word) in [n, 1, key, 0, 0f32.to_bits(), 1f32.to_bits()].into_iter().enumerate() {
+        params[4 * k..4 * k + 4].copy_from_slice(&word.to_le_bytes());
+    }
+    let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: None,
+        contents: &params,
+        usage: wgpu::BufferUsages::UNIFORM,
+    });
+    let bytes = n as u64 * 4;
+    let out = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let readback = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &[
+            wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 1, resource: out.as_entire_binding() },
+        ],
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(n.div_ceil(256), 1, 1); // 256 = WORKGROUP_SIZE
+    }
+    encoder.copy_buffer_to_buffer(&out, 0, &readback, 0, bytes);
+    queue.submit([encoder.finish()]);
+    readback.slice(..).map_async(wgpu::MapMode::Read, |r| r.unwrap());
+    device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+    let view = readback.slice(..).get_mapped_range().unwrap();
+    bytemuck::pod_collect_to_vec(&view)
+}
+
+#[test]
+fn normal_draws_stay_finite_with_the_least_accurate_log_wgsl_allows() {
+    let Some(_gpu) =
+        gpu_or_skip("normal_draws_stay_finite_with_the_least_accurate_log_wgsl_allows")
+    else {
+        return;
+    };
+    // The first draw whose u₁ = 1 - bits24 · 2⁻²⁴ is within 8 · 2⁻²⁴ of 1
+    // (1 in 2²¹ draws): there the worst log makes -2 ln u₁ negative.
+    let key = rng::seed_key(12);
+    let i = (0u32..).find(|&i| rng::bits(key, 2 * i) >> 8 < 8).unwrap();
+    let n = i + 1;
+    let z = normals_from(&random_wgsl_with_the_worst_log(), key, n);
+    assert!(z[i as usize].is_finite(), "draw {i}: {}", z[i as usize]);
+    let bad = z.iter().filter(|v| !v.is_finite()).count();
+    assert_eq!(bad, 0, "{bad} of {n} draws are not finite");
+    // There u₁ ≈ 1, so the draw is about 0: √(-2 ln u₁) ≤ √(2 · 8 · 2⁻²⁴) = 2⁻¹⁰,
+    // with the worst log (clamped to 0) and with the shader's own.
+    let own = normals_from(include_str!("../../../shaders/random.wgsl"), key, n);
+    for (which, v) in [("worst log", z[i as usize]), ("own log", own[i as usize])] {
+        assert!(v.abs() <= 1.0 / 1024.0, "draw {i} with the {which}: {v}");
     }
 }
