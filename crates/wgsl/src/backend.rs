@@ -78,7 +78,7 @@ pub(crate) fn matmul(
             ),
         });
     }
-    let c = gpu.ctx.output("matmul", out);
+    let c = gpu.ctx.try_output("matmul", out)?;
     // Each invocation loops over k. llvmpipe (Mesa's software rasterizer,
     // behind lavapipe and wgpu's GL backend) silently stops a shader's
     // loops after 65 535 iterations in all, every loop counting, nested or
@@ -115,7 +115,7 @@ impl Wgpu {
     /// values if the buffer is shared with another tensor (the GPU's
     /// `Arc::make_mut`, as the CPU backend does): updating a parameter must
     /// not change a copy of it that the tape still holds.
-    fn make_unique(&self, op: &str, t: &mut WgpuTensor) {
+    fn make_unique(&self, op: &'static str, t: &mut WgpuTensor) {
         if Arc::get_mut(&mut t.buffer).is_none() {
             let own = self.ctx.output(op, t.shape);
             self.ctx.copy(&t.buffer, &own, t.bytes());
@@ -141,13 +141,24 @@ impl Backend for Wgpu {
     }
 
     fn upload(&self, shape: Shape, data: &[f32]) -> Result<WgpuTensor> {
-        if data.len() != shape.numel() {
+        if data.len() != shape.checked_numel("upload")? {
             return Err(Error::DataLength { op: "upload", shape, got: data.len() });
         }
         Ok(WgpuTensor::new(shape, self.ctx.upload(shape, data)?))
     }
 
     fn download(&self, x: &WgpuTensor) -> Result<Vec<f32>> {
+        if x.bytes() > x.buffer.size() {
+            // The op that made `x` found its shape too large for this
+            // adapter and gave it a minimal buffer: its error first, if it
+            // was not returned yet, else this one.
+            self.ctx.take_error()?;
+            return Err(Error::Device(format!(
+                "download: the tensor of shape {} has no storage: the op that made it failed \
+                 (see the error an earlier flush, sync or download returned)",
+                x.shape
+            )));
+        }
         self.ctx.download(&x.buffer, x.bytes())
     }
 
@@ -293,7 +304,7 @@ impl Backend for Wgpu {
 
     fn broadcast(&self, x: &WgpuTensor, shape: Shape) -> Result<WgpuTensor> {
         let rule = broadcast_to_rule(x.shape, shape)?;
-        let out = self.ctx.output("broadcast", shape);
+        let out = self.ctx.try_output("broadcast", shape)?;
         let params = BroadcastParams {
             rows: u(shape.rows),
             cols: u(shape.cols),
@@ -306,7 +317,7 @@ impl Backend for Wgpu {
     fn concat_cols(&self, parts: &[&WgpuTensor]) -> Result<WgpuTensor> {
         let shapes: Vec<Shape> = parts.iter().map(|p| p.shape).collect();
         let shape = concat_cols_shape(&shapes)?;
-        let out = self.ctx.output("concat_cols", shape);
+        let out = self.ctx.try_output("concat_cols", shape)?;
         // One copy per part, each into its own block of columns.
         let mut start = 0;
         for p in parts {

@@ -113,6 +113,15 @@ impl Wgpu {
         self.ctx.reset_stats()
     }
 
+    /// The largest tensor this adapter can hold, in bytes (4 per element):
+    /// the smaller of its `max_buffer_size` and
+    /// `max_storage_buffer_binding_size`. Ops asked for a larger one return
+    /// an error naming the op and the shape (or, where they cannot return
+    /// one, report it to the next flush, sync or download).
+    pub fn max_tensor_bytes(&self) -> u64 {
+        self.ctx.max_binding
+    }
+
     /// How many free buffers the pool holds right now.
     pub fn pooled_buffers(&self) -> usize {
         self.ctx.pooled_buffers()

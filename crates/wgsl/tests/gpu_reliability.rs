@@ -300,3 +300,51 @@ fn normal_draws_stay_finite_with_the_least_accurate_log_wgsl_allows() {
         assert!(v.abs() <= 1.0 / 1024.0, "draw {i} with the {which}: {v}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Tensors too large for the device
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_tensor_too_large_for_the_device_is_a_clear_error_up_front() {
+    let Some(gpu) = gpu_or_skip("a_tensor_too_large_for_the_device_is_a_clear_error_up_front")
+    else {
+        return;
+    };
+    let limit = gpu.max_tensor_bytes();
+    let limit_text = limit.to_string();
+    let over = (limit / 4 + 1) as usize; // one f32 too many
+                                         // fill cannot return an error: the next download returns it, naming the
+                                         // op, the shape and the limit (it used to fail as "mapping the readback
+                                         // buffer", the real error coming only at the sync after).
+    let x = gpu.fill(Shape::new(1, over), 1.0);
+    let err = gpu.download(&x).unwrap_err().to_string();
+    let shape = format!("[1, {over}]");
+    for part in ["fill", shape.as_str(), limit_text.as_str()] {
+        assert!(err.contains(part), "{err}");
+    }
+    assert!(!err.contains("mapping"), "{err}");
+    // Reported once; the tensor stays unusable, and says so.
+    let err = gpu.download(&x).unwrap_err().to_string();
+    assert!(err.contains("download") && err.contains(&shape), "{err}");
+    gpu.sync().unwrap();
+    // matmul can return the error: it does, at once, for an output too large.
+    let side = ((limit / 4) as f64).sqrt() as usize + 1;
+    let (a, b) = (gpu.fill(Shape::new(side, 1), 1.0), gpu.fill(Shape::new(1, side), 1.0));
+    let err = gpu.matmul(&a, false, &b, false).unwrap_err().to_string();
+    assert!(err.contains("matmul") && err.contains(&limit_text), "{err}");
+    let err = gpu.broadcast(&gpu.fill(Shape::scalar(), 1.0), Shape::new(1, over)).unwrap_err();
+    assert!(err.to_string().contains("broadcast"), "{err}");
+    gpu.sync().unwrap(); // nothing was left pending by those
+                         // Shapes past Shape::MAX_NUMEL, or whose rows × cols overflows, never
+                         // wrap: [2³², 2³²] used to upload as 0 elements.
+    let err = gpu.upload(Shape::new(1 << 32, 1 << 32), &[]).unwrap_err().to_string();
+    assert!(err.contains("upload") && err.contains("[4294967296, 4294967296]"), "{err}");
+    let huge = gpu.fill(Shape::new(1 << 31, 1 << 31), 0.0);
+    let err = gpu.sync().unwrap_err().to_string();
+    assert!(err.contains("fill") && err.contains("at most 4294967295"), "{err}");
+    drop(huge);
+    // And a tensor within the limit still works.
+    let ok = gpu.fill(Shape::new(1, 1000), 2.0);
+    assert_eq!(gpu.download(&ok).unwrap(), vec![2.0; 1000]);
+}
