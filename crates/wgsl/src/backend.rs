@@ -260,8 +260,9 @@ impl Backend for Wgpu {
                 if parts <= 1 {
                     self.ctx.dispatch(K::SumRows, &params, &[&x.buffer, &out], grid(cols));
                 } else {
-                    // Partial sums of `parts` stretches of each column, then
-                    // their sum: parts ≤ 1024, one part.
+                    // Partial sums of `parts` stretches of each column,
+                    // [parts, cols], then their sum: a buffer holds at most
+                    // 2³⁰ f32s, so parts ≤ 1024 and one part suffices.
                     let partials = self.ctx.output("sum", Shape::new(parts, cols));
                     let [gx, gy, _] = grid(cols);
                     let buffers = [&*x.buffer, &partials];
