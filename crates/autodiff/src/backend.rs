@@ -193,10 +193,18 @@ pub trait Backend: Clone + 'static {
     }
 
     /// A tensor of `shape` with every element `value`.
+    ///
+    /// A shape of more than [`Shape::MAX_NUMEL`] elements (or more than
+    /// the device can hold) cannot be returned as an error here: the CPU
+    /// panics, naming the op and the shape; the GPU returns that error from
+    /// the next `flush`, `sync` or `download`. The same holds for every
+    /// method that returns a tensor without a `Result`; the others return
+    /// the error.
     fn fill(&self, shape: Shape, value: f64) -> Self::Tensor;
     /// A tensor of `shape` drawn from `dist` by a counter-based generator:
     /// element `i` depends only on `(seed, i)` (see [`crate::rng`]), so the
-    /// CPU and the GPU draw the same numbers.
+    /// CPU and the GPU draw the same numbers. Too large a shape: as
+    /// [`Backend::fill`].
     fn random(&self, shape: Shape, dist: Dist, seed: u64) -> Self::Tensor;
 
     /// `op(a) · op(b)` where `op` transposes when its flag is set.
@@ -311,7 +319,9 @@ pub fn matmul_shape(a: Shape, transpose_a: bool, b: Shape, transpose_b: bool) ->
             format!("inner dimensions differ ({} != {})", a_eff.cols, b_eff.rows),
         ));
     }
-    Ok(Shape::new(a_eff.rows, b_eff.cols))
+    let out = Shape::new(a_eff.rows, b_eff.cols);
+    out.checked_numel("matmul")?;
+    Ok(out)
 }
 
 /// How `b` broadcasts against `a` in a [`Binary`] op.
@@ -381,14 +391,16 @@ pub fn sum_shape(x: Shape, axis: Option<Axis>) -> Shape {
 
 /// Checks that `x` can be broadcast to `to` (and returns how).
 pub fn broadcast_to_rule(x: Shape, to: Shape) -> Result<Broadcast> {
-    broadcast_rule("broadcast", to, x).map_err(|_| {
+    let rule = broadcast_rule("broadcast", to, x).map_err(|_| {
         shape_error(
             "broadcast",
             x,
             to,
             "only [1, cols], [rows, 1] and [1, 1] broadcast to [rows, cols]",
         )
-    })
+    })?;
+    to.checked_numel("broadcast")?;
+    Ok(rule)
 }
 
 /// The shape of the column concatenation of `parts`.
@@ -396,14 +408,23 @@ pub fn concat_cols_shape(parts: &[Shape]) -> Result<Shape> {
     let Some(first) = parts.first() else {
         return Err(Error::Invalid { op: "concat_cols", why: "no tensors given".into() });
     };
-    let mut cols = 0;
+    let mut cols: usize = 0;
     for p in parts {
         if p.rows != first.rows {
             return Err(shape_error("concat_cols", *first, *p, "row counts differ"));
         }
-        cols += p.cols;
+        cols = cols.checked_add(p.cols).ok_or_else(|| Error::Invalid {
+            op: "concat_cols",
+            why: format!(
+                "the widths of {} tensors add up to more than {} columns",
+                parts.len(),
+                usize::MAX
+            ),
+        })?;
     }
-    Ok(Shape::new(first.rows, cols))
+    let out = Shape::new(first.rows, cols);
+    out.checked_numel("concat_cols")?;
+    Ok(out)
 }
 
 /// Checks a column slice `start .. start + len` of `x`.

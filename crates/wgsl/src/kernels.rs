@@ -24,6 +24,16 @@ pub(crate) const TILE_M: u32 = 64;
 pub(crate) const TILE_N: u32 = 64;
 /// `matmul_tiled.wgsl`: the depth of one step along k.
 pub(crate) const TILE_K: u32 = 16;
+/// `sum.wgsl`'s `sum_rows` and `sum_cols`: the most numbers one workgroup
+/// adds up, 4096 per invocation. A longer column or row is cut into parts,
+/// summed by as many workgroups, whose partial sums a second dispatch adds
+/// up (llvmpipe stops a shader's loops after 65 535 iterations in all).
+pub(crate) const SUM_PER_WORKGROUP: usize = 4096 * WORKGROUP_SIZE as usize;
+/// Both matmul kernels: the most values of the inner dimension k one
+/// dispatch sums over; a longer k takes several dispatches (see `matmul` in
+/// `backend.rs`). A multiple of [`TILE_K`].
+pub(crate) const K_PER_DISPATCH: u32 = 1024;
+const _: () = assert!(K_PER_DISPATCH.is_multiple_of(TILE_K));
 
 /// The shader files, compiled into the binary.
 mod source {
@@ -352,6 +362,8 @@ pub(crate) struct MatmulParams {
     pub n: u32,
     pub trans_a: u32,
     pub trans_b: u32,
+    pub k_begin: u32,
+    pub k_end: u32,
 }
 
 /// `sgd.wgsl`.

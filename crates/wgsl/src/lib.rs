@@ -114,12 +114,13 @@ impl Wgpu {
         self.ctx.reset_stats()
     }
 
-    /// The largest tensor this adapter can bind to a kernel, in bytes (4 per
-    /// element); an upload or an op's output above it is an error naming
-    /// the limit. 128 MiB on lavapipe and by WebGPU's defaults, often
-    /// more on a hardware GPU: MNIST's 60 000 × 784 `f32` training images
-    /// (188 MB) then need two tensors, each a shuffled half of the data set
-    /// that minibatches are gathered from in turn.
+    /// The largest tensor this adapter can hold, in bytes (4 per element):
+    /// the smaller of its `max_buffer_size` and
+    /// `max_storage_buffer_binding_size`. Ops asked for a larger one return
+    /// an error naming the op and the shape (or, where they cannot return
+    /// one, report it to the next flush, sync or download). 128 MiB on
+    /// lavapipe: MNIST's 60 000 × 784 `f32` training images (188 MB) then
+    /// need two tensors that minibatches are gathered from in turn.
     pub fn max_tensor_bytes(&self) -> u64 {
         self.ctx.max_binding
     }

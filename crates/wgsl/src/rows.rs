@@ -35,6 +35,9 @@ pub(crate) fn gather_rows(gpu: &Wgpu, x: &WgpuTensor, idx: &WgpuIndices) -> Resu
     Ok(WgpuTensor::new(shape, out))
 }
 
+/// The longest run of one repeated index [`scatter_add_rows`] accepts.
+const MAX_CHAIN: usize = 65_535;
+
 /// `dx = 0; dx[idx[i], :] += dy[i, :]`: a fill, then one invocation per
 /// element of `dy`, those at the first position of each index adding up
 /// its chain (see `shaders/gather.wgsl`).
@@ -45,16 +48,17 @@ pub(crate) fn scatter_add_rows(
     rows: usize,
 ) -> Result<WgpuTensor> {
     let shape = scatter_add_rows_shape(dy.shape, idx, rows)?; // [rows, cols]
-                                                              // A chain is a loop in the shader: where the driver cuts loops short,
-                                                              // say so rather than return a wrong sum (an index repeated > 65 535 times).
-    if let Some(limit) = gpu.ctx.loop_limit.filter(|&limit| idx.longest_run as u64 > limit) {
+                                                              // A chain is one loop in the shader, and llvmpipe (behind both of
+                                                              // wgpu's Linux backends) silently stops a shader's loops after 65 535
+                                                              // iterations in all: refuse a longer chain everywhere rather than
+                                                              // return a wrong sum on some drivers (an index repeated > 65 535 times).
+    if idx.longest_run > MAX_CHAIN {
         return Err(Error::Invalid {
             op: "scatter_add_rows",
             why: format!(
-                "an index repeated {} times needs as many loop iterations; {} stops shader loops \
-                 after {limit}",
-                idx.longest_run,
-                gpu.adapter_summary()
+                "an index repeated {} times needs as many loop iterations in one shader \
+                 invocation; at most {MAX_CHAIN} are supported",
+                idx.longest_run
             ),
         });
     }

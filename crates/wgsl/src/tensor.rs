@@ -22,9 +22,10 @@ impl WgpuTensor {
         WgpuTensor { shape, buffer: Arc::new(buffer) }
     }
 
-    /// The number of bytes of its values (the buffer may be larger).
+    /// The number of bytes of its values (the buffer may be larger; or
+    /// smaller, when the op that made the tensor found it too large).
     pub(crate) fn bytes(&self) -> u64 {
-        self.shape.numel() as u64 * 4
+        (self.shape.numel() as u64).saturating_mul(4)
     }
 
     /// The number of elements, as the `u32` the kernels count in.

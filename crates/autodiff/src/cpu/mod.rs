@@ -78,7 +78,7 @@ impl<T: Real> Drop for CpuTensor<T> {
 impl<T: Real> CpuTensor<T> {
     /// A tensor from a shape and row-major data.
     pub fn new(shape: Shape, data: Vec<T>) -> Result<Self> {
-        if data.len() != shape.numel() {
+        if data.len() != shape.checked_numel("tensor")? {
             return Err(Error::DataLength { op: "tensor", shape, got: data.len() });
         }
         Ok(CpuTensor { shape, data: Arc::new(data) })
@@ -96,7 +96,11 @@ impl<T: Real> CpuTensor<T> {
 
     /// A tensor of `shape` whose elements `write` sets, every one of them:
     /// the buffer comes from the pool and holds old values until then.
+    ///
+    /// Panics for a shape of more than [`Shape::MAX_NUMEL`] elements (see
+    /// [`Backend::fill`]); the ops that can return an error refuse it first.
     fn build(shape: Shape, write: impl FnOnce(&mut [T])) -> Self {
+        checked_or_panic("CpuTensor", shape);
         let mut data = pool::take(shape.numel());
         write(Arc::make_mut(&mut data).as_mut_slice()); // unshared: never copies
         CpuTensor { shape, data }
@@ -123,7 +127,7 @@ impl<T: Real> Backend for Cpu<T> {
     }
 
     fn upload(&self, shape: Shape, data: &[T]) -> Result<CpuTensor<T>> {
-        if data.len() != shape.numel() {
+        if data.len() != shape.checked_numel("upload")? {
             return Err(Error::DataLength { op: "upload", shape, got: data.len() });
         }
         Ok(CpuTensor::build(shape, |out| out.copy_from_slice(data)))
@@ -138,10 +142,12 @@ impl<T: Real> Backend for Cpu<T> {
     }
 
     fn fill(&self, shape: Shape, value: f64) -> CpuTensor<T> {
+        checked_or_panic("fill", shape);
         CpuTensor::build(shape, |out| out.fill(T::from_f64(value)))
     }
 
     fn random(&self, shape: Shape, dist: Dist, seed: u64) -> CpuTensor<T> {
+        checked_or_panic("random", shape);
         let key = rng::seed_key(seed);
         if let (Dist::Normal { mean, std }, true) = (dist, unary::is_f32::<T>()) {
             // f32: the same Box–Muller draw in f32 arithmetic with the fast
@@ -283,7 +289,7 @@ impl<T: Real> Backend for Cpu<T> {
             [] => concat_cols_shape(&[])?,
             [first, rest @ ..] => rest.iter().try_fold(first.shape, |joined, p| {
                 concat_cols_shape(&[first.shape, p.shape])?;
-                Ok::<_, Error>(Shape::new(joined.rows, joined.cols + p.shape.cols))
+                concat_cols_shape(&[joined, p.shape]) // the size so far, checked
             })?,
         };
         Ok(CpuTensor::build(shape, |out| {
@@ -414,6 +420,15 @@ fn normal_f32(key: u32, i: u32) -> f32 {
     let u1 = 1.0 - uniform(i.wrapping_mul(2)); // in (0, 1]
     let u2 = uniform(i.wrapping_mul(2).wrapping_add(1)); // in [0, 1)
     (-2.0 * approx::ln(u1)).sqrt() * approx::cos_turns(u2)
+}
+
+/// Panics, naming `op`, if `shape` holds more than [`Shape::MAX_NUMEL`]
+/// elements: for the methods that cannot return the error (see
+/// [`Backend::fill`]), rather than overflow or abort on the allocation.
+fn checked_or_panic(op: &'static str, shape: Shape) {
+    if let Err(e) = shape.checked_numel(op) {
+        panic!("{e}");
+    }
 }
 
 /// A parameter's new value, written by `write` into a fresh buffer from the

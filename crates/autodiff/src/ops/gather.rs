@@ -23,7 +23,7 @@ impl<B: Backend> Var<B> {
     /// An index outside `0..rows` is an error naming it and the row count.
     pub fn gather_rows(&self, idx: &B::Indices) -> Result<Var<B>> {
         let y = self.backend().gather_rows(&self.value, idx)?; // [n, c]
-        Ok(self.tape.record_op(y, &[self], Backward::GatherRows { idx: idx.clone() }))
+        Ok(self.tape.record_on_own_tape(y, &[self], Backward::GatherRows { idx: idx.clone() }))
     }
 }
 

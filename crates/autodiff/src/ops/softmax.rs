@@ -12,7 +12,7 @@ impl<B: Backend> Var<B> {
     pub fn logsumexp_rows(&self) -> Var<B> {
         let y = self.backend().logsumexp_rows(&self.value); // [n, 1]
         let (x, out) = (self.value.clone(), y.clone());
-        self.tape.record_op(y, &[self], Backward::LogSumExp { x, y: out })
+        self.tape.record_on_own_tape(y, &[self], Backward::LogSumExp { x, y: out })
     }
 }
 
@@ -43,7 +43,7 @@ impl<B: Backend> Var<B> {
     /// (`≥ k`), or a label count that is not the row count, is an error.
     pub fn pick_cols(&self, labels: &B::Indices) -> Result<Var<B>> {
         let y = self.backend().pick_cols(&self.value, labels)?; // [n, 1]
-        Ok(self.tape.record_op(y, &[self], Backward::PickCols { labels: labels.clone() }))
+        Ok(self.tape.record_on_own_tape(y, &[self], Backward::PickCols { labels: labels.clone() }))
     }
 }
 
