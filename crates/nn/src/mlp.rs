@@ -167,7 +167,8 @@ impl Mlp {
         mut norm: Option<Norm<'_, B>>,
         n: usize,
     ) -> Result<Var<B>> {
-        let need = self.param_specs().len();
+        // Counted, not listed: a training step must not allocate here.
+        let need = 2 * self.layers.len() + 2 * self.norms.iter().flatten().count();
         if params.len() != need || n > self.layers.len() {
             return Err(Error::Invalid {
                 op: "Mlp::forward",
