@@ -17,7 +17,7 @@
 //! about forty lines.
 //!
 //! ```
-//! use minimax_autodiff::{Backend, Cpu, Shape, Tape};
+//! use minimax_autodiff::{Backend, Cpu, Shape, Tape, TensorShape};
 //! use minimax_nn::{Activation, Init, Mlp, Module};
 //!
 //! let be = Cpu::<f32>::new();

@@ -291,5 +291,5 @@ fn a_tensor_above_the_binding_limit_is_refused_by_name() {
     // before it reads them, so even a limit of gigabytes costs nothing here.
     let zeros = vec![0.0f32; rows * 784];
     let err = gpu.upload(Shape::new(rows, 784), &zeros).unwrap_err();
-    assert!(err.to_string().contains(&format!("this adapter binds at most {limit}")), "{err}");
+    assert!(err.to_string().contains(&format!("this adapter holds at most {limit}")), "{err}");
 }
