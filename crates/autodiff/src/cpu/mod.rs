@@ -23,6 +23,7 @@ pub mod gemm;
 pub mod matmul;
 mod pool;
 mod simd;
+pub mod threads;
 pub mod unary;
 
 use crate::backend::{
