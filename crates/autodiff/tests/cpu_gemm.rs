@@ -1,8 +1,9 @@
 //! The fast CPU matmuls (`cpu::gemm`: the blocked path and the narrow path)
 //! against the plain reference loop (`cpu::matmul`): awkward shapes, all four
 //! transpose combinations, every micro-kernel this CPU supports (the portable
-//! fallback included), thread counts, run-to-run bit-identity, and the
-//! dispatch the backend uses.
+//! fallback, AVX2 + FMA and AVX-512 where the CPU has them; each is forced
+//! by passing its `Kernel` to `gemm::matmul_f32`), thread counts, run-to-run
+//! bit-identity, and the dispatch the backend uses.
 
 use minimax_autodiff::cpu::gemm::{self, Kernel};
 use minimax_autodiff::cpu::matmul as reference;
@@ -134,6 +135,42 @@ fn every_kernel_matches_reference_on_real_values_within_rounding() {
             for kernel in Kernel::available() {
                 assert_close(&case, kernel.name(), &case.blocked(kernel, 1), &want);
             }
+        }
+    }
+}
+
+#[test]
+fn this_cpu_offers_the_kernels_it_has() {
+    // What the tests above cover on this machine, said out loud, and the
+    // dispatch's order: the widest kernel the CPU has.
+    let names: Vec<_> = Kernel::available().iter().map(|k| k.name()).collect();
+    eprintln!("kernels available: {names:?}, best: {}", Kernel::best().name());
+    assert_eq!(names[0], "portable");
+    assert_eq!(Kernel::best().name(), *names.last().unwrap());
+    #[cfg(target_arch = "x86_64")]
+    {
+        let has = |f: &str| names.contains(&f);
+        assert_eq!(has("avx512"), std::arch::is_x86_feature_detected!("avx512f"));
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            assert_eq!(Kernel::best().tile_shape(), (12, 32));
+        }
+    }
+}
+
+#[test]
+fn the_avx512_kernel_gives_the_avx2_kernels_bits() {
+    // Both sum each element with one FMA per step in the same order from
+    // zero, in the same KC-blocks: the same bits on real values, edges (of
+    // either tile) included. Skipped where the CPU lacks either, and says so.
+    let (Some(avx2), Some(avx512)) = (Kernel::avx2_fma(), Kernel::avx512()) else {
+        eprintln!("SKIPPED: this CPU lacks AVX2+FMA or AVX-512; nothing to compare");
+        return;
+    };
+    for (m, k, n) in [(65, 257, 63), (12, 300, 32), (13, 513, 33), (64, 100, 784), (1, 7, 47)] {
+        for (ta, tb) in TRANSPOSES {
+            let case = Case::new(m, k, n, ta, tb, uniform);
+            let (a, b) = (case.blocked(avx2, 1), case.blocked(avx512, 3));
+            assert!(a == b, "avx512 differs from avx2, {}", case.name());
         }
     }
 }

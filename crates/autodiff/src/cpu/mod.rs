@@ -21,6 +21,7 @@
 pub mod approx;
 pub mod gemm;
 pub mod matmul;
+pub mod optim;
 mod pool;
 mod simd;
 pub mod threads;
@@ -191,10 +192,13 @@ impl<T: Real> Backend for Cpu<T> {
 
     fn unary(&self, op: Unary, x: &CpuTensor<T>) -> CpuTensor<T> {
         CpuTensor::build(x.shape, |out| {
-            simd::vectorized(
-                #[inline(always)]
-                || unary::forward(op, &x.data, out),
-            )
+            elementwise([out], 1, |at, [out]| {
+                let x = &x.data[at..at + out.len()];
+                simd::vectorized(
+                    #[inline(always)]
+                    || unary::forward(op, x, out),
+                )
+            })
         })
     }
 
@@ -206,10 +210,14 @@ impl<T: Real> Backend for Cpu<T> {
         dy: &CpuTensor<T>,
     ) -> CpuTensor<T> {
         CpuTensor::build(x.shape, |dx| {
-            simd::vectorized(
-                #[inline(always)]
-                || unary::backward(op, &x.data, &y.data, &dy.data, dx),
-            )
+            elementwise([dx], 1, |at, [dx]| {
+                let range = at..at + dx.len();
+                let (x, y, dy) = (&x.data[range.clone()], &y.data[range.clone()], &dy.data[range]);
+                simd::vectorized(
+                    #[inline(always)]
+                    || unary::backward(op, x, y, dy, dx),
+                )
+            })
         })
     }
 
@@ -217,16 +225,29 @@ impl<T: Real> Backend for Cpu<T> {
         let rule = broadcast_rule(binary_name(op), a.shape, b.shape)?;
         let (a_shape, cols) = (a.shape, a.shape.cols);
         let (a, b) = (&a.data[..], &b.data[..]);
+        // Parts of whole rows when `b` is a row or a column.
+        let unit = match rule {
+            Broadcast::Row | Broadcast::Col => cols,
+            Broadcast::Same | Broadcast::Scalar => 1,
+        };
         Ok(CpuTensor::build(a_shape, |out| {
-            simd::vectorized(
-                #[inline(always)]
-                || match op {
-                    Binary::Add => binary_loop(a, b, out, cols, rule, |x, y| x + y),
-                    Binary::Sub => binary_loop(a, b, out, cols, rule, |x, y| x - y),
-                    Binary::Mul => binary_loop(a, b, out, cols, rule, |x, y| x * y),
-                    Binary::Div => binary_loop(a, b, out, cols, rule, |x, y| x / y),
-                },
-            )
+            elementwise([out], unit, |at, [out]| {
+                let a = &a[at..at + out.len()];
+                let b = match rule {
+                    Broadcast::Same => &b[at..at + out.len()],
+                    Broadcast::Col => &b[at / cols..(at + out.len()) / cols],
+                    Broadcast::Row | Broadcast::Scalar => b,
+                };
+                simd::vectorized(
+                    #[inline(always)]
+                    || match op {
+                        Binary::Add => binary_loop(a, b, out, cols, rule, |x, y| x + y),
+                        Binary::Sub => binary_loop(a, b, out, cols, rule, |x, y| x - y),
+                        Binary::Mul => binary_loop(a, b, out, cols, rule, |x, y| x * y),
+                        Binary::Div => binary_loop(a, b, out, cols, rule, |x, y| x / y),
+                    },
+                )
+            })
         }))
     }
 
@@ -313,13 +334,17 @@ impl<T: Real> Backend for Cpu<T> {
         same_shape("sgd_step", param.shape, velocity.shape)?;
         let (lr, mu) = (T::from_f64(lr), T::from_f64(momentum));
         let v = Arc::make_mut(&mut velocity.data);
+        let (p, g) = (&param.data[..], &grad.data[..]);
         // The parameter is written out of place (see `updated`).
         *param = updated(param, |p_new| {
-            for (((p_new, &p), &g), v) in p_new.iter_mut().zip(&*param.data).zip(&*grad.data).zip(v)
-            {
-                *v = mu * *v + g;
-                *p_new = p - lr * *v;
-            }
+            elementwise([p_new, v], 1, |at, [p_new, v]| {
+                let range = at..at + p_new.len();
+                let (p, g) = (&p[range.clone()], &g[range]);
+                simd::vectorized(
+                    #[inline(always)]
+                    || optim::sgd(lr, mu, p, g, v, p_new),
+                )
+            })
         });
         Ok(())
     }
@@ -335,23 +360,19 @@ impl<T: Real> Backend for Cpu<T> {
         for other in [grad.shape, m.shape, v.shape] {
             same_shape("adam_step", param.shape, other)?;
         }
-        let c = T::from_f64;
-        let (b1, b2) = (c(hp.beta1), c(hp.beta2));
-        let bc1 = c(1.0 - hp.beta1.powi(hp.t as i32));
-        let bc2 = c(1.0 - hp.beta2.powi(hp.t as i32));
-        let (lr, eps) = (c(hp.lr), c(hp.eps));
+        let consts = optim::AdamConsts::new(hp);
         let (m, v) = (Arc::make_mut(&mut m.data), Arc::make_mut(&mut v.data));
-        let one = T::one();
+        let (p, g) = (&param.data[..], &grad.data[..]);
         // The parameter is written out of place (see `updated`).
         *param = updated(param, |p_new| {
-            let state = m.iter_mut().zip(v.iter_mut());
-            let inputs = p_new.iter_mut().zip(&*param.data).zip(&*grad.data);
-            for (((p_new, &p), &g), (m, v)) in inputs.zip(state) {
-                *m = b1 * *m + (one - b1) * g;
-                *v = b2 * *v + (one - b2) * g * g;
-                let (m_hat, v_hat) = (*m / bc1, *v / bc2);
-                *p_new = p - lr * m_hat / (v_hat.sqrt() + eps);
-            }
+            elementwise([p_new, m, v], 1, |at, [p_new, m, v]| {
+                let range = at..at + p_new.len();
+                let (p, g) = (&p[range.clone()], &g[range]);
+                simd::vectorized(
+                    #[inline(always)]
+                    || optim::adam(&consts, p, g, m, v, p_new),
+                )
+            })
         });
         Ok(())
     }
@@ -376,6 +397,42 @@ fn normal_f32(key: u32, i: u32) -> f32 {
 /// to the pool when the tape is dropped, for the next step's update.
 fn updated<T: Real>(param: &CpuTensor<T>, write: impl FnOnce(&mut [T])) -> CpuTensor<T> {
     CpuTensor::build(param.shape, write)
+}
+
+/// Elements per thread from which an elementwise kernel is split across
+/// threads: below it, handing half of the work to a worker costs more than
+/// it saves (measured with `cargo bench --bench elementwise`, see
+/// `BENCHMARKS.md`).
+pub const ELEMENTWISE_PER_THREAD: usize = 1 << 15;
+
+/// Runs an elementwise kernel `f(start, parts)` over `N` output slices of
+/// one length, split into one part per thread when there is enough work
+/// ([`ELEMENTWISE_PER_THREAD`]), each part a multiple of `unit` elements
+/// (a row, for kernels that walk whole rows) and of 16 (a cache line of
+/// `f32`). Each element's value does not depend on the split.
+#[inline]
+fn elementwise<T: Real, const N: usize>(
+    outs: [&mut [T]; N],
+    unit: usize,
+    f: impl Fn(usize, [&mut [T]; N]) + Sync,
+) {
+    let len = outs.first().map_or(0, |o| o.len());
+    let parts = threads::threads().min(len / ELEMENTWISE_PER_THREAD).max(1);
+    if parts == 1 {
+        return f(0, outs);
+    }
+    let unit = unit.max(1);
+    let step = if unit % 16 == 0 { unit } else { unit * 16 / gcd(unit, 16) };
+    threads::run_parts_mut(outs, len.div_ceil(parts).next_multiple_of(step), f);
+}
+
+/// The greatest common divisor.
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 /// Rows shorter than this are repeated to fill a block of about this many

@@ -10,10 +10,12 @@
 //!
 //! **The workers.** Starting a thread costs tens of microseconds, longer
 //! than most of a training step's kernels, so the backend keeps up to
-//! `threads() - 1` workers alive, parked, and [`run_parts`] hands part `i`
-//! of a job to worker `i - 1` while the calling thread does part 0. After
-//! finishing a part a worker spins briefly before parking again, because
-//! the next kernel of a step usually follows within microseconds.
+//! `threads() - 1` workers alive, parked. [`run_parts`] wakes them and
+//! they and the calling thread claim the job's parts one by one from a
+//! shared counter, so a worker that is slow to wake (on a busy machine)
+//! delays nothing: the caller does its parts too. After a job a worker
+//! spins briefly before parking again, because the next kernel of a step
+//! usually follows within microseconds.
 //!
 //! **Determinism.** A job's parts are fixed by its caller from the sizes
 //! and the thread count, never by timing, and every kernel here splits only
@@ -26,7 +28,7 @@
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -47,9 +49,14 @@ static DEFAULT: OnceLock<usize> = OnceLock::new();
 
 /// `MINIMAX_THREADS` if it is a whole number ≥ 1, else the number of cores.
 fn from_env() -> usize {
-    let cores = || thread::available_parallelism().map_or(1, |n| n.get());
-    let set = std::env::var("MINIMAX_THREADS").ok();
-    set.and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n >= 1).unwrap_or_else(cores)
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    parse_threads(std::env::var("MINIMAX_THREADS").ok().as_deref(), cores)
+}
+
+/// The thread count for a `MINIMAX_THREADS` of `var` (unset: `None`): a
+/// whole number ≥ 1, else (unset, empty, 0 or not a number) `cores`.
+fn parse_threads(var: Option<&str>, cores: usize) -> usize {
+    var.and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n >= 1).unwrap_or(cores)
 }
 
 /// Runs `f` with the CPU backend using `n` threads (at least 1) for the
@@ -67,10 +74,14 @@ pub fn with_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Runs `part(0)`, …, `part(parts - 1)`, part 0 on this thread and the
-/// others on the workers if they are free (else here, in order), and
-/// returns when all are done. A panic in any part is resumed here after all
-/// parts have finished.
+/// Runs `part(0)`, …, `part(parts - 1)`, each exactly once, on this thread
+/// and on the workers, and returns when all are done. A panic in any part
+/// is resumed here after all parts have finished.
+///
+/// Parts are claimed one at a time from a shared counter, by this thread
+/// and by the workers alike: if a worker is slow to wake (another program
+/// holds its core), this thread simply does more of the parts, and never
+/// waits for a worker that has not started one.
 pub(crate) fn run_parts(parts: usize, part: &(dyn Fn(usize) + Sync)) {
     if parts <= 1 {
         return (0..parts).for_each(part);
@@ -78,65 +89,75 @@ pub(crate) fn run_parts(parts: usize, part: &(dyn Fn(usize) + Sync)) {
     let Ok(mut workers) = WORKERS.try_lock() else {
         return (0..parts).for_each(part); // busy: run here
     };
-    while workers.len() < parts - 1 {
+    let helpers = parts - 1;
+    while workers.len() < helpers {
         workers.push(Worker::start());
     }
-    let latch = Latch {
-        remaining: AtomicUsize::new(parts - 1),
-        panicked: AtomicBool::new(false),
-        caller: thread::current(),
-    };
-    // SAFETY: the workers use `part` (and what it captures) and `latch` only
-    // until they count their part done on `latch` (a worker touches neither
-    // after its decrement), and this function does not return or unwind
-    // before the count is zero: the wait below comes before any panic is
-    // resumed, and nothing between here and it can panic.
-    let (job, latch): (&'static (dyn Fn(usize) + Sync), &'static Latch) =
-        unsafe { (std::mem::transmute(part), std::mem::transmute(&latch)) };
-    for (i, worker) in workers.iter().take(parts - 1).enumerate() {
-        worker.give(Task { job, part: i + 1, latch });
+    // A new job: the next generation, no part claimed, none done.
+    let generation = (JOB.claims.load(Ordering::Relaxed) >> 32).wrapping_add(1) & 0xFFFF_FFFF;
+    JOB.done.store(0, Ordering::Relaxed);
+    JOB.panicked.store(false, Ordering::Relaxed);
+    JOB.claims.store(generation << 32, Ordering::Release);
+    // SAFETY: `part` is called only by whoever claims a part of this
+    // generation (see `claim`), a claim succeeds only while parts of it are
+    // unclaimed, and this function returns (or unwinds) only after every
+    // claimed part is counted done: so `part` (and what it captures) is
+    // alive at every call. A late worker finds nothing left to claim and
+    // never calls it.
+    let job: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(part) };
+    let task = Task { job, parts, generation, caller: thread::current() };
+    for worker in workers.iter().take(helpers) {
+        worker.give(task.clone());
     }
-    let mine = catch_unwind(AssertUnwindSafe(|| part(0)));
-    while latch.remaining.load(Ordering::Acquire) != 0 {
-        thread::park(); // a worker unparks us when the last part is done
+    let mine = catch_unwind(AssertUnwindSafe(|| task.run_claims()));
+    while JOB.done.load(Ordering::Acquire) < parts {
+        thread::park(); // the worker finishing the last part unparks us
     }
     drop(workers);
     if let Err(panic) = mine {
         resume_unwind(panic);
     }
-    if latch.panicked.load(Ordering::Acquire) {
+    if JOB.panicked.load(Ordering::Acquire) {
         panic!("a CPU backend worker thread panicked");
     }
 }
 
-/// Splits `data` into parts of `part_len` elements (the last may be
-/// shorter) and runs `f(start, part)` on each, `start` being the part's
-/// offset in `data`, through [`run_parts`]. `part_len` 0 means one part.
-pub(crate) fn run_parts_mut<T: Send>(
-    data: &mut [T],
+/// Splits `N` slices of one length into parts of `part_len` elements (the
+/// last may be shorter), the same ranges of each, and runs `f(start,
+/// parts)` on each part through [`run_parts`], `start` being the parts'
+/// offset. `part_len` 0 means one part.
+///
+/// # Panics
+/// If the slices' lengths differ.
+pub(crate) fn run_parts_mut<T: Send, const N: usize>(
+    data: [&mut [T]; N],
     part_len: usize,
-    f: impl Fn(usize, &mut [T]) + Sync,
+    f: impl Fn(usize, [&mut [T]; N]) + Sync,
 ) {
-    let len = data.len();
+    let len = data.first().map_or(0, |d| d.len());
+    assert!(data.iter().all(|d| d.len() == len), "run_parts_mut: slices of different lengths");
     let part_len = if part_len == 0 { len.max(1) } else { part_len };
     let parts = len.div_ceil(part_len);
     if parts <= 1 {
         return f(0, data);
     }
-    /// The start of `data`, to be shared by the parts.
-    struct Base<T>(*mut T);
-    // SAFETY: only used to make disjoint `&mut` slices of a `&mut [T]` whose
-    // `T` is `Send`, one per part.
-    unsafe impl<T: Send> Sync for Base<T> {}
-    let base = &Base(data.as_mut_ptr());
+    /// The starts of the slices, to be shared by the parts.
+    struct Bases<T, const N: usize>([*mut T; N]);
+    // SAFETY: only used to make disjoint `&mut` sub-slices of `&mut [T]`s
+    // whose `T` is `Send`, each range of each slice by exactly one part.
+    unsafe impl<T: Send, const N: usize> Sync for Bases<T, N> {}
+    let bases = &Bases(data.map(|d| d.as_mut_ptr()));
     run_parts(parts, &|i| {
         let start = i * part_len;
         let end = len.min(start + part_len);
-        // SAFETY: parts are disjoint ranges inside `data`, each made into a
-        // slice by exactly one part, and `data` is borrowed mutably for the
-        // whole of `run_parts`, which returns only after every part is done.
-        let part = unsafe { std::slice::from_raw_parts_mut(base.0.add(start), end - start) };
-        f(start, part)
+        // SAFETY: the parts are disjoint ranges inside each slice, each made
+        // into a sub-slice by exactly one part, and the slices are borrowed
+        // mutably for the whole of `run_parts`, which returns only after
+        // every part is done.
+        let parts = bases
+            .0
+            .map(|base| unsafe { std::slice::from_raw_parts_mut(base.add(start), end - start) });
+        f(start, parts)
     });
 }
 
@@ -146,21 +167,75 @@ static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
 /// How long a worker spins for its next task before it parks.
 const SPIN: Duration = Duration::from_micros(100);
 
-/// Counts a job's outstanding parts; the caller waits for zero.
-struct Latch {
-    remaining: AtomicUsize,
+/// The state of the current job, shared by its caller and the workers.
+struct JobState {
+    /// The job's generation (high 32 bits) and the next unclaimed part (low
+    /// 32 bits), changed together so that a claim for an old job fails.
+    claims: AtomicU64,
+    /// Parts finished.
+    done: AtomicUsize,
+    /// Whether a part panicked on a worker.
     panicked: AtomicBool,
+}
+
+static JOB: JobState = JobState {
+    claims: AtomicU64::new(0),
+    done: AtomicUsize::new(0),
+    panicked: AtomicBool::new(false),
+};
+
+/// A job as handed to a worker: what to run, how many parts, which
+/// generation, and whom to wake when the last part is done.
+#[derive(Clone)]
+struct Task {
+    job: &'static (dyn Fn(usize) + Sync),
+    parts: usize,
+    generation: u64,
     caller: Thread,
 }
 
-/// One part of a job for one worker.
-struct Task {
-    job: &'static (dyn Fn(usize) + Sync),
-    part: usize,
-    latch: &'static Latch,
+impl Task {
+    /// The next unclaimed part of this task's job, if any is left.
+    fn claim(&self) -> Option<usize> {
+        let mut current = JOB.claims.load(Ordering::Acquire);
+        loop {
+            let next = (current & 0xFFFF_FFFF) as usize;
+            if current >> 32 != self.generation || next >= self.parts {
+                return None;
+            }
+            match JOB.claims.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(next),
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    /// Claims and runs parts until none is left, counts each done, and
+    /// wakes the caller after the last. A panicking part is counted too,
+    /// and claiming goes on; the first panic is resumed at the end.
+    fn run_claims(&self) {
+        let mut first_panic = None;
+        while let Some(i) = self.claim() {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| (self.job)(i))) {
+                JOB.panicked.store(true, Ordering::Release);
+                first_panic.get_or_insert(panic);
+            }
+            if JOB.done.fetch_add(1, Ordering::AcqRel) + 1 == self.parts {
+                self.caller.unpark();
+            }
+        }
+        if let Some(panic) = first_panic {
+            resume_unwind(panic);
+        }
+    }
 }
 
-/// A worker's mailbox: at most one task, and a flag to find it by spinning.
+/// A worker's mailbox: the latest task, and a flag to find it by spinning.
 struct Mailbox {
     task: Mutex<Option<Task>>,
     has_task: AtomicBool,
@@ -195,8 +270,8 @@ impl Worker {
     }
 }
 
-/// A worker's life: take a task, run it, count it done; spin a little for
-/// the next one, then sleep until one comes.
+/// A worker's life: take the latest task, claim and run its parts; spin a
+/// little for the next task, then sleep until one comes.
 fn work(mailbox: &Mailbox) {
     loop {
         let spin_until = Instant::now() + SPIN;
@@ -213,15 +288,8 @@ fn work(mailbox: &Mailbox) {
                 slot = mailbox.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
             }
         };
-        if catch_unwind(AssertUnwindSafe(|| (task.job)(task.part))).is_err() {
-            task.latch.panicked.store(true, Ordering::Release);
-        }
-        // The latch lives on the caller's stack until the count is zero: take
-        // what is needed from it before the decrement, touch it not after.
-        let caller = task.latch.caller.clone();
-        if task.latch.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            caller.unpark();
-        }
+        // A panic was counted in `JOB.panicked` for the caller to report.
+        let _ = catch_unwind(AssertUnwindSafe(|| task.run_claims()));
     }
 }
 
@@ -259,6 +327,15 @@ mod tests {
             count.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(count.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn minimax_threads_is_a_whole_number_else_the_cores() {
+        assert_eq!(parse_threads(Some("3"), 2), 3);
+        assert_eq!(parse_threads(Some(" 1 "), 2), 1);
+        for bad in [None, Some(""), Some("0"), Some("two"), Some("-1"), Some("1.5")] {
+            assert_eq!(parse_threads(bad, 2), 2, "{bad:?}");
+        }
     }
 
     #[test]

@@ -408,7 +408,7 @@ impl Operands<'_> {
         if rows_per_part >= m {
             return self.rows(kernel, 0, c);
         }
-        super::threads::run_parts_mut(c, rows_per_part * self.n, |start, rows| {
+        super::threads::run_parts_mut([c], rows_per_part * self.n, |start, [rows]| {
             self.rows(kernel, start / self.n, rows)
         });
     }

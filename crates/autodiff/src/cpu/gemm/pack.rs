@@ -106,7 +106,14 @@ pub(super) fn pack_b<K: MicroKernel>(
         if live < K::NR {
             panel.fill(0.0);
         }
-        if b.rows_contiguous() {
+        if b.rows_contiguous() && live == K::NR {
+            // Whole steps: a copy of a constant length, which the compiler
+            // turns into a few vector moves (a `memcpy` call per 128-byte
+            // step cost more than the copy).
+            for (p, step) in panel.chunks_exact_mut(K::NR).enumerate() {
+                step.copy_from_slice(&b.run(p0 + p, j, K::NR)[..K::NR]);
+            }
+        } else if b.rows_contiguous() {
             for (p, step) in panel.chunks_exact_mut(K::NR).enumerate() {
                 step[..live].copy_from_slice(b.run(p0 + p, j, live));
             }
