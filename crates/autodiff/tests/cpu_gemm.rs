@@ -299,6 +299,25 @@ fn dispatch_sends_narrow_outputs_to_the_narrow_path_and_tiny_ones_to_the_plain_l
 }
 
 #[test]
+fn dispatch_drops_transposes_of_single_rows_and_columns_with_the_same_bits() {
+    // k = 1 (an output layer's outer product), and m or n = 1: a transposed
+    // view of a single row or column is the same memory, so the dispatch
+    // may ignore the flag; the bits must be the plain loop's.
+    for (m, k, n) in [(64, 1, 256), (1, 64, 256), (256, 64, 1), (7, 1, 9), (1, 1, 65)] {
+        for (ta, tb) in TRANSPOSES {
+            let case = Case::new(m, k, n, ta, tb, uniform);
+            let mut got = vec![f32::NAN; m * n];
+            gemm::matmul(&case.a, ta, &case.b, tb, &mut got, m, k, n);
+            if gemm::uses_fast_path(m, k, n) && !gemm::uses_narrow_path(m, k, n) {
+                assert_close(&case, "dispatch", &got, &case.reference());
+            } else {
+                assert!(got == case.reference(), "dispatch differs, {}", case.name());
+            }
+        }
+    }
+}
+
+#[test]
 fn dispatch_sends_wider_f32_layers_to_the_blocked_path() {
     // A 16-wide hidden layer and its backward products: blocked, and still correct.
     for (m, k, n, ta, tb) in

@@ -35,6 +35,7 @@ use crate::{
     rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape, TensorShape, Unary,
 };
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 /// The CPU backend for element type `T` (`f32` or `f64`). Holds no state.
@@ -64,12 +65,16 @@ impl<T> Copy for Cpu<T> {}
 #[derive(Clone, Debug, PartialEq)]
 pub struct CpuTensor<T: Real> {
     shape: Shape,
-    data: Arc<Vec<T>>,
+    /// `ManuallyDrop` so that `drop` can move the buffer out to the pool
+    /// without putting a placeholder `Arc` in its place (two atomic
+    /// operations per tensor, in a step of many tiny ones).
+    data: ManuallyDrop<Arc<Vec<T>>>,
 }
 
 impl<T: Real> Drop for CpuTensor<T> {
     fn drop(&mut self) {
-        pool::give_back(std::mem::replace(&mut self.data, pool::empty()));
+        // SAFETY: `self.data` is not used again: the tensor is being dropped.
+        pool::give_back(unsafe { ManuallyDrop::take(&mut self.data) });
     }
 }
 
@@ -79,7 +84,7 @@ impl<T: Real> CpuTensor<T> {
         if data.len() != shape.numel() {
             return Err(Error::DataLength { op: "tensor", shape, got: data.len() });
         }
-        Ok(CpuTensor { shape, data: Arc::new(data) })
+        Ok(CpuTensor { shape, data: ManuallyDrop::new(Arc::new(data)) })
     }
 
     /// The row-major data.
@@ -97,7 +102,7 @@ impl<T: Real> CpuTensor<T> {
     fn build(shape: Shape, write: impl FnOnce(&mut [T])) -> Self {
         let mut data = pool::take(shape.numel());
         write(Arc::make_mut(&mut data).as_mut_slice()); // unshared: never copies
-        CpuTensor { shape, data }
+        CpuTensor { shape, data: ManuallyDrop::new(data) }
     }
 
     fn from_fn(shape: Shape, mut f: impl FnMut(usize) -> T) -> Self {
@@ -422,7 +427,7 @@ fn elementwise<T: Real, const N: usize>(
         return f(0, outs);
     }
     let unit = unit.max(1);
-    let step = if unit % 16 == 0 { unit } else { unit * 16 / gcd(unit, 16) };
+    let step = unit * 16 / gcd(unit, 16); // the least common multiple
     threads::run_parts_mut(outs, len.div_ceil(parts).next_multiple_of(step), f);
 }
 

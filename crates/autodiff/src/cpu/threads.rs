@@ -10,7 +10,7 @@
 //!
 //! **The workers.** Starting a thread costs tens of microseconds, longer
 //! than most of a training step's kernels, so the backend keeps up to
-//! `threads() - 1` workers alive, parked. [`run_parts`] wakes them and
+//! `threads() - 1` workers alive, parked. `run_parts` wakes them and
 //! they and the calling thread claim the job's parts one by one from a
 //! shared counter, so a worker that is slow to wake (on a busy machine)
 //! delays nothing: the caller does its parts too. After a job a worker

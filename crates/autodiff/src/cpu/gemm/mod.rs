@@ -278,6 +278,12 @@ pub fn matmul<T: Real>(
     k: usize,
     n: usize,
 ) {
+    // A transpose of a matrix with a single row or column is the same
+    // memory: drop such flags, so the plain loop takes its contiguous path
+    // (an outer product `[64, 1]·[1, 256]ᵀ` of an output layer's backward).
+    // The same products in the same order, so the same bits.
+    let ta = ta && m > 1 && k > 1;
+    let tb = tb && k > 1 && n > 1;
     if uses_narrow_path(m, k, n) {
         return narrow::matmul(a, ta, b, tb, c, (m, k, n));
     }
