@@ -166,7 +166,9 @@ fn the_avx512_kernel_gives_the_avx2_kernels_bits() {
         eprintln!("SKIPPED: this CPU lacks AVX2+FMA or AVX-512; nothing to compare");
         return;
     };
-    for (m, k, n) in [(65, 257, 63), (12, 300, 32), (13, 513, 33), (64, 100, 784), (1, 7, 47)] {
+    for (m, k, n) in
+        [(65, 257, 63), (12, 300, 32), (13, 513, 33), (64, 100, 784), (1, 7, 47), (300, 70, 45)]
+    {
         for (ta, tb) in TRANSPOSES {
             let case = Case::new(m, k, n, ta, tb, uniform);
             let (a, b) = (case.blocked(avx2, 1), case.blocked(avx512, 3));

@@ -274,9 +274,11 @@ impl Worker {
 /// little for the next task, then sleep until one comes.
 fn work(mailbox: &Mailbox) {
     loop {
+        // Spinning yields the core at each turn: on a busy machine the
+        // thread that would hand over the next task may be waiting for it.
         let spin_until = Instant::now() + SPIN;
         while !mailbox.has_task.load(Ordering::Acquire) && Instant::now() < spin_until {
-            std::hint::spin_loop();
+            thread::yield_now();
         }
         let task = {
             let mut slot = mailbox.task.lock().unwrap_or_else(|e| e.into_inner());
