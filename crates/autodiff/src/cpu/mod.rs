@@ -9,9 +9,14 @@
 //! - matmul: `f32` products go to the blocked SIMD path in [`gemm`], and
 //!   outputs at most 8 wide to its narrow path (`gemm/narrow.rs`, the plain
 //!   loop's bits); both are tested against the plain loop in [`matmul`];
-//! - the elementwise loops run in a copy compiled with AVX2 when the CPU has
-//!   it (`simd.rs`: same operations, same bits), and short rows (a bias of
-//!   5) are worked a block of whole rows at a time;
+//! - the elementwise loops run in a copy compiled with AVX-512 (else AVX2)
+//!   when the CPU has it (`simd.rs`: same operations, same bits), and short
+//!   rows (a bias of 5) are worked a block of whole rows at a time;
+//! - Adam folds its bias corrections into two constants ([`optim`], tested
+//!   against the definition, `optim::adam_reference`);
+//! - large products and elementwise kernels are split across threads
+//!   ([`threads`]: `MINIMAX_THREADS`, default one per core), with the same
+//!   bits for any thread count;
 //! - e^x, tanh and σ in `f32` use the fast versions in [`approx`] (the
 //!   reference `f`/`df` of [`unary`] stay, and `f64` uses them unchanged),
 //!   and so do the `f32` normal draws (its `ln` and `cos`);

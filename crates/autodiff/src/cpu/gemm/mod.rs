@@ -37,6 +37,13 @@
 //! (see [`uses_narrow_path`]). Otherwise the blocked path here takes `f32`
 //! products large enough to pay for packing (see [`uses_fast_path`]), and
 //! everything else (all other `f64`, tiny products) keeps the plain loop.
+//!
+//! **Kernels.** The blocked path runs one of three micro-kernels, chosen
+//! once at run time ([`Kernel::best`]): AVX-512 (`avx512.rs`, a `[12, 32]`
+//! tile), else AVX2 + FMA (`avx2.rs`, `[6, 16]`), else portable Rust
+//! (`[6, 16]`). The loop nest and packing are generic over the tile shape.
+//! The two SIMD kernels give the same bits (same FMAs, same order, same
+//! KC-blocks); the portable one, without FMA, does not.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
