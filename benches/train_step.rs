@@ -218,11 +218,9 @@ impl GanStep {
         let leaky = Activation::LeakyRelu(0.2);
         let g = Mlp::new(&[100, 256, 512, 784], &[leaky, leaky, Activation::Tanh]).expect("G");
         let d = Mlp::new(&[784, 512, 256, 1], &[leaky, leaky, Activation::Identity]).expect("D");
-        let (g_params, d_params) = (
-            g.init_params(&be, Init::TorchDefault, 0, 1),
-            d.init_params(&be, Init::TorchDefault, 0, 2),
-        );
-        let adam = OptimizerConfig::Adam { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
+        let (g_params, d_params) =
+            (g.init_params(&be, Init::TorchDefault, 1), d.init_params(&be, Init::TorchDefault, 2));
+        let adam = OptimizerConfig::adam(2e-4, 0.5, 0.999, 1e-8);
         let (g_opt, d_opt) =
             (Optimizer::new(&be, adam, &g_params), Optimizer::new(&be, adam, &d_params));
         let b = GanStep::BATCH;
