@@ -29,11 +29,14 @@
 //! The image GAN's checkpoints ([`save_image`], [`load_image`]) share the
 //! layout and every check, with their own `format`
 //! (`minimax-image-gan-checkpoint`) and G's batch-norm running statistics
-//! beside the parameters.
+//! beside the parameters. So does the judging classifier's cache
+//! ([`save_classifier`], [`load_classifier`]), keyed by its data set's
+//! fingerprint and its config.
 
 use crate::fsutil;
 use minimax_autodiff::{Backend, Real, Shape, TensorShape};
-use minimax_gan::image::{ImageConfig, ImageData, ImageTrainer};
+use minimax_gan::image::classifier::ClassifierConfig;
+use minimax_gan::image::{Classifier, ImageConfig, ImageData, ImageTrainer};
 use minimax_gan::{Config, Discriminator, Generator, Progress, RunHooks, TrainError, Trainer};
 use minimax_nn::{Module, Optimizer, ParamStore};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -527,6 +530,83 @@ fn check_image(
     }
     check_tensors(file, &meta, &expected, dtype)?;
     Ok((config, step, [g_updates, d_updates]))
+}
+
+// ---------------------------------------------------------------------------
+// The judging classifier, cached: the same layout and checks, keyed by the
+// data set's fingerprint and the classifier's config.
+
+/// The value of the `format` metadata key in a cached classifier.
+pub const CLASSIFIER_FORMAT: &str = "minimax-classifier";
+
+/// Saves a classifier trained on the data set of fingerprint `fingerprint`
+/// with `config`, and its test accuracy, to `path` (atomically).
+pub fn save_classifier<B: Backend>(
+    be: &B,
+    classifier: &Classifier<B>,
+    config: &ClassifierConfig,
+    fingerprint: u64,
+    test_accuracy: f64,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let mut file = Outgoing::default();
+    file.store(be, "classifier", &classifier.params)?;
+    file.meta.insert("fingerprint".into(), format!("{fingerprint:016x}"));
+    file.meta.insert("test_accuracy".into(), test_accuracy.to_string());
+    let sizes = classifier.mlp.sizes();
+    file.meta.insert("sizes".into(), serde_json::to_string(&sizes).expect("numbers"));
+    let config_json = serde_json::to_string(config)
+        .map_err(|e| TrainError::Checkpoint(format!("the config does not serialise: {e}")))?;
+    file.write::<B>(path, CLASSIFIER_FORMAT, 0, config.seed, config_json)
+}
+
+/// Loads the classifier [`save_classifier`] wrote, if it was trained on the
+/// data set of fingerprint `fingerprint` with exactly `config`, for
+/// `pixels` inputs and `classes` outputs; returns it and its recorded test
+/// accuracy. Any mismatch or damage is an error naming what differs (the
+/// caller retrains).
+pub fn load_classifier<B: Backend>(
+    be: &B,
+    path: &Path,
+    config: &ClassifierConfig,
+    fingerprint: u64,
+    pixels: usize,
+    classes: usize,
+) -> Result<(Classifier<B>, f64), TrainError> {
+    let bad = |why: String| TrainError::Checkpoint(format!("{}: {why}", path.display()));
+    let bytes = read(path)?;
+    let (file, meta) = parse(&bytes).map_err(bad)?;
+    let meta = Meta(&meta);
+    let mlp = Classifier::<B>::mlp(pixels, classes, config)?;
+    let accuracy = (|| {
+        let dtype = meta.header(CLASSIFIER_FORMAT)?;
+        let saved: ClassifierConfig =
+            serde_json::from_str(meta.get("config")?).map_err(|e| format!("its config: {e}"))?;
+        if &saved != config {
+            return Err(format!("trained with {saved:?}, this run asks for {config:?}"));
+        }
+        if meta.get("fingerprint")? != format!("{fingerprint:016x}") {
+            return Err(format!(
+                "trained on data of fingerprint {}, this data set's is {fingerprint:016x}",
+                meta.get("fingerprint")?
+            ));
+        }
+        meta.step(config.seed, 0)?;
+        let accuracy: f64 = meta
+            .get("test_accuracy")?
+            .parse()
+            .ok()
+            .filter(|a: &f64| (0.0..=1.0).contains(a))
+            .ok_or("metadata test_accuracy is not a share in [0, 1]")?;
+        let expected: BTreeMap<String, Shape> =
+            mlp.param_specs().into_iter().map(|(n, s)| (format!("classifier.{n}"), s)).collect();
+        check_tensors(&file, &meta, &expected, dtype)?;
+        Ok(accuracy)
+    })()
+    .map_err(bad)?;
+    let mut params = mlp.init_params(be, minimax_nn::Init::TorchDefault, 0);
+    restore_store(be, &file, "classifier", &mut params).map_err(bad)?;
+    Ok((Classifier { mlp, params }, accuracy))
 }
 
 /// [`RunHooks`] that save a checkpoint to one path (replaced atomically
