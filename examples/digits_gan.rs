@@ -334,7 +334,7 @@ fn run<B: Backend>(
     let curves_path = dir.join("loss_curves.svg");
     curves.save(&curves_path).map_err(|e| io_error(&curves_path, e))?;
     let steps_per_second = if seconds > 0.0 { steps_run as f64 / seconds } else { 0.0 };
-    println!("trained {steps_run} steps in {seconds:.1} s ({steps_per_second:.0} steps/s)");
+    println!("trained {steps_run} steps in {seconds:.1} s ({steps_per_second:.3} steps/s)");
 
     // 4. Judge G's samples with the classifier.
     let n = args.judge_samples.unwrap_or(if pixels <= 64 { 2000 } else { 10_000 }).max(1);
