@@ -51,6 +51,16 @@ fn a_short_digits_run_is_deterministic_bit_for_bit() {
     let (x, y) = (a.sample(50, None, 1).unwrap(), b.sample(50, None, 1).unwrap());
     assert!(x.iter().zip(&y).all(|(p, q)| p.to_bits() == q.to_bits()));
     assert!(x.iter().all(|v| v.is_finite() && (-1.0..=1.0).contains(v)));
+    // G along a line of noise: one image per point, the ends differ, and
+    // a length that is not whole rows of noise is refused.
+    let latent = c.latent_dim;
+    let line: Vec<f32> =
+        (0..3 * latent).map(|i| (i / latent) as f32 - 1.0 + (i % latent) as f32 * 0.01).collect();
+    let strip = a.sample_z(&line, &[]).unwrap();
+    assert_eq!(strip.len(), 3 * 64);
+    assert!(strip[..64] != strip[128..]);
+    assert_eq!(strip, b.sample_z(&line, &[]).unwrap());
+    assert!(a.sample_z(&line[1..], &[]).is_err());
     // Not vacuous: another seed gives another run.
     c.seed = 4;
     assert!(bits(&trained(&c, &s)) != bits(&a));
