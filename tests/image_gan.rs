@@ -129,7 +129,7 @@ fn the_image_trainer_on_the_gpu_tracks_the_cpu_one() {
         let mut w = 0.0f64;
         for (x, y) in [(ga, gb), (da, db), (ra, rb)] {
             for (p, q) in x.iter().zip(y.iter()) {
-                if x.len() == ga.len() && std::ptr::eq(x, ga) && cancelled.contains(&p.name) {
+                if std::ptr::eq(x, ga) && cancelled.contains(&p.name) {
                     continue;
                 }
                 let u = a.backend().download(&p.tensor).unwrap();
