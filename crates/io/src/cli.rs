@@ -23,6 +23,7 @@ use crate::fsutil;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 use minimax_autodiff::Backend;
+use minimax_gan::image::ImageTrainer;
 use minimax_gan::{Config, GanLoss, Preset, Progress, RunHooks, TrainError, Trainer};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -284,6 +285,10 @@ pub struct TerminalHooks {
     pub checkpoint: Option<PathBuf>,
     /// Every progress report of the run, in order.
     pub history: Vec<Progress>,
+    /// The whole run's planned steps, when it is trained in segments (to
+    /// draw pictures between them): each report then counts, and its ETA
+    /// runs, to the end of the run rather than of the segment.
+    pub total_steps: Option<u64>,
     /// A line was rewritten in place and needs its line ending.
     open_line: bool,
 }
@@ -304,8 +309,28 @@ impl TerminalHooks {
     }
 }
 
-impl<B: Backend> RunHooks<Trainer<B>> for TerminalHooks {
-    fn progress(&mut self, p: &Progress) {
+impl TerminalHooks {
+    /// Hooks for an image GAN run: printing if `verbose`, saving to
+    /// `checkpoint` if given, reports counted to `total_steps`.
+    pub fn for_images(
+        verbose: bool,
+        checkpoint: Option<PathBuf>,
+        total_steps: u64,
+    ) -> TerminalHooks {
+        TerminalHooks { verbose, checkpoint, total_steps: Some(total_steps), ..Self::default() }
+    }
+
+    /// Keeps and prints one progress report.
+    fn report(&mut self, p: &Progress) {
+        let mut p = p.clone();
+        if let Some(total) = self.total_steps.filter(|&t| t > p.steps) {
+            p.steps = total;
+            p.eta_secs = if p.steps_per_sec > 0.0 {
+                total.saturating_sub(p.step) as f64 / p.steps_per_sec
+            } else {
+                0.0
+            };
+        }
         self.history.push(p.clone());
         if !self.verbose {
             return;
@@ -323,10 +348,28 @@ impl<B: Backend> RunHooks<Trainer<B>> for TerminalHooks {
             println!("{line}");
         }
     }
+}
+
+impl<B: Backend> RunHooks<Trainer<B>> for TerminalHooks {
+    fn progress(&mut self, p: &Progress) {
+        self.report(p)
+    }
 
     fn save(&mut self, trainer: &Trainer<B>) -> Result<Option<PathBuf>, TrainError> {
         let Some(path) = &self.checkpoint else { return Ok(None) };
         crate::checkpoint::save(trainer, path)?;
+        Ok(Some(path.clone()))
+    }
+}
+
+impl<B: Backend> RunHooks<ImageTrainer<B>> for TerminalHooks {
+    fn progress(&mut self, p: &Progress) {
+        self.report(p)
+    }
+
+    fn save(&mut self, trainer: &ImageTrainer<B>) -> Result<Option<PathBuf>, TrainError> {
+        let Some(path) = &self.checkpoint else { return Ok(None) };
+        crate::checkpoint::save_image(trainer, path)?;
         Ok(Some(path.clone()))
     }
 }

@@ -23,7 +23,7 @@
 use crate::error::TrainError;
 use crate::image::data::{Batch, ImageData};
 use crate::image::ImageConfig;
-use crate::run::{first_non_finite, Progress, Training};
+use crate::run::{first_non_finite, DeviceCounters, Progress, Training};
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{concat_cols, Backend, Dist, Real, Shape, Tape, Var};
 use minimax_nn::{Activation, Mlp, Norm, Optimizer, ParamStore};
@@ -59,6 +59,8 @@ pub struct ImageTrainer<B: Backend> {
     step: u64,
     /// The last step's (D loss, G loss, D's logits on real and fake, fakes).
     last: Option<[B::Tensor; 5]>,
+    /// Reads the device's work counters (see [`ImageTrainer::set_counter_hook`]).
+    counters: Option<Box<dyn Fn() -> DeviceCounters>>,
 }
 
 /// G and D for `config`: G ends in tanh (pixels in [-1, 1]), D in a logit.
@@ -107,6 +109,7 @@ impl<B: Backend> ImageTrainer<B> {
             d_opt,
             step: 0,
             last: None,
+            counters: None,
         })
     }
 
@@ -159,6 +162,12 @@ impl<B: Backend> ImageTrainer<B> {
             &mut self.g_opt,
             &mut self.d_opt,
         )
+    }
+
+    /// Reads the device's work counters around each run (see
+    /// [`crate::PerStep`]).
+    pub fn set_counter_hook(&mut self, hook: impl Fn() -> DeviceCounters + 'static) {
+        self.counters = Some(Box::new(hook));
     }
 
     /// Sets the number of steps done, to restore a saved run.
@@ -257,40 +266,82 @@ impl<B: Backend> ImageTrainer<B> {
     ) -> Result<Vec<f32>, TrainError> {
         let c = &self.config;
         let mut out = Vec::with_capacity(n * c.pixels);
-        const CHUNK: usize = 1000;
-        for start in (0..n).step_by(CHUNK) {
-            let m = CHUNK.min(n - start);
+        for start in (0..n).step_by(SAMPLE_CHUNK) {
+            let m = SAMPLE_CHUNK.min(n - start);
             let tape = Tape::new(self.backend.clone());
-            let g_vars = self.g_params.constants(&tape);
             let z = tape.random(
                 Shape::new(m, c.latent_dim),
                 Dist::Normal { mean: 0.0, std: 1.0 },
                 derive_seed(&[seed, start as u64]),
-            );
-            let input = if c.conditional {
-                let mut hot = vec![B::Elem::from_f64(0.0); m * c.classes];
-                for i in 0..m {
-                    let class = classes
-                        .and_then(|cl| cl.get(start + i))
-                        .copied()
-                        .unwrap_or((start + i) % c.classes);
-                    hot[i * c.classes + class.min(c.classes - 1)] = B::Elem::from_f64(1.0);
-                }
-                let onehot = tape.constant(self.backend.upload(Shape::new(m, c.classes), &hot)?);
-                concat_cols(&[&z, &onehot])?
-            } else {
-                z
-            };
-            let x = if self.g.has_batch_norm() {
-                self.g.forward_norm(&g_vars, &input, None, Norm::Eval(&self.g_running))?
-            } else {
-                self.g.forward(&g_vars, &input, None)?
-            };
-            out.extend(x.to_vec()?.into_iter().map(|v| v.to_f64() as f32));
+            ); // [m, latent]
+            let cl: Vec<usize> = (start..start + m)
+                .map(|i| classes.and_then(|cl| cl.get(i)).copied().unwrap_or(i % c.classes))
+                .collect();
+            out.extend(self.generate_eval(&tape, &z, &cl)?);
         }
         Ok(out)
     }
+
+    /// G's images for the given noise `z` (`[n, latent_dim]` row-major:
+    /// for a latent interpolation, say), in evaluation mode as
+    /// [`ImageTrainer::sample`], for `classes` (one per row; ignored unless
+    /// conditional). `[n, pixels]` on the host.
+    pub fn sample_z(&self, z: &[f32], classes: &[usize]) -> Result<Vec<f32>, TrainError> {
+        let c = &self.config;
+        let n = z.len() / c.latent_dim;
+        if z.len() != n * c.latent_dim || (c.conditional && classes.len() != n) {
+            return Err(TrainError::Config(format!(
+                "sample_z: {} noise values and {} classes for rows of {} noise values",
+                z.len(),
+                classes.len(),
+                c.latent_dim
+            )));
+        }
+        let mut out = Vec::with_capacity(n * c.pixels);
+        for start in (0..n).step_by(SAMPLE_CHUNK) {
+            let m = SAMPLE_CHUNK.min(n - start);
+            let tape = Tape::new(self.backend.clone());
+            let rows = &z[start * c.latent_dim..(start + m) * c.latent_dim];
+            let values: Vec<B::Elem> = rows.iter().map(|&v| B::Elem::from_f64(v as f64)).collect();
+            let z = tape.constant(self.backend.upload(Shape::new(m, c.latent_dim), &values)?);
+            let cl = if c.conditional { &classes[start..start + m] } else { &[][..] };
+            out.extend(self.generate_eval(&tape, &z, cl)?);
+        }
+        Ok(out)
+    }
+
+    /// `G(z|y)` in evaluation mode, on the host; `classes` has one class per
+    /// row of `z` when conditional (clamped to the last class).
+    fn generate_eval(
+        &self,
+        tape: &Tape<B>,
+        z: &Var<B>,
+        classes: &[usize],
+    ) -> Result<Vec<f32>, TrainError> {
+        let c = &self.config;
+        let m = z.shape().rows;
+        let g_vars = self.g_params.constants(tape);
+        let input = if c.conditional {
+            let mut hot = vec![B::Elem::from_f64(0.0); m * c.classes];
+            for (i, &class) in classes.iter().take(m).enumerate() {
+                hot[i * c.classes + class.min(c.classes - 1)] = B::Elem::from_f64(1.0);
+            }
+            let onehot = tape.constant(self.backend.upload(Shape::new(m, c.classes), &hot)?);
+            concat_cols(&[z, &onehot])? // [m, latent + classes]
+        } else {
+            z.clone()
+        };
+        let x = if self.g.has_batch_norm() {
+            self.g.forward_norm(&g_vars, &input, None, Norm::Eval(&self.g_running))?
+        } else {
+            self.g.forward(&g_vars, &input, None)?
+        }; // [m, pixels]
+        Ok(x.to_vec()?.into_iter().map(|v| v.to_f64() as f32).collect())
+    }
 }
+
+/// Images G draws per forward pass when sampling.
+const SAMPLE_CHUNK: usize = 1000;
 
 impl<B: Backend> Training for ImageTrainer<B> {
     type Backend = B;
@@ -341,5 +392,8 @@ impl<B: Backend> Training for ImageTrainer<B> {
             ("discriminator", &self.d_params, &self.d_opt),
         ];
         first_non_finite(&self.backend, &nets)
+    }
+    fn counters(&self) -> Option<DeviceCounters> {
+        self.counters.as_ref().map(|read| read())
     }
 }
