@@ -11,6 +11,8 @@
 //! - `data.rs`: the real data (a Gaussian, a ring, a grid, moons, a spiral);
 //! - `models.rs`, `config.rs`: G and D, and the presets;
 //! - `train.rs`: Algorithm 1 of the GAN paper, one step;
+//! - `pass.rs`: a step's plumbing (the tape, reused leaf vectors, the values
+//!   the progress line reads), out of Algorithm 1's way;
 //! - `run.rs`: many steps, with progress, the divergence check and saves;
 //! - `eval.rs`, `snapshot.rs`, `stats.rs`: judging G on 1-D data;
 //! - `coverage.rs`, `plane.rs`: mode coverage on 2-D data;
@@ -18,6 +20,7 @@
 //!   outputs (class coverage, class KL, Inception Score, Fréchet distance).
 
 pub mod config;
+pub mod counters;
 pub mod coverage;
 pub mod data;
 pub mod error;
@@ -27,6 +30,7 @@ pub mod image;
 pub mod judge;
 pub mod loss;
 pub mod models;
+pub mod pass;
 pub mod plane;
 pub mod run;
 pub mod snapshot;

@@ -3,66 +3,14 @@
 //! snapshots, checkpoints (through a hook: this crate writes no files),
 //! and the device counters. The step itself is [`Trainer::train_step`].
 
+pub use crate::counters::DeviceCounters;
 use crate::error::TrainError;
 use crate::snapshot::Snapshot;
-use crate::train::{LeafVecs, Pass, Trainer};
+use crate::train::Trainer;
 use minimax_autodiff::{Backend, Real, TensorShape};
 use minimax_nn::{Optimizer, ParamStore};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// Counts a device keeps of its own work (the GPU backend's `Stats`), read
-/// through a hook so this crate need not know the GPU crate.
-#[derive(Copy, Clone, Debug, Default, PartialEq)]
-pub struct DeviceCounters {
-    /// Compute passes dispatched.
-    pub dispatches: u64,
-    /// Command buffers submitted to the queue.
-    pub submits: u64,
-    /// Bytes copied from the device to the host.
-    pub readback_bytes: u64,
-}
-
-/// The device tensors the progress line is computed from (read only when
-/// a line is printed): the last D-pass's loss, logits and fake batch, and
-/// the last G-pass's loss.
-pub(crate) struct LastStep<B: Backend> {
-    d_loss: Option<B::Tensor>,
-    g_loss: Option<B::Tensor>,
-    real_logits: Option<B::Tensor>,
-    fake_logits: Option<B::Tensor>,
-    fake: Option<B::Tensor>,
-}
-
-impl<B: Backend> Default for LastStep<B> {
-    fn default() -> Self {
-        LastStep { d_loss: None, g_loss: None, real_logits: None, fake_logits: None, fake: None }
-    }
-}
-
-impl<B: Backend> Trainer<B> {
-    /// Empties the tape for the next pass and hands out the leaf vectors.
-    pub(crate) fn fresh_pass(&mut self) -> Result<LeafVecs<B>, TrainError> {
-        self.tape.reset()?;
-        Ok(std::mem::take(&mut self.leaf_vecs))
-    }
-
-    /// Keeps what the progress line needs from a finished pass (handles to
-    /// device tensors, nothing is copied) and takes its leaf vectors back.
-    pub(crate) fn recycle(&mut self, pass: Pass<B>) {
-        let last = &mut self.last;
-        match &pass.real_logits {
-            Some(real_logits) => {
-                last.d_loss = Some(pass.loss.value().clone());
-                last.real_logits = Some(real_logits.value().clone());
-                last.fake_logits = Some(pass.fake_logits.value().clone());
-                last.fake = Some(pass.fake.value().clone());
-            }
-            None => last.g_loss = Some(pass.loss.value().clone()),
-        }
-        self.leaf_vecs = pass.into_leaf_vecs();
-    }
-}
 
 /// One progress report.
 #[derive(Clone, Debug, PartialEq)]
@@ -192,7 +140,7 @@ impl<B: Backend> Trainer<B> {
         first_step: u64,
         stop: u64,
     ) -> Result<Option<Progress>, TrainError> {
-        let last = &self.last;
+        let last = &self.passes.last;
         let (Some(d_loss), Some(g_loss), Some(real_logits), Some(fake_logits), Some(fake)) =
             (&last.d_loss, &last.g_loss, &last.real_logits, &last.fake_logits, &last.fake)
         else {

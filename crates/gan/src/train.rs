@@ -23,10 +23,11 @@
 //! step's work to the device without waiting.
 
 use crate::config::{Config, DInput};
+use crate::counters::DeviceCounters;
 use crate::error::TrainError;
 use crate::loss::GanLoss;
 use crate::models::{Discriminator, Generator, DISCRIMINATOR_NET, GENERATOR_NET};
-use crate::run::{DeviceCounters, LastStep};
+use crate::pass::{LeafVecs, Pass, Passes};
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{Backend, Dist, Shape, Tape, Unary, Var};
 use minimax_nn::{Optimizer, ParamStore};
@@ -56,36 +57,6 @@ pub mod purpose {
     pub const SNAPSHOT: u64 = 10;
 }
 
-/// The variables of one D- or G-pass, before its update is applied.
-pub struct Pass<B: Backend> {
-    /// The loss the pass minimises (`[1, 1]`).
-    pub loss: Var<B>,
-    /// G's parameters as leaves on the pass's tape.
-    pub g_vars: Vec<Var<B>>,
-    /// D's parameters as leaves on the pass's tape.
-    pub d_vars: Vec<Var<B>>,
-    /// D's logits on the real batch (D-passes only).
-    pub real_logits: Option<Var<B>>,
-    /// D's logits on the fake batch.
-    pub fake_logits: Var<B>,
-    /// The fake batch `[batch, dim]`.
-    pub fake: Var<B>,
-}
-
-/// Room for the leaves of a pass: G's and D's parameters as variables.
-pub(crate) type LeafVecs<B> = (Vec<Var<B>>, Vec<Var<B>>);
-
-impl<B: Backend> Pass<B> {
-    /// Drops the pass and returns its leaf vectors, emptied, for the next
-    /// pass to fill.
-    pub(crate) fn into_leaf_vecs(self) -> LeafVecs<B> {
-        let (mut g_vars, mut d_vars) = (self.g_vars, self.d_vars);
-        g_vars.clear();
-        d_vars.clear();
-        (g_vars, d_vars)
-    }
-}
-
 /// A GAN being trained: both players' parameters and optimizers, the step
 /// counter, and the config.
 ///
@@ -113,13 +84,11 @@ pub struct Trainer<B: Backend> {
     pub(crate) d_opt: Optimizer<B>,
     /// Steps done so far.
     pub(crate) step: u64,
-    pub(crate) last: LastStep<B>,
     /// D's targets `[1, 1]` when there is no label noise: `real_label` and 0.
     fixed_labels: (B::Tensor, B::Tensor),
     /// The tape of every D- and G-pass, reset before each, and the vectors
     /// of their leaves: kept, so a step in steady state allocates nothing.
-    pub(crate) tape: Tape<B>,
-    pub(crate) leaf_vecs: LeafVecs<B>,
+    pub(crate) passes: Passes<B>,
     pub(crate) counters: Option<Box<dyn Fn() -> DeviceCounters>>,
 }
 
@@ -158,10 +127,8 @@ impl<B: Backend> Trainer<B> {
             g_opt,
             d_opt,
             step: 0,
-            last: LastStep::default(),
             fixed_labels,
-            tape: Tape::new(backend),
-            leaf_vecs: (Vec::new(), Vec::new()),
+            passes: Passes::new(backend),
             counters: None,
         })
     }
@@ -334,8 +301,8 @@ impl<B: Backend> Trainer<B> {
     /// One training step of Algorithm 1: `k` D-updates, then `g_steps`
     /// G-updates, then a flush. Downloads nothing.
     ///
-    /// Every pass records on the trainer's one tape (`fresh_pass` empties it
-    /// and hands out the leaf vectors); `recycle` keeps
+    /// Every pass records on the trainer's one tape (`passes.fresh` empties it
+    /// and hands out the leaf vectors); `passes.recycle` keeps
     /// the values the progress line needs and takes the vectors back, so a
     /// step in steady state allocates nothing.
     pub fn train_step(&mut self) -> Result<(), TrainError> {
@@ -343,23 +310,23 @@ impl<B: Backend> Trainer<B> {
         self.follow_lr_schedule(step);
         // k D-steps: D learns to tell real from fake; G's output is detached.
         for j in 0..self.config.d_steps as u64 {
-            let leaves = self.fresh_pass()?;
-            let pass = self.discriminator_pass_into(&self.tape, step, j, leaves)?;
-            let grads = self.tape.backward(&pass.loss)?;
+            let leaves = self.passes.fresh()?;
+            let pass = self.discriminator_pass_into(&self.passes.tape, step, j, leaves)?;
+            let grads = self.passes.tape.backward(&pass.loss)?;
             self.d_opt.step(&self.backend, &mut self.d_params, &pass.d_vars, &grads)?;
             if self.config.loss == GanLoss::Wasserstein {
                 self.clip_critic(); // WGAN keeps the critic Lipschitz by clipping
             }
-            self.recycle(pass);
+            self.passes.recycle(pass);
         }
         // The G-steps: G learns from D's answer; the gradient flows through D,
         // but only G's parameters move (D is frozen, its gradients dropped).
         for j in 0..self.config.g_steps as u64 {
-            let leaves = self.fresh_pass()?;
-            let pass = self.generator_pass_into(&self.tape, step, j, leaves)?;
-            let grads = self.tape.backward(&pass.loss)?;
+            let leaves = self.passes.fresh()?;
+            let pass = self.generator_pass_into(&self.passes.tape, step, j, leaves)?;
+            let grads = self.passes.tape.backward(&pass.loss)?;
             self.g_opt.step(&self.backend, &mut self.g_params, &pass.g_vars, &grads)?;
-            self.recycle(pass);
+            self.passes.recycle(pass);
         }
         self.step += 1;
         self.backend.flush()?;
