@@ -2,7 +2,18 @@
 //! SIMD path (one thread and all cores), in GFLOP/s (`2·m·k·n` per product).
 //!
 //! Run with `cargo bench --bench matmul` (all tables), or name tables:
-//! `cargo bench --bench matmul -- square small threads`. Each figure is the median of
+//! `cargo bench --bench matmul -- square small threads`.
+//!
+//! `cargo bench --bench matmul -- sgemm` (not in the default set) prints one
+//! machine-readable line per size, for scripts and the peers' runner:
+//! `RESULT bench=sgemm n=512 threads=1 kernel=avx512 gflops=… cpu_gflops=…`.
+//! The thread count is `MINIMAX_THREADS` (default: one per core), the
+//! kernel the best this CPU has unless `MINIMAX_GEMM_KERNEL` names one
+//! (`portable`, `avx2+fma`, `avx512`), and the sizes 256, 512 and 1024
+//! unless `n=SIZE` arguments name others. `gflops` is from wall-clock time;
+//! on one thread, `cpu_gflops` is from the CPU time the process was given
+//! (Linux `/proc/self/schedstat`), which other jobs time-sharing the core
+//! do not inflate — on a shared machine the two differ by the share it got. Each figure is the median of
 //! several timed repeats; each repeat runs the product enough times to take
 //! at least ~20 ms. Compare with `benches/peers/matmul.py` run right after
 //! (see `benches/peers/README.md` and `BENCHMARKS.md`).
@@ -140,10 +151,86 @@ fn threads_row(n: usize, cores: usize) {
     println!("{n:>6} {one:>9.1} {all:>9.1}  {picked}");
 }
 
+/// CPU time this process has run, in seconds (Linux: the first field of
+/// `/proc/self/schedstat`, nanoseconds; `None` elsewhere).
+fn cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/self/schedstat").ok()?;
+    Some(text.split_whitespace().next()?.parse::<f64>().ok()? / 1e9)
+}
+
+/// The `sgemm` lines: `[n, n] · [n, n]` through `gemm::matmul_f32` with
+/// the chosen kernel and `MINIMAX_THREADS` threads, median of the repeats,
+/// by wall-clock time and by CPU time.
+fn sgemm_lines(sizes: &[usize]) {
+    let kernel = match std::env::var("MINIMAX_GEMM_KERNEL").ok().as_deref() {
+        None | Some("") => Kernel::best(),
+        Some(name) => Kernel::available()
+            .into_iter()
+            .find(|k| k.name() == name)
+            .unwrap_or_else(|| panic!("MINIMAX_GEMM_KERNEL={name}: not a kernel this CPU has")),
+    };
+    let threads = minimax::autodiff::cpu::threads::threads();
+    for &n in sizes {
+        let (a, b) = (random(n * n, 1), random(n * n, 2));
+        let mut c = vec![0.0f32; n * n];
+        let mut product = || {
+            gemm::matmul_f32(
+                kernel,
+                threads,
+                black_box(&a),
+                false,
+                black_box(&b),
+                false,
+                &mut c,
+                n,
+                n,
+                n,
+            )
+        };
+        let flops = 2.0 * (n * n * n) as f64;
+        product();
+        let start = Instant::now();
+        let mut iters = 1usize;
+        while start.elapsed() < MIN_REPEAT * 5 {
+            product();
+            iters += 1;
+        }
+        let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+        for _ in 0..REPEATS {
+            let (t, c0) = (Instant::now(), cpu_seconds());
+            for _ in 0..iters {
+                product();
+            }
+            wall.push(flops * iters as f64 / t.elapsed().as_secs_f64() / 1e9);
+            if let (Some(c0), Some(c1), 1) = (c0, cpu_seconds(), threads) {
+                cpu.push(flops * iters as f64 / (c1 - c0) / 1e9);
+            }
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        // CPU time only on one thread (workers spinning between jobs count too).
+        let cpu =
+            if cpu.is_empty() { String::new() } else { format!(" cpu_gflops={:.2}", median(cpu)) };
+        println!(
+            "RESULT bench=sgemm n={n} threads={threads} kernel={} gflops={:.2}{cpu}",
+            kernel.name(),
+            median(wall),
+        );
+    }
+}
+
 fn main() {
     // Table names on the command line (cargo adds `--bench`, skipped); none = all.
-    let named: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let wanted = |table: &str| named.is_empty() || named.iter().any(|a| a == table);
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let sizes: Vec<usize> =
+        args.iter().filter_map(|a| a.strip_prefix("n=")?.parse().ok()).collect();
+    let named: Vec<&String> = args.iter().filter(|a| !a.starts_with("n=")).collect();
+    if named.iter().any(|a| *a == "sgemm") {
+        return sgemm_lines(if sizes.is_empty() { &[256, 512, 1024] } else { &sizes });
+    }
+    let wanted = |table: &str| named.is_empty() || named.iter().any(|a| *a == table);
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     println!("f32 matmul, GFLOP/s (median of {REPEATS}); best kernel: {}", Kernel::best().name());
     if wanted("square") {

@@ -8,8 +8,18 @@
 //!   statistics (not in the default set: it takes a while);
 //! - `mlp`: one step (forward, backward, Adam) of a 784-256-256-1 MLP with
 //!   LeakyReLU(0.2) hidden layers and a BCE-with-logits loss, batch 64;
+//! - `gan`: one image-GAN step: G 100-256-512-784 (LeakyReLU 0.2, tanh
+//!   out), D 784-512-256-1 (LeakyReLU 0.2), batch 64, one D step and one G
+//!   step with the non-saturating loss, Adam 2e-4 (0.5, 0.999), the work
+//!   of `../shared/peers/gan_step_torch.py`;
 //! - `alloc`: heap allocations per steady-state step of both, counted by a
 //!   counting global allocator in this binary.
+//!
+//! Each figure is also printed as one machine-readable line, e.g.
+//! `RESULT bench=mlp_step h=256 batch=64 threads=1 ms_per_step=…`
+//! (`bench=gan_step`, `bench=devnag … ms_per_epoch=…`). `batch=N` arguments
+//! set the MLP step's batch sizes (default 64); the thread count is
+//! `MINIMAX_THREADS` (default: one per core).
 //!
 //! Run with `cargo bench --bench train_step` (devnag, mlp, alloc) or name
 //! the parts: `cargo bench --bench train_step -- devnag-full`. Every product
@@ -17,11 +27,10 @@
 //! thread, so the figures are one-thread figures (run under `taskset -c 0`
 //! to be sure). Compare with `benches/peers/train_step.py`.
 
+use minimax::autodiff::cpu::threads::threads;
 use minimax::autodiff::{Backend, Cpu, Dist, Shape, Tape, Var};
-use minimax::gan::{
-    Activation, Config, Init, Mlp, Optimizer, OptimizerConfig, ParamStore, Preset, RunOptions,
-    Trainer,
-};
+use minimax::gan::{Config, Preset, RunOptions, Trainer};
+use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -99,6 +108,7 @@ fn devnag() {
         per_step * 1e6,
         epoch * 5000.0
     );
+    println!("RESULT bench=devnag threads={} ms_per_epoch={:.4}", threads(), epoch * 1e3);
 }
 
 /// The whole devnag run, timed once, with G's final statistics.
@@ -139,16 +149,16 @@ struct MlpStep {
 }
 
 impl MlpStep {
-    fn new() -> MlpStep {
+    fn new(batch: usize) -> MlpStep {
         let be = Cpu::<f32>::new();
         let leaky = Activation::LeakyRelu(0.2);
         let mlp = Mlp::new(&[784, 256, 256, 1], &[leaky, leaky, Activation::Identity])
             .expect("a valid MLP");
-        let params = mlp.init_params(&be, Init::TorchDefault, 0, 1);
-        let adam = OptimizerConfig::Adam { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
+        let params = mlp.init_params(&be, Init::TorchDefault, 1);
+        let adam = OptimizerConfig::adam(2e-4, 0.5, 0.999, 1e-8);
         let opt = Optimizer::new(&be, adam, &params);
-        let x = be.random(Shape::new(64, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
-        let t = be.random(Shape::new(64, 1), Dist::Bernoulli { p: 0.5 }, 2);
+        let x = be.random(Shape::new(batch, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
+        let t = be.random(Shape::new(batch, 1), Dist::Bernoulli { p: 0.5 }, 2);
         MlpStep { be, mlp, params, opt, x, t, tape: Tape::new(be), vars: Vec::new() }
     }
 
@@ -169,18 +179,130 @@ impl MlpStep {
 }
 
 /// The MLP step: median over repeats of 50 steps each (~0.2 s).
-fn mlp() {
-    let mut step = MlpStep::new();
+fn mlp(batch: usize) {
+    let mut step = MlpStep::new(batch);
     let seconds = median_secs(|| (0..50).for_each(|_| step.step())) / 50.0;
-    println!("mlp: 784-256-256-1, batch 64, forward + backward + Adam, Cpu<f32>");
+    println!("mlp: 784-256-256-1, batch {batch}, forward + backward + Adam, Cpu<f32>");
     println!("  {:.3} ms/step", seconds * 1e3);
+    let t = threads();
+    println!(
+        "RESULT bench=mlp_step h=256 batch={batch} threads={t} ms_per_step={:.4}",
+        seconds * 1e3
+    );
+}
+
+/// The image-GAN step's two MLPs, their parameters and optimizers, a fixed
+/// "real" batch, and the tape and leaf vectors reused from step to step.
+struct GanStep {
+    be: Cpu<f32>,
+    g: Mlp,
+    d: Mlp,
+    g_params: ParamStore<Cpu<f32>>,
+    d_params: ParamStore<Cpu<f32>>,
+    g_opt: Optimizer<Cpu<f32>>,
+    d_opt: Optimizer<Cpu<f32>>,
+    real: <Cpu<f32> as Backend>::Tensor,
+    ones: <Cpu<f32> as Backend>::Tensor,
+    zeros: <Cpu<f32> as Backend>::Tensor,
+    tape: Tape<Cpu<f32>>,
+    g_vars: Vec<Var<Cpu<f32>>>,
+    d_vars: Vec<Var<Cpu<f32>>>,
+    seed: u64,
+}
+
+impl GanStep {
+    const BATCH: usize = 64;
+
+    fn new() -> GanStep {
+        let be = Cpu::<f32>::new();
+        let leaky = Activation::LeakyRelu(0.2);
+        let g = Mlp::new(&[100, 256, 512, 784], &[leaky, leaky, Activation::Tanh]).expect("G");
+        let d = Mlp::new(&[784, 512, 256, 1], &[leaky, leaky, Activation::Identity]).expect("D");
+        let (g_params, d_params) =
+            (g.init_params(&be, Init::TorchDefault, 1), d.init_params(&be, Init::TorchDefault, 2));
+        let adam = OptimizerConfig::adam(2e-4, 0.5, 0.999, 1e-8);
+        let (g_opt, d_opt) =
+            (Optimizer::new(&be, adam, &g_params), Optimizer::new(&be, adam, &d_params));
+        let b = GanStep::BATCH;
+        let real = be.random(Shape::new(b, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
+        let (ones, zeros) = (be.fill(Shape::new(b, 1), 1.0), be.fill(Shape::new(b, 1), 0.0));
+        let tape = Tape::new(be);
+        let (g_vars, d_vars) = (Vec::new(), Vec::new());
+        GanStep {
+            be,
+            g,
+            d,
+            g_params,
+            d_params,
+            g_opt,
+            d_opt,
+            real,
+            ones,
+            zeros,
+            tape,
+            g_vars,
+            d_vars,
+            seed: 0,
+        }
+    }
+
+    /// Fresh leaves of both nets on the reset tape, and a noise batch `[64, 100]`.
+    fn begin(&mut self) -> Var<Cpu<f32>> {
+        self.g_vars.clear();
+        self.d_vars.clear();
+        self.tape.reset().expect("the last pass's variables are dropped");
+        self.g_params.on_tape_into(&self.tape, &mut self.g_vars);
+        self.d_params.on_tape_into(&self.tape, &mut self.d_vars);
+        self.seed += 1;
+        let z = Dist::Normal { mean: 0.0, std: 1.0 };
+        self.tape.constant(self.be.random(Shape::new(GanStep::BATCH, 100), z, self.seed))
+    }
+
+    /// One D step (G's output detached) and one G step (through D, whose
+    /// gradients are computed too, as the Trainer and PyTorch do).
+    fn step(&mut self) {
+        {
+            let z = self.begin();
+            let tape = &self.tape;
+            let real = tape.constant(self.real.clone()); // [64, 784]
+            let (ones, zeros) =
+                (tape.constant(self.ones.clone()), tape.constant(self.zeros.clone()));
+            let fake = self.g.forward(&self.g_vars, &z, None).expect("G").detach(); // [64, 784]
+            let d_real = self.d.forward(&self.d_vars, &real, None).expect("D"); // [64, 1]
+            let d_fake = self.d.forward(&self.d_vars, &fake, None).expect("D");
+            let real_loss = d_real.bce_with_logits(&ones).expect("loss");
+            let loss = real_loss.add(&d_fake.bce_with_logits(&zeros).expect("loss")).expect("loss");
+            let grads = self.tape.backward(&loss).expect("backward");
+            self.d_opt.step(&self.be, &mut self.d_params, &self.d_vars, &grads).expect("Adam D");
+        }
+        let z = self.begin();
+        let ones = self.tape.constant(self.ones.clone());
+        let fake = self.g.forward(&self.g_vars, &z, None).expect("G"); // [64, 784]
+        let loss = self.d.forward(&self.d_vars, &fake, None).expect("D").bce_with_logits(&ones);
+        let grads = self.tape.backward(&loss.expect("loss")).expect("backward");
+        self.g_opt.step(&self.be, &mut self.g_params, &self.g_vars, &grads).expect("Adam G");
+    }
+}
+
+/// The image-GAN step: median over repeats of 10 steps each.
+fn gan() {
+    let mut step = GanStep::new();
+    let seconds = median_secs(|| (0..10).for_each(|_| step.step())) / 10.0;
+    println!("gan: G 100-256-512-784, D 784-512-256-1, batch 64, one D + one G step, Cpu<f32>");
+    println!("  {:.3} ms/step", seconds * 1e3);
+    let t = threads();
+    println!(
+        "RESULT bench=gan_step batch={} threads={t} ms_per_step={:.4}",
+        GanStep::BATCH,
+        seconds * 1e3
+    );
 }
 
 /// Heap allocations per steady-state step of both.
 fn alloc() {
     let mut trainer = devnag_trainer();
     let epoch = allocations(|| trainer.train_step().expect("a devnag epoch"));
-    let mut step = MlpStep::new();
+    let mut step = MlpStep::new(64);
     for _ in 0..3 {
         step.step();
     }
@@ -192,20 +314,27 @@ fn alloc() {
 
 /// Runs the parts named on the command line (all but `devnag-full` if none).
 fn main() {
-    let args: Vec<String> =
-        std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect::<Vec<_>>();
+    let all: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let batches: Vec<usize> =
+        all.iter().filter_map(|a| a.strip_prefix("batch=")?.parse().ok()).collect();
+    let args: Vec<&String> = all.iter().filter(|a| !a.starts_with("batch=")).collect();
     let wanted = |name: &str| {
         if args.is_empty() {
             name != "devnag-full"
         } else {
-            args.iter().any(|a| a == name)
+            args.iter().any(|a| *a == name)
         }
     };
     if wanted("devnag") {
         devnag();
     }
     if wanted("mlp") {
-        mlp();
+        for &batch in if batches.is_empty() { &[64][..] } else { &batches } {
+            mlp(batch);
+        }
+    }
+    if wanted("gan") {
+        gan();
     }
     if wanted("alloc") {
         alloc();

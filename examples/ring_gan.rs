@@ -14,10 +14,18 @@
 //! cargo run --release --example ring_gan -- --compare       # a failure and its fix
 //! ```
 //!
+//! Each run writes into its own folder, `out/ring_gan/<run name>/` (the
+//! preset, the data set, the options that differ from the preset, the
+//! seed; printed at the start), so a `--data moons` run does not overwrite
+//! the ring's; `--out DIR` writes exactly into `DIR`.
+//!
 //! It counts modes the way the literature does (`coverage.rs`): of 2500
 //! samples from G, those within 3σ of a mode's centre are *high quality*;
-//! a mode is *covered* when at least 20 of them land on it. It writes
-//! `summary.json` and `figure.svg` to `--out`: real (black) and generated
+//! a mode is *covered* when at least 20 of them land on it. The run's
+//! verdict: every mode covered and at least half the samples of high
+//! quality (for the moons and the spiral, which have no modes: at least
+//! half the samples within 3σ of the curve). It writes `summary.json` (the
+//! numbers, the verdict, the config) and `figure.svg`: real (black) and generated
 //! (green) points over a heat map of D(x) at several moments of training.
 //! Red is where D says "real", blue where it says "fake": watch D turn the
 //! modes G has found blue, and G flee to where D is still red.
@@ -40,140 +48,116 @@
 //!    settles on some of the modes and stays there;
 //! 3. *the preset*: the same with packing. Every mode, every seed.
 //!
-//! Everything reusable is in the `minimax-gan` crate (`data.rs` draws the
-//! ring, `coverage.rs` counts modes, `plane.rs` takes the snapshots,
-//! `scatter.rs` draws them); this file is the narration around it.
+//! `compare.svg` draws all three, one row each (seed as given), at the
+//! start, an eighth, half way and the end; `compare.json` has every seed.
+//!
+//! The algorithm and the measures are in the `minimax-gan` crate (`data.rs`
+//! draws the ring, `coverage.rs` counts modes, `plane.rs` takes the
+//! snapshots); flags, summaries and figures (`scatter.rs`) are
+//! `minimax-io`'s. This file is the narration around them.
 
+use clap::{Parser, ValueEnum};
 use minimax::autodiff::{Backend, Cpu};
-use minimax::gan::cli::{Args, Cli, CliError};
-use minimax::gan::coverage::{HQ_RADIUS, MIN_PER_MODE, SAMPLES};
-use minimax::gan::json::JsonValue;
-use minimax::gan::plane::REAL_POINTS;
-use minimax::gan::{fsutil, scatter, Coverage, PlaneSnapshot, RunStats, Target};
-use minimax::gan::{Config, GanLoss, Preset, RunOptions, TrainError, Trainer};
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use minimax::gan::coverage::{HQ_RADIUS, MIN_PER_MODE};
+use minimax::gan::snapshot::REAL_POINTS;
+use minimax::gan::{Config, Coverage, PlaneSnapshot, Preset, RunOptions, RunStats, Target};
+use minimax::gan::{TrainError, Trainer};
+use minimax::io::cli::{self, Device, GameArgs, RunArgs, TerminalHooks};
+use minimax::io::summary::{self, Check, Verdict};
+use minimax::io::{figures, fsutil, scatter};
+use serde_json::{json, Value};
+use std::path::Path;
 
 /// Snapshots per run: every `steps / SLICES` steps (and at step 0).
 const SLICES: u64 = 16;
-/// The snapshots drawn in the figure, in sixteenths of the run.
+/// The snapshots drawn in `figure.svg`, in sixteenths of the run.
 const PICTURED: [u64; 8] = [0, 1, 2, 4, 6, 8, 12, 16];
+/// The snapshots drawn per configuration in `compare.svg`.
+const PICTURED_COMPARE: [u64; 4] = [0, 2, 8, 16];
 /// Seeds per configuration in `--compare`.
 const COMPARE_SEEDS: u64 = 4;
+/// The goal: at least this share of G's samples of high quality.
+const HQ_GOAL: f64 = 0.5;
+/// The example's name, and its folder under `out/`.
+const EXAMPLE: &str = "ring_gan";
 
-fn cli() -> Cli {
-    Cli::new(
-        "ring_gan",
-        "Train a GAN on 2-D data, count the modes it covers, and draw G and D as it learns.",
-    )
-    .choice(
-        "data",
-        &["ring", "grid", "moons", "spiral"],
-        "ring",
-        "ring: 8 Gaussians, radius 2, σ 0.02; grid: 5×5 Gaussians, σ 0.05; moons, spiral: curves",
-    )
-    .choice(
-        "device",
-        &["cpu", "gpu"],
-        "cpu",
-        "cpu: the reference CPU backend (f32); gpu: WGSL kernels via wgpu",
-    )
-    .int("seed", 0, "run seed; with --compare, the first of 4 seeds")
-    .string("steps", "preset", "training steps; preset = 4000")
-    .string("batch", "preset", "samples per batch; preset = 256")
-    .string(
-        "loss",
-        "preset",
-        "minimax | non-saturating | least-squares | wasserstein; preset = non-saturating",
-    )
-    .string("k", "preset", "D-steps per step (the paper's k); preset = 1")
-    .string("lr", "preset", "learning rate of both optimizers; preset = 0.001 (then decaying)")
-    .int("log-every", 500, "steps between progress lines")
-    .string("out", "out/ring_gan", "directory for summary.json, figure.svg, compare.json")
-    .switch("compare", "train the hopping, dropping and packed configurations on 4 seeds each")
-}
-
-/// The command line, checked.
-struct Options {
-    gpu: bool,
-    target: Target,
-    seed: u64,
-    steps: Option<u64>,
-    batch: Option<usize>,
-    loss: Option<GanLoss>,
-    k: Option<usize>,
-    lr: Option<f64>,
-    log_every: u64,
-    out: PathBuf,
+/// Train a GAN on 2-D data, count the modes it covers, and draw G and D as it learns.
+#[derive(Debug, Parser)]
+#[command(name = EXAMPLE)]
+struct Args {
+    /// The real data
+    #[arg(long, value_enum, value_name = "DATA", default_value_t = Data::Ring)]
+    data: Data,
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    game: GameArgs,
+    /// Train the hopping, dropping and packed configurations on 4 seeds each (from --seed)
+    #[arg(long)]
     compare: bool,
 }
 
-impl Options {
-    fn parse(args: &Args) -> Result<Options, CliError> {
-        let at_least = |name: &str, min: u64| -> Result<u64, CliError> {
-            let v = args.int(name);
-            u64::try_from(v).ok().filter(|&v| v >= min).ok_or_else(|| CliError::BadValue {
-                flag: name.into(),
-                expected: format!("an integer of at least {min}"),
-                got: v.to_string(),
-            })
-        };
-        let losses = "one of minimax, non-saturating, least-squares, wasserstein";
-        Ok(Options {
-            gpu: args.string("device") == "gpu",
-            target: Target::named_2d(args.string("data")).expect("--data is a choice flag"),
-            seed: at_least("seed", 0)?,
-            steps: args.override_of("steps", "preset", "a positive integer", |&s: &u64| s > 0)?,
-            batch: args.override_of("batch", "preset", "an even integer of at least 2", |&b| {
-                b >= 2 && b % 2 == 0 // packs of 2 must divide it
-            })?,
-            loss: args.override_of("loss", "preset", losses, |_: &GanLoss| true)?,
-            k: args.override_of("k", "preset", "a positive integer", |&k: &usize| k > 0)?,
-            lr: args.override_of("lr", "preset", "a positive number", |&lr: &f64| {
-                lr > 0.0 && lr.is_finite()
-            })?,
-            log_every: at_least("log-every", 1)?,
-            out: PathBuf::from(args.string("out")),
-            compare: args.switch("compare"),
-        })
+/// The 2-D data sets.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Data {
+    /// 8 Gaussians on a circle of radius 2, σ 0.02
+    Ring,
+    /// 5×5 Gaussians 2 apart, σ 0.05
+    Grid,
+    /// Two half circles, σ 0.1 (no modes: quality only)
+    Moons,
+    /// A spiral of 2.5 turns, σ 0.1 (no modes: quality only)
+    Spiral,
+}
+
+impl Args {
+    fn target(&self) -> Target {
+        match self.data {
+            Data::Ring => Target::ring(),
+            Data::Grid => Target::grid(),
+            Data::Moons => Target::moons(),
+            Data::Spiral => Target::spiral(),
+        }
     }
 
     /// The `2d` preset with the command line's changes.
     fn config(&self) -> Config {
         let mut c = Config::preset(Preset::TwoD);
-        c.target = self.target;
-        c.seed = self.seed;
-        c.steps = self.steps.unwrap_or(c.steps);
-        c.batch = self.batch.unwrap_or(c.batch);
-        c.loss = self.loss.unwrap_or(c.loss);
-        c.d_steps = self.k.unwrap_or(c.d_steps);
-        if let Some(lr) = self.lr {
-            c.g_optimizer = c.g_optimizer.with_lr(lr);
-            c.d_optimizer = c.d_optimizer.with_lr(lr);
-        }
+        c.target = self.target();
+        c.seed = self.run.seed.unwrap_or(c.seed);
+        c.steps = self.run.steps.unwrap_or(c.steps);
+        self.game.apply(&mut c);
         c
+    }
+
+    /// The run's folder name, such as `2d-ring-seed0`.
+    fn run_name(&self) -> String {
+        let mut parts = vec![("data", self.target().name().to_string())];
+        if self.compare {
+            parts.push(("data", "compare".into()));
+        }
+        if let Some(steps) = self.run.steps {
+            parts.push(("steps", steps.to_string()));
+        }
+        parts.extend(self.game.given());
+        cli::run_name(Preset::TwoD.name(), &parts, self.config().seed)
     }
 }
 
 fn main() {
-    let cli = cli();
-    let args = cli.parse_env_or_exit();
-    let options = Options::parse(&args).unwrap_or_else(|e| {
-        eprintln!("error: {e}\n\n{}", cli.usage());
-        std::process::exit(2);
-    });
-    // Pick the device. Everything after this line is generic over `Backend`.
-    let result = if options.gpu {
-        match minimax::wgsl::Wgpu::new() {
-            Ok(gpu) => {
-                println!("device: {}", gpu.adapter_summary());
-                run(gpu, &options)
-            }
-            Err(e) => Err(TrainError::Engine(e)),
+    let args: Args = cli::parse_with_presets(&[Preset::TwoD]);
+    // A config the flags made impossible (an odd batch with packs of 2) is
+    // a usage error, found before any training.
+    if let Err(why) = args.config().validate() {
+        cli::usage_error::<Args>(format!("these flags make an invalid configuration: {why}"));
+    }
+    // Pick the device. Everything after this is generic over `Backend`.
+    let result = match args.run.device {
+        Device::Cpu => {
+            println!("device: CPU (f32 reference backend)");
+            run(Cpu::<f32>::new(), &args)
         }
-    } else {
-        println!("device: CPU (f32 reference backend)");
-        run(Cpu::<f32>::new(), &options)
+        Device::Gpu => on_gpu(&args),
     };
     if let Err(e) = result {
         eprintln!("\nerror: {e}");
@@ -181,13 +165,30 @@ fn main() {
     }
 }
 
-fn run<B: Backend>(backend: B, options: &Options) -> Result<(), TrainError> {
-    std::fs::create_dir_all(&options.out)
-        .map_err(|e| TrainError::Io(format!("{}: {e}", options.out.display())))?;
-    if options.compare {
-        compare(backend, options)
+#[cfg(feature = "gpu")]
+fn on_gpu(args: &Args) -> Result<(), TrainError> {
+    let gpu = minimax::wgsl::Wgpu::new()?;
+    println!("device: {}", gpu.adapter_summary());
+    run(gpu, args)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn on_gpu(_: &Args) -> Result<(), TrainError> {
+    cli::usage_error::<Args>(
+        "--device gpu: this build has no GPU backend; build without --no-default-features \
+         (the `gpu` feature is on by default)",
+    )
+}
+
+fn run<B: Backend>(backend: B, args: &Args) -> Result<(), TrainError> {
+    let name = args.run_name();
+    let dir = cli::run_dir(EXAMPLE, &name, args.run.out.as_deref());
+    cli::open_run_dir(&dir).map_err(TrainError::Io)?;
+    println!("run {name}: writing to {}", dir.display());
+    if args.compare {
+        compare(backend, args, &dir)
     } else {
-        single(backend, options)
+        single(backend, args, &name, &dir)
     }
 }
 
@@ -209,29 +210,33 @@ fn train<B: Backend>(
     let mut trainer = Trainer::new(backend, config)?;
     let mut snapshot_at: Vec<u64> = (0..=SLICES).map(|i| i * steps / SLICES).collect();
     snapshot_at.dedup();
-    let run_options = RunOptions { log_every, snapshot_at, ..RunOptions::default() };
-    let tty = verbose && std::io::stdout().is_terminal();
-    let stats = trainer.run(&run_options, |p| {
-        if tty {
-            print!("\r{}\x1b[K", p.line()); // rewrite the line in place
-            let _ = std::io::stdout().flush();
-        } else if verbose {
-            println!("{}", p.line());
-        }
-    })?;
-    if tty {
-        println!();
-    }
+    let options = RunOptions { log_every, snapshot_at, ..RunOptions::default() };
+    let mut hooks = TerminalHooks::new(trainer.config(), verbose, None);
+    let stats = trainer.run_with(steps, &options, &mut hooks);
+    hooks.finish();
+    let stats = stats?;
     // Judge G on fresh samples, as the papers do.
     let coverage = trainer.coverage()?;
     Ok(Run { trainer, stats, coverage })
 }
 
-fn single<B: Backend>(backend: B, options: &Options) -> Result<(), TrainError> {
+/// Whether G met the goal: every mode covered and at least [`HQ_GOAL`] of
+/// its samples of high quality (only the latter for the moons and the
+/// spiral, which have no modes).
+fn verdict(c: &Coverage) -> Verdict {
+    let mut checks = Vec::new();
+    if c.modes_total > 0 {
+        checks.push(Check::at_least("modes_covered", c.modes_covered as f64, c.modes_total as f64));
+    }
+    checks.push(Check::at_least("high_quality_fraction", c.high_quality_fraction, HQ_GOAL));
+    Verdict::all(checks)
+}
+
+fn single<B: Backend>(backend: B, args: &Args, name: &str, dir: &Path) -> Result<(), TrainError> {
     // 1. Build the two players and train: Algorithm 1, as for the Gaussian.
-    let config = options.config();
+    let config = args.config();
     println!("{}\n", config.describe());
-    let run = train(backend, config, options.log_every, true)?;
+    let run = train(backend, config, args.run.log_every, true)?;
     let c = run.trainer.config().clone();
     println!(
         "\ntrained {} steps in {:.2} s ({:.0} steps/s)\n",
@@ -242,35 +247,41 @@ fn single<B: Backend>(backend: B, options: &Options) -> Result<(), TrainError> {
 
     // 2. How did G do? Coverage of fresh samples, then the run's history.
     print_coverage(&c.target, &run.coverage);
+    let verdict = verdict(&run.coverage);
+    println!("{verdict}");
     if run.coverage.modes_total > 0 {
         println!("\nWhere G's samples were during training:");
         print_history(&planes(&run.stats));
     }
 
     // 3. Write the report and the figure.
-    let mut summary = vec![
-        ("data", JsonValue::String(c.target.name().into())),
-        ("device", JsonValue::String(run.trainer.backend().name())),
-        ("seed", JsonValue::String(c.seed.to_string())),
-        ("steps", JsonValue::Number(c.steps as f64)),
-        ("seconds", JsonValue::Number(run.stats.seconds)),
-    ];
-    summary.extend(coverage_fields(&run.coverage));
-    summary.push(("snapshots", history_json(&planes(&run.stats))));
-    summary.push(("config", c.to_json()));
-    let summary_path = options.out.join("summary.json");
-    write(&summary_path, object(summary).to_pretty())?;
-    let figure_path = options.out.join("figure.svg");
+    let report = json!({
+        "example": EXAMPLE,
+        "run": name,
+        "data": c.target.name(),
+        "device": run.trainer.backend().name(),
+        "seed": c.seed,
+        "steps": c.steps,
+        "seconds": run.stats.seconds,
+        "verdict": verdict,
+        "coverage": coverage_json(&run.coverage),
+        "snapshots": history_json(&planes(&run.stats)),
+        "config": summary::config_json(&c),
+    });
+    let summary_path = dir.join("summary.json");
+    summary::write_json(&summary_path, &report).map_err(|e| io_error(&summary_path, e))?;
+    let figure_path = dir.join("figure.svg");
     let title = format!("{} GAN on the {}, seed {}", c.loss, c.target.name(), c.seed);
-    write(&figure_path, figure(&c, &planes(&run.stats), &title))?;
+    let panels = panels(&c, &planes(&run.stats), &PICTURED, "");
+    write(&figure_path, scatter::figure(&panels, &title))?;
     println!("\nwrote {} and {}", summary_path.display(), figure_path.display());
     Ok(())
 }
 
 /// The three configurations of `--compare`, each from the preset with the
 /// command line's changes.
-fn compared(options: &Options) -> Vec<(&'static str, &'static str, Config)> {
-    let fixed = options.config();
+fn compared(args: &Args) -> Vec<(&'static str, &'static str, Config)> {
+    let fixed = args.config();
     let mut dropping = fixed.clone();
     dropping.discriminator.pack = 1;
     let mut hopping = dropping.clone();
@@ -282,14 +293,16 @@ fn compared(options: &Options) -> Vec<(&'static str, &'static str, Config)> {
     ]
 }
 
-fn compare<B: Backend>(backend: B, options: &Options) -> Result<(), TrainError> {
-    let configs = compared(options);
-    let seeds: Vec<u64> = (0..COMPARE_SEEDS).map(|i| options.seed + i).collect();
+fn compare<B: Backend>(backend: B, args: &Args, dir: &Path) -> Result<(), TrainError> {
+    let configs = compared(args);
+    let first_seed = configs[0].2.seed;
+    let seeds: Vec<u64> = (0..COMPARE_SEEDS).map(|i| first_seed + i).collect();
     println!(
-        "{} configurations × {} seeds, {} steps each; {SAMPLES} samples from G judged at the end.\n",
+        "{} configurations × {} seeds, {} steps each; {} samples from G judged at the end.\n",
         configs.len(),
         seeds.len(),
-        configs[0].2.steps
+        configs[0].2.steps,
+        minimax::gan::coverage::SAMPLES,
     );
     // 1. Train every configuration on every seed.
     let mut results = Vec::new(); // per configuration: one Run per seed
@@ -312,9 +325,8 @@ fn compare<B: Backend>(backend: B, options: &Options) -> Result<(), TrainError> 
     }
 
     // 2. Side by side: modes covered and high-quality fraction, per seed and mean.
-    println!("\nmodes covered (of {}) and % of samples within 3σ of a mode:", {
-        results[0][0].coverage.modes_total
-    });
+    let modes_total = results[0][0].coverage.modes_total;
+    println!("\nmodes covered (of {modes_total}) and % of samples within 3σ of a mode:");
     print!("{:>10} {:<42}", "", "");
     for seed in &seeds {
         print!("  seed {seed:<3}");
@@ -326,66 +338,69 @@ fn compare<B: Backend>(backend: B, options: &Options) -> Result<(), TrainError> 
         for c in &covs {
             print!("  {:>4}/{:<3}", c.modes_covered, c.modes_total);
         }
-        let mean_modes =
-            covs.iter().map(|c| c.modes_covered as f64).sum::<f64>() / covs.len() as f64;
-        println!("  {mean_modes:6.2}");
+        println!("  {:6.2}", mean(covs.iter().map(|c| c.modes_covered as f64)));
         print!("{:>10} {:<42}", "", "");
         for c in &covs {
             print!("  {:>7.1}%", 100.0 * c.high_quality_fraction);
         }
-        let mean_hq = covs.iter().map(|c| c.high_quality_fraction).sum::<f64>() / covs.len() as f64;
-        println!("  {:5.1}%", 100.0 * mean_hq);
+        println!("  {:5.1}%", 100.0 * mean(covs.iter().map(|c| c.high_quality_fraction)));
     }
 
     // 3. The hopping, made visible: where the first configuration's G was.
     let (name, _, _) = configs[0];
     println!("\nWhere G's samples were, run \"{name}\", seed {}:", seeds[0]);
-    let hopping = planes(&results[0][0].stats);
-    print_history(&hopping);
+    print_history(&planes(&results[0][0].stats));
 
-    // 4. Write it all down, and draw the hopping run.
-    let json = configs
-        .iter()
-        .zip(&results)
-        .map(|((name, what, config), runs)| {
-            let per_seed = runs.iter().map(|r| {
-                let mut pairs = vec![
-                    ("seed", JsonValue::String(r.trainer.config().seed.to_string())),
-                    ("seconds", JsonValue::Number(r.stats.seconds)),
-                ];
-                pairs.extend(coverage_fields(&r.coverage));
-                pairs.push(("snapshots", history_json(&planes(&r.stats))));
-                object(pairs)
-            });
-            let n = runs.len() as f64;
-            object(vec![
-                ("name", JsonValue::String(name.to_string())),
-                ("what", JsonValue::String(what.to_string())),
-                (
-                    "mean_modes_covered",
-                    JsonValue::Number(
-                        runs.iter().map(|r| r.coverage.modes_covered as f64).sum::<f64>() / n,
-                    ),
-                ),
-                (
-                    "mean_high_quality_fraction",
-                    JsonValue::Number(
-                        runs.iter().map(|r| r.coverage.high_quality_fraction).sum::<f64>() / n,
-                    ),
-                ),
-                ("runs", JsonValue::Array(per_seed.collect())),
-                ("config", config.to_json()),
-            ])
-        })
-        .collect();
-    let compare_path = options.out.join("compare.json");
-    write(&compare_path, object(vec![("configurations", JsonValue::Array(json))]).to_pretty())?;
-    let c = results[0][0].trainer.config();
-    let title = format!("run \"{name}\" (D 10× slower than G), seed {}: G hops", c.seed);
-    let figure_path = options.out.join("compare.svg");
-    write(&figure_path, figure(c, &hopping, &title))?;
+    // 4. Write it all down, and draw every configuration (first seed), one row each.
+    let mut json_configs = Vec::new();
+    let mut all_panels = Vec::new();
+    for ((name, what, config), runs) in configs.iter().zip(&results) {
+        let per_seed: Vec<Value> = runs
+            .iter()
+            .map(|r| {
+                json!({
+                    "seed": r.trainer.config().seed,
+                    "seconds": r.stats.seconds,
+                    "verdict": verdict(&r.coverage),
+                    "coverage": coverage_json(&r.coverage),
+                    "snapshots": history_json(&planes(&r.stats)),
+                })
+            })
+            .collect();
+        json_configs.push(json!({
+            "name": name,
+            "what": what,
+            "mean_modes_covered": mean(runs.iter().map(|r| r.coverage.modes_covered as f64)),
+            "mean_high_quality_fraction": mean(runs.iter().map(|r| r.coverage.high_quality_fraction)),
+            "runs": per_seed,
+            "config": summary::config_json(config),
+        }));
+        let first = &runs[0];
+        let label = format!("{name}, ");
+        all_panels.extend(panels(
+            first.trainer.config(),
+            &planes(&first.stats),
+            &PICTURED_COMPARE,
+            &label,
+        ));
+    }
+    let compare_path = dir.join("compare.json");
+    let report = json!({ "example": EXAMPLE, "seeds": seeds, "configurations": json_configs });
+    summary::write_json(&compare_path, &report).map_err(|e| io_error(&compare_path, e))?;
+    let title = format!(
+        "rows: {} (seed {})",
+        configs.iter().map(|(n, w, _)| format!("{n}: {w}")).collect::<Vec<_>>().join(" · "),
+        seeds[0]
+    );
+    let figure_path = dir.join("compare.svg");
+    write(&figure_path, scatter::figure(&all_panels, &title))?;
     println!("\nwrote {} and {}", compare_path.display(), figure_path.display());
     Ok(())
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    sum / n.max(1) as f64
 }
 
 /// The run's 2-D snapshots, in step order.
@@ -449,53 +464,47 @@ fn print_history(snapshots: &[&PlaneSnapshot]) {
     }
 }
 
-/// The figure: real and generated points over D at the [`PICTURED`] moments.
-fn figure(c: &Config, snapshots: &[&PlaneSnapshot], title: &str) -> String {
+/// Real and generated points over D at the `pictured` moments (in
+/// sixteenths of the run), each panel's title prefixed by `label`.
+fn panels(
+    c: &Config,
+    snapshots: &[&PlaneSnapshot],
+    pictured: &[u64],
+    label: &str,
+) -> Vec<scatter::ScatterPanel> {
     let real = c.target.sample(REAL_POINTS, c.seed ^ 0x5EED);
-    let steps: Vec<u64> = PICTURED.iter().map(|&i| i * c.steps / SLICES).collect();
-    let panels: Vec<_> = snapshots
+    let steps: Vec<u64> = pictured.iter().map(|&i| i * c.steps / SLICES).collect();
+    snapshots
         .iter()
         .filter(|s| steps.contains(&s.step))
-        .map(|s| s.panel(&c.target, c.loss, &real))
-        .collect();
-    scatter::figure(&panels, title)
+        .map(|s| {
+            let mut panel = figures::plane_panel(s, &c.target, c.loss, &real);
+            panel.title = format!("{label}{}", panel.title);
+            panel
+        })
+        .collect()
 }
 
-/// The headline numbers of a coverage, for `summary.json` and `compare.json`.
-fn coverage_fields(c: &Coverage) -> Vec<(&'static str, JsonValue)> {
-    let counts =
-        |v: &[usize]| JsonValue::Array(v.iter().map(|&x| JsonValue::Number(x as f64)).collect());
-    vec![
-        ("samples", JsonValue::Number(c.samples as f64)),
-        ("modes_covered", JsonValue::Number(c.modes_covered as f64)),
-        ("modes_total", JsonValue::Number(c.modes_total as f64)),
-        ("high_quality_fraction", JsonValue::Number(c.high_quality_fraction)),
-        ("per_mode", counts(&c.per_mode)),
-        ("nearest_per_mode", counts(&c.nearest_per_mode)),
-        ("hq_radius_in_std", JsonValue::Number(HQ_RADIUS)),
-        ("min_per_mode", JsonValue::Number(MIN_PER_MODE as f64)),
-    ]
+/// A coverage's numbers, with the rule that counted them.
+fn coverage_json(c: &Coverage) -> Value {
+    let mut v = serde_json::to_value(c).expect("numbers");
+    let obj = v.as_object_mut().expect("an object");
+    obj.insert("hq_radius_in_std".into(), json!(HQ_RADIUS));
+    obj.insert("min_per_mode".into(), json!(MIN_PER_MODE));
+    v
 }
 
 /// Each snapshot's coverage, for the JSON files.
-fn history_json(snapshots: &[&PlaneSnapshot]) -> JsonValue {
-    JsonValue::Array(
-        snapshots
-            .iter()
-            .map(|s| {
-                let mut pairs = vec![("step", JsonValue::Number(s.step as f64))];
-                pairs.extend(coverage_fields(&s.coverage));
-                object(pairs)
-            })
-            .collect(),
-    )
-}
-
-fn object(pairs: Vec<(&str, JsonValue)>) -> JsonValue {
-    JsonValue::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+fn history_json(snapshots: &[&PlaneSnapshot]) -> Value {
+    let each =
+        snapshots.iter().map(|s| json!({ "step": s.step, "coverage": coverage_json(&s.coverage) }));
+    Value::Array(each.collect())
 }
 
 fn write(path: &Path, text: String) -> Result<(), TrainError> {
-    fsutil::write_atomic(path, text.as_bytes())
-        .map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))
+    fsutil::write_atomic(path, text.as_bytes()).map_err(|e| io_error(path, e))
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> TrainError {
+    TrainError::Io(format!("writing {}: {e}", path.display()))
 }

@@ -6,9 +6,13 @@
 // matmul_tiled.wgsl exists. Kept beside it so tests and benches compare the
 // two (`MatmulKernel::Naive`).
 //
-// Each invocation loops k times. (llvmpipe, Mesa's software Vulkan, stops
-// a shader's loops after 65 535 iterations in all; the host refuses a
-// longer k there rather than return a wrong product: `crates/wgsl/src/backend.rs`.)
+// Each invocation loops over p in [k_begin, k_end): the host splits a long
+// k over several dispatches, each continuing the sum that the one before
+// left in C, so no invocation loops more than 1024 times. (llvmpipe, Mesa's
+// software rasterizer behind lavapipe and wgpu's GL backend, silently stops
+// a shader's loops after 65 535 iterations in all; see `matmul` in
+// `crates/wgsl/src/backend.rs`.) The additions are the same, in the same
+// order, as in one long loop.
 //
 // Shapes (row-major): op(A) is [m, k], op(B) is [k, n], C is [m, n].
 // A is stored [m, k], or [k, m] when trans_a = 1 (then op(A) = Aᵀ, read in
@@ -26,6 +30,8 @@ struct Params {
     n: u32,
     trans_a: u32,  // 1: A is stored transposed
     trans_b: u32,  // 1: B is stored transposed
+    k_begin: u32,  // this dispatch's share of the sum over p: [k_begin, k_end)
+    k_end: u32,    // (k_begin > 0: C holds the sum over [0, k_begin) to add to)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -64,7 +70,10 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     var acc = 0.0;
-    for (var p = 0u; p < params.k; p++) {
+    if params.k_begin > 0u {
+        acc = c[row * params.n + col];
+    }
+    for (var p = params.k_begin; p < params.k_end; p++) {
         acc += a_at(row, p) * b_at(p, col);
     }
     c[row * params.n + col] = acc;

@@ -17,8 +17,11 @@
 //      kernel does 2 global loads per FMA;
 //   3. wait at a barrier so no invocation overwrites a tile still being read.
 //
-// Each invocation runs ceil(k / 16) steps (see matmul_naive.wgsl on
-// llvmpipe's loop limit).
+// A dispatch covers p in [k_begin, k_end), at most 1024 of them, in
+// ceil((k_end - k_begin) / 16) steps: the host splits a longer k over
+// several dispatches, each starting from what the one before left in C (see
+// matmul_naive.wgsl on llvmpipe's loop limit). Tiles are zero-padded past
+// k_end, so a split continues exactly the same sum.
 //
 // An invocation's 4 × 4 block is strided: rows lid.y + 16·i, columns
 // lid.x + 16·j, so neighbouring invocations always touch neighbouring
@@ -36,6 +39,8 @@ struct Params {
     n: u32,
     trans_a: u32,  // 1: A is stored transposed, [k, m]
     trans_b: u32,  // 1: B is stored transposed, [n, k]
+    k_begin: u32,  // this dispatch's share of the sum over p: [k_begin, k_end)
+    k_end: u32,    // (k_begin > 0: C holds the sum over [0, k_begin) to add to)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -59,9 +64,10 @@ const BLOCK_N: u32 = TILE_N / THREADS_X; // 4 columns of C per invocation
 var<workgroup> a_tile: array<f32, TILE_K * TILE_M>;
 var<workgroup> b_tile: array<f32, TILE_K * TILE_N>;
 
-// Element (row, p) of op(A), or 0 outside it (the padding of edge tiles).
+// Element (row, p) of op(A), or 0 outside it and past this dispatch's
+// share of k (the padding of edge tiles).
 fn load_a(row: u32, p: u32) -> f32 {
-    if row >= params.m || p >= params.k {
+    if row >= params.m || p >= params.k_end {
         return 0.0;
     }
     if params.trans_a == 1u {
@@ -70,9 +76,9 @@ fn load_a(row: u32, p: u32) -> f32 {
     return a[row * params.k + p];
 }
 
-// Element (p, col) of op(B), or 0 outside it.
+// Element (p, col) of op(B), or 0 outside it and past this dispatch's share.
 fn load_b(p: u32, col: u32) -> f32 {
-    if p >= params.k || col >= params.n {
+    if p >= params.k_end || col >= params.n {
         return 0.0;
     }
     if params.trans_b == 1u {
@@ -90,10 +96,22 @@ fn main(
     let row0 = group.y * TILE_M; // first row of this workgroup's block of C
     let col0 = group.x * TILE_N; // first column
     var acc: array<array<f32, BLOCK_N>, BLOCK_M>; // zero-initialised
+    if params.k_begin > 0u { // continue the sum an earlier dispatch left in C
+        for (var i = 0u; i < BLOCK_M; i++) {
+            for (var j = 0u; j < BLOCK_N; j++) {
+                let row = row0 + lid.y + i * THREADS_Y;
+                let col = col0 + lid.x + j * THREADS_X;
+                if row < params.m && col < params.n {
+                    acc[i][j] = c[row * params.n + col];
+                }
+            }
+        }
+    }
 
-    let steps = (params.k + TILE_K - 1u) / TILE_K; // uniform: barriers below are safe
+    // Uniform: the barriers below are safe.
+    let steps = (params.k_end - params.k_begin + TILE_K - 1u) / TILE_K;
     for (var step = 0u; step < steps; step++) {
-        let k0 = step * TILE_K;
+        let k0 = params.k_begin + step * TILE_K;
 
         // 1. Stage. Element e of a tile is (r, p); which of r and p varies
         //    fastest with e is chosen so that neighbouring invocations read

@@ -53,10 +53,13 @@ fn uniform01(key: u32, i: u32) -> f32 {
 // z = √(-2 ln u₁) · cos(2π u₂) with u₁ ∈ (0, 1].
 // cos(2π u₂) is computed as -cos(2π (u₂ - ½)), the same number, so that the
 // argument stays in [-π, π), where Vulkan bounds cos's error.
+// -2 ln u₁ ≥ 0, but WGSL lets log be 2⁻²¹ off near 1 (absolute error), so
+// for u₁ within 8 · 2⁻²⁴ of 1 (one draw in 2²¹) a GPU may compute it
+// slightly negative, and its square root NaN: clamped to 0.
 fn normal(key: u32, i: u32) -> f32 {
     let u1 = 1.0 - uniform01(key, i * 2u);
     let u2 = uniform01(key, i * 2u + 1u);
-    return sqrt(-2.0 * log(u1)) * -cos(TAU * (u2 - 0.5));
+    return sqrt(max(-2.0 * log(u1), 0.0)) * -cos(TAU * (u2 - 0.5));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

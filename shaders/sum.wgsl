@@ -4,19 +4,28 @@
 //   sum_all   x[n]          -> out[G]: one partial sum per workgroup, for a
 //             1-D grid of G ≤ WORKGROUP_SIZE workgroups. The host runs it
 //             twice for a full sum: n -> G partials -> 1.
-//   sum_rows  x[rows, cols] -> out[1, cols]: collapses the rows (axis 0);
-//             one workgroup per column.
-//   sum_cols  x[rows, cols] -> out[rows, 1]: collapses the columns (axis 1);
-//             one workgroup per row.
+//   sum_rows  x[rows, cols] -> out[parts, cols]: collapses the rows (axis
+//             0); one workgroup per column and part. With one part (the
+//             usual case) that is the sum, [1, cols].
+//   sum_cols  x[rows, cols] -> out[rows, parts]: collapses the columns (axis
+//             1); one workgroup per row and part; [rows, 1] with one part.
 //
 // Every invocation first adds up a strided share of its workgroup's
 // numbers (elements lane, lane + 256, lane + 512, …), then the workgroup
-// adds up its 256 sums as a tree. So no invocation loops more than
-// (numbers / 256) + 8 times, which matters beyond speed: llvmpipe (Mesa's
-// software Vulkan) silently stops a shader's loops after 65 535 iterations
-// in all, so a one-invocation-per-output loop over 100 000 columns would
-// return a wrong sum there.
+// adds up its 256 sums as a tree. That loop's length matters beyond speed:
+// llvmpipe (Mesa's software rasterizer, behind lavapipe and wgpu's GL
+// backend) silently stops a shader's loops after 65 535 iterations in all,
+// after which every later loop, the tree's too, runs once at most. So no
+// invocation may loop much more than a few thousand times:
 //
+// - sum_all: a grid of G ≤ 256 workgroups strides over x, n / 65 536
+//   iterations at most, 16 384 for the largest buffer (4 GiB).
+// - sum_rows / sum_cols: the grid's third dimension cuts a long column
+//   (row) into `parts` (= groups.z) stretches, each one workgroup's, and
+//   each workgroup writes its partial sum; the host picks `parts` so that a
+//   stretch is at most 256 · 4096 numbers, and sums the partials with a
+//   second dispatch.
+
 // Bindings (all three entry points):
 //   0  params  uniform
 //   1  x       read        see above
@@ -85,13 +94,17 @@ fn sum_rows(
     if j >= params.cols {
         return; // the whole workgroup leaves: the barriers stay uniform
     }
+    // This workgroup's stretch of the column: part group.z of groups.z.
+    let per_part = (params.rows + groups.z - 1u) / groups.z;
+    let first = group.z * per_part;
+    let end = min(first + per_part, params.rows);
     var s = 0.0;
-    for (var i = lane; i < params.rows; i += WORKGROUP_SIZE) {
+    for (var i = first + lane; i < end; i += WORKGROUP_SIZE) {
         s += x[i * params.cols + j];
     }
     let total = workgroup_sum(lane, s);
     if lane == 0u {
-        out[j] = total;
+        out[group.z * params.cols + j] = total; // [parts, cols]
     }
 }
 
@@ -105,12 +118,16 @@ fn sum_cols(
     if i >= params.rows {
         return; // the whole workgroup leaves: the barriers stay uniform
     }
+    // This workgroup's stretch of the row: part group.z of groups.z.
+    let per_part = (params.cols + groups.z - 1u) / groups.z;
+    let first = group.z * per_part;
+    let end = min(first + per_part, params.cols);
     var s = 0.0;
-    for (var j = lane; j < params.cols; j += WORKGROUP_SIZE) {
+    for (var j = first + lane; j < end; j += WORKGROUP_SIZE) {
         s += x[i * params.cols + j];
     }
     let total = workgroup_sum(lane, s);
     if lane == 0u {
-        out[i] = total;
+        out[i * groups.z + group.z] = total; // [rows, parts]
     }
 }

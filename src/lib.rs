@@ -1,13 +1,19 @@
 //! # minimax
 //!
 //! A from-scratch reverse-mode autodiff and WGSL GPU kernel engine, and the
-//! GAN trainer built on it. This facade re-exports the three crates:
+//! GAN trainer built on it. This facade re-exports the crates:
 //!
 //! - [`autodiff`]: tensors, the [`autodiff::Backend`] trait, the CPU backend
 //!   and the tape;
-//! - [`wgsl`]: the same `Backend` on the GPU through `wgpu`;
-//! - [`gan`]: MLPs, optimizers, losses and the training loop.
+//! - [`nn`]: layers, MLPs, named parameters, optimizers, schedules;
+//! - [`gan`]: G and D, the four games, Algorithm 1, data and evaluation;
+//! - [`io`]: checkpoints, summaries and figures (files; the others do no I/O);
+//! - [`wgsl`] (feature `gpu`, on by default): the same `Backend` on the GPU
+//!   through `wgpu`.
 
 pub use minimax_autodiff as autodiff;
 pub use minimax_gan as gan;
+pub use minimax_io as io;
+pub use minimax_nn as nn;
+#[cfg(feature = "gpu")]
 pub use minimax_wgsl as wgsl;

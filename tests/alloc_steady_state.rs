@@ -21,8 +21,9 @@
 use minimax::autodiff::{
     AdamStep, Axis, Backend, Binary, Cpu, CpuTensor, Dist, Shape, Tape, Unary, Var,
 };
-use minimax::gan::{Activation, Config, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};
+use minimax::gan::Config;
 use minimax::gan::{Preset, Trainer};
+use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -138,8 +139,8 @@ impl<B: Backend> MlpStep<B> {
     fn new(be: B) -> Self {
         let leaky = Activation::LeakyRelu(0.2);
         let mlp = Mlp::new(&[32, 64, 64, 1], &[leaky, leaky, Activation::Identity]).unwrap();
-        let params = mlp.init_params(&be, Init::TorchDefault, 0, 1);
-        let adam = OptimizerConfig::Adam { lr: 1e-3, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
+        let params = mlp.init_params(&be, Init::TorchDefault, 1);
+        let adam = OptimizerConfig::adam(1e-3, 0.5, 0.999, 1e-8);
         let opt = Optimizer::new(&be, adam, &params);
         let x = be.random(Shape::new(64, 32), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
         let t = be.random(Shape::new(64, 1), Dist::Bernoulli { p: 0.5 }, 2);

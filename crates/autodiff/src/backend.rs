@@ -20,6 +20,31 @@ pub trait TensorShape {
     fn shape(&self) -> Shape;
 }
 
+/// What every backend's list of indices ([`Backend::Indices`]) can tell
+/// without touching the device: how many there are and the largest one,
+/// both recorded on the host when the list was uploaded.
+///
+/// That is what lets an op check its indices against a tensor's shape (and
+/// return an error naming the bad index) with no download.
+pub trait IndexInfo {
+    /// How many indices.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The largest index and its position `(position, index)`, the first
+    /// such position if it occurs more than once; `None` if empty.
+    fn max(&self) -> Option<(usize, u32)>;
+}
+
+/// The largest of `indices` and its first position, as [`IndexInfo::max`]
+/// reports it; for backends to call on upload.
+pub fn index_max(indices: &[u32]) -> Option<(usize, u32)> {
+    // `max_by_key` keeps the last of equal maxima; reversed, the first.
+    indices.iter().copied().enumerate().rev().max_by_key(|&(_, v)| v)
+}
+
 /// An elementwise map `y = f(x)`, with its parameters.
 ///
 /// Each variant's derivative is written beside its function in the CPU
@@ -133,6 +158,18 @@ pub trait Backend: Clone + 'static {
     /// A tensor handle: host memory for the CPU, a GPU buffer for the GPU.
     /// Cloning a handle is cheap and shares the data.
     type Tensor: Clone + Debug + TensorShape + 'static;
+    /// A list of row or column indices (`u32`), on the device: the rows of
+    /// a minibatch for [`Backend::gather_rows`], the class labels for
+    /// [`Backend::pick_cols`]. Cloning a handle is cheap and shares the data.
+    ///
+    /// Indices are a type of their own rather than a tensor of whole numbers
+    /// in `Elem`, so that an index is never a rounded float (`f32` holds
+    /// whole numbers exactly only up to 2²⁴), and so that the handle can
+    /// carry what was checked on the host at upload: its length and its
+    /// largest index ([`IndexInfo`]). An op checks those against the shape
+    /// of the tensor it indexes, with no download, and a kernel never reads
+    /// out of bounds.
+    type Indices: Clone + Debug + IndexInfo + 'static;
 
     /// A human-readable name, such as `"cpu-f64"` or the GPU adapter's name.
     fn name(&self) -> String;
@@ -141,6 +178,9 @@ pub trait Backend: Clone + 'static {
     fn upload(&self, shape: Shape, data: &[Self::Elem]) -> Result<Self::Tensor>;
     /// Copies a tensor back to the host. The only method that does.
     fn download(&self, x: &Self::Tensor) -> Result<Vec<Self::Elem>>;
+    /// Copies a list of indices to the device, recording on the host its
+    /// length and its largest index (see [`IndexInfo`]).
+    fn upload_indices(&self, indices: &[u32]) -> Result<Self::Indices>;
     /// Hands all recorded work to the device without waiting for it: the
     /// end of a training step (a no-op on the CPU, which works eagerly).
     fn flush(&self) -> Result<()> {
@@ -153,10 +193,18 @@ pub trait Backend: Clone + 'static {
     }
 
     /// A tensor of `shape` with every element `value`.
+    ///
+    /// A shape of more than [`Shape::MAX_NUMEL`] elements (or more than
+    /// the device can hold) cannot be returned as an error here: the CPU
+    /// panics, naming the op and the shape; the GPU returns that error from
+    /// the next `flush`, `sync` or `download`. The same holds for every
+    /// method that returns a tensor without a `Result`; the others return
+    /// the error.
     fn fill(&self, shape: Shape, value: f64) -> Self::Tensor;
     /// A tensor of `shape` drawn from `dist` by a counter-based generator:
     /// element `i` depends only on `(seed, i)` (see [`crate::rng`]), so the
-    /// CPU and the GPU draw the same numbers.
+    /// CPU and the GPU draw the same numbers. Too large a shape: as
+    /// [`Backend::fill`].
     fn random(&self, shape: Shape, dist: Dist, seed: u64) -> Self::Tensor;
 
     /// `op(a) · op(b)` where `op` transposes when its flag is set.
@@ -193,6 +241,39 @@ pub trait Backend: Clone + 'static {
     fn concat_cols(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
     /// Columns `start .. start + len` of `x`.
     fn slice_cols(&self, x: &Self::Tensor, start: usize, len: usize) -> Result<Self::Tensor>;
+
+    /// Rows of `x` picked by `idx`: `out[i, :] = x[idx[i], :]`, so
+    /// `[rows, c]` and `n` indices give `[n, c]`. An index may repeat.
+    /// A minibatch from a data set that stays on the device.
+    fn gather_rows(&self, x: &Self::Tensor, idx: &Self::Indices) -> Result<Self::Tensor>;
+    /// The adjoint of [`Backend::gather_rows`]: a `[rows, c]` tensor of
+    /// zeros into which row `i` of `dy` (`[n, c]`) is added at row `idx[i]`,
+    /// for `i = 0, 1, …, n - 1` in that order (so a repeated index gets the
+    /// sum of its rows, added in a fixed order: the same bits every time).
+    fn scatter_add_rows(
+        &self,
+        dy: &Self::Tensor,
+        idx: &Self::Indices,
+        rows: usize,
+    ) -> Result<Self::Tensor>;
+    /// One element per row, picked by `labels`: `out[i, 0] = x[i, labels[i]]`,
+    /// so `[n, k]` and `n` labels give `[n, 1]`. The logit of each
+    /// example's true class, for the cross-entropy.
+    fn pick_cols(&self, x: &Self::Tensor, labels: &Self::Indices) -> Result<Self::Tensor>;
+    /// The adjoint of [`Backend::pick_cols`]: `[n, cols]` zeros except
+    /// `out[i, labels[i]] = dy[i, 0]` (a one-hot row scaled by `dy`).
+    fn scatter_cols(
+        &self,
+        dy: &Self::Tensor,
+        labels: &Self::Indices,
+        cols: usize,
+    ) -> Result<Self::Tensor>;
+    /// The log-sum-exp of each row, `[n, k] -> [n, 1]`:
+    /// `y_i = ln Σ_j e^(x_ij) = m_i + ln Σ_j e^(x_ij - m_i)` with
+    /// `m_i = max_j x_ij`, so no `e^…` overflows (finite for logits of
+    /// ±1000) and the largest term is exactly 1. A row of no columns gives
+    /// `ln 0 = -∞`.
+    fn logsumexp_rows(&self, x: &Self::Tensor) -> Self::Tensor;
 
     /// SGD with momentum, in place, as PyTorch does it:
     /// `v ← μ v + g`, `p ← p - lr · v`.
@@ -238,7 +319,9 @@ pub fn matmul_shape(a: Shape, transpose_a: bool, b: Shape, transpose_b: bool) ->
             format!("inner dimensions differ ({} != {})", a_eff.cols, b_eff.rows),
         ));
     }
-    Ok(Shape::new(a_eff.rows, b_eff.cols))
+    let out = Shape::new(a_eff.rows, b_eff.cols);
+    out.checked_numel("matmul")?;
+    Ok(out)
 }
 
 /// How `b` broadcasts against `a` in a [`Binary`] op.
@@ -308,14 +391,16 @@ pub fn sum_shape(x: Shape, axis: Option<Axis>) -> Shape {
 
 /// Checks that `x` can be broadcast to `to` (and returns how).
 pub fn broadcast_to_rule(x: Shape, to: Shape) -> Result<Broadcast> {
-    broadcast_rule("broadcast", to, x).map_err(|_| {
+    let rule = broadcast_rule("broadcast", to, x).map_err(|_| {
         shape_error(
             "broadcast",
             x,
             to,
             "only [1, cols], [rows, 1] and [1, 1] broadcast to [rows, cols]",
         )
-    })
+    })?;
+    to.checked_numel("broadcast")?;
+    Ok(rule)
 }
 
 /// The shape of the column concatenation of `parts`.
@@ -323,14 +408,23 @@ pub fn concat_cols_shape(parts: &[Shape]) -> Result<Shape> {
     let Some(first) = parts.first() else {
         return Err(Error::Invalid { op: "concat_cols", why: "no tensors given".into() });
     };
-    let mut cols = 0;
+    let mut cols: usize = 0;
     for p in parts {
         if p.rows != first.rows {
             return Err(shape_error("concat_cols", *first, *p, "row counts differ"));
         }
-        cols += p.cols;
+        cols = cols.checked_add(p.cols).ok_or_else(|| Error::Invalid {
+            op: "concat_cols",
+            why: format!(
+                "the widths of {} tensors add up to more than {} columns",
+                parts.len(),
+                usize::MAX
+            ),
+        })?;
     }
-    Ok(Shape::new(first.rows, cols))
+    let out = Shape::new(first.rows, cols);
+    out.checked_numel("concat_cols")?;
+    Ok(out)
 }
 
 /// Checks a column slice `start .. start + len` of `x`.
@@ -344,6 +438,95 @@ pub fn slice_cols_shape(x: Shape, start: usize, len: usize) -> Result<Shape> {
         });
     }
     Ok(Shape::new(x.rows, len))
+}
+
+/// Checks that every index in `idx` is below `bound`, the number of rows
+/// (`what` = "rows") or columns (`what` = "columns") of `x`.
+fn indices_below(
+    op: &'static str,
+    idx: &impl IndexInfo,
+    bound: usize,
+    x: Shape,
+    what: &str,
+) -> Result<()> {
+    match idx.max() {
+        Some((at, i)) if i as usize >= bound => Err(Error::Invalid {
+            op,
+            why: format!(
+                "index {i} (position {at} of {}) is out of range for a tensor of {bound} {what} \
+                 ({x})",
+                idx.len()
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The shape of [`Backend::gather_rows`]: `[idx.len(), x.cols]`, or the
+/// error naming the first index that is not a row of `x`.
+pub fn gather_rows_shape(x: Shape, idx: &impl IndexInfo) -> Result<Shape> {
+    indices_below("gather_rows", idx, x.rows, x, "rows")?;
+    Ok(Shape::new(idx.len(), x.cols))
+}
+
+/// The shape of [`Backend::scatter_add_rows`]: `[rows, dy.cols]`, if `dy`
+/// has one row per index and every index is below `rows`.
+pub fn scatter_add_rows_shape(dy: Shape, idx: &impl IndexInfo, rows: usize) -> Result<Shape> {
+    let out = Shape::new(rows, dy.cols);
+    if dy.rows != idx.len() {
+        return Err(Error::Invalid {
+            op: "scatter_add_rows",
+            why: format!("{dy} has {} rows but {} indices were given", dy.rows, idx.len()),
+        });
+    }
+    indices_below("scatter_add_rows", idx, rows, out, "rows")?;
+    Ok(out)
+}
+
+/// Checks `labels` against logits or scores `x` of shape `[n, k]`: one
+/// label per row, each a column (`0 ≤ label < k`). `op` names the caller
+/// in the error (`"pick_cols"`, `"cross_entropy"`).
+pub fn labels_rule(op: &'static str, x: Shape, labels: &impl IndexInfo) -> Result<()> {
+    if labels.len() != x.rows {
+        return Err(Error::Invalid {
+            op,
+            why: format!("{x} has {} rows but {} labels were given", x.rows, labels.len()),
+        });
+    }
+    match labels.max() {
+        Some((row, label)) if label as usize >= x.cols => Err(Error::Invalid {
+            op,
+            why: format!(
+                "label {label} (row {row}) is not a column of {x}: labels must be below {}",
+                x.cols
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The shape of [`Backend::pick_cols`]: `[n, 1]` for `x` of `[n, k]`.
+pub fn pick_cols_shape(x: Shape, labels: &impl IndexInfo) -> Result<Shape> {
+    labels_rule("pick_cols", x, labels)?;
+    Ok(Shape::new(x.rows, 1))
+}
+
+/// The shape of [`Backend::scatter_cols`]: `[n, cols]` for `dy` of `[n, 1]`.
+pub fn scatter_cols_shape(dy: Shape, labels: &impl IndexInfo, cols: usize) -> Result<Shape> {
+    if dy.cols != 1 {
+        return Err(Error::Invalid {
+            op: "scatter_cols",
+            why: format!("the gradient must be a column [n, 1], got {dy}"),
+        });
+    }
+    let out = Shape::new(dy.rows, cols);
+    labels_rule("scatter_cols", out, labels)?;
+    Ok(out)
+}
+
+/// The shape of [`Backend::logsumexp_rows`]: `[n, 1]`.
+pub fn logsumexp_rows_shape(x: Shape) -> Shape {
+    Shape::new(x.rows, 1)
 }
 
 /// Checks that an optimizer's tensors all have the parameter's shape.

@@ -55,7 +55,7 @@ impl fmt::Display for Error {
             Error::DataLength { op, shape, got } => write!(
                 f,
                 "{op}: shape {shape} holds {} elements but {got} were given",
-                shape.numel()
+                shape.rows as u128 * shape.cols as u128 // cannot overflow
             ),
             Error::NotScalar { op, shape } => {
                 write!(f, "{op}: needs a scalar [1, 1] tensor, got {shape}")

@@ -269,7 +269,7 @@ mod tests {
             }
             Ok(vec![CpuTensor::new(xv.shape(), dx)?])
         });
-        x.tape().record(y, &[x], backward)
+        x.tape().record("square_with_bug", y, &[x], backward).unwrap()
     }
 
     /// `f(a, w) = a + w²` with the bug in the gradient of `w`, input 1.

@@ -39,11 +39,11 @@ pub mod rng;
 mod shape;
 mod tape;
 
-pub use backend::{AdamStep, Axis, Backend, Binary, Dist, TensorShape, Unary};
-pub use cpu::{Cpu, CpuTensor};
+pub use backend::{AdamStep, Axis, Backend, Binary, Dist, IndexInfo, TensorShape, Unary};
+pub use cpu::{Cpu, CpuIndices, CpuTensor};
 pub use error::{shape_error, Error, Result};
 pub use gradcheck::{gradcheck, gradcheck_with, GradcheckError, GradcheckOptions};
-pub use ops::concat_cols;
+pub use ops::{concat_cols, BatchNormOutput};
 pub use real::Real;
 pub use shape::Shape;
 pub use tape::{BackwardFn, Grads, Tape, Var};

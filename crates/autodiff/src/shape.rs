@@ -4,6 +4,7 @@
 //! weight matrix is `[fan_in, fan_out]`, a bias is `[1, fan_out]` and a scalar
 //! (a loss) is `[1, 1]`.
 
+use crate::{Error, Result};
 use std::fmt;
 
 /// The shape of a 2-D row-major tensor, `[rows, cols]`.
@@ -26,9 +27,45 @@ impl Shape {
         Shape { rows: 1, cols: 1 }
     }
 
+    /// The most elements one tensor may hold: `u32::MAX`, about 4.3
+    /// billion (16 GiB of `f32`). Every op that makes a tensor refuses a
+    /// larger shape, with an error naming the op and the shape (see
+    /// [`Shape::checked_numel`]), rather than overflow `rows * cols` or abort
+    /// on an allocation: so a shape read from a crafted file, such as
+    /// `[100000, 100000]`, is refused before anything is allocated, every
+    /// element's index fits the `u32` the GPU kernels count in, and the CPU
+    /// and the GPU accept the same shapes.
+    pub const MAX_NUMEL: usize = u32::MAX as usize;
+
     /// Number of elements, `rows * cols`.
+    ///
+    /// # Panics
+    ///
+    /// If `rows * cols` overflows `usize`, rather than wrap around. No
+    /// tensor has such a shape: tensors hold at most [`Shape::MAX_NUMEL`]
+    /// elements, checked where they are made.
     pub const fn numel(&self) -> usize {
-        self.rows * self.cols
+        match self.rows.checked_mul(self.cols) {
+            Some(n) => n,
+            None => panic!("Shape::numel: rows × cols overflows usize"),
+        }
+    }
+
+    /// Number of elements, or, if there are more than
+    /// [`Shape::MAX_NUMEL`], an error naming `op` and the shape. Called by
+    /// every op that makes a tensor of a new shape.
+    pub fn checked_numel(&self, op: &'static str) -> Result<usize> {
+        match self.rows.checked_mul(self.cols) {
+            Some(n) if n <= Self::MAX_NUMEL => Ok(n),
+            _ => Err(Error::Invalid {
+                op,
+                why: format!(
+                    "a tensor of shape {self} would hold {} elements; one tensor holds at most {}",
+                    self.rows as u128 * self.cols as u128,
+                    Self::MAX_NUMEL
+                ),
+            }),
+        }
     }
 
     /// The shape with rows and columns swapped.

@@ -44,13 +44,23 @@
 //!
 //! Ops outside this crate can still be differentiated: [`Tape::record`]
 //! takes a boxed closure ([`BackwardFn`]), stored as the `Custom` rule.
+//!
+//! ## One tape per op
+//!
+//! Nodes are numbered per tape, so an op whose inputs sit on two tapes
+//! would link its node to unrelated nodes of the other tape (a wrong
+//! gradient, or an index out of bounds). Every tape has a unique id, carried
+//! by its variables, and recording an op checks that all of its inputs
+//! carry the recording tape's id: a mix is an error naming the op. The same
+//! goes for a gradient of the wrong shape from a custom backward.
 
 use crate::backend::Broadcast;
-use crate::ops::{arith, concat, matmul, reduce, unary};
+use crate::ops::{arith, concat, gather, matmul, reduce, softmax, unary};
 use crate::{Backend, Binary, Error, Result, Shape, TensorShape, Unary};
 use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A user-defined backward, for [`Tape::record`]: from the gradient of the
 /// op's output to the gradients of its inputs (one per input, in order).
@@ -75,8 +85,33 @@ pub(crate) enum Backward<B: Backend> {
     ConcatCols,
     /// `y = x[:, start..start + len]` (`ops/concat.rs`).
     SliceCols { start: usize },
-    /// An op defined outside this crate, see [`Tape::record`].
-    Custom(BackwardFn<B>),
+    /// `y[i, :] = x[idx[i], :]` (`ops/gather.rs`).
+    GatherRows { idx: B::Indices },
+    /// `y[i] = x[i, labels[i]]` (`ops/softmax.rs`).
+    PickCols { labels: B::Indices },
+    /// `y[i] = ln Σ_j e^(x_ij)` (`ops/softmax.rs`).
+    LogSumExp { x: B::Tensor, y: B::Tensor },
+    /// An op defined outside this crate, named `op`, see [`Tape::record`].
+    Custom { op: &'static str, backward: BackwardFn<B> },
+}
+
+impl<B: Backend> Backward<B> {
+    /// The name of the op that recorded this rule, for error messages.
+    fn op(&self) -> &'static str {
+        match self {
+            Backward::Matmul { .. } => "matmul",
+            Backward::Transpose => "transpose",
+            Backward::Binary { op, .. } => crate::backend::binary_name(*op),
+            Backward::Map { .. } => "map",
+            Backward::Sum => "sum",
+            Backward::ConcatCols => "concat_cols",
+            Backward::SliceCols { .. } => "slice_cols",
+            Backward::GatherRows { .. } => "gather_rows",
+            Backward::PickCols { .. } => "pick_cols",
+            Backward::LogSumExp { .. } => "logsumexp_rows",
+            Backward::Custom { op, .. } => op,
+        }
+    }
 }
 
 /// Runs the rule of one node: `dy` is the gradient of the node's output.
@@ -98,11 +133,14 @@ fn backward_rule<B: Backend>(
         Backward::Sum => reduce::sum_backward(be, dy, inputs),
         Backward::ConcatCols => concat::concat_cols_backward(be, dy, inputs),
         Backward::SliceCols { start } => concat::slice_cols_backward(be, dy, *start, inputs),
-        Backward::Custom(backward) => {
+        Backward::GatherRows { idx } => gather::gather_rows_backward(be, dy, idx, inputs),
+        Backward::PickCols { labels } => softmax::pick_cols_backward(be, dy, labels, inputs),
+        Backward::LogSumExp { x, y } => softmax::logsumexp_rows_backward(be, dy, x, y, inputs),
+        Backward::Custom { op, backward } => {
             let grads = backward(be, dy)?;
             if grads.len() != inputs.len() {
                 return Err(Error::Invalid {
-                    op: "Tape::record",
+                    op,
                     why: format!(
                         "the backward returned {} gradients for {} inputs",
                         grads.len(),
@@ -122,6 +160,8 @@ fn backward_rule<B: Backend>(
 /// `k` being the `k`-th operand of the op.
 pub(crate) struct InputGrads<'a, B: Backend> {
     backend: &'a B,
+    /// The op whose rule runs (for error messages).
+    op: &'static str,
     /// The ids of the node's inputs.
     ids: &'a [usize],
     /// Every node of the tape (for `requires_grad` and the shapes).
@@ -149,7 +189,17 @@ impl<B: Backend> InputGrads<'_, B> {
     }
 
     /// Adds `g` to the gradient of input `k` (dropped if it needs none).
+    /// A gradient must have its input's shape: a rule that gets it wrong (a
+    /// custom backward, see [`Tape::record`]) is an error naming the op.
     pub(crate) fn add(&mut self, k: usize, g: B::Tensor) -> Result<()> {
+        if g.shape() != self.shape(k) {
+            return Err(crate::shape_error(
+                self.op,
+                self.shape(k),
+                g.shape(),
+                format!("the backward gave input {k} a gradient of another shape than its own"),
+            ));
+        }
         if !self.needs(k) {
             return Ok(());
         }
@@ -190,11 +240,17 @@ struct Storage<B: Backend> {
 pub struct Tape<B: Backend> {
     backend: B,
     storage: Rc<RefCell<Storage<B>>>,
+    /// Unique among the tapes of this process, shared by clones: an op
+    /// checks that its inputs all carry the id of the tape it records on.
+    id: u64,
 }
+
+/// The id of the next tape.
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
 impl<B: Backend> Clone for Tape<B> {
     fn clone(&self) -> Self {
-        Tape { backend: self.backend.clone(), storage: self.storage.clone() }
+        Tape { backend: self.backend.clone(), storage: self.storage.clone(), id: self.id }
     }
 }
 
@@ -226,7 +282,8 @@ impl<B: Backend> Tape<B> {
             grads: Vec::new(),
             leaves: Vec::new(),
         };
-        Tape { backend, storage: Rc::new(RefCell::new(storage)) }
+        let id = NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed);
+        Tape { backend, storage: Rc::new(RefCell::new(storage)), id }
     }
 
     /// Empties the tape for the next pass, keeping its storage, so a pass
@@ -278,23 +335,58 @@ impl<B: Backend> Tape<B> {
         self.push_node(value, &[], None, false)
     }
 
-    /// Records the output `value` of an op defined outside this crate,
-    /// computed from `inputs`, with the closure that maps the output's
-    /// gradient to the inputs' gradients. If no input requires a gradient,
-    /// the closure is dropped. (The ops of this crate record an enum value
+    /// Records the output `value` of an op named `op`, defined outside this
+    /// crate, computed from `inputs`, with the closure that maps the
+    /// output's gradient to the inputs' gradients (one per input, in order,
+    /// each of its input's shape). If no input requires a gradient, the
+    /// closure is dropped. (The ops of this crate record an enum value
     /// naming their backward rule instead, which allocates nothing.)
-    pub fn record(&self, value: B::Tensor, inputs: &[&Var<B>], backward: BackwardFn<B>) -> Var<B> {
-        self.record_op(value, inputs, Backward::Custom(backward))
+    ///
+    /// Errors, naming `op`, if an input is on another tape; and at
+    /// [`Tape::backward`], if the closure returns the wrong number of
+    /// gradients or one of the wrong shape.
+    pub fn record(
+        &self,
+        op: &'static str,
+        value: B::Tensor,
+        inputs: &[&Var<B>],
+        backward: BackwardFn<B>,
+    ) -> Result<Var<B>> {
+        self.record_op(value, inputs, Backward::Custom { op, backward })
     }
 
     /// Records an op's output `value`, computed from `inputs`, with its
-    /// backward rule, kept only if some input requires a gradient.
+    /// backward rule, kept only if some input requires a gradient. An input
+    /// on another tape is an error naming the op. (Allocates nothing.)
     pub(crate) fn record_op(
         &self,
         value: B::Tensor,
         inputs: &[&Var<B>],
         backward: Backward<B>,
+    ) -> Result<Var<B>> {
+        if let Some((k, other)) = inputs.iter().enumerate().find(|(_, v)| v.tape.id != self.id) {
+            return Err(Error::Invalid {
+                op: backward.op(),
+                why: format!(
+                    "input {k} is a variable of tape {}, but the op is recorded on tape {}: \
+                     an op's inputs must all be on one tape (to use a value of another \
+                     tape, enter it as `tape.constant(var.value().clone())`)",
+                    other.tape.id, self.id
+                ),
+            });
+        }
+        Ok(self.record_on_own_tape(value, inputs, backward))
+    }
+
+    /// [`Tape::record_op`] for inputs known to be on this tape, such as an
+    /// op's only input `x` recorded on `x`'s own tape: cannot fail.
+    pub(crate) fn record_on_own_tape(
+        &self,
+        value: B::Tensor,
+        inputs: &[&Var<B>],
+        backward: Backward<B>,
     ) -> Var<B> {
+        debug_assert!(inputs.iter().all(|v| v.tape.id == self.id));
         let requires_grad = {
             let storage = self.storage.borrow();
             inputs.iter().any(|v| storage.nodes[v.id].requires_grad)
@@ -380,6 +472,7 @@ impl<B: Backend> Tape<B> {
             };
             let mut input_grads = InputGrads {
                 backend: &self.backend,
+                op: rule.op(),
                 ids: &inputs[node.inputs.clone()],
                 nodes,
                 grads: &mut grads[..id],

@@ -1,8 +1,9 @@
 //! The fast CPU matmuls (`cpu::gemm`: the blocked path and the narrow path)
 //! against the plain reference loop (`cpu::matmul`): awkward shapes, all four
 //! transpose combinations, every micro-kernel this CPU supports (the portable
-//! fallback included), thread counts, run-to-run bit-identity, and the
-//! dispatch the backend uses.
+//! fallback, AVX2 + FMA and AVX-512 where the CPU has them; each is forced
+//! by passing its `Kernel` to `gemm::matmul_f32`), thread counts, run-to-run
+//! bit-identity, and the dispatch the backend uses.
 
 use minimax_autodiff::cpu::gemm::{self, Kernel};
 use minimax_autodiff::cpu::matmul as reference;
@@ -139,6 +140,44 @@ fn every_kernel_matches_reference_on_real_values_within_rounding() {
 }
 
 #[test]
+fn this_cpu_offers_the_kernels_it_has() {
+    // What the tests above cover on this machine, said out loud, and the
+    // dispatch's order: the widest kernel the CPU has.
+    let names: Vec<_> = Kernel::available().iter().map(|k| k.name()).collect();
+    eprintln!("kernels available: {names:?}, best: {}", Kernel::best().name());
+    assert_eq!(names[0], "portable");
+    assert_eq!(Kernel::best().name(), *names.last().unwrap());
+    #[cfg(target_arch = "x86_64")]
+    {
+        let has = |f: &str| names.contains(&f);
+        assert_eq!(has("avx512"), std::arch::is_x86_feature_detected!("avx512f"));
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            assert_eq!(Kernel::best().tile_shape(), (12, 32));
+        }
+    }
+}
+
+#[test]
+fn the_avx512_kernel_gives_the_avx2_kernels_bits() {
+    // Both sum each element with one FMA per step in the same order from
+    // zero, in the same KC-blocks: the same bits on real values, edges (of
+    // either tile) included. Skipped where the CPU lacks either, and says so.
+    let (Some(avx2), Some(avx512)) = (Kernel::avx2_fma(), Kernel::avx512()) else {
+        eprintln!("SKIPPED: this CPU lacks AVX2+FMA or AVX-512; nothing to compare");
+        return;
+    };
+    for (m, k, n) in
+        [(65, 257, 63), (12, 300, 32), (13, 513, 33), (64, 100, 784), (1, 7, 47), (300, 70, 45)]
+    {
+        for (ta, tb) in TRANSPOSES {
+            let case = Case::new(m, k, n, ta, tb, uniform);
+            let (a, b) = (case.blocked(avx2, 1), case.blocked(avx512, 3));
+            assert!(a == b, "avx512 differs from avx2, {}", case.name());
+        }
+    }
+}
+
+#[test]
 fn threads_do_not_change_a_single_bit() {
     // Large enough for the default to use threads, uneven in every dimension
     // (k spans two KC blocks, m three MC blocks and an edge panel).
@@ -259,6 +298,25 @@ fn dispatch_sends_narrow_outputs_to_the_narrow_path_and_tiny_ones_to_the_plain_l
     gemm::matmul(&a, true, &b, false, &mut got, m, k, n);
     reference::matmul(&a, true, &b, false, &mut want, m, k, n);
     assert!(got == want, "f64 product left the plain loop");
+}
+
+#[test]
+fn dispatch_drops_transposes_of_single_rows_and_columns_with_the_same_bits() {
+    // k = 1 (an output layer's outer product), and m or n = 1: a transposed
+    // view of a single row or column is the same memory, so the dispatch
+    // may ignore the flag; the bits must be the plain loop's.
+    for (m, k, n) in [(64, 1, 256), (1, 64, 256), (256, 64, 1), (7, 1, 9), (1, 1, 65)] {
+        for (ta, tb) in TRANSPOSES {
+            let case = Case::new(m, k, n, ta, tb, uniform);
+            let mut got = vec![f32::NAN; m * n];
+            gemm::matmul(&case.a, ta, &case.b, tb, &mut got, m, k, n);
+            if gemm::uses_fast_path(m, k, n) && !gemm::uses_narrow_path(m, k, n) {
+                assert_close(&case, "dispatch", &got, &case.reference());
+            } else {
+                assert!(got == case.reference(), "dispatch differs, {}", case.name());
+            }
+        }
+    }
 }
 
 #[test]

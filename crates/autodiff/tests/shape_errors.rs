@@ -6,7 +6,8 @@
 //! backend must match, since both call the shared checks in `backend.rs`).
 
 use minimax_autodiff::{
-    concat_cols, AdamStep, Backend, Cpu, CpuTensor, Error, Shape, Tape, TensorShape, Var,
+    concat_cols, AdamStep, Backend, Cpu, CpuIndices, CpuTensor, Error, Shape, Tape, TensorShape,
+    Var,
 };
 
 type B = Cpu<f64>;
@@ -152,4 +153,105 @@ fn broadcast_to_an_incompatible_shape() {
     let message = "broadcast: [1, 3] and [2, 4]";
     assert_err(be.broadcast(&zeros(1, 3), Shape::new(2, 4)), &[message]);
     assert_eq!(be.broadcast(&zeros(1, 4), Shape::new(2, 4)).unwrap().shape(), Shape::new(2, 4));
+}
+
+// ---------------------------------------------------------------------------
+// Indices, labels and batch norm.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn gather_rows_with_an_index_past_the_last_row() {
+    // x has 7 rows; index 7 (and 9) are not rows of it. The message names
+    // the op, the largest bad index, where it is, and the row count.
+    let tape = Tape::new(B::new());
+    let x = var(&tape, 7, 2);
+    let idx = CpuIndices::new(&[0, 6, 9, 7, 9]);
+    let message = "gather_rows: index 9 (position 2 of 5) is out of range for a tensor of 7 rows \
+                   ([7, 2])";
+    assert_err(x.gather_rows(&idx), &[message]);
+    assert_err(B::new().gather_rows(x.value(), &idx), &[message]);
+    // The last row is fine.
+    assert_eq!(x.gather_rows(&CpuIndices::new(&[6])).unwrap().shape(), Shape::new(1, 2));
+}
+
+#[test]
+fn scatter_add_rows_with_a_bad_gradient_or_index() {
+    let be = B::new();
+    let idx = CpuIndices::new(&[0, 4, 1]);
+    // dy must have one row per index.
+    let message = "scatter_add_rows: [2, 5] has 2 rows but 3 indices were given";
+    assert_err(be.scatter_add_rows(&zeros(2, 5), &idx, 5), &[message]);
+    // Every index must be a row of the output.
+    let message = "scatter_add_rows: index 4 (position 1 of 3) is out of range for a tensor of 4 \
+                   rows ([4, 5])";
+    assert_err(be.scatter_add_rows(&zeros(3, 5), &idx, 4), &[message]);
+}
+
+#[test]
+fn a_label_that_is_not_a_class() {
+    // Logits [3, 10] (10 classes): label 10 is one past the last class.
+    let tape = Tape::new(B::new());
+    let z = var(&tape, 3, 10);
+    let labels = CpuIndices::new(&[2, 10, 9]);
+    let why = "label 10 (row 1) is not a column of [3, 10]: labels must be below 10";
+    assert_err(z.cross_entropy(&labels), &["cross_entropy: ", why]);
+    assert_err(z.pick_cols(&labels), &["pick_cols: ", why]);
+    assert_err(B::new().pick_cols(z.value(), &labels), &["pick_cols: ", why]);
+    let dy = zeros(3, 1);
+    assert_err(B::new().scatter_cols(&dy, &labels, 10), &["scatter_cols: ", why]);
+}
+
+#[test]
+fn a_label_count_that_is_not_the_row_count() {
+    let tape = Tape::new(B::new());
+    let z = var(&tape, 3, 10);
+    let labels = CpuIndices::new(&[1, 2]);
+    let why = "[3, 10] has 3 rows but 2 labels were given";
+    assert_err(z.cross_entropy(&labels), &["cross_entropy: ", why]);
+    assert_err(z.pick_cols(&labels), &["pick_cols: ", why]);
+    // scatter_cols: dy must be a column with one row per label.
+    let be = B::new();
+    assert_err(be.scatter_cols(&zeros(3, 2), &labels, 10), &["scatter_cols: ", "got [3, 2]"]);
+    assert_err(be.scatter_cols(&zeros(3, 1), &labels, 10), &["scatter_cols: [3, 10] has 3 rows"]);
+}
+
+#[test]
+fn cross_entropy_probs_with_targets_of_another_shape() {
+    let tape = Tape::new(B::new());
+    let z = var(&tape, 2, 3);
+    assert_err(z.cross_entropy_probs(&var(&tape, 2, 4)), &["mul: [2, 3] and [2, 4]"]);
+}
+
+#[test]
+fn batch_norm_of_one_row_or_with_a_bad_eps() {
+    let tape = Tape::new(B::new());
+    let one_row = var(&tape, 1, 4);
+    let Err(error) = one_row.batch_norm(1e-5) else { panic!("a batch of one row was accepted") };
+    let message = error.to_string();
+    for part in ["batch_norm: a batch [1, 4] of fewer than 2 rows", "batch_norm_eval"] {
+        assert!(message.contains(part), "{message:?} does not mention {part:?}");
+    }
+    let x = var(&tape, 3, 4);
+    for eps in [-1e-5, f64::NAN, f64::INFINITY] {
+        let Err(error) = x.batch_norm(eps) else { panic!("eps = {eps} was accepted") };
+        assert!(error.to_string().contains("batch_norm: eps must be finite and ≥ 0"), "{error}");
+    }
+}
+
+#[test]
+fn batch_norm_statistics_of_the_wrong_shape() {
+    // x is [3, 4]: running statistics are [1, 4]. A column [3, 1] would
+    // broadcast across the columns instead, silently: it is refused.
+    let tape = Tape::new(B::new());
+    let x = var(&tape, 3, 4);
+    let (good, column) = (var(&tape, 1, 4), var(&tape, 3, 1));
+    let why = "running statistics must be one row [1, cols]";
+    assert_err(
+        x.batch_norm_eval(&column, &good, 1e-5),
+        &["batch_norm_eval: [3, 4] and [3, 1]", why],
+    );
+    assert_err(x.batch_norm_eval(&good, &var(&tape, 1, 3), 1e-5), &["[3, 4] and [1, 3]", why]);
+    let out = x.batch_norm(1e-5).unwrap();
+    let result = out.updated_running_stats(&zeros(1, 4), &zeros(4, 1), 0.1);
+    assert_err(result, &["updated_running_stats: [3, 4] and [4, 1]", why]);
 }

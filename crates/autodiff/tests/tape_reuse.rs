@@ -137,7 +137,7 @@ fn a_custom_backward_with_the_wrong_number_of_gradients_is_an_error() {
     let (a, b) = (tape.leaf(input(1, 2, 1)), tape.leaf(input(1, 2, 2)));
     let sum = be.binary(minimax_autodiff::Binary::Add, a.value(), b.value()).unwrap();
     // y = a + b, whose backward forgets b's gradient.
-    let y = tape.record(sum, &[&a, &b], Box::new(|_, g| Ok(vec![g.clone()])));
+    let y = tape.record("my_add", sum, &[&a, &b], Box::new(|_, g| Ok(vec![g.clone()]))).unwrap();
     let err = tape.backward(&y.sum()).err().expect("an error");
-    assert_eq!(err.to_string(), "Tape::record: the backward returned 1 gradients for 2 inputs");
+    assert_eq!(err.to_string(), "my_add: the backward returned 1 gradients for 2 inputs");
 }

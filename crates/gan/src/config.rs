@@ -2,19 +2,20 @@
 //! named presets (`default` and `devnag` for the 1-D Gaussian, `2d` for the
 //! 2-D data sets of [`crate::data`]).
 //!
-//! A config round-trips through JSON ([`Config::to_json`],
-//! [`Config::from_json`], in `config_json.rs`) so it can ride in a
-//! checkpoint's metadata and in `summary.json`.
+//! A config round-trips through JSON (it derives serde's `Serialize` and
+//! `Deserialize`, refusing unknown fields) so it can ride in a checkpoint's
+//! metadata and in `summary.json`.
 
 pub use crate::data::{DataKind, Target};
-use crate::layers::{Activation, Init};
 use crate::loss::GanLoss;
-use crate::optim::OptimizerConfig;
+pub use minimax_nn::LrDecay;
+use minimax_nn::{Activation, Init, OptimizerConfig};
 use std::fmt;
 use std::str::FromStr;
 
 /// The distribution of G's input noise z.
-#[derive(Copy, Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Latent {
     /// z ~ N(0, 1) in every coordinate (the GAN trick: "sample from a
     /// Gaussian, not a uniform").
@@ -29,7 +30,8 @@ pub enum Latent {
 }
 
 /// How G's last layer maps to a sample.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GOutput {
     /// The last layer's raw output is the sample.
     Linear,
@@ -41,7 +43,8 @@ pub enum GOutput {
 }
 
 /// What D is shown.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DInput {
     /// Each sample on its own: D maps `[batch, dim]` to `[batch, 1]` logits.
     Samples,
@@ -52,7 +55,8 @@ pub enum DInput {
 }
 
 /// The generator's shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GeneratorConfig {
     /// The noise distribution.
     pub latent: Latent,
@@ -67,7 +71,8 @@ pub struct GeneratorConfig {
 }
 
 /// The discriminator's shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DiscriminatorConfig {
     /// What D is shown.
     pub input: DInput,
@@ -88,7 +93,8 @@ pub struct DiscriminatorConfig {
 
 /// Everything that decides a run's result. Two runs with equal configs
 /// produce bit-identical results on the CPU.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// The preset this started from (for reports).
     pub preset: Preset,
@@ -126,42 +132,6 @@ pub struct Config {
     /// Both learning rates fall linearly towards the end of the run (`None`:
     /// constant rates).
     pub lr_decay: Option<LrDecay>,
-}
-
-/// A linear learning-rate decay over the end of a run: both rates are
-/// multiplied by 1 until step `start · steps`, then by a factor that falls
-/// linearly to `to` at the last step.
-///
-/// Adam moves every parameter by about `lr` per step whatever the gradient's
-/// size, so at a constant rate G's samples keep jittering around where they
-/// belong. For the 1-D Gaussian that jitter is small against the data's
-/// spread; for the ring's modes, 0.02 wide, it is not: letting the rates
-/// fall sharpens G's clusters (measured in `examples/ring_gan.rs`).
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub struct LrDecay {
-    /// Fraction of the run's steps before the decay begins, in [0, 1).
-    pub start: f64,
-    /// The factor reached at the last step, in (0, 1].
-    pub to: f64,
-}
-
-impl LrDecay {
-    /// The factor the learning rates are multiplied by in step `step`
-    /// (counted from 0) of a run of `steps` steps.
-    ///
-    /// With `s₀ = ⌊start · steps⌋`: 1 for `step < s₀`, then
-    /// `1 - (1 - to) · (step - s₀) / (steps - 1 - s₀)`, which is `to` at the
-    /// last step, `steps - 1` (and stays `to` after it, for a run extended
-    /// past its planned end).
-    pub fn factor(&self, step: u64, steps: u64) -> f64 {
-        let s0 = (self.start * steps as f64).floor() as u64;
-        if step < s0 {
-            return 1.0;
-        }
-        let span = steps.saturating_sub(1).saturating_sub(s0).max(1) as f64;
-        let progress = ((step - s0) as f64 / span).min(1.0);
-        1.0 - (1.0 - self.to) * progress
-    }
 }
 
 /// A named starting configuration.
@@ -207,6 +177,13 @@ impl FromStr for Preset {
     }
 }
 
+/// The widest layer a config may ask for.
+pub const MAX_WIDTH: usize = 1 << 16;
+/// The largest batch a config may ask for.
+pub const MAX_BATCH: usize = 1 << 16;
+/// The most hidden layers a network may have.
+pub const MAX_LAYERS: usize = 64;
+
 impl Config {
     /// The configuration of a preset.
     pub fn preset(preset: Preset) -> Config {
@@ -229,7 +206,7 @@ impl Config {
     ///   al. 2017): D learns at 1e-3, G at 2e-4. With equal rates G's std
     ///   kept swinging ±0.2 around the target instead of settling.
     fn default_preset() -> Config {
-        let adam = |lr| OptimizerConfig::Adam { lr, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
+        let adam = |lr| OptimizerConfig::adam(lr, 0.5, 0.999, 1e-8);
         Config {
             preset: Preset::Default,
             seed: 0,
@@ -273,7 +250,7 @@ impl Config {
     /// - both optimizers `SGD(lr=1e-3, momentum=0.9)`; PyTorch's default init;
     /// - 5000 epochs, each 20 D-steps then 20 G-steps, batch 500.
     fn devnag() -> Config {
-        let sgd = OptimizerConfig::Sgd { lr: 1e-3, momentum: 0.9 };
+        let sgd = OptimizerConfig::sgd(1e-3, 0.9);
         Config {
             preset: Preset::Devnag,
             seed: 0,
@@ -323,7 +300,7 @@ impl Config {
     ///   second half of the 4000 steps to 2% ([`LrDecay`]): at a constant
     ///   rate G's clusters stayed 2 to 3 times wider than the data's σ.
     fn two_d() -> Config {
-        let adam = |lr| OptimizerConfig::Adam { lr, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
+        let adam = |lr| OptimizerConfig::adam(lr, 0.5, 0.999, 1e-8);
         Config {
             preset: Preset::TwoD,
             seed: 0,
@@ -455,10 +432,24 @@ impl Config {
                 self.target.name()
             ));
         }
-        positive("D learning rate", self.d_optimizer.lr())?;
-        positive("G learning rate", self.g_optimizer.lr())?;
+        self.d_optimizer.validate().map_err(|e| format!("D's optimizer: {e}"))?;
+        self.g_optimizer.validate().map_err(|e| format!("G's optimizer: {e}"))?;
         if self.generator.latent_dim == 0 {
             return Err("latent dimension must be at least 1".into());
+        }
+        // Bounds on sizes, checked before anything is allocated: a config
+        // read from a file or typed on a command line cannot ask for a
+        // 40 GB network or batch.
+        let widths = self.generator.hidden.iter().chain(&self.discriminator.hidden);
+        let widest = widths.chain([&self.generator.latent_dim]).copied().max().unwrap_or(1);
+        if widest > MAX_WIDTH {
+            return Err(format!("layer width {widest} is over the limit of {MAX_WIDTH}"));
+        }
+        if self.batch > MAX_BATCH {
+            return Err(format!("batch {} is over the limit of {MAX_BATCH}", self.batch));
+        }
+        if self.generator.hidden.len() + self.discriminator.hidden.len() > 2 * MAX_LAYERS {
+            return Err(format!("more than {MAX_LAYERS} hidden layers in a network"));
         }
         if let Latent::Uniform { lo, hi } = self.generator.latent {
             let ordered = lo.is_finite() && hi.is_finite() && lo < hi;
@@ -498,3 +489,5 @@ impl Config {
         Ok(())
     }
 }
+
+minimax_nn::serde_as_string!(Preset);

@@ -18,7 +18,6 @@
 //! within 3σ of the curve.
 
 use crate::data::Target;
-use crate::json::JsonValue;
 
 /// Samples drawn from G to measure coverage (VEEGAN, PacGAN: 2500).
 pub const SAMPLES: usize = 2500;
@@ -29,7 +28,7 @@ pub const HQ_RADIUS: f64 = 3.0;
 pub const MIN_PER_MODE: usize = 20;
 
 /// The coverage of one set of generated samples.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Coverage {
     /// Samples measured.
     pub samples: usize,
@@ -127,32 +126,6 @@ impl Coverage {
                 _ => '#',
             })
             .collect()
-    }
-
-    /// The headline numbers as JSON.
-    pub fn to_json(&self) -> JsonValue {
-        let num = |x: f64| JsonValue::Number(x);
-        JsonValue::Object(
-            [
-                ("samples", num(self.samples as f64)),
-                ("modes_covered", num(self.modes_covered as f64)),
-                ("modes_total", num(self.modes_total as f64)),
-                ("high_quality_fraction", num(self.high_quality_fraction)),
-                (
-                    "per_mode",
-                    JsonValue::Array(self.per_mode.iter().map(|&c| num(c as f64)).collect()),
-                ),
-                (
-                    "nearest_per_mode",
-                    JsonValue::Array(
-                        self.nearest_per_mode.iter().map(|&c| num(c as f64)).collect(),
-                    ),
-                ),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        )
     }
 }
 

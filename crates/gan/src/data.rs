@@ -37,7 +37,8 @@ use std::f64::consts::PI;
 use std::fmt;
 
 /// The shape of the data, without its noise (see the module docs).
-#[derive(Copy, Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum DataKind {
     /// 1-D: the single point 0.
     Gaussian,
@@ -67,7 +68,8 @@ pub enum DataKind {
 
 /// The real data: a skeleton `kind`, shifted by `mean` on every axis, plus
 /// Gaussian noise of standard deviation `std` on every axis.
-#[derive(Copy, Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Target {
     /// The skeleton.
     pub kind: DataKind,

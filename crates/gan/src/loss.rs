@@ -150,3 +150,5 @@ impl FromStr for GanLoss {
         })
     }
 }
+
+minimax_nn::serde_as_string!(GanLoss);

@@ -3,11 +3,10 @@
 //! and dropout).
 
 use crate::config::{Config, DInput, GOutput, Latent, Target};
-use crate::layers::Activation;
-use crate::mlp::{Dropout, Mlp};
 use minimax_autodiff::{concat_cols, Backend, Dist, Error, Result, Shape, Tape, Var};
+use minimax_nn::{Activation, Dropout, Mlp};
 
-/// Network tags for [`crate::layers::layer_seed`]: G's and D's layers draw
+/// Network tags mixed into the run seed for [`minimax_nn::Mlp::init_params`]: G's and D's layers draw
 /// from different streams.
 pub const GENERATOR_NET: u64 = 1;
 /// See [`GENERATOR_NET`].

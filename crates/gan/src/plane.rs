@@ -1,36 +1,13 @@
 //! Judging a generator on 2-D data: mode coverage on fresh samples
 //! ([`Trainer::coverage`]) and snapshots of G's points over D's decision
-//! surface ([`Trainer::plane_snapshot`]), drawn by [`crate::scatter`].
+//! surface ([`Trainer::plane_snapshot`]).
 
-use crate::coverage::{coverage, Coverage, HQ_RADIUS, SAMPLES};
-use crate::data::Target;
-use crate::loss::GanLoss;
-use crate::report::{generate, host};
-use crate::scatter::{HeatMap, ScatterPanel};
-use crate::train::{purpose, TrainError, Trainer};
+use crate::coverage::{coverage, Coverage, SAMPLES};
+use crate::error::TrainError;
+use crate::eval::{generate, host};
+use crate::snapshot::{PlaneSnapshot, HEAT_CELLS};
+use crate::train::{purpose, Trainer};
 use minimax_autodiff::{Backend, Real, Shape, Tape};
-
-/// Cells per side of the grid D is evaluated on for the heat map.
-pub const HEAT_CELLS: usize = 40;
-/// Real samples drawn in each picture (for reference; the same in all).
-pub const REAL_POINTS: usize = 500;
-
-/// G and D at one moment of training on 2-D data.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PlaneSnapshot {
-    /// Steps done when it was taken.
-    pub step: u64,
-    /// [`SAMPLES`] points from G, row-major `[n, 2]`.
-    pub generated: Vec<f64>,
-    /// Their coverage of the data's modes.
-    pub coverage: Coverage,
-    /// D's output (see [`GanLoss::d_output`]) at the centres of a
-    /// [`HEAT_CELLS`]² grid over the data's window, row by row from the
-    /// bottom (`y` = lo), each row from left to right. A packing D
-    /// ([`crate::config::DiscriminatorConfig::pack`]) is shown packs of
-    /// copies of each point.
-    pub d_grid: Vec<f64>,
-}
 
 impl<B: Backend> Trainer<B> {
     /// Draws [`SAMPLES`] fresh samples from G and measures their coverage of
@@ -83,45 +60,5 @@ impl<B: Backend> Trainer<B> {
         }
         let tape = Tape::new(self.backend().clone());
         host(&generate(self, &tape, SAMPLES, seed)?)
-    }
-}
-
-impl PlaneSnapshot {
-    /// The snapshot as a panel for [`crate::scatter::figure`], with `real`
-    /// points (row-major `[n, 2]`) for reference. D's output is drawn on
-    /// `[0, 1]`: as is for the games where it is a probability, min–max
-    /// rescaled for the Wasserstein critic.
-    pub fn panel(&self, target: &Target, loss: GanLoss, real: &[f64]) -> ScatterPanel {
-        let mut values = self.d_grid.clone();
-        let mut title = format!(
-            "step {}: {}/{} modes, {:.0}% HQ",
-            self.step,
-            self.coverage.modes_covered,
-            self.coverage.modes_total,
-            100.0 * self.coverage.high_quality_fraction
-        );
-        if self.coverage.modes_total == 0 {
-            title = format!(
-                "step {}: {:.0}% near the curve",
-                self.step,
-                100.0 * self.coverage.high_quality_fraction
-            );
-        }
-        if loss == GanLoss::Wasserstein {
-            let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let span = if hi > lo { hi - lo } else { 1.0 };
-            values.iter_mut().for_each(|v| *v = (*v - lo) / span);
-        }
-        let pairs = |v: &[f64]| v.chunks_exact(2).map(|p| [p[0], p[1]]).collect::<Vec<_>>();
-        ScatterPanel {
-            title,
-            window: target.window(),
-            heat: Some(HeatMap { cells: HEAT_CELLS, values }),
-            real: pairs(real),
-            generated: pairs(&self.generated),
-            centres: target.mode_centres(),
-            hq_radius: HQ_RADIUS * target.std,
-        }
     }
 }

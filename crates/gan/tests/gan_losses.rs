@@ -7,9 +7,8 @@
 use minimax_autodiff::gradcheck::random_input;
 use minimax_autodiff::{gradcheck, Backend, Cpu, CpuTensor, Shape, Tape, Var};
 use minimax_gan::config::DInput;
-use minimax_gan::{
-    Activation, Config, Discriminator, GanLoss, Generator, Optimizer, Preset, RunOptions, Trainer,
-};
+use minimax_gan::{Config, Discriminator, GanLoss, Generator, Preset, RunOptions, Trainer};
+use minimax_nn::{Activation, Optimizer};
 
 type F64 = Cpu<f64>;
 

@@ -4,11 +4,11 @@
 
 use minimax_autodiff::{Cpu, Shape, TensorShape};
 use minimax_gan::config::{DInput, GOutput, Latent};
-use minimax_gan::json::JsonValue;
-use minimax_gan::{Activation, Config, GanLoss, Init, OptimizerConfig, Preset, Trainer};
+use minimax_gan::{Config, GanLoss, Preset, Trainer};
+use minimax_nn::{Activation, Init, OptimizerConfig, ParamStore};
 
 /// `(name, shape)` of every parameter, in order.
-fn shapes(store: &minimax_gan::ParamStore<Cpu<f64>>) -> Vec<(String, Shape)> {
+fn shapes(store: &ParamStore<Cpu<f64>>) -> Vec<(String, Shape)> {
     store.iter().map(|p| (p.name.clone(), p.tensor.shape())).collect()
 }
 
@@ -27,7 +27,7 @@ fn devnag_builds_dev_nags_networks_and_hyperparameters() {
     assert_eq!(config.generator.latent_dim, 1);
     // BCE after a sigmoid = the cross-entropy game; SGD(lr=1e-3, momentum=0.9) for both.
     assert_eq!(config.loss, GanLoss::NonSaturating);
-    let sgd = OptimizerConfig::Sgd { lr: 1e-3, momentum: 0.9 };
+    let sgd = OptimizerConfig::sgd(1e-3, 0.9);
     assert_eq!((config.g_optimizer, config.d_optimizer), (sgd, sgd));
     assert_eq!(config.init, Init::TorchDefault);
     // No tricks.
@@ -126,7 +126,7 @@ fn generator_and_discriminator_start_from_different_streams() {
     // Layer 0's weights are U(-a, a) draws; map each back to the uniform
     // u = (w/a + 1)/2 it came from. Had G and D shared a seed, their first
     // draws would be the same u.
-    let first_u = |store: &minimax_gan::ParamStore<Cpu<f64>>| {
+    let first_u = |store: &ParamStore<Cpu<f64>>| {
         let s = store.iter().next().unwrap().tensor.shape();
         let a = (6.0 / (s.rows + s.cols) as f64).sqrt();
         let w = store.download(&be).unwrap()[0].clone();
@@ -140,19 +140,21 @@ fn generator_and_discriminator_start_from_different_streams() {
 fn configs_round_trip_through_json_and_bad_fields_are_named() {
     for preset in Preset::ALL {
         let mut config = Config::preset(preset);
-        config.seed = u64::MAX - 7; // not representable as an f64: stored as a string
+        config.seed = u64::MAX - 7; // not representable as an f64: must stay exact
         config.generator.activation = Activation::LeakyRelu(0.1);
         config.discriminator.dropout = 0.3;
-        let text = config.to_json().to_compact();
-        let back = Config::from_json(&JsonValue::parse(&text).unwrap()).unwrap();
+        let text = serde_json::to_string(&config).unwrap();
+        let back: Config = serde_json::from_str(&text).unwrap();
         assert_eq!(back, config, "{preset}");
     }
-    let mut json = Config::preset(Preset::Default).to_json();
-    if let JsonValue::Object(pairs) = &mut json {
-        pairs.retain(|(k, _)| k != "batch");
-    }
-    let err = Config::from_json(&json).unwrap_err();
-    assert!(err.contains("\"batch\""), "{err}");
+    let mut json = serde_json::to_value(Config::preset(Preset::Default)).unwrap();
+    json.as_object_mut().unwrap().remove("batch");
+    let err = serde_json::from_value::<Config>(json.clone()).unwrap_err().to_string();
+    assert!(err.contains("`batch`"), "{err}");
+    json["batch"] = 64.into();
+    json["bacth"] = 64.into();
+    let err = serde_json::from_value::<Config>(json).unwrap_err().to_string();
+    assert!(err.contains("unknown field `bacth`"), "{err}");
 }
 
 #[test]
@@ -164,7 +166,13 @@ fn invalid_configs_are_refused_with_the_field_named() {
         (Box::new(|c| c.d_steps = 0), "D-steps"),
         (Box::new(|c| c.discriminator.dropout = 1.0), "dropout"),
         (Box::new(|c| c.label_noise = 0.7), "label noise"),
-        (Box::new(|c| c.d_optimizer = c.d_optimizer.with_lr(-1.0)), "D learning rate"),
+        (Box::new(|c| c.d_optimizer = c.d_optimizer.with_lr(-1.0)), "D's optimizer"),
+        // 1e-300 is 0 in f32: it would train nothing, silently.
+        (Box::new(|c| c.g_optimizer = c.g_optimizer.with_lr(1e-300)), "G's optimizer"),
+        (Box::new(|c| c.d_optimizer = OptimizerConfig::adam(1e-3, 0.5, 1.0, 1e-8)), "beta2 = 1.0"),
+        (Box::new(|c| c.d_optimizer = OptimizerConfig::adam(1e-3, 0.5, 0.999, -1e-8)), "eps"),
+        (Box::new(|c| c.batch = 100_000_000), "over the limit"),
+        (Box::new(|c| c.generator.hidden = vec![100_000, 100_000]), "over the limit"),
         (
             Box::new(|c| {
                 c.loss = GanLoss::Wasserstein;

@@ -5,7 +5,8 @@
 
 use minimax_autodiff::{Backend, Cpu, Shape, Tape};
 use minimax_gan::config::{GOutput, Latent};
-use minimax_gan::{Activation, Config, Preset, RunOptions, Trainer};
+use minimax_gan::{Config, Preset, RunOptions, Trainer};
+use minimax_nn::Activation;
 
 type Be = Cpu<f64>;
 

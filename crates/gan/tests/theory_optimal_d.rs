@@ -28,7 +28,8 @@
 
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{Backend, Cpu, Dist, Shape, Tape};
-use minimax_gan::{Activation, GanLoss, Init, Mlp, Optimizer, OptimizerConfig};
+use minimax_gan::GanLoss;
+use minimax_nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig};
 
 type B = Cpu<f32>;
 
@@ -63,7 +64,7 @@ fn grid() -> Vec<f64> {
 }
 
 /// D(x) = σ(logit) on the grid.
-fn d_on_grid(mlp: &Mlp, params: &minimax_gan::ParamStore<B>, xs: &[f64]) -> Vec<f64> {
+fn d_on_grid(mlp: &Mlp, params: &minimax_nn::ParamStore<B>, xs: &[f64]) -> Vec<f64> {
     let be = B::new();
     let tape = Tape::new(be);
     let x = be.upload(Shape::new(xs.len(), 1), &xs.iter().map(|&x| x as f32).collect::<Vec<_>>());
@@ -86,8 +87,8 @@ fn proposition_1_a_trained_discriminator_approaches_p_data_over_p_data_plus_p_g(
     let mlp =
         Mlp::new(&[1, 16, 16, 1], &[Activation::Tanh, Activation::Tanh, Activation::Identity])
             .unwrap();
-    let mut params = mlp.init_params(&be, Init::XavierUniform, 7, 2);
-    let adam = OptimizerConfig::Adam { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+    let mut params = mlp.init_params(&be, Init::XavierUniform, 7);
+    let adam = OptimizerConfig::adam(3e-3, 0.9, 0.999, 1e-8);
     let mut opt = Optimizer::new(&be, adam, &params);
     let xs = grid();
     assert!(xs.len() > 30, "the grid should cover a stretch of x, got {} points", xs.len());

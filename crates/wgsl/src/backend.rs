@@ -13,7 +13,7 @@
 //! Nothing waits for the GPU here except `download` and `sync`.
 
 use crate::kernels::*;
-use crate::{MatmulKernel, Wgpu, WgpuTensor};
+use crate::{rows, MatmulKernel, Wgpu, WgpuIndices, WgpuTensor};
 use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, matmul_shape, same_shape,
     slice_cols_shape, sum_shape,
@@ -25,13 +25,13 @@ use std::sync::Arc;
 /// ceil(n / WORKGROUP_SIZE) workgroups, folded into a 2-D grid no wider
 /// than the 65 535 workgroups one dimension may hold. The shaders unfold
 /// `(group.y, group.x)` into one index and skip the overhang.
-fn grid_1d(n: usize) -> [u32; 3] {
+pub(crate) fn grid_1d(n: usize) -> [u32; 3] {
     grid(n.div_ceil(WORKGROUP_SIZE as usize))
 }
 
 /// `groups` workgroups as a 2-D grid no wider than the dispatch limit
 /// (the shaders number them `group.y · groups.x + group.x`).
-fn grid(groups: usize) -> [u32; 3] {
+pub(crate) fn grid(groups: usize) -> [u32; 3] {
     let groups = groups as u32;
     let x = groups.min(MAX_GROUPS_PER_DIM);
     let y = if x == 0 { 1 } else { groups.div_ceil(x) };
@@ -40,7 +40,7 @@ fn grid(groups: usize) -> [u32; 3] {
 
 /// An element count or dimension as the `u32` the kernels use. Every
 /// tensor fits: a buffer holds at most 4 GiB, 2³⁰ f32s.
-fn u(n: usize) -> u32 {
+pub(crate) fn u(n: usize) -> u32 {
     n as u32
 }
 
@@ -78,34 +78,35 @@ pub(crate) fn matmul(
             ),
         });
     }
-    // Each invocation loops over k: k times (naive), or ceil(k / 16) steps
-    // of a loop around a 16-iteration one (tiled; the compiler unrolls its
-    // smaller loops: on lavapipe, ~18 iterations per step are counted).
-    // Where the driver cuts loops short, say so rather than return a wrong
-    // product.
-    let trips = match kernel {
-        MatmulKernel::Naive => k as u64,
-        MatmulKernel::Tiled => k.div_ceil(TILE_K as usize) as u64 * (TILE_K as u64 + 2),
-    };
-    if let Some(limit) = gpu.ctx.loop_limit.filter(|&limit| trips > limit) {
-        return Err(Error::Invalid {
-            op: "matmul",
-            why: format!(
-                "inner dimension {k} needs {trips} loop iterations per invocation ({kernel:?} \
-                 kernel); {} stops shader loops after {limit}",
-                gpu.adapter_summary()
-            ),
-        });
+    let c = gpu.ctx.try_output("matmul", out)?;
+    // Each invocation loops over k. llvmpipe (Mesa's software rasterizer,
+    // behind lavapipe and wgpu's GL backend) silently stops a shader's
+    // loops after 65 535 iterations in all, every loop counting, nested or
+    // not; other drivers kill dispatches that run too long. So one dispatch
+    // sums over at most K_PER_DISPATCH values of k: at most 1024 iterations
+    // of the naive kernel's loop, and 64 of the tiled kernel's 16-deep steps,
+    // under 500 iterations each even if the compiler unrolled none of its
+    // inner loops. A longer k is split over several dispatches, each
+    // starting from the partial sums the one before left in C: the same
+    // additions in the same order as in one long loop, so the same bits.
+    let mut k_begin = 0;
+    loop {
+        let k_end = (k_begin + K_PER_DISPATCH).min(u(k));
+        let params = MatmulParams {
+            m: u(out.rows),
+            k: u(k),
+            n: u(out.cols),
+            trans_a: transpose_a as u32,
+            trans_b: transpose_b as u32,
+            k_begin,
+            k_end,
+        };
+        gpu.ctx.dispatch(k_id, &params, &[&a.buffer, &b.buffer, &c], groups);
+        k_begin = k_end;
+        if k_begin >= u(k) {
+            break;
+        }
     }
-    let c = gpu.ctx.output("matmul", out);
-    let params = MatmulParams {
-        m: u(out.rows),
-        k: u(k),
-        n: u(out.cols),
-        trans_a: transpose_a as u32,
-        trans_b: transpose_b as u32,
-    };
-    gpu.ctx.dispatch(k_id, &params, &[&a.buffer, &b.buffer, &c], groups);
     Ok(WgpuTensor::new(out, c))
 }
 
@@ -114,7 +115,7 @@ impl Wgpu {
     /// values if the buffer is shared with another tensor (the GPU's
     /// `Arc::make_mut`, as the CPU backend does): updating a parameter must
     /// not change a copy of it that the tape still holds.
-    fn make_unique(&self, op: &str, t: &mut WgpuTensor) {
+    fn make_unique(&self, op: &'static str, t: &mut WgpuTensor) {
         if Arc::get_mut(&mut t.buffer).is_none() {
             let own = self.ctx.output(op, t.shape);
             self.ctx.copy(&t.buffer, &own, t.bytes());
@@ -134,20 +135,36 @@ impl Wgpu {
 impl Backend for Wgpu {
     type Elem = f32;
     type Tensor = WgpuTensor;
+    type Indices = WgpuIndices;
 
     fn name(&self) -> String {
         self.adapter_summary()
     }
 
     fn upload(&self, shape: Shape, data: &[f32]) -> Result<WgpuTensor> {
-        if data.len() != shape.numel() {
+        if data.len() != shape.checked_numel("upload")? {
             return Err(Error::DataLength { op: "upload", shape, got: data.len() });
         }
         Ok(WgpuTensor::new(shape, self.ctx.upload(shape, data)?))
     }
 
     fn download(&self, x: &WgpuTensor) -> Result<Vec<f32>> {
+        if x.bytes() > x.buffer.size() {
+            // The op that made `x` found its shape too large for this
+            // adapter and gave it a minimal buffer: its error first, if it
+            // was not returned yet, else this one.
+            self.ctx.take_error()?;
+            return Err(Error::Device(format!(
+                "download: the tensor of shape {} has no storage: the op that made it failed \
+                 (see the error an earlier flush, sync or download returned)",
+                x.shape
+            )));
+        }
         self.ctx.download(&x.buffer, x.bytes())
+    }
+
+    fn upload_indices(&self, indices: &[u32]) -> Result<WgpuIndices> {
+        rows::upload_indices(self, indices)
     }
 
     fn flush(&self) -> Result<()> {
@@ -242,12 +259,35 @@ impl Backend for Wgpu {
         let Shape { rows, cols } = x.shape;
         let params = SumParams { n: x.n(), rows: u(rows), cols: u(cols) };
         match axis {
-            // One workgroup per column / per row.
+            // One workgroup per column / per row (and per part of a long one).
             Some(Axis::Rows) => {
-                self.ctx.dispatch(K::SumRows, &params, &[&x.buffer, &out], grid(cols))
+                let parts = rows.div_ceil(SUM_PER_WORKGROUP);
+                if parts <= 1 {
+                    self.ctx.dispatch(K::SumRows, &params, &[&x.buffer, &out], grid(cols));
+                } else {
+                    // Partial sums of `parts` stretches of each column,
+                    // [parts, cols], then their sum: a buffer holds at most
+                    // 2³⁰ f32s, so parts ≤ 1024 and one part suffices.
+                    let partials = self.ctx.output("sum", Shape::new(parts, cols));
+                    let [gx, gy, _] = grid(cols);
+                    let buffers = [&*x.buffer, &partials];
+                    self.ctx.dispatch(K::SumRows, &params, &buffers, [gx, gy, u(parts)]);
+                    let pass2 = SumParams { n: u(parts * cols), rows: u(parts), cols: u(cols) };
+                    self.ctx.dispatch(K::SumRows, &pass2, &[&partials, &out], grid(cols));
+                }
             }
             Some(Axis::Cols) => {
-                self.ctx.dispatch(K::SumCols, &params, &[&x.buffer, &out], grid(rows))
+                let parts = cols.div_ceil(SUM_PER_WORKGROUP);
+                if parts <= 1 {
+                    self.ctx.dispatch(K::SumCols, &params, &[&x.buffer, &out], grid(rows));
+                } else {
+                    let partials = self.ctx.output("sum", Shape::new(rows, parts));
+                    let [gx, gy, _] = grid(rows);
+                    let buffers = [&*x.buffer, &partials];
+                    self.ctx.dispatch(K::SumCols, &params, &buffers, [gx, gy, u(parts)]);
+                    let pass2 = SumParams { n: u(rows * parts), rows: u(rows), cols: u(parts) };
+                    self.ctx.dispatch(K::SumCols, &pass2, &[&partials, &out], grid(rows));
+                }
             }
             None => {
                 // Pass 1: G workgroups each reduce a strided share of x to
@@ -270,7 +310,7 @@ impl Backend for Wgpu {
 
     fn broadcast(&self, x: &WgpuTensor, shape: Shape) -> Result<WgpuTensor> {
         let rule = broadcast_to_rule(x.shape, shape)?;
-        let out = self.ctx.output("broadcast", shape);
+        let out = self.ctx.try_output("broadcast", shape)?;
         let params = BroadcastParams {
             rows: u(shape.rows),
             cols: u(shape.cols),
@@ -283,7 +323,7 @@ impl Backend for Wgpu {
     fn concat_cols(&self, parts: &[&WgpuTensor]) -> Result<WgpuTensor> {
         let shapes: Vec<Shape> = parts.iter().map(|p| p.shape).collect();
         let shape = concat_cols_shape(&shapes)?;
-        let out = self.ctx.output("concat_cols", shape);
+        let out = self.ctx.try_output("concat_cols", shape)?;
         // One copy per part, each into its own block of columns.
         let mut start = 0;
         for p in parts {
@@ -314,6 +354,38 @@ impl Backend for Wgpu {
         };
         self.ctx.dispatch(K::CopyCols, &params, &[&x.buffer, &out], grid_1d(shape.numel()));
         Ok(WgpuTensor::new(shape, out))
+    }
+
+    // The row-wise ops are in `rows.rs`.
+
+    fn gather_rows(&self, x: &WgpuTensor, idx: &WgpuIndices) -> Result<WgpuTensor> {
+        rows::gather_rows(self, x, idx)
+    }
+
+    fn scatter_add_rows(
+        &self,
+        dy: &WgpuTensor,
+        idx: &WgpuIndices,
+        rows: usize,
+    ) -> Result<WgpuTensor> {
+        rows::scatter_add_rows(self, dy, idx, rows)
+    }
+
+    fn pick_cols(&self, x: &WgpuTensor, labels: &WgpuIndices) -> Result<WgpuTensor> {
+        rows::pick_cols(self, x, labels)
+    }
+
+    fn scatter_cols(
+        &self,
+        dy: &WgpuTensor,
+        labels: &WgpuIndices,
+        cols: usize,
+    ) -> Result<WgpuTensor> {
+        rows::scatter_cols(self, dy, labels, cols)
+    }
+
+    fn logsumexp_rows(&self, x: &WgpuTensor) -> WgpuTensor {
+        rows::logsumexp_rows(self, x)
     }
 
     fn sgd_step(

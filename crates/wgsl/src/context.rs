@@ -27,12 +27,10 @@ pub(crate) struct Context {
     pub(crate) device: wgpu::Device,
     queue: wgpu::Queue,
     pub(crate) info: wgpu::AdapterInfo,
-    /// The largest storage buffer a kernel may bind on this device.
-    max_binding: u64,
-    /// How many loop iterations a shader invocation may run in all, where
-    /// the driver cuts loops short: llvmpipe (lavapipe) stops them after
-    /// 65 535, silently. `None` elsewhere.
-    pub(crate) loop_limit: Option<u64>,
+    /// The largest tensor buffer this device can both create and bind to
+    /// a kernel: the smaller of `max_buffer_size` and
+    /// `max_storage_buffer_binding_size`, in whole f32s.
+    pub(crate) max_binding: u64,
     kernels: Kernels,
     pool: Arc<Mutex<Pool>>,
     state: Mutex<State>,
@@ -66,15 +64,14 @@ impl Context {
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             lock(&slot).get_or_insert_with(|| e.to_string());
         }));
-        let max_binding = device.limits().max_storage_buffer_binding_size;
-        let loop_limit = (info.driver == "llvmpipe").then_some(65_535);
+        let limits = device.limits();
+        let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) & !3;
         Context {
             pool: Pool::new(device.clone()),
             device,
             queue,
             info,
             max_binding,
-            loop_limit,
             kernels: Kernels::new(),
             state: Mutex::new(State {
                 encoder: None,
@@ -93,18 +90,20 @@ impl Context {
     }
 
     /// The first device error since the last call, as an `Err`.
-    fn take_error(&self) -> Result<()> {
+    pub(crate) fn take_error(&self) -> Result<()> {
         match lock(&self.error).take() {
             Some(message) => Err(Error::Device(message)),
             None => Ok(()),
         }
     }
 
-    /// A buffer for a tensor of `shape` that a recorded command will write.
-    /// A shape too large for this adapter is reported as a device error
-    /// (returned by the next sync) and gets a minimal buffer (wgpu's bounds
-    /// checks keep the kernel inside it): the op itself cannot fail.
-    pub(crate) fn output(&self, op: &str, shape: Shape) -> GpuBuffer {
+    /// A buffer for a tensor of `shape` that a recorded command will write,
+    /// for the ops that cannot return an error (`fill`, `unary`, …). A shape
+    /// too large for this adapter is reported as a device error (returned
+    /// by the next flush, sync or download) and gets a minimal buffer
+    /// (wgpu's bounds checks keep the kernel inside it, and `download`
+    /// refuses it).
+    pub(crate) fn output(&self, op: &'static str, shape: Shape) -> GpuBuffer {
         let bytes = self.checked_bytes(op, shape).unwrap_or_else(|message| {
             self.report(message);
             0
@@ -112,13 +111,24 @@ impl Context {
         Pool::take(&self.pool, Purpose::Storage, bytes, Use::Recorded)
     }
 
+    /// [`Context::output`] for the ops that can return an error (`matmul`,
+    /// `broadcast`, …): a shape too large for this adapter is an error now.
+    pub(crate) fn try_output(&self, op: &'static str, shape: Shape) -> Result<GpuBuffer> {
+        let bytes = self.checked_bytes(op, shape).map_err(Error::Device)?;
+        Ok(Pool::take(&self.pool, Purpose::Storage, bytes, Use::Recorded))
+    }
+
     /// The size in bytes of an f32 tensor of `shape`, or why this adapter
-    /// cannot bind it.
-    fn checked_bytes(&self, op: &str, shape: Shape) -> std::result::Result<u64, String> {
-        let bytes = shape.numel() as u64 * 4;
+    /// cannot hold it. The pool rounds a buffer up to a power of two, but
+    /// never past this limit (see `pool.rs`), so what is checked here is
+    /// what gets created and bound.
+    fn checked_bytes(&self, op: &'static str, shape: Shape) -> std::result::Result<u64, String> {
+        let bytes = shape.checked_numel(op).map_err(|e| e.to_string())? as u64 * 4;
         if bytes > self.max_binding {
             return Err(format!(
-                "{op}: a tensor of shape {shape} needs {bytes} bytes; this adapter binds at most {}",
+                "{op}: a tensor of shape {shape} needs {bytes} bytes; this adapter holds at most \
+                 {} in one buffer (the smaller of its max_buffer_size and \
+                 max_storage_buffer_binding_size)",
                 self.max_binding
             ));
         }
@@ -135,6 +145,21 @@ impl Context {
         let buffer = Pool::take(&self.pool, Purpose::Storage, bytes, Use::QueueWrite);
         if bytes > 0 {
             self.queue.write_buffer(buffer.raw(), 0, bytemuck::cast_slice(data));
+        }
+        let mut st = lock(&self.state);
+        st.pending = true;
+        st.stats.uploads += 1;
+        st.stats.upload_bytes += bytes;
+        Ok(buffer)
+    }
+
+    /// Copies host `u32`s (indices) into a new buffer, as [`Context::upload`].
+    pub(crate) fn upload_words(&self, words: &[u32]) -> Result<GpuBuffer> {
+        let shape = Shape::new(1, words.len()); // 4 bytes a word, as an f32
+        let bytes = self.checked_bytes("upload_indices", shape).map_err(Error::Device)?;
+        let buffer = Pool::take(&self.pool, Purpose::Storage, bytes, Use::QueueWrite);
+        if bytes > 0 {
+            self.queue.write_buffer(buffer.raw(), 0, bytemuck::cast_slice(words));
         }
         let mut st = lock(&self.state);
         st.pending = true;
@@ -262,8 +287,12 @@ impl Context {
     /// Copies the first `bytes` of `src` to the host: records a copy into a
     /// mappable readback buffer, submits, waits, and maps it.
     pub(crate) fn download(&self, src: &GpuBuffer, bytes: u64) -> Result<Vec<f32>> {
+        // An error already pending, such as the op that made `src` finding
+        // its shape too large for this adapter, says what went wrong: return
+        // it before trying to read anything.
+        self.take_error()?;
         if bytes == 0 {
-            return self.take_error().map(|_| Vec::new());
+            return Ok(Vec::new());
         }
         let readback = Pool::take(&self.pool, Purpose::Readback, bytes, Use::Recorded);
         {

@@ -24,6 +24,16 @@ pub(crate) const TILE_M: u32 = 64;
 pub(crate) const TILE_N: u32 = 64;
 /// `matmul_tiled.wgsl`: the depth of one step along k.
 pub(crate) const TILE_K: u32 = 16;
+/// `sum.wgsl`'s `sum_rows` and `sum_cols`: the most numbers one workgroup
+/// adds up, 4096 per invocation. A longer column or row is cut into parts,
+/// summed by as many workgroups, whose partial sums a second dispatch adds
+/// up (llvmpipe stops a shader's loops after 65 535 iterations in all).
+pub(crate) const SUM_PER_WORKGROUP: usize = 4096 * WORKGROUP_SIZE as usize;
+/// Both matmul kernels: the most values of the inner dimension k one
+/// dispatch sums over; a longer k takes several dispatches (see `matmul` in
+/// `backend.rs`). A multiple of [`TILE_K`].
+pub(crate) const K_PER_DISPATCH: u32 = 1024;
+const _: () = assert!(K_PER_DISPATCH.is_multiple_of(TILE_K));
 
 /// The shader files, compiled into the binary.
 mod source {
@@ -39,6 +49,9 @@ mod source {
     pub const MATMUL_TILED: &str = include_str!("../../../shaders/matmul_tiled.wgsl");
     pub const SGD: &str = include_str!("../../../shaders/sgd.wgsl");
     pub const ADAM: &str = include_str!("../../../shaders/adam.wgsl");
+    pub const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
+    pub const PICK: &str = include_str!("../../../shaders/pick.wgsl");
+    pub const LOGSUMEXP: &str = include_str!("../../../shaders/logsumexp.wgsl");
 }
 
 /// What a binding holds.
@@ -78,9 +91,14 @@ pub(crate) enum K {
     MatmulTiled,
     Sgd,
     Adam,
+    GatherRows,
+    ScatterAddRows,
+    PickCols,
+    ScatterCols,
+    LogSumExpRows,
 }
 
-const COUNT: usize = K::Adam as usize + 1;
+const COUNT: usize = K::LogSumExpRows as usize + 1;
 
 impl K {
     /// The shader entry point and its bindings, as in the `.wgsl` header.
@@ -114,6 +132,18 @@ impl K {
             K::Sgd => s("sgd.wgsl", source::SGD, "main", &[Read, Write, Write]),
             // grad, param, m, v
             K::Adam => s("adam.wgsl", source::ADAM, "main", &[Read, Write, Write, Write]),
+            // x (or dy), indices, out (or dx)
+            K::GatherRows => s("gather.wgsl", source::GATHER, "gather_rows", &[Read, Read, Write]),
+            K::ScatterAddRows => {
+                s("gather.wgsl", source::GATHER, "scatter_add_rows", &[Read, Read, Write])
+            }
+            // x (or dy), labels, out (or dx)
+            K::PickCols => s("pick.wgsl", source::PICK, "pick_cols", &[Read, Read, Write]),
+            K::ScatterCols => s("pick.wgsl", source::PICK, "scatter_cols", &[Read, Read, Write]),
+            // x, out
+            K::LogSumExpRows => {
+                s("logsumexp.wgsl", source::LOGSUMEXP, "logsumexp_rows", &[Read, Write])
+            }
         }
     }
 }
@@ -332,6 +362,8 @@ pub(crate) struct MatmulParams {
     pub n: u32,
     pub trans_a: u32,
     pub trans_b: u32,
+    pub k_begin: u32,
+    pub k_end: u32,
 }
 
 /// `sgd.wgsl`.
@@ -354,6 +386,22 @@ pub(crate) struct AdamParams {
     pub eps: f32,
     pub bc1: f32,
     pub bc2: f32,
+}
+
+/// `gather.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct GatherParams {
+    pub n: u32,
+    pub cols: u32,
+}
+
+/// `pick.wgsl` and `logsumexp.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct RowsParams {
+    pub rows: u32,
+    pub cols: u32,
 }
 
 #[cfg(test)]
@@ -381,6 +429,9 @@ mod tests {
             source::SUM,
             source::SGD,
             source::ADAM,
+            source::GATHER,
+            source::PICK,
+            source::LOGSUMEXP,
         ] {
             assert_eq!(shader_const(src, "WORKGROUP_SIZE"), WORKGROUP_SIZE);
         }
@@ -434,6 +485,9 @@ mod tests {
         assert_eq!(dist::UNIFORM, shader_const(source::RANDOM, "UNIFORM"));
         assert_eq!(dist::NORMAL, shader_const(source::RANDOM, "NORMAL"));
         assert_eq!(dist::BERNOULLI, shader_const(source::RANDOM, "BERNOULLI"));
+        // The end of a chain of positions, 0xffffffffu in the shader.
+        assert!(source::GATHER.contains("const NONE: u32 = 0xffffffffu;"));
+        assert_eq!(crate::tensor::NONE, 0xffff_ffff);
     }
 
     #[test]

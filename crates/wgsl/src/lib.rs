@@ -46,13 +46,14 @@ mod context;
 mod device;
 mod kernels;
 mod pool;
+mod rows;
 mod stats;
 mod tensor;
 pub mod testing;
 mod uniforms;
 
 pub use stats::Stats;
-pub use tensor::WgpuTensor;
+pub use tensor::{WgpuIndices, WgpuTensor};
 
 use context::Context;
 use minimax_autodiff::{Backend, Result};
@@ -111,6 +112,17 @@ impl Wgpu {
     /// Zeroes every counter of [`Wgpu::stats`].
     pub fn reset_stats(&self) {
         self.ctx.reset_stats()
+    }
+
+    /// The largest tensor this adapter can hold, in bytes (4 per element):
+    /// the smaller of its `max_buffer_size` and
+    /// `max_storage_buffer_binding_size`. Ops asked for a larger one return
+    /// an error naming the op and the shape (or, where they cannot return
+    /// one, report it to the next flush, sync or download). 128 MiB on
+    /// lavapipe: MNIST's 60 000 × 784 `f32` training images (188 MB) then
+    /// need two tensors that minibatches are gathered from in turn.
+    pub fn max_tensor_bytes(&self) -> u64 {
+        self.ctx.max_binding
     }
 
     /// How many free buffers the pool holds right now.

@@ -63,6 +63,10 @@ type Key = (Purpose, u64);
 /// The free buffers, by purpose and bucket size.
 pub(crate) struct Pool {
     device: wgpu::Device,
+    /// The largest buffer of each purpose this device can create (and, for
+    /// storage, bind whole): no bucket is larger.
+    max_storage: u64,
+    max_readback: u64,
     /// Free and not used by any unsubmitted command.
     clean: HashMap<Key, Vec<wgpu::Buffer>>,
     /// Free since the last submit: unsubmitted commands may still use them.
@@ -74,9 +78,12 @@ pub(crate) struct Pool {
 }
 
 /// The bucket size for a buffer of `bytes`: the next power of two, at least
-/// [`MIN_BUCKET`]. At most half of a buffer is wasted.
-pub(crate) fn bucket(bytes: u64) -> u64 {
-    bytes.max(MIN_BUCKET).next_power_of_two()
+/// [`MIN_BUCKET`], but never more than `limit`, the largest buffer the
+/// device allows (a multiple of 4; `bytes ≤ limit` is checked before). At
+/// most half of a buffer is wasted.
+pub(crate) fn bucket(bytes: u64, limit: u64) -> u64 {
+    debug_assert!(bytes <= limit);
+    bytes.max(MIN_BUCKET).next_power_of_two().min(limit)
 }
 
 /// Locks a mutex, carrying on if another thread panicked while holding it
@@ -88,8 +95,12 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Pool {
     /// An empty pool creating buffers on `device`.
     pub(crate) fn new(device: wgpu::Device) -> Arc<Mutex<Pool>> {
+        let limits = device.limits();
+        let max_readback = limits.max_buffer_size & !3;
         Arc::new(Mutex::new(Pool {
             device,
+            max_storage: limits.max_storage_buffer_binding_size.min(max_readback) & !3,
+            max_readback,
             clean: HashMap::new(),
             dirty: HashMap::new(),
             created: 0,
@@ -105,9 +116,13 @@ impl Pool {
         bytes: u64,
         usage: Use,
     ) -> GpuBuffer {
-        let size = bucket(bytes);
-        let key = (purpose, size);
         let mut p = lock(pool);
+        let limit = match purpose {
+            Purpose::Storage => p.max_storage,
+            Purpose::Readback => p.max_readback,
+        };
+        let size = bucket(bytes, limit);
+        let key = (purpose, size);
         let reused = match usage {
             // Prefer a dirty buffer, keeping the clean ones for uploads.
             Use::Recorded => p.dirty.get_mut(&key).and_then(Vec::pop),
@@ -156,6 +171,11 @@ impl GpuBuffer {
     pub(crate) fn raw(&self) -> &wgpu::Buffer {
         &self.buffer
     }
+
+    /// Its size in bytes (its bucket's).
+    pub(crate) fn size(&self) -> u64 {
+        self.key.1
+    }
 }
 
 impl Drop for GpuBuffer {
@@ -179,10 +199,24 @@ mod tests {
 
     #[test]
     fn buckets_are_powers_of_two_of_at_least_256_bytes() {
-        assert_eq!(bucket(0), 256);
-        assert_eq!(bucket(4), 256);
-        assert_eq!(bucket(256), 256);
-        assert_eq!(bucket(257), 512);
-        assert_eq!(bucket(3 * 1024 * 1024), 4 * 1024 * 1024);
+        let no_limit = u64::MAX - 3; // the largest multiple of 4
+        assert_eq!(bucket(0, no_limit), 256);
+        assert_eq!(bucket(4, no_limit), 256);
+        assert_eq!(bucket(256, no_limit), 256);
+        assert_eq!(bucket(257, no_limit), 512);
+        assert_eq!(bucket(3 * 1024 * 1024, no_limit), 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn no_bucket_is_larger_than_the_device_allows() {
+        // A limit that is no power of two, as many are (lavapipe's
+        // max_buffer_size is 2³¹ - 1; wgpu's default binding 2²⁷): 70 MB
+        // fit, but their power-of-two bucket, 128 MiB, would not.
+        let limit = 100_000_000;
+        assert_eq!(bucket(70_000_000, limit), limit);
+        assert_eq!(bucket(limit, limit), limit);
+        assert_eq!(bucket(40_000_000, limit), 1 << 26);
+        let limit = (u32::MAX as u64) & !3; // 2³² - 4
+        assert_eq!(bucket(3 << 30, limit), limit);
     }
 }

@@ -6,8 +6,11 @@ use crate::Wgpu;
 ///
 /// Without an adapter it prints one line, `skipped <test>: <reason>`, and
 /// returns `None`, so the test can return early; but if the environment
-/// sets `MINIMAX_REQUIRE_GPU=1` (as CI does) it panics with the adapter
-/// error instead: a missing GPU is then a failure, never a silent pass.
+/// sets `MINIMAX_REQUIRE_GPU` to `1`, `true` or `yes` (any case; CI sets
+/// `1`) it panics with the adapter error instead: a missing GPU is then a
+/// failure, never a silent pass. `0`, `false`, `no` or empty mean not
+/// required; any other value panics, naming it (a typo must not turn the
+/// requirement off).
 ///
 /// ```no_run
 /// # fn my_test() {
@@ -15,14 +18,46 @@ use crate::Wgpu;
 /// # let _ = gpu; }
 /// ```
 pub fn gpu_or_skip(test: &str) -> Option<Wgpu> {
+    let value = std::env::var("MINIMAX_REQUIRE_GPU").ok();
+    let required = require_gpu(value.as_deref()).unwrap_or_else(|e| panic!("{test}: {e}"));
     match Wgpu::new() {
         Ok(gpu) => Some(gpu),
-        Err(e) if std::env::var("MINIMAX_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("{test}: MINIMAX_REQUIRE_GPU=1 but there is no usable GPU: {e}")
+        Err(e) if required => {
+            panic!("{test}: MINIMAX_REQUIRE_GPU={} but there is no usable GPU: {e}", value.unwrap())
         }
         Err(e) => {
             println!("skipped {test}: {e}");
             None
         }
+    }
+}
+
+/// Whether `MINIMAX_REQUIRE_GPU`, set to `value`, requires a GPU.
+fn require_gpu(value: Option<&str>) -> Result<bool, String> {
+    let Some(value) = value else { return Ok(false) };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" | "" => Ok(false),
+        _ => Err(format!(
+            "MINIMAX_REQUIRE_GPU={value:?} is not understood: 1, true or yes require a GPU; \
+             0, false, no or empty do not"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::require_gpu;
+
+    #[test]
+    fn require_gpu_accepts_the_usual_spellings_and_refuses_others() {
+        for yes in ["1", "true", "TRUE", "yes", " Yes "] {
+            assert_eq!(require_gpu(Some(yes)), Ok(true), "{yes}");
+        }
+        for no in [None, Some("0"), Some("false"), Some("No"), Some("")] {
+            assert_eq!(require_gpu(no), Ok(false), "{no:?}");
+        }
+        let err = require_gpu(Some("maybe")).unwrap_err();
+        assert!(err.contains("\"maybe\"") && err.contains("true"), "{err}");
     }
 }

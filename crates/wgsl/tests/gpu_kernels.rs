@@ -98,30 +98,20 @@ fn matmul_with_an_empty_inner_dimension_is_zero() {
 }
 
 #[test]
-fn a_long_inner_dimension_is_right_or_refused() {
-    let Some(gpu) = gpu_or_skip("a_long_inner_dimension_is_right_or_refused") else { return };
-    // llvmpipe stops shader loops after 65 535 iterations: there the backend
-    // must refuse k = 70 000 rather than return a truncated sum. Elsewhere
-    // the product must be right (ones: every element is exactly k).
-    let k = 70_000;
-    let a = gpu.fill(Shape::new(3, k), 1.0);
-    let b = gpu.fill(Shape::new(k, 2), 1.0);
-    for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
-        match gpu.matmul_with(kernel, &a, false, &b, false) {
-            Ok(c) => assert_eq!(gpu.download(&c).unwrap(), vec![k as f32; 6], "{kernel:?}"),
-            Err(e) => {
-                assert!(gpu.adapter_summary().contains("llvmpipe"), "{kernel:?}: {e}");
-                assert!(e.to_string().contains("stops shader loops after 65535"), "{e}");
-            }
+fn a_long_inner_dimension_is_right() {
+    let Some(gpu) = gpu_or_skip("a_long_inner_dimension_is_right") else { return };
+    // llvmpipe (lavapipe, and wgpu's GL backend on Mesa) stops a shader's
+    // loops after 65 535 iterations in all: one dispatch looping over all of
+    // k = 70 000 returned 58 255 (tiled) or 65 535 (naive) there. The backend
+    // splits k over several dispatches; every backend must get it right
+    // (ones: every element is exactly k).
+    for k in [20_000, 60_000, 70_000] {
+        let a = gpu.fill(Shape::new(3, k), 1.0);
+        let b = gpu.fill(Shape::new(k, 2), 1.0);
+        for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
+            let c = gpu.matmul_with(kernel, &a, false, &b, false).unwrap();
+            assert_eq!(gpu.download(&c).unwrap(), vec![k as f32; 6], "{kernel:?}, k = {k}");
         }
-    }
-    // Well inside the limit, llvmpipe too must get it right.
-    let k = 20_000;
-    let a = gpu.fill(Shape::new(3, k), 1.0);
-    let b = gpu.fill(Shape::new(k, 2), 1.0);
-    for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
-        let c = gpu.matmul_with(kernel, &a, false, &b, false).unwrap();
-        assert_eq!(gpu.download(&c).unwrap(), vec![k as f32; 6], "{kernel:?}");
     }
 }
 

@@ -9,9 +9,14 @@
 //! - matmul: `f32` products go to the blocked SIMD path in [`gemm`], and
 //!   outputs at most 8 wide to its narrow path (`gemm/narrow.rs`, the plain
 //!   loop's bits); both are tested against the plain loop in [`matmul`];
-//! - the elementwise loops run in a copy compiled with AVX2 when the CPU has
-//!   it (`simd.rs`: same operations, same bits), and short rows (a bias of
-//!   5) are worked a block of whole rows at a time;
+//! - the elementwise loops run in a copy compiled with AVX-512 (else AVX2)
+//!   when the CPU has it (`simd.rs`: same operations, same bits), and short
+//!   rows (a bias of 5) are worked a block of whole rows at a time;
+//! - Adam folds its bias corrections into two constants ([`optim`], tested
+//!   against the definition, `optim::adam_reference`);
+//! - large products and elementwise kernels are split across threads
+//!   ([`threads`]: `MINIMAX_THREADS`, default one per core), with the same
+//!   bits for any thread count;
 //! - e^x, tanh and σ in `f32` use the fast versions in [`approx`] (the
 //!   reference `f`/`df` of [`unary`] stay, and `f64` uses them unchanged),
 //!   and so do the `f32` normal draws (its `ln` and `cos`);
@@ -21,18 +26,25 @@
 pub mod approx;
 pub mod gemm;
 pub mod matmul;
+pub mod optim;
 mod pool;
+pub mod rows;
 mod simd;
+pub mod threads;
 pub mod unary;
 
+pub use rows::CpuIndices;
+
 use crate::backend::{
-    binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, matmul_shape, same_shape,
-    slice_cols_shape, sum_shape, Broadcast,
+    binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, gather_rows_shape,
+    logsumexp_rows_shape, matmul_shape, pick_cols_shape, same_shape, scatter_add_rows_shape,
+    scatter_cols_shape, slice_cols_shape, sum_shape, Broadcast,
 };
 use crate::{
     rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape, TensorShape, Unary,
 };
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 /// The CPU backend for element type `T` (`f32` or `f64`). Holds no state.
@@ -62,22 +74,26 @@ impl<T> Copy for Cpu<T> {}
 #[derive(Clone, Debug, PartialEq)]
 pub struct CpuTensor<T: Real> {
     shape: Shape,
-    data: Arc<Vec<T>>,
+    /// `ManuallyDrop` so that `drop` can move the buffer out to the pool
+    /// without putting a placeholder `Arc` in its place (two atomic
+    /// operations per tensor, in a step of many tiny ones).
+    data: ManuallyDrop<Arc<Vec<T>>>,
 }
 
 impl<T: Real> Drop for CpuTensor<T> {
     fn drop(&mut self) {
-        pool::give_back(std::mem::replace(&mut self.data, pool::empty()));
+        // SAFETY: `self.data` is not used again: the tensor is being dropped.
+        pool::give_back(unsafe { ManuallyDrop::take(&mut self.data) });
     }
 }
 
 impl<T: Real> CpuTensor<T> {
     /// A tensor from a shape and row-major data.
     pub fn new(shape: Shape, data: Vec<T>) -> Result<Self> {
-        if data.len() != shape.numel() {
+        if data.len() != shape.checked_numel("tensor")? {
             return Err(Error::DataLength { op: "tensor", shape, got: data.len() });
         }
-        Ok(CpuTensor { shape, data: Arc::new(data) })
+        Ok(CpuTensor { shape, data: ManuallyDrop::new(Arc::new(data)) })
     }
 
     /// The row-major data.
@@ -92,10 +108,14 @@ impl<T: Real> CpuTensor<T> {
 
     /// A tensor of `shape` whose elements `write` sets, every one of them:
     /// the buffer comes from the pool and holds old values until then.
+    ///
+    /// Panics for a shape of more than [`Shape::MAX_NUMEL`] elements (see
+    /// [`Backend::fill`]); the ops that can return an error refuse it first.
     fn build(shape: Shape, write: impl FnOnce(&mut [T])) -> Self {
+        checked_or_panic("CpuTensor", shape);
         let mut data = pool::take(shape.numel());
         write(Arc::make_mut(&mut data).as_mut_slice()); // unshared: never copies
-        CpuTensor { shape, data }
+        CpuTensor { shape, data: ManuallyDrop::new(data) }
     }
 
     fn from_fn(shape: Shape, mut f: impl FnMut(usize) -> T) -> Self {
@@ -112,13 +132,14 @@ impl<T: Real> TensorShape for CpuTensor<T> {
 impl<T: Real> Backend for Cpu<T> {
     type Elem = T;
     type Tensor = CpuTensor<T>;
+    type Indices = CpuIndices;
 
     fn name(&self) -> String {
         format!("cpu-{}", T::NAME)
     }
 
     fn upload(&self, shape: Shape, data: &[T]) -> Result<CpuTensor<T>> {
-        if data.len() != shape.numel() {
+        if data.len() != shape.checked_numel("upload")? {
             return Err(Error::DataLength { op: "upload", shape, got: data.len() });
         }
         Ok(CpuTensor::build(shape, |out| out.copy_from_slice(data)))
@@ -128,11 +149,17 @@ impl<T: Real> Backend for Cpu<T> {
         Ok(x.data.to_vec())
     }
 
+    fn upload_indices(&self, indices: &[u32]) -> Result<CpuIndices> {
+        Ok(CpuIndices::new(indices))
+    }
+
     fn fill(&self, shape: Shape, value: f64) -> CpuTensor<T> {
+        checked_or_panic("fill", shape);
         CpuTensor::build(shape, |out| out.fill(T::from_f64(value)))
     }
 
     fn random(&self, shape: Shape, dist: Dist, seed: u64) -> CpuTensor<T> {
+        checked_or_panic("random", shape);
         let key = rng::seed_key(seed);
         if let (Dist::Normal { mean, std }, true) = (dist, unary::is_f32::<T>()) {
             // f32: the same Box–Muller draw in f32 arithmetic with the fast
@@ -190,10 +217,13 @@ impl<T: Real> Backend for Cpu<T> {
 
     fn unary(&self, op: Unary, x: &CpuTensor<T>) -> CpuTensor<T> {
         CpuTensor::build(x.shape, |out| {
-            simd::vectorized(
-                #[inline(always)]
-                || unary::forward(op, &x.data, out),
-            )
+            elementwise([out], 1, |at, [out]| {
+                let x = &x.data[at..at + out.len()];
+                simd::vectorized(
+                    #[inline(always)]
+                    || unary::forward(op, x, out),
+                )
+            })
         })
     }
 
@@ -205,10 +235,14 @@ impl<T: Real> Backend for Cpu<T> {
         dy: &CpuTensor<T>,
     ) -> CpuTensor<T> {
         CpuTensor::build(x.shape, |dx| {
-            simd::vectorized(
-                #[inline(always)]
-                || unary::backward(op, &x.data, &y.data, &dy.data, dx),
-            )
+            elementwise([dx], 1, |at, [dx]| {
+                let range = at..at + dx.len();
+                let (x, y, dy) = (&x.data[range.clone()], &y.data[range.clone()], &dy.data[range]);
+                simd::vectorized(
+                    #[inline(always)]
+                    || unary::backward(op, x, y, dy, dx),
+                )
+            })
         })
     }
 
@@ -216,16 +250,29 @@ impl<T: Real> Backend for Cpu<T> {
         let rule = broadcast_rule(binary_name(op), a.shape, b.shape)?;
         let (a_shape, cols) = (a.shape, a.shape.cols);
         let (a, b) = (&a.data[..], &b.data[..]);
+        // Parts of whole rows when `b` is a row or a column.
+        let unit = match rule {
+            Broadcast::Row | Broadcast::Col => cols,
+            Broadcast::Same | Broadcast::Scalar => 1,
+        };
         Ok(CpuTensor::build(a_shape, |out| {
-            simd::vectorized(
-                #[inline(always)]
-                || match op {
-                    Binary::Add => binary_loop(a, b, out, cols, rule, |x, y| x + y),
-                    Binary::Sub => binary_loop(a, b, out, cols, rule, |x, y| x - y),
-                    Binary::Mul => binary_loop(a, b, out, cols, rule, |x, y| x * y),
-                    Binary::Div => binary_loop(a, b, out, cols, rule, |x, y| x / y),
-                },
-            )
+            elementwise([out], unit, |at, [out]| {
+                let a = &a[at..at + out.len()];
+                let b = match rule {
+                    Broadcast::Same => &b[at..at + out.len()],
+                    Broadcast::Col => &b[at / cols..(at + out.len()) / cols],
+                    Broadcast::Row | Broadcast::Scalar => b,
+                };
+                simd::vectorized(
+                    #[inline(always)]
+                    || match op {
+                        Binary::Add => binary_loop(a, b, out, cols, rule, |x, y| x + y),
+                        Binary::Sub => binary_loop(a, b, out, cols, rule, |x, y| x - y),
+                        Binary::Mul => binary_loop(a, b, out, cols, rule, |x, y| x * y),
+                        Binary::Div => binary_loop(a, b, out, cols, rule, |x, y| x / y),
+                    },
+                )
+            })
         }))
     }
 
@@ -274,7 +321,7 @@ impl<T: Real> Backend for Cpu<T> {
             [] => concat_cols_shape(&[])?,
             [first, rest @ ..] => rest.iter().try_fold(first.shape, |joined, p| {
                 concat_cols_shape(&[first.shape, p.shape])?;
-                Ok::<_, Error>(Shape::new(joined.rows, joined.cols + p.shape.cols))
+                concat_cols_shape(&[joined, p.shape]) // the size so far, checked
             })?,
         };
         Ok(CpuTensor::build(shape, |out| {
@@ -300,6 +347,45 @@ impl<T: Real> Backend for Cpu<T> {
         }))
     }
 
+    fn gather_rows(&self, x: &CpuTensor<T>, idx: &CpuIndices) -> Result<CpuTensor<T>> {
+        let shape = gather_rows_shape(x.shape, idx)?; // [n, cols]
+        Ok(CpuTensor::build(shape, |out| rows::gather_rows(&x.data, shape.cols, idx.data(), out)))
+    }
+
+    fn scatter_add_rows(
+        &self,
+        dy: &CpuTensor<T>,
+        idx: &CpuIndices,
+        rows: usize,
+    ) -> Result<CpuTensor<T>> {
+        let shape = scatter_add_rows_shape(dy.shape, idx, rows)?; // [rows, cols]
+        Ok(CpuTensor::build(shape, |out| {
+            rows::scatter_add_rows(&dy.data, shape.cols, idx.data(), out)
+        }))
+    }
+
+    fn pick_cols(&self, x: &CpuTensor<T>, labels: &CpuIndices) -> Result<CpuTensor<T>> {
+        let shape = pick_cols_shape(x.shape, labels)?; // [n, 1]
+        Ok(CpuTensor::build(shape, |out| {
+            rows::pick_cols(&x.data, x.shape.cols, labels.data(), out)
+        }))
+    }
+
+    fn scatter_cols(
+        &self,
+        dy: &CpuTensor<T>,
+        labels: &CpuIndices,
+        cols: usize,
+    ) -> Result<CpuTensor<T>> {
+        let shape = scatter_cols_shape(dy.shape, labels, cols)?; // [n, cols]
+        Ok(CpuTensor::build(shape, |out| rows::scatter_cols(&dy.data, cols, labels.data(), out)))
+    }
+
+    fn logsumexp_rows(&self, x: &CpuTensor<T>) -> CpuTensor<T> {
+        let shape = logsumexp_rows_shape(x.shape); // [n, 1]
+        CpuTensor::build(shape, |out| rows::logsumexp_rows(x, x.shape, out))
+    }
+
     fn sgd_step(
         &self,
         param: &mut CpuTensor<T>,
@@ -312,13 +398,17 @@ impl<T: Real> Backend for Cpu<T> {
         same_shape("sgd_step", param.shape, velocity.shape)?;
         let (lr, mu) = (T::from_f64(lr), T::from_f64(momentum));
         let v = Arc::make_mut(&mut velocity.data);
+        let (p, g) = (&param.data[..], &grad.data[..]);
         // The parameter is written out of place (see `updated`).
         *param = updated(param, |p_new| {
-            for (((p_new, &p), &g), v) in p_new.iter_mut().zip(&*param.data).zip(&*grad.data).zip(v)
-            {
-                *v = mu * *v + g;
-                *p_new = p - lr * *v;
-            }
+            elementwise([p_new, v], 1, |at, [p_new, v]| {
+                let range = at..at + p_new.len();
+                let (p, g) = (&p[range.clone()], &g[range]);
+                simd::vectorized(
+                    #[inline(always)]
+                    || optim::sgd(lr, mu, p, g, v, p_new),
+                )
+            })
         });
         Ok(())
     }
@@ -334,23 +424,19 @@ impl<T: Real> Backend for Cpu<T> {
         for other in [grad.shape, m.shape, v.shape] {
             same_shape("adam_step", param.shape, other)?;
         }
-        let c = T::from_f64;
-        let (b1, b2) = (c(hp.beta1), c(hp.beta2));
-        let bc1 = c(1.0 - hp.beta1.powi(hp.t as i32));
-        let bc2 = c(1.0 - hp.beta2.powi(hp.t as i32));
-        let (lr, eps) = (c(hp.lr), c(hp.eps));
+        let consts = optim::AdamConsts::new(hp);
         let (m, v) = (Arc::make_mut(&mut m.data), Arc::make_mut(&mut v.data));
-        let one = T::one();
+        let (p, g) = (&param.data[..], &grad.data[..]);
         // The parameter is written out of place (see `updated`).
         *param = updated(param, |p_new| {
-            let state = m.iter_mut().zip(v.iter_mut());
-            let inputs = p_new.iter_mut().zip(&*param.data).zip(&*grad.data);
-            for (((p_new, &p), &g), (m, v)) in inputs.zip(state) {
-                *m = b1 * *m + (one - b1) * g;
-                *v = b2 * *v + (one - b2) * g * g;
-                let (m_hat, v_hat) = (*m / bc1, *v / bc2);
-                *p_new = p - lr * m_hat / (v_hat.sqrt() + eps);
-            }
+            elementwise([p_new, m, v], 1, |at, [p_new, m, v]| {
+                let range = at..at + p_new.len();
+                let (p, g) = (&p[range.clone()], &g[range]);
+                simd::vectorized(
+                    #[inline(always)]
+                    || optim::adam(&consts, p, g, m, v, p_new),
+                )
+            })
         });
         Ok(())
     }
@@ -368,6 +454,15 @@ fn normal_f32(key: u32, i: u32) -> f32 {
     (-2.0 * approx::ln(u1)).sqrt() * approx::cos_turns(u2)
 }
 
+/// Panics, naming `op`, if `shape` holds more than [`Shape::MAX_NUMEL`]
+/// elements: for the methods that cannot return the error (see
+/// [`Backend::fill`]), rather than overflow or abort on the allocation.
+fn checked_or_panic(op: &'static str, shape: Shape) {
+    if let Err(e) = shape.checked_numel(op) {
+        panic!("{e}");
+    }
+}
+
 /// A parameter's new value, written by `write` into a fresh buffer from the
 /// pool rather than in place: while a step's tape is alive, the parameter's
 /// buffer is shared with its leaf (and with backward closures), and writing
@@ -375,6 +470,42 @@ fn normal_f32(key: u32, i: u32) -> f32 {
 /// to the pool when the tape is dropped, for the next step's update.
 fn updated<T: Real>(param: &CpuTensor<T>, write: impl FnOnce(&mut [T])) -> CpuTensor<T> {
     CpuTensor::build(param.shape, write)
+}
+
+/// Elements per thread from which an elementwise kernel is split across
+/// threads: below it, handing half of the work to a worker costs more than
+/// it saves (measured with `cargo bench --bench elementwise`, see
+/// `BENCHMARKS.md`).
+pub const ELEMENTWISE_PER_THREAD: usize = 1 << 15;
+
+/// Runs an elementwise kernel `f(start, parts)` over `N` output slices of
+/// one length, split into one part per thread when there is enough work
+/// ([`ELEMENTWISE_PER_THREAD`]), each part a multiple of `unit` elements
+/// (a row, for kernels that walk whole rows) and of 16 (a cache line of
+/// `f32`). Each element's value does not depend on the split.
+#[inline]
+fn elementwise<T: Real, const N: usize>(
+    outs: [&mut [T]; N],
+    unit: usize,
+    f: impl Fn(usize, [&mut [T]; N]) + Sync,
+) {
+    let len = outs.first().map_or(0, |o| o.len());
+    let parts = threads::threads().min(len / ELEMENTWISE_PER_THREAD).max(1);
+    if parts == 1 {
+        return f(0, outs);
+    }
+    let unit = unit.max(1);
+    let step = unit * 16 / gcd(unit, 16); // the least common multiple
+    threads::run_parts_mut(outs, len.div_ceil(parts).next_multiple_of(step), f);
+}
+
+/// The greatest common divisor.
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 /// Rows shorter than this are repeated to fill a block of about this many

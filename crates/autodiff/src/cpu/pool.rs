@@ -29,13 +29,11 @@ struct Pool<T> {
     by_len: Vec<(usize, Vec<Arc<Vec<T>>>)>,
     /// Elements held in all buffers together.
     elements: usize,
-    /// An empty buffer, shared, to put in a dropped tensor's place.
-    empty: Option<Arc<Vec<T>>>,
 }
 
 impl<T> Pool<T> {
     const fn new() -> Self {
-        Pool { by_len: Vec::new(), elements: 0, empty: None }
+        Pool { by_len: Vec::new(), elements: 0 }
     }
 }
 
@@ -68,13 +66,6 @@ pub fn take<T: Real>(len: usize) -> Arc<Vec<T>> {
         Some(buffer)
     });
     spare.flatten().unwrap_or_else(|| Arc::new(vec![T::zero(); len]))
-}
-
-/// A shared empty buffer (allocated once per thread), to leave in the
-/// place of a buffer moved out of a tensor being dropped.
-pub fn empty<T: Real>() -> Arc<Vec<T>> {
-    with_pool::<T, _>(|pool| pool.empty.get_or_insert_with(|| Arc::new(Vec::new())).clone())
-        .unwrap_or_else(|| Arc::new(Vec::new()))
 }
 
 /// Keeps `buffer` for a later [`take`] if nobody else holds it and there is

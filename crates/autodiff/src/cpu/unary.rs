@@ -146,13 +146,13 @@ pub(crate) fn is_f32<T: Real>() -> bool {
 
 /// An `f32` function applied to a `T` that is `f32`: both conversions are
 /// exact and compile to nothing.
-#[inline]
+#[inline(always)]
 fn on_f32<T: Real>(f: fn(f32) -> f32, x: T) -> T {
     T::from_f64(f(x.to_f64() as f32) as f64)
 }
 
 /// `ys[i] = g(xs[i])`.
-#[inline]
+#[inline(always)]
 fn map<T: Real>(xs: &[T], ys: &mut [T], g: impl Fn(T) -> T) {
     for (y, &x) in ys.iter_mut().zip(xs) {
         *y = g(x);
@@ -186,7 +186,22 @@ pub fn forward<T: Real>(op: Unary, xs: &[T], ys: &mut [T]) {
             }
         }
         Unary::Relu => map(xs, ys, |x| x.max(T::zero())),
-        _ => map(xs, ys, |x| f(op, x)),
+        Unary::LeakyRelu(slope) => {
+            let slope = c(slope);
+            map(xs, ys, |x| if x > T::zero() { x } else { slope * x })
+        }
+        Unary::Clamp(lo, hi) => {
+            let (lo, hi) = (c(lo), c(hi));
+            map(xs, ys, |x| x.max(lo).min(hi))
+        }
+        Unary::Sqrt => map(xs, ys, |x| x.sqrt()),
+        // The rest call a math function per element (e^x, ln) that does not
+        // vectorise: the reference `f`, op by op.
+        Unary::Exp => map(xs, ys, |x| x.exp()),
+        Unary::Log => map(xs, ys, |x| x.ln()),
+        Unary::Tanh => map(xs, ys, |x| x.tanh()),
+        Unary::Sigmoid => map(xs, ys, sigmoid),
+        Unary::Elu(_) | Unary::Softplus => map(xs, ys, |x| f(op, x)),
     }
 }
 
@@ -195,13 +210,17 @@ pub fn forward<T: Real>(op: Unary, xs: &[T], ys: &mut [T]) {
 #[inline(always)]
 pub fn backward<T: Real>(op: Unary, x: &[T], y: &[T], dy: &[T], dx: &mut [T]) {
     debug_assert!(x.len() == y.len() && y.len() == dy.len() && dy.len() == dx.len());
-    // dx[i] = dy[i] · g(x[i], y[i]), one loop per g.
-    let each = |dx: &mut [T], g: &dyn Fn(T, T) -> T| {
-        for i in 0..dx.len() {
+    // dx[i] = dy[i] · g(x[i], y[i]), one loop per g, each with no branch on
+    // the op inside (so each vectorises).
+    #[inline(always)]
+    fn each<T: Real>(x: &[T], y: &[T], dy: &[T], dx: &mut [T], g: impl Fn(T, T) -> T) {
+        let n = dx.len();
+        let (x, y, dy) = (&x[..n], &y[..n], &dy[..n]);
+        for i in 0..n {
             dx[i] = dy[i] * g(x[i], y[i]);
         }
-    };
-    let one = T::one();
+    }
+    let (one, zero, c) = (T::one(), T::zero(), T::from_f64);
     match op {
         // The derivatives in terms of the output, and the polynomial ones,
         // written out so their loops vectorise (the same formulas as `df`).
@@ -230,7 +249,31 @@ pub fn backward<T: Real>(op: Unary, x: &[T], y: &[T], dy: &[T], dx: &mut [T]) {
                 p => each_power(p),
             }
         }
-        _ => each(dx, &|x, y| df(op, x, y)),
+        // The same formulas as `df`, each its own loop.
+        Unary::Neg => each(x, y, dy, dx, |_, _| -one),
+        Unary::AddScalar(_) => each(x, y, dy, dx, |_, _| one),
+        Unary::MulScalar(s) => {
+            let s = c(s);
+            each(x, y, dy, dx, |_, _| s)
+        }
+        Unary::Exp => each(x, y, dy, dx, |_, y| y),
+        Unary::Log => each(x, y, dy, dx, |x, _| one / x),
+        Unary::Sqrt => each(x, y, dy, dx, |_, y| one / (c(2.0) * y)),
+        Unary::Powi(_) => each(x, y, dy, dx, |x, y| df(op, x, y)), // n = 0: zero
+        Unary::Relu => each(x, y, dy, dx, |x, _| if x > zero { one } else { zero }),
+        Unary::LeakyRelu(slope) => {
+            let slope = c(slope);
+            each(x, y, dy, dx, |x, _| if x > zero { one } else { slope })
+        }
+        Unary::Elu(alpha) => {
+            let alpha = c(alpha);
+            each(x, y, dy, dx, |x, y| if x > zero { one } else { y + alpha })
+        }
+        Unary::Softplus => each(x, y, dy, dx, |x, _| sigmoid(x)),
+        Unary::Clamp(lo, hi) => {
+            let (lo, hi) = (c(lo), c(hi));
+            each(x, y, dy, dx, |x, _| if x > lo && x < hi { one } else { zero })
+        }
     }
 }
 

@@ -15,7 +15,7 @@ impl<B: Backend> Var<B> {
         let rule = broadcast_rule(binary_name(op), self.shape(), rhs.shape())?;
         let y = self.backend().binary(op, &self.value, &rhs.value)?;
         let (a, b, out) = (self.value.clone(), rhs.value.clone(), y.clone());
-        Ok(self.tape.record_op(y, &[self, rhs], Backward::Binary { op, rule, a, b, y: out }))
+        self.tape.record_op(y, &[self, rhs], Backward::Binary { op, rule, a, b, y: out })
     }
 }
 

@@ -23,7 +23,7 @@ pub fn concat_cols<B: Backend>(parts: &[&Var<B>]) -> Result<Var<B>> {
     } else {
         be.concat_cols(&parts.iter().map(|v| &v.value).collect::<Vec<_>>())?
     };
-    Ok(first.tape.record_op(y, parts, Backward::ConcatCols))
+    first.tape.record_op(y, parts, Backward::ConcatCols)
 }
 
 /// The backward of [`concat_cols`]: y = [x₁ | x₂ | …]  =>  dxₖ = the
@@ -48,7 +48,7 @@ impl<B: Backend> Var<B> {
     /// Columns `start .. start + len`.
     pub fn slice_cols(&self, start: usize, len: usize) -> Result<Var<B>> {
         let y = self.backend().slice_cols(&self.value, start, len)?;
-        Ok(self.tape.record_op(y, &[self], Backward::SliceCols { start }))
+        Ok(self.tape.record_on_own_tape(y, &[self], Backward::SliceCols { start }))
     }
 }
 

@@ -14,7 +14,7 @@ impl<B: Backend> Var<B> {
     pub fn matmul_t(&self, ta: bool, rhs: &Var<B>, tb: bool) -> Result<Var<B>> {
         let c = self.backend().matmul(&self.value, ta, &rhs.value, tb)?;
         let (a, b) = (self.value.clone(), rhs.value.clone());
-        Ok(self.tape.record_op(c, &[self, rhs], Backward::Matmul { a, ta, b, tb }))
+        self.tape.record_op(c, &[self, rhs], Backward::Matmul { a, ta, b, tb })
     }
 }
 
@@ -56,7 +56,7 @@ impl<B: Backend> Var<B> {
     /// `[r, c] -> [c, r]`.
     pub fn transpose(&self) -> Var<B> {
         let y = self.backend().transpose(&self.value);
-        self.tape.record_op(y, &[self], Backward::Transpose)
+        self.tape.record_on_own_tape(y, &[self], Backward::Transpose)
     }
 }
 

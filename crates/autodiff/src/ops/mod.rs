@@ -20,15 +20,23 @@
 //! | `reduce.rs` | `sum`, `sum_axis` | `sum_backward` |
 //! | | `mean`, `mean_axis` | (composed) |
 //! | `concat.rs` | `concat_cols`, `slice_cols` | `concat_cols_backward`, `slice_cols_backward` |
-//! | `loss.rs` | `log_sigmoid`, `bce_with_logits`, `mse` | (composed) |
+//! | `gather.rs` | `gather_rows` (by [`crate::Backend::Indices`]) | `gather_rows_backward` (a scatter-add) |
+//! | `softmax.rs` | `logsumexp_rows`, `pick_cols` (by label) | `logsumexp_rows_backward` (the softmax), `pick_cols_backward` (a one-hot) |
+//! | | `log_softmax_rows`, `softmax_rows` | (composed) |
+//! | `loss.rs` | `log_sigmoid`, `bce_with_logits`, `mse`, `cross_entropy`, `cross_entropy_probs` | (composed) |
 //! | `stats.rs` | `moments` (mean, std, skew, excess kurtosis) | (composed) |
+//! | `norm.rs` | `batch_norm` (training mode, with the batch statistics), `batch_norm_eval` | (composed) |
 
 pub(crate) mod arith;
 pub(crate) mod concat;
+pub(crate) mod gather;
 mod loss;
 pub(crate) mod matmul;
+mod norm;
 pub(crate) mod reduce;
+pub(crate) mod softmax;
 mod stats;
 pub(crate) mod unary;
 
 pub use concat::concat_cols;
+pub use norm::BatchNormOutput;

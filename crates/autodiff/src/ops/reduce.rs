@@ -16,7 +16,7 @@ impl<B: Backend> Var<B> {
 
     fn reduce(&self, axis: Option<Axis>) -> Var<B> {
         let y = self.backend().sum(&self.value, axis);
-        self.tape.record_op(y, &[self], Backward::Sum)
+        self.tape.record_on_own_tape(y, &[self], Backward::Sum)
     }
 }
 

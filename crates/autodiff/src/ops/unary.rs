@@ -12,7 +12,7 @@ impl<B: Backend> Var<B> {
     pub fn map(&self, op: Unary) -> Var<B> {
         let y = self.backend().unary(op, &self.value);
         let (x, out) = (self.value.clone(), y.clone());
-        self.tape.record_op(y, &[self], Backward::Map { op, x, y: out })
+        self.tape.record_on_own_tape(y, &[self], Backward::Map { op, x, y: out })
     }
 }
 

@@ -8,18 +8,22 @@
 //! `ymm` registers, and 12 independent FMA chains are enough to keep both FMA
 //! units busy through the FMA latency.
 //!
-//! This file holds all the `unsafe` of the fast matmul: raw-pointer loads and
+//! Edge tiles are computed whole into a scratch tile, and only their valid
+//! part is copied out.
+//!
+//! This file holds the `unsafe` of this kernel: raw-pointer loads and
 //! stores, and calling a `#[target_feature]` function, which is sound only on
 //! a CPU that has the feature. The [`Avx2Fma`] token carries that proof.
 
-use super::{MR, NR};
+use super::{edge_via_scratch, MicroKernel};
 use std::arch::x86_64::{
     __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
     _mm256_setzero_ps, _mm256_storeu_ps, _mm_prefetch, _MM_HINT_T0,
 };
 
-// The kernel below is written for exactly this tile shape.
-const _: () = assert!(MR == 6 && NR == 16);
+/// The tile: 6 rows, 16 columns (two 8-lane registers).
+const MR: usize = 6;
+const NR: usize = 16;
 
 /// Proof that the running CPU has AVX2 and FMA: the only way to make one is
 /// [`Avx2Fma::detect`], which asks the CPU.
@@ -45,22 +49,32 @@ impl Avx2Fma {
         // SAFETY: `self` exists only if the CPU has AVX2 and FMA.
         unsafe { with_avx2_fma(f) }
     }
+}
 
-    /// `c = a · b` (or `c += a · b` when `accumulate`) for one `[MR, NR]`
-    /// tile: `a` is `kc` steps of `MR` values, `b` is `kc` steps of `NR`
-    /// values, `c` starts at the tile's corner with rows `ldc` apart.
-    pub fn tile(
+impl MicroKernel for Avx2Fma {
+    const MR: usize = 6;
+    const NR: usize = 16;
+
+    fn tile(
         self,
         kc: usize,
         a: &[f32],
         b: &[f32],
         c: &mut [f32],
         ldc: usize,
+        (rows, cols): (usize, usize),
         accumulate: bool,
     ) {
         // These bounds are what make the pointer arithmetic below sound; the
         // blocked loop always satisfies them, so a failure is a bug there.
         assert!(a.len() >= kc * MR && b.len() >= kc * NR, "avx2 tile: panel too short");
+        if (rows, cols) != (MR, NR) {
+            // An edge: the whole tile into scratch, then the valid part.
+            return edge_via_scratch::<MR, NR>(c, ldc, (rows, cols), accumulate, |s| {
+                // SAFETY: as below, with the scratch tile (rows NR apart).
+                unsafe { tile_6x16(kc, a.as_ptr(), b.as_ptr(), s.as_mut_ptr(), NR, false) }
+            });
+        }
         assert!(ldc >= NR && c.len() >= (MR - 1) * ldc + NR, "avx2 tile: C tile out of bounds");
         // SAFETY: `self` exists only if the CPU has AVX2 and FMA (see
         // `detect`), and the asserts above keep every access in bounds.

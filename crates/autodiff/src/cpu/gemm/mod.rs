@@ -37,11 +37,22 @@
 //! (see [`uses_narrow_path`]). Otherwise the blocked path here takes `f32`
 //! products large enough to pay for packing (see [`uses_fast_path`]), and
 //! everything else (all other `f64`, tiny products) keeps the plain loop.
+//!
+//! **Kernels.** The blocked path runs one of three micro-kernels, chosen
+//! once at run time ([`Kernel::best`]): AVX-512 (`avx512.rs`, a `[12, 32]`
+//! tile), else AVX2 + FMA (`avx2.rs`, `[6, 16]`), else portable Rust
+//! (`[6, 16]`). The loop nest and packing are generic over the tile shape.
+//! The two SIMD kernels give the same bits (same FMAs, same order, same
+//! KC-blocks); the portable one, without FMA, does not.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use avx2::Avx2Fma;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::Avx512;
 pub mod narrow;
 mod pack;
 
@@ -50,17 +61,65 @@ use crate::Real;
 use pack::{pack_a, pack_b, PackBuffer, View};
 use std::any::Any;
 
-/// Rows of the micro-kernel's `C` tile (and of each packed `A` panel).
-pub const MR: usize = 6;
-/// Columns of the micro-kernel's `C` tile (and of each packed `B` panel).
-pub const NR: usize = 16;
-/// Depth of one packed block: an `A` panel `[MR, KC]` plus a `B` panel
-/// `[KC, NR]` is 22 KiB, inside a 32 KiB L1 data cache.
+/// Depth of one packed block, the same for every kernel (so every kernel
+/// sums each element of `C` in the same KC-blocks): a `[6, 256]` A panel
+/// plus a `[256, 16]` B panel is 22 KiB, a `[12, 256]` plus `[256, 32]` is
+/// 44 KiB, inside a 48 KiB L1 data cache (Zen 5; 32 KiB on Zen 3, where
+/// only the smaller tile runs).
 const KC: usize = 256;
-/// Rows of `A` packed at a time: `[MC, KC]` is 144 KiB, well inside L2.
+/// Rows of `A` packed at a time (a multiple of every kernel's `MR`):
+/// `[MC, KC]` is 144 KiB, well inside L2.
 const MC: usize = 144;
 /// Columns of `B` packed at a time: `[KC, NC]` is 4 MiB, inside L3.
 const NC: usize = 4096;
+
+/// A micro-kernel: computes one `[MR, NR]` tile of `C` from an `A` panel
+/// (`kc` steps of `MR` values) and a `B` panel (`kc` steps of `NR` values).
+///
+/// Each element of the tile is the sum of its `kc` products in `p` order,
+/// started from zero, and then either written to `C` or added to it.
+trait MicroKernel: Copy + Send + Sync {
+    /// Rows of the tile (and of each packed `A` panel).
+    const MR: usize;
+    /// Columns of the tile (and of each packed `B` panel).
+    const NR: usize;
+
+    /// `c = a · b` (or `c += a · b` when `accumulate`) for the top-left
+    /// `live = (rows, cols)` of one tile (`rows ≤ MR`, `cols ≤ NR`): `c` starts at
+    /// the tile's corner, rows `ldc` apart; nothing outside the `rows ×
+    /// cols` corner is read or written.
+    fn tile(
+        self,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        ldc: usize,
+        live: (usize, usize),
+        accumulate: bool,
+    );
+}
+
+/// An edge tile for a kernel that only computes whole `[MR, NR]` tiles:
+/// the whole tile into a scratch tile by `full`, then only the valid part
+/// written to (or added to) `c`.
+#[inline(always)]
+fn edge_via_scratch<const MR: usize, const NR: usize>(
+    c: &mut [f32],
+    ldc: usize,
+    (rows, cols): (usize, usize),
+    accumulate: bool,
+    full: impl FnOnce(&mut [f32]),
+) {
+    let mut scratch = [[0.0f32; NR]; MR];
+    full(scratch.as_flattened_mut());
+    for (r, s_row) in scratch.iter().enumerate().take(rows) {
+        let c_row = &mut c[r * ldc..][..cols];
+        for (cj, &s) in c_row.iter_mut().zip(s_row) {
+            *cj = if accumulate { *cj + s } else { s };
+        }
+    }
+}
 
 /// Which micro-kernel the blocked path runs.
 ///
@@ -76,6 +135,9 @@ enum Kind {
     /// `std::arch` AVX2 + FMA; holds the proof that the CPU has both.
     #[cfg(target_arch = "x86_64")]
     Avx2Fma(avx2::Avx2Fma),
+    /// `std::arch` AVX-512 (F); holds the proof that the CPU has it.
+    #[cfg(target_arch = "x86_64")]
+    Avx512(avx512::Avx512),
 }
 
 impl Kernel {
@@ -94,54 +156,99 @@ impl Kernel {
         None
     }
 
-    /// The fastest kernel this CPU supports.
+    /// The AVX-512 micro-kernel, if this CPU has AVX-512 F (checked at run
+    /// time with `is_x86_feature_detected!`).
+    pub fn avx512() -> Option<Kernel> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(proof) = avx512::Avx512::detect() {
+            return Some(Kernel(Kind::Avx512(proof)));
+        }
+        None
+    }
+
+    /// The fastest kernel this CPU supports: AVX-512, else AVX2 + FMA, else
+    /// portable. Detected once and remembered.
     pub fn best() -> Kernel {
-        Kernel::avx2_fma().unwrap_or_else(Kernel::portable)
+        static BEST: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| {
+            Kernel::avx512().or_else(Kernel::avx2_fma).unwrap_or_else(Kernel::portable)
+        })
     }
 
     /// Every kernel this CPU supports, the portable one first.
     pub fn available() -> Vec<Kernel> {
-        std::iter::once(Kernel::portable()).chain(Kernel::avx2_fma()).collect()
+        std::iter::once(Kernel::portable())
+            .chain(Kernel::avx2_fma())
+            .chain(Kernel::avx512())
+            .collect()
     }
 
-    /// A short name: `"portable"` or `"avx2+fma"`.
+    /// A short name: `"portable"`, `"avx2+fma"` or `"avx512"`.
     pub fn name(self) -> &'static str {
         match self.0 {
             Kind::Portable => "portable",
             #[cfg(target_arch = "x86_64")]
             Kind::Avx2Fma(_) => "avx2+fma",
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512(_) => "avx512",
         }
     }
 
-    /// `c = a · b` (or `c += a · b` when `accumulate`) for one `[MR, NR]`
-    /// tile: `a` is an `A` panel (`kc` steps of `MR` values), `b` a `B` panel
-    /// (`kc` steps of `NR` values), `c` starts at the tile's top-left corner
-    /// and its rows are `ldc` apart.
-    fn tile(self, kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, accumulate: bool) {
+    /// The kernel's tile, `(MR, NR)`: rows and columns of `C` per call.
+    pub fn tile_shape(self) -> (usize, usize) {
         match self.0 {
-            Kind::Portable => portable_tile(kc, a, b, c, ldc, accumulate),
+            Kind::Portable => (Portable::MR, Portable::NR),
             #[cfg(target_arch = "x86_64")]
-            Kind::Avx2Fma(proof) => proof.tile(kc, a, b, c, ldc, accumulate),
+            Kind::Avx2Fma(_) => (Avx2Fma::MR, Avx2Fma::NR),
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512(_) => (Avx512::MR, Avx512::NR),
         }
     }
 }
 
-/// The portable micro-kernel: the same tile as the SIMD one, as plain loops
-/// over a `[MR, NR]` accumulator (which the compiler keeps in registers and
-/// vectorises with whatever the target baseline offers).
-fn portable_tile(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, accumulate: bool) {
-    let mut acc = [[0.0f32; NR]; MR];
-    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
-        for r in 0..MR {
-            for j in 0..NR {
-                acc[r][j] += ap[r] * bp[j];
+/// The portable micro-kernel: a `[6, 16]` tile as plain loops over an
+/// accumulator (which the compiler keeps in registers and vectorises with
+/// whatever the target baseline offers). Without FMA it rounds each
+/// product before adding it, so its bits differ from the SIMD kernels'.
+#[derive(Clone, Copy, Debug)]
+struct Portable;
+
+impl MicroKernel for Portable {
+    const MR: usize = 6;
+    const NR: usize = 16;
+
+    fn tile(
+        self,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        ldc: usize,
+        (rows, cols): (usize, usize),
+        accumulate: bool,
+    ) {
+        const MR: usize = Portable::MR;
+        const NR: usize = Portable::NR;
+        let full = |c: &mut [f32], ldc: usize, accumulate: bool| {
+            let mut acc = [[0.0f32; NR]; MR];
+            for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
+                for r in 0..MR {
+                    for j in 0..NR {
+                        acc[r][j] += ap[r] * bp[j];
+                    }
+                }
             }
-        }
-    }
-    for r in 0..MR {
-        let row = &mut c[r * ldc..r * ldc + NR];
-        for (cj, &v) in row.iter_mut().zip(&acc[r]) {
-            *cj = if accumulate { *cj + v } else { v };
+            for r in 0..MR {
+                let row = &mut c[r * ldc..r * ldc + NR];
+                for (cj, &v) in row.iter_mut().zip(&acc[r]) {
+                    *cj = if accumulate { *cj + v } else { v };
+                }
+            }
+        };
+        if (rows, cols) == (MR, NR) {
+            full(c, ldc, accumulate);
+        } else {
+            edge_via_scratch::<MR, NR>(c, ldc, (rows, cols), accumulate, |s| full(s, NR, false));
         }
     }
 }
@@ -178,6 +285,12 @@ pub fn matmul<T: Real>(
     k: usize,
     n: usize,
 ) {
+    // A transpose of a matrix with a single row or column is the same
+    // memory: drop such flags, so the plain loop takes its contiguous path
+    // (an outer product `[64, 1]·[1, 256]ᵀ` of an output layer's backward).
+    // The same products in the same order, so the same bits.
+    let ta = ta && m > 1 && k > 1;
+    let tb = tb && k > 1 && n > 1;
     if uses_narrow_path(m, k, n) {
         return narrow::matmul(a, ta, b, tb, c, (m, k, n));
     }
@@ -188,40 +301,43 @@ pub fn matmul<T: Real>(
 }
 
 /// Whether [`matmul`] sends a product of these sizes to the narrow path
-/// (`narrow.rs`): an output 1 to [`narrow::MAX_N`] wide and a nonempty sum
-/// (`k ≥ 1`), below the size at which the blocked path starts a second
-/// thread (see [`default_threads`]). Measured with `cargo bench --bench
-/// matmul -- small` (`BENCHMARKS.md`), the narrow path beat the one-thread
-/// blocked path on every such shape, from 4.6 against 1.3 GFLOP/s at
-/// `[500, 1]·[1, 5]` to 27 against 23 at `[2048, 128]·[128, 8]`. Any element
-/// type: the narrow path gives the plain loop's bits.
+/// (`narrow.rs`): an output 1 to [`narrow::MAX_N`] wide, a nonempty sum
+/// (`k ≥ 1`), and below 256³ multiply-adds. Measured with `cargo bench
+/// --bench matmul -- small` (`BENCHMARKS.md`), the narrow path beat the
+/// one-thread blocked path on every such shape, from 4.6 against 1.3
+/// GFLOP/s at `[500, 1]·[1, 5]` to 27 against 23 at `[2048, 128]·[128, 8]`.
+/// Any element type: the narrow path gives the plain loop's bits.
 pub fn uses_narrow_path(m: usize, k: usize, n: usize) -> bool {
-    (1..=narrow::MAX_N).contains(&n) && k >= 1 && m * k * n < THREADING_MIN
+    (1..=narrow::MAX_N).contains(&n) && k >= 1 && m * k * n < NARROW_MAX
 }
+
+/// Multiply-adds below which an output at most 8 wide takes the narrow path.
+const NARROW_MAX: usize = 256 * 256 * 256;
 
 /// Whether an `f32` product of these sizes is large enough for the blocked
 /// path (unless [`uses_narrow_path`] takes it first): every dimension at
 /// least 4 and at least 16³ multiply-adds. Below
-/// that, packing and the mostly-empty `[MR, NR]` tiles cost more than they
+/// that, packing and the mostly-empty tiles cost more than they
 /// save, and the plain loop wins (measured with `cargo bench --bench matmul`,
 /// small-shape table; see `BENCHMARKS.md`).
 pub fn uses_fast_path(m: usize, k: usize, n: usize) -> bool {
     m.min(k).min(n) >= 4 && m * k * n >= 16 * 16 * 16
 }
 
-/// Multiply-adds from which the blocked path uses more than one thread.
-const THREADING_MIN: usize = 256 * 256 * 256;
+/// Multiply-adds per thread from which the blocked path splits a product:
+/// handing a part to a waiting worker and waiting for it costs a few
+/// microseconds (see `cpu/threads.rs`), about what 64³ multiply-adds take
+/// (measured with `cargo bench --bench matmul -- threads`).
+pub const THREADING_MIN: usize = 64 * 64 * 64;
 
-/// How many threads [`matmul`] uses for an `m × k × n` product: one below
-/// 256³ multiply-adds (starting and joining a thread costs ~50 µs on the
-/// 2-core development VM, a quarter of a 192³ product), else one per core, at
-/// most one per `MR` rows of `C`.
+/// How many threads [`matmul`] uses for an `m × k × n` product: up to
+/// [`threads`](super::threads::threads) (`MINIMAX_THREADS`, default one
+/// per core), one per [`THREADING_MIN`] multiply-adds, at most one per
+/// panel of rows of `C`.
 pub fn default_threads(m: usize, k: usize, n: usize) -> usize {
-    if m * k * n < THREADING_MIN {
-        return 1;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    cores.min(m.div_ceil(MR))
+    let (mr, _) = Kernel::best().tile_shape();
+    let by_size = (m * k * n / THREADING_MIN).max(1);
+    super::threads::threads().min(by_size).min(m.div_ceil(mr))
 }
 
 /// [`matmul_f32`] with the best kernel and [`default_threads`].
@@ -275,24 +391,13 @@ pub fn matmul_f32(
         k,
         n,
     };
-    // Whole MR panels per thread, so only the last thread has an edge panel.
-    let panels = m.div_ceil(MR);
-    let rows_per_thread = panels.div_ceil(threads.clamp(1, panels)) * MR;
-    if rows_per_thread >= m {
-        // One thread: no scope (starting one allocates, even with no spawn).
-        return ops.rows(kernel, 0, c);
+    match kernel.0 {
+        Kind::Portable => ops.split(Portable, threads, c),
+        #[cfg(target_arch = "x86_64")]
+        Kind::Avx2Fma(proof) => ops.split(proof, threads, c),
+        #[cfg(target_arch = "x86_64")]
+        Kind::Avx512(proof) => ops.split(proof, threads, c),
     }
-    std::thread::scope(|scope| {
-        let mut chunks = c.chunks_mut(rows_per_thread * n).enumerate().peekable();
-        while let Some((t, c_rows)) = chunks.next() {
-            let first_row = t * rows_per_thread;
-            if chunks.peek().is_some() {
-                scope.spawn(move || ops.rows(kernel, first_row, c_rows));
-            } else {
-                ops.rows(kernel, first_row, c_rows); // the last chunk on this thread
-            }
-        }
-    });
 }
 
 /// The inputs of one product, shared read-only by every thread.
@@ -307,26 +412,40 @@ struct Operands<'a> {
 }
 
 impl Operands<'_> {
+    /// All of `c` (`[m, n]`), its rows split into `threads` parts of whole
+    /// `MR` panels (so only the last part has an edge panel).
+    fn split<K: MicroKernel>(&self, kernel: K, threads: usize, c: &mut [f32]) {
+        let m = c.len() / self.n;
+        let panels = m.div_ceil(K::MR);
+        let rows_per_part = panels.div_ceil(threads.clamp(1, panels)) * K::MR;
+        if rows_per_part >= m {
+            return self.rows(kernel, 0, c);
+        }
+        super::threads::run_parts_mut([c], rows_per_part * self.n, |start, [rows]| {
+            self.rows(kernel, start / self.n, rows)
+        });
+    }
+
     /// Computes rows `first_row..first_row + c_rows.len() / n` of `C` into
     /// `c_rows` (the BLIS loop nest of the module docs).
-    fn rows(&self, kernel: Kernel, first_row: usize, c_rows: &mut [f32]) {
+    fn rows<K: MicroKernel>(&self, kernel: K, first_row: usize, c_rows: &mut [f32]) {
         let (k, n) = (self.k, self.n);
         let row_count = c_rows.len() / n;
         if k == 0 {
             c_rows.fill(0.0); // an empty sum
             return;
         }
-        let mut a_buf = PackBuffer::take(MC.min(row_count.next_multiple_of(MR)) * KC.min(k));
-        let mut b_buf = PackBuffer::take(KC.min(k) * NC.min(n.next_multiple_of(NR)));
+        let mut a_buf = PackBuffer::take(MC.min(row_count.next_multiple_of(K::MR)) * KC.min(k));
+        let mut b_buf = PackBuffer::take(KC.min(k) * NC.min(n.next_multiple_of(K::NR)));
         let (a_pack, b_pack) = (a_buf.as_mut_slice(), b_buf.as_mut_slice());
         for j0 in (0..n).step_by(NC) {
             let nc = NC.min(n - j0);
             for p0 in (0..k).step_by(KC) {
                 let kc = KC.min(k - p0);
-                pack_b(self.b, p0, kc, j0, nc, b_pack);
+                pack_b::<K>(self.b, p0, kc, j0, nc, b_pack);
                 for i0 in (0..row_count).step_by(MC) {
                     let mc = MC.min(row_count - i0);
-                    pack_a(self.a, first_row + i0, mc, p0, kc, a_pack);
+                    pack_a::<K>(self.a, first_row + i0, mc, p0, kc, a_pack);
                     let block = Block { kc, mc, nc, accumulate: p0 > 0 };
                     block.run(kernel, a_pack, b_pack, &mut c_rows[i0 * n + j0..], n);
                 }
@@ -348,27 +467,30 @@ struct Block {
 impl Block {
     /// Tile by tile: for each `B` panel (kept in L1), every `A` panel.
     /// `c` starts at the block's top-left corner, rows `ldc` apart.
-    fn run(&self, kernel: Kernel, a_pack: &[f32], b_pack: &[f32], c: &mut [f32], ldc: usize) {
+    #[inline(always)]
+    fn run<K: MicroKernel>(
+        &self,
+        kernel: K,
+        a_pack: &[f32],
+        b_pack: &[f32],
+        c: &mut [f32],
+        ldc: usize,
+    ) {
         let kc = self.kc;
-        for j in (0..self.nc).step_by(NR) {
-            let b_panel = &b_pack[j * kc..(j + NR) * kc];
-            for i in (0..self.mc).step_by(MR) {
-                let a_panel = &a_pack[i * kc..(i + MR) * kc];
-                let (rows, cols) = (MR.min(self.mc - i), NR.min(self.nc - j));
-                let c_tile = &mut c[i * ldc + j..];
-                if rows == MR && cols == NR {
-                    kernel.tile(kc, a_panel, b_panel, c_tile, ldc, self.accumulate);
-                } else {
-                    // Edge: a full tile into scratch, then only the valid part.
-                    let mut scratch = [0.0f32; MR * NR];
-                    kernel.tile(kc, a_panel, b_panel, &mut scratch, NR, false);
-                    for r in 0..rows {
-                        let c_row = &mut c_tile[r * ldc..][..cols];
-                        for (cj, &s) in c_row.iter_mut().zip(&scratch[r * NR..]) {
-                            *cj = if self.accumulate { *cj + s } else { s };
-                        }
-                    }
-                }
+        for j in (0..self.nc).step_by(K::NR) {
+            let b_panel = &b_pack[j * kc..(j + K::NR) * kc];
+            for i in (0..self.mc).step_by(K::MR) {
+                let a_panel = &a_pack[i * kc..(i + K::MR) * kc];
+                let live = (K::MR.min(self.mc - i), K::NR.min(self.nc - j));
+                kernel.tile(
+                    kc,
+                    a_panel,
+                    b_panel,
+                    &mut c[i * ldc + j..],
+                    ldc,
+                    live,
+                    self.accumulate,
+                );
             }
         }
     }

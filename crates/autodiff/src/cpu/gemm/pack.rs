@@ -12,7 +12,7 @@
 //! values of row `p`. Panels are zero-padded past the block's edge, so the
 //! kernel always sees full `[MR, NR]` tiles.
 
-use super::{MR, NR};
+use super::MicroKernel;
 use std::sync::Mutex;
 
 /// A read-only matrix view: element `(i, j)` is `data[i * row_stride + j * col_stride]`.
@@ -59,22 +59,29 @@ impl<'a> View<'a> {
 /// Packs rows `i0..i0 + mc`, columns `p0..p0 + kc` of `a` into `MR`-row
 /// panels in `out` (panel `q` is `out[q*MR*kc..][..MR*kc]`, element `(r, p)`
 /// at `p*MR + r`). Rows past `mc` are zero.
-pub(super) fn pack_a(a: View, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut [f32]) {
-    let panels = out[..mc.next_multiple_of(MR) * kc].chunks_exact_mut(MR * kc);
+pub(super) fn pack_a<K: MicroKernel>(
+    a: View,
+    i0: usize,
+    mc: usize,
+    p0: usize,
+    kc: usize,
+    out: &mut [f32],
+) {
+    let panels = out[..mc.next_multiple_of(K::MR) * kc].chunks_exact_mut(K::MR * kc);
     for (q, panel) in panels.enumerate() {
-        let i = i0 + q * MR; // first row of this panel
-        let live = MR.min(mc - q * MR); // rows of this panel inside the block
-        if live < MR {
+        let i = i0 + q * K::MR; // first row of this panel
+        let live = K::MR.min(mc - q * K::MR); // rows of this panel inside the block
+        if live < K::MR {
             panel.fill(0.0);
         }
         if a.rows_contiguous() {
             for r in 0..live {
-                for (step, &v) in panel.chunks_exact_mut(MR).zip(a.run(i + r, p0, kc)) {
+                for (step, &v) in panel.chunks_exact_mut(K::MR).zip(a.run(i + r, p0, kc)) {
                     step[r] = v;
                 }
             }
         } else {
-            for (p, step) in panel.chunks_exact_mut(MR).enumerate() {
+            for (p, step) in panel.chunks_exact_mut(K::MR).enumerate() {
                 step[..live].copy_from_slice(a.run(i, p0 + p, live));
             }
         }
@@ -84,21 +91,35 @@ pub(super) fn pack_a(a: View, i0: usize, mc: usize, p0: usize, kc: usize, out: &
 /// Packs rows `p0..p0 + kc`, columns `j0..j0 + nc` of `b` into `NR`-column
 /// panels in `out` (panel `q` is `out[q*NR*kc..][..NR*kc]`, element `(p, j)`
 /// at `p*NR + j`). Columns past `nc` are zero.
-pub(super) fn pack_b(b: View, p0: usize, kc: usize, j0: usize, nc: usize, out: &mut [f32]) {
-    let panels = out[..nc.next_multiple_of(NR) * kc].chunks_exact_mut(NR * kc);
+pub(super) fn pack_b<K: MicroKernel>(
+    b: View,
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+    out: &mut [f32],
+) {
+    let panels = out[..nc.next_multiple_of(K::NR) * kc].chunks_exact_mut(K::NR * kc);
     for (q, panel) in panels.enumerate() {
-        let j = j0 + q * NR; // first column of this panel
-        let live = NR.min(nc - q * NR); // columns of this panel inside the block
-        if live < NR {
+        let j = j0 + q * K::NR; // first column of this panel
+        let live = K::NR.min(nc - q * K::NR); // columns of this panel inside the block
+        if live < K::NR {
             panel.fill(0.0);
         }
-        if b.rows_contiguous() {
-            for (p, step) in panel.chunks_exact_mut(NR).enumerate() {
+        if b.rows_contiguous() && live == K::NR {
+            // Whole steps: a copy of a constant length, which the compiler
+            // turns into a few vector moves (a `memcpy` call per 128-byte
+            // step cost more than the copy).
+            for (p, step) in panel.chunks_exact_mut(K::NR).enumerate() {
+                step.copy_from_slice(&b.run(p0 + p, j, K::NR)[..K::NR]);
+            }
+        } else if b.rows_contiguous() {
+            for (p, step) in panel.chunks_exact_mut(K::NR).enumerate() {
                 step[..live].copy_from_slice(b.run(p0 + p, j, live));
             }
         } else {
             for c in 0..live {
-                for (step, &v) in panel.chunks_exact_mut(NR).zip(b.run(p0, j + c, kc)) {
+                for (step, &v) in panel.chunks_exact_mut(K::NR).zip(b.run(p0, j + c, kc)) {
                     step[c] = v;
                 }
             }

@@ -1,0 +1,160 @@
+//! The AVX-512 micro-kernel: one `[12, 32]` tile of `C` held in 24
+//! 16-lane `zmm` registers while `kc` rank-1 updates stream through.
+//!
+//! Each step `p` loads one row of the `B` panel (32 values, two registers)
+//! and, for each of the 12 values of the `A` panel's column `p`, broadcasts
+//! it and does two fused multiply-adds: `acc[r][h] += a[p, r] * b[p,
+//! 16h..16h+16]`. 24 accumulators + 2 `B` registers + a broadcast use 27 of
+//! the 32 `zmm` registers, and 24 independent FMA chains keep two 512-bit
+//! FMA pipes busy through their 4-cycle latency (Zen 5), with 14 loads per
+//! 24 FMAs.
+//!
+//! Edge tiles are computed at their true size, not through a scratch tile:
+//! the number of rows is a compile-time constant of one copy of the kernel
+//! (12 copies, 1 to 12 rows; a panel's padding rows are never multiplied),
+//! and the columns are 1 or 2 registers wide with a mask on the last one's
+//! loads and stores (masked-off lanes are not touched in memory).
+//!
+//! **Same bits as the AVX2 kernel.** Every element is `Σ_p a·b` with one
+//! FMA per step in `p` order, started from zero, then written to `C` or
+//! added to it: the operations of `avx2.rs`, in the same order, so the two
+//! give identical results (the tests check it).
+//!
+//! This file holds the `unsafe` of this kernel: raw-pointer loads and stores,
+//! and calling a `#[target_feature]` function, which is sound only on a CPU
+//! that has the feature. The [`Avx512`] token carries that proof.
+
+use super::MicroKernel;
+use std::arch::x86_64::{
+    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+};
+
+/// Proof that the running CPU has AVX-512 F: the only way to make one is
+/// [`Avx512::detect`], which asks the CPU.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512(());
+
+impl Avx512 {
+    /// The proof, if this CPU has AVX-512 F (and AVX2 and FMA, which every
+    /// AVX-512 CPU has, checked too so [`Avx512::vectorized`] may use them).
+    pub fn detect() -> Option<Avx512> {
+        let has = is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma");
+        has.then_some(Avx512(()))
+    }
+
+    /// Runs `f` inside a function compiled with AVX-512 F (and AVX2, FMA)
+    /// enabled, so the loops inlined into it vectorise sixteen `f32` lanes
+    /// wide (see `cpu/simd.rs`).
+    #[inline]
+    pub fn vectorized<R>(self, f: impl FnOnce() -> R) -> R {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: `self` exists only if the CPU has AVX-512 F, AVX2 and FMA.
+        unsafe { with_avx512(f) }
+    }
+}
+
+impl MicroKernel for Avx512 {
+    const MR: usize = 12;
+    const NR: usize = 32;
+
+    fn tile(
+        self,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        ldc: usize,
+        (rows, cols): (usize, usize),
+        accumulate: bool,
+    ) {
+        // These bounds are what make the pointer arithmetic below sound; the
+        // blocked loop always satisfies them, so a failure is a bug there.
+        assert!((1..=Self::MR).contains(&rows) && (1..=Self::NR).contains(&cols));
+        assert!(a.len() >= kc * Self::MR && b.len() >= kc * Self::NR, "avx512 tile: short panel");
+        assert!(ldc >= cols && c.len() >= (rows - 1) * ldc + cols, "avx512 tile: C out of bounds");
+        // Columns: one or two registers, the last one masked to what is left.
+        let last = cols - 16 * usize::from(cols > 16); // 1..=16
+        let mask = if last == 16 { u16::MAX } else { (1u16 << last) - 1 };
+        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        macro_rules! dispatch {
+            ($($r:literal)*) => {
+                match (rows, cols > 16) {
+                    // SAFETY: `self` exists only if the CPU has AVX-512 F
+                    // (see `detect`), and the asserts above keep every
+                    // access in bounds (rows r < rows, columns < cols
+                    // through the mask).
+                    $(($r, false) => unsafe { tile::<$r, 1>(kc, a, b, c, ldc, mask, accumulate) },
+                      ($r, true) => unsafe { tile::<$r, 2>(kc, a, b, c, ldc, mask, accumulate) },)*
+                    _ => unreachable!("rows were checked to be 1..=12"),
+                }
+            };
+        }
+        dispatch!(1 2 3 4 5 6 7 8 9 10 11 12)
+    }
+}
+
+/// The kernel proper, for `R` rows and `V` registers (16 columns each) of
+/// the tile (see the module docs); the last register's lanes are masked by
+/// `mask`.
+///
+/// # Safety
+/// The CPU must support AVX-512 F; `a` must be readable for `kc * 12`
+/// floats, `b` for `kc * 32`, and `c` readable and writable for `R` rows
+/// spaced `ldc` apart, each `16 (V - 1)` floats plus those `mask` selects.
+#[target_feature(enable = "avx512f")]
+unsafe fn tile<const R: usize, const V: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    mask: u16,
+    accumulate: bool,
+) {
+    const MR: usize = Avx512::MR;
+    const NR: usize = Avx512::NR;
+    // acc[r][h]: row r, columns 16h..16h+16 of the tile.
+    let mut acc = [[_mm512_setzero_ps(); V]; R];
+    for p in 0..kc {
+        let mut b_row = [_mm512_setzero_ps(); V];
+        for (h, b_h) in b_row.iter_mut().enumerate() {
+            // SAFETY: p < kc and 16h + 16 <= 32, so inside the kc * 32 floats of `b`.
+            *b_h = unsafe { _mm512_loadu_ps(b.add(p * NR + 16 * h)) };
+        }
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            // SAFETY: p*MR + r < kc*MR floats of `a`.
+            let a_pr = _mm512_set1_ps(unsafe { *a.add(p * MR + r) });
+            for (acc_rh, &b_h) in acc_r.iter_mut().zip(&b_row) {
+                *acc_rh = _mm512_fmadd_ps(a_pr, b_h, *acc_rh);
+            }
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        for (h, &sum) in acc_r.iter().enumerate() {
+            // SAFETY: row r < R; register h covers columns 16h.., the last
+            // one only the lanes in `mask`: all inside the caller's tile, and
+            // masked-off lanes are neither read nor written.
+            unsafe {
+                let dst = c.add(r * ldc + 16 * h);
+                if h + 1 < V || mask == u16::MAX {
+                    let value: __m512 =
+                        if accumulate { _mm512_add_ps(_mm512_loadu_ps(dst), sum) } else { sum };
+                    _mm512_storeu_ps(dst, value);
+                } else {
+                    let value: __m512 = if accumulate {
+                        _mm512_add_ps(_mm512_maskz_loadu_ps(mask, dst), sum)
+                    } else {
+                        sum
+                    };
+                    _mm512_mask_storeu_ps(dst, mask, value);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Row-wise kernels on the CPU: gathering rows by index and scattering them
+//! back, picking one column per row by label and scattering it back, and
+//! the log-sum-exp of each row. Plain loops, the reference the GPU kernels
+//! (`shaders/gather.wgsl`, `shaders/pick.wgsl`, `shaders/logsumexp.wgsl`)
+//! are tested against.
+//!
+//! The shapes and indices are checked by the caller (`Cpu`'s `Backend`
+//! methods, through the shared checks in `backend.rs`): every index here is
+//! in range.
+
+use super::CpuTensor;
+use crate::backend::{index_max, IndexInfo};
+use crate::{Real, Shape};
+use std::sync::Arc;
+
+/// A list of indices in host memory, the `Indices` of [`super::Cpu`], with
+/// its largest index recorded when it was made (see [`IndexInfo`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CpuIndices {
+    data: Arc<Vec<u32>>,
+    max: Option<(usize, u32)>,
+}
+
+impl CpuIndices {
+    /// A list of indices.
+    pub fn new(indices: &[u32]) -> Self {
+        CpuIndices { data: Arc::new(indices.to_vec()), max: index_max(indices) }
+    }
+
+    /// The indices.
+    pub fn data(&self) -> &[u32] {
+        &self.data
+    }
+}
+
+impl IndexInfo for CpuIndices {
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    fn max(&self) -> Option<(usize, u32)> {
+        self.max
+    }
+}
+
+/// `out[i, :] = x[idx[i], :]`; `out` is `[idx.len(), cols]`.
+pub(super) fn gather_rows<T: Real>(x: &[T], cols: usize, idx: &[u32], out: &mut [T]) {
+    for (row, &i) in out.chunks_exact_mut(cols.max(1)).zip(idx) {
+        let i = i as usize;
+        row.copy_from_slice(&x[i * cols..(i + 1) * cols]);
+    }
+}
+
+/// `out = 0`, then `out[idx[i], :] += dy[i, :]` for `i = 0, 1, …` in order.
+///
+/// So row `r` of `out` is `((0 + dy[i₁]) + dy[i₂]) + …` over the positions
+/// `i₁ < i₂ < …` where `idx` is `r`: the order the GPU kernel adds them in
+/// too (`shaders/gather.wgsl`), hence the same bits.
+pub(super) fn scatter_add_rows<T: Real>(dy: &[T], cols: usize, idx: &[u32], out: &mut [T]) {
+    out.fill(T::zero());
+    for (row, &i) in dy.chunks_exact(cols.max(1)).zip(idx) {
+        let i = i as usize;
+        out[i * cols..(i + 1) * cols].iter_mut().zip(row).for_each(|(o, &g)| *o += g);
+    }
+}
+
+/// `out[i] = x[i, labels[i]]` for `x` of `cols` columns.
+pub(super) fn pick_cols<T: Real>(x: &[T], cols: usize, labels: &[u32], out: &mut [T]) {
+    for (i, (o, &label)) in out.iter_mut().zip(labels).enumerate() {
+        *o = x[i * cols + label as usize];
+    }
+}
+
+/// `out[i, j] = dy[i]` where `j = labels[i]`, else 0; `out` has `cols` columns.
+pub(super) fn scatter_cols<T: Real>(dy: &[T], cols: usize, labels: &[u32], out: &mut [T]) {
+    out.fill(T::zero());
+    for (i, (&g, &label)) in dy.iter().zip(labels).enumerate() {
+        out[i * cols + label as usize] = g;
+    }
+}
+
+/// The log-sum-exp of one row, `ln Σ_j e^(x_j)`, computed as
+/// `m + ln Σ_j e^(x_j - m)` with `m = max_j x_j`: every exponent is at most
+/// 0, so nothing overflows, and the sum is at least 1 (the term of the
+/// maximum), so its log is finite. An infinite maximum is the answer itself
+/// (`+∞`; or `-∞` for a row of `-∞`s or of no elements, `ln 0`), where
+/// `x_j - m` would be `∞ - ∞`.
+pub fn logsumexp<T: Real>(row: &[T]) -> T {
+    let m = row.iter().fold(T::from_f64(f64::NEG_INFINITY), |m, &v| m.max(v));
+    if !m.is_finite() {
+        return m;
+    }
+    let mut s = T::zero();
+    for &v in row {
+        s += (v - m).exp();
+    }
+    m + s.ln()
+}
+
+/// `out[i] = logsumexp(x[i, :])` for `x` of shape `shape`.
+pub(super) fn logsumexp_rows<T: Real>(x: &CpuTensor<T>, shape: Shape, out: &mut [T]) {
+    if shape.cols == 0 {
+        out.fill(T::from_f64(f64::NEG_INFINITY));
+        return;
+    }
+    for (o, row) in out.iter_mut().zip(x.data().chunks_exact(shape.cols)) {
+        *o = logsumexp(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logsumexp_is_finite_at_large_logits_and_handles_infinities() {
+        // ln(e^1000 + e^1000) = 1000 + ln 2; ln(e^-1000 + e^-1000) = -1000 + ln 2.
+        let ln2 = std::f64::consts::LN_2;
+        assert_eq!(logsumexp(&[1000.0f64, 1000.0]), 1000.0 + ln2);
+        assert_eq!(logsumexp(&[-1000.0f64, -1000.0]), -1000.0 + ln2);
+        assert_eq!(logsumexp(&[1000.0f32, 1000.0]), 1000.0 + std::f32::consts::LN_2);
+        assert_eq!(logsumexp(&[f64::INFINITY, 0.0]), f64::INFINITY);
+        assert_eq!(logsumexp(&[f64::NEG_INFINITY, f64::NEG_INFINITY]), f64::NEG_INFINITY);
+        assert_eq!(logsumexp::<f64>(&[]), f64::NEG_INFINITY);
+        // A -∞ next to finite numbers is a term e^-∞ = 0.
+        assert_eq!(logsumexp(&[f64::NEG_INFINITY, 0.0]), 0.0);
+    }
+
+    #[test]
+    fn index_max_reports_the_first_position_of_the_largest_index() {
+        assert_eq!(index_max(&[]), None);
+        assert_eq!(index_max(&[3, 9, 1, 9]), Some((1, 9)));
+        assert_eq!(CpuIndices::new(&[0, 0]).max(), Some((0, 0)));
+    }
+}

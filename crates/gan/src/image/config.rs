@@ -1,0 +1,206 @@
+//! [`ImageConfig`]: everything that decides an image GAN's result, and the
+//! presets: `digits` (sized for the shipped 8×8 digits, well under a minute
+//! on a CPU core), `classic` (the MLP GAN for 28×28 images of the GAN
+//! literature: BatchNorm and LeakyReLU 0.2 in G, Adam 2e-4 with β₁ = 0.5),
+//! and `notebook` (the small GAN of the MNIST notebook the notes link: one
+//! hidden layer each, LeakyReLU 0.01, one-sided label smoothing 0.1).
+
+use crate::loss::GanLoss;
+use minimax_nn::{Activation, Init, OptimizerConfig};
+use std::fmt;
+use std::str::FromStr;
+
+/// A named starting configuration for images.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ImagePreset {
+    /// Small nets for 8×8 digits: trains in seconds.
+    Digits,
+    /// G 100→128→256→512→1024→pixels with BatchNorm, D pixels→512→256→1.
+    Classic,
+    /// G 100→128→pixels, D pixels→128→1, LeakyReLU 0.01, smoothing 0.1.
+    Notebook,
+}
+
+impl ImagePreset {
+    /// Every preset.
+    pub const ALL: [ImagePreset; 3] =
+        [ImagePreset::Digits, ImagePreset::Classic, ImagePreset::Notebook];
+
+    /// The preset's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImagePreset::Digits => "digits",
+            ImagePreset::Classic => "classic",
+            ImagePreset::Notebook => "notebook",
+        }
+    }
+}
+
+impl fmt::Display for ImagePreset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ImagePreset {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        ImagePreset::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
+            format!("unknown image preset {s:?}: expected digits, classic or notebook")
+        })
+    }
+}
+
+minimax_nn::serde_as_string!(ImagePreset);
+
+/// Everything that decides an image GAN run. Two runs with equal configs
+/// and data give bit-identical results on the CPU.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageConfig {
+    /// The preset this started from.
+    pub preset: ImagePreset,
+    /// Every random number derives from it.
+    pub seed: u64,
+    /// Training steps (one step: `d_steps` D-updates, then one G-update).
+    pub steps: u64,
+    /// Images per batch.
+    pub batch: usize,
+    /// Pixels per image (64 for 8×8, 784 for 28×28): set from the data.
+    pub pixels: usize,
+    /// Classes in the data (10 for digits and Fashion-MNIST).
+    pub classes: usize,
+    /// Conditional GAN (Mirza & Osindero 2014): the class, one-hot, is
+    /// joined to G's noise and to D's input.
+    pub conditional: bool,
+    /// G's noise dimensions.
+    pub latent_dim: usize,
+    /// G's hidden widths.
+    pub g_hidden: Vec<usize>,
+    /// BatchNorm on G's hidden layers after the first.
+    pub g_batch_norm: bool,
+    /// G's hidden activation (its output is tanh: pixels lie in [-1, 1]).
+    pub g_activation: Activation,
+    /// D's hidden widths.
+    pub d_hidden: Vec<usize>,
+    /// D's hidden activation (its output is a logit).
+    pub d_activation: Activation,
+    /// The game.
+    pub loss: GanLoss,
+    /// D-updates per step: the paper's k.
+    pub d_steps: usize,
+    /// G's optimizer.
+    pub g_optimizer: OptimizerConfig,
+    /// D's optimizer.
+    pub d_optimizer: OptimizerConfig,
+    /// D's target for real images: 1, or 0.9 with one-sided label smoothing.
+    pub real_label: f64,
+    /// How both networks' parameters start.
+    pub init: Init,
+}
+
+/// The widest layer, the largest batch and the most pixels an image config
+/// may ask for, checked before anything is allocated.
+pub const MAX_WIDTH: usize = 1 << 14;
+/// See [`MAX_WIDTH`].
+pub const MAX_BATCH: usize = 1 << 14;
+/// See [`MAX_WIDTH`].
+pub const MAX_PIXELS: usize = 1 << 20;
+
+impl ImageConfig {
+    /// The preset, for images of `pixels` pixels in `classes` classes.
+    pub fn preset(preset: ImagePreset, pixels: usize, classes: usize) -> ImageConfig {
+        let adam = |lr| OptimizerConfig::adam(lr, 0.5, 0.999, 1e-8);
+        let lrelu = Activation::LeakyRelu(0.2);
+        let base = ImageConfig {
+            preset,
+            seed: 0,
+            steps: 2000,
+            batch: 64,
+            pixels,
+            classes,
+            conditional: false,
+            latent_dim: 100,
+            g_hidden: vec![128, 256, 512, 1024],
+            g_batch_norm: true,
+            g_activation: lrelu,
+            d_hidden: vec![512, 256],
+            d_activation: lrelu,
+            loss: GanLoss::NonSaturating,
+            d_steps: 1,
+            g_optimizer: adam(2e-4),
+            d_optimizer: adam(2e-4),
+            real_label: 1.0,
+            init: Init::TorchDefault,
+        };
+        match preset {
+            ImagePreset::Classic => base,
+            ImagePreset::Digits => ImageConfig {
+                steps: 3000,
+                latent_dim: 32,
+                g_hidden: vec![128, 256],
+                d_hidden: vec![256, 128],
+                g_optimizer: adam(1e-3),
+                d_optimizer: adam(1e-3),
+                ..base
+            },
+            ImagePreset::Notebook => ImageConfig {
+                steps: 4000,
+                g_hidden: vec![128],
+                g_batch_norm: false,
+                g_activation: Activation::LeakyRelu(0.01),
+                d_hidden: vec![128],
+                d_activation: Activation::LeakyRelu(0.01),
+                g_optimizer: adam(2e-3),
+                d_optimizer: adam(2e-3),
+                real_label: 0.9,
+                ..base
+            },
+        }
+    }
+
+    /// G's input width: the noise, and the one-hot class when conditional.
+    pub fn g_input(&self) -> usize {
+        self.latent_dim + if self.conditional { self.classes } else { 0 }
+    }
+
+    /// D's input width: the pixels, and the one-hot class when conditional.
+    pub fn d_input(&self) -> usize {
+        self.pixels + if self.conditional { self.classes } else { 0 }
+    }
+
+    /// Checks every field, naming the first that is out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.steps == 0 || self.d_steps == 0 {
+            return Err("steps and D-steps per step must be at least 1".into());
+        }
+        if self.batch < 2 || self.batch > MAX_BATCH {
+            return Err(format!("batch must be in 2..={MAX_BATCH}, got {}", self.batch));
+        }
+        if self.pixels == 0 || self.pixels > MAX_PIXELS || self.classes == 0 || self.latent_dim == 0
+        {
+            return Err(format!(
+                "pixels ({}) must be in 1..={MAX_PIXELS}, classes ({}) and latent dimensions ({}) at least 1",
+                self.pixels, self.classes, self.latent_dim
+            ));
+        }
+        let widths = self.g_hidden.iter().chain(&self.d_hidden).chain([&self.latent_dim]);
+        if let Some(w) = widths.copied().find(|&w| w == 0 || w > MAX_WIDTH) {
+            return Err(format!("layer width {w} is out of range 1..={MAX_WIDTH}"));
+        }
+        if self.g_hidden.is_empty() || self.d_hidden.is_empty() {
+            return Err("G and D need at least one hidden layer each".into());
+        }
+        if !(self.real_label > 0.0 && self.real_label <= 1.0) {
+            return Err(format!("real label must be in (0, 1], got {}", self.real_label));
+        }
+        if self.loss == GanLoss::Wasserstein {
+            return Err("the image GAN plays the cross-entropy and least-squares games; \
+                        wasserstein needs weight clipping, which the 1-D trainer has"
+                .into());
+        }
+        self.g_optimizer.validate().map_err(|e| format!("G's optimizer: {e}"))?;
+        self.d_optimizer.validate().map_err(|e| format!("D's optimizer: {e}"))
+    }
+}

@@ -1,0 +1,399 @@
+//! [`ImageTrainer`]: Algorithm 1 of the GAN paper on images, optionally
+//! conditional.
+//!
+//! ```text
+//! for each training step:
+//!     repeat k times:                                          (the D-steps)
+//!         gather m real images x (and their classes y) from the resident set
+//!         draw m noise vectors z
+//!         update D by descending ∇_θd D's loss on (x|y, G(z|y)|y)   G's output detached
+//!     draw m noise vectors z                                   (the G-step)
+//!     update G by descending ∇_θg G's loss on D(G(z|y)|y)          D frozen
+//! ```
+//!
+//! `a|y` is `a` with the one-hot class joined on the right (a conditional
+//! GAN, Mirza & Osindero 2014); an unconditional GAN uses `a` alone. The
+//! fake images of a step are asked for the classes of that step's real
+//! batch, so G is asked for classes as often as the data has them.
+//!
+//! G's batch-norm layers normalise with each batch's statistics in training
+//! and update their running statistics; sampling ([`ImageTrainer::sample`])
+//! uses the running ones, as PyTorch's `eval()` does.
+
+use crate::error::TrainError;
+use crate::image::data::{Batch, ImageData};
+use crate::image::ImageConfig;
+use crate::run::{first_non_finite, DeviceCounters, Progress, Training};
+use minimax_autodiff::rng::derive_seed;
+use minimax_autodiff::{concat_cols, Backend, Dist, Real, Shape, Tape, Var};
+use minimax_nn::{Activation, Mlp, Norm, Optimizer, ParamStore};
+use std::time::Instant;
+
+/// What a random draw is for: `derive_seed(&[seed, purpose, step, j])`.
+pub mod purpose {
+    /// G's initial parameters.
+    pub const INIT_G: u64 = 31;
+    /// D's initial parameters.
+    pub const INIT_D: u64 = 32;
+    /// Noise for a D-step's fake batch.
+    pub const NOISE_D: u64 = 33;
+    /// Noise for a G-step.
+    pub const NOISE_G: u64 = 34;
+    /// Noise for samples drawn to judge or picture G.
+    pub const SAMPLE: u64 = 35;
+}
+
+/// An image GAN being trained.
+pub struct ImageTrainer<B: Backend> {
+    backend: B,
+    config: ImageConfig,
+    data: ImageData<B>,
+    g: Mlp,
+    d: Mlp,
+    g_params: ParamStore<B>,
+    d_params: ParamStore<B>,
+    /// G's batch-norm running statistics (empty without batch norm).
+    g_running: ParamStore<B>,
+    g_opt: Optimizer<B>,
+    d_opt: Optimizer<B>,
+    step: u64,
+    /// The last step's (D loss, G loss, D's logits on real and fake, fakes).
+    last: Option<[B::Tensor; 5]>,
+    /// Reads the device's work counters (see [`ImageTrainer::set_counter_hook`]).
+    counters: Option<Box<dyn Fn() -> DeviceCounters>>,
+}
+
+/// G and D for `config`: G ends in tanh (pixels in [-1, 1]), D in a logit.
+pub fn players(config: &ImageConfig) -> Result<(Mlp, Mlp), TrainError> {
+    let c = config;
+    let mut g_sizes = vec![c.g_input()];
+    g_sizes.extend(&c.g_hidden);
+    g_sizes.push(c.pixels);
+    let mut g_acts = vec![c.g_activation; c.g_hidden.len()];
+    g_acts.push(Activation::Tanh);
+    let mut g = Mlp::new(&g_sizes, &g_acts)?;
+    if c.g_batch_norm {
+        // On the hidden layers after the first, as the classic MLP GAN has it.
+        g = g.with_batch_norm(&(1..c.g_hidden.len()).collect::<Vec<_>>())?;
+    }
+    let mut d_sizes = vec![c.d_input()];
+    d_sizes.extend(&c.d_hidden);
+    d_sizes.push(1);
+    let mut d_acts = vec![c.d_activation; c.d_hidden.len()];
+    d_acts.push(Activation::Identity);
+    Ok((g, Mlp::new(&d_sizes, &d_acts)?))
+}
+
+impl<B: Backend> ImageTrainer<B> {
+    /// A fresh run on `data` (uploaded once: see [`ImageData::upload`]).
+    pub fn new(backend: B, config: ImageConfig, data: ImageData<B>) -> Result<Self, TrainError> {
+        config.validate().map_err(TrainError::Config)?;
+        let (g, d) = players(&config)?;
+        let g_params =
+            g.init_params(&backend, config.init, derive_seed(&[config.seed, purpose::INIT_G]));
+        let d_params =
+            d.init_params(&backend, config.init, derive_seed(&[config.seed, purpose::INIT_D]));
+        let g_running = g.init_running(&backend);
+        let g_opt = Optimizer::new(&backend, config.g_optimizer, &g_params);
+        let d_opt = Optimizer::new(&backend, config.d_optimizer, &d_params);
+        Ok(ImageTrainer {
+            backend,
+            config,
+            data,
+            g,
+            d,
+            g_params,
+            d_params,
+            g_running,
+            g_opt,
+            d_opt,
+            step: 0,
+            last: None,
+            counters: None,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ImageConfig {
+        &self.config
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Steps done so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The generator and the discriminator.
+    pub fn players(&self) -> (&Mlp, &Mlp) {
+        (&self.g, &self.d)
+    }
+
+    /// G's parameters, D's parameters and G's running statistics.
+    pub fn stores(&self) -> (&ParamStore<B>, &ParamStore<B>, &ParamStore<B>) {
+        (&self.g_params, &self.d_params, &self.g_running)
+    }
+
+    /// G's and D's optimizers.
+    pub fn optimizers(&self) -> (&Optimizer<B>, &Optimizer<B>) {
+        (&self.g_opt, &self.d_opt)
+    }
+
+    /// Everything that changes in training, mutably, to restore a saved
+    /// run: G's and D's parameters, G's running statistics, the optimizers.
+    #[allow(clippy::type_complexity)]
+    pub fn parts_mut(
+        &mut self,
+    ) -> (
+        &mut ParamStore<B>,
+        &mut ParamStore<B>,
+        &mut ParamStore<B>,
+        &mut Optimizer<B>,
+        &mut Optimizer<B>,
+    ) {
+        (
+            &mut self.g_params,
+            &mut self.d_params,
+            &mut self.g_running,
+            &mut self.g_opt,
+            &mut self.d_opt,
+        )
+    }
+
+    /// Reads the device's work counters around each run (see
+    /// [`crate::PerStep`]).
+    pub fn set_counter_hook(&mut self, hook: impl Fn() -> DeviceCounters + 'static) {
+        self.counters = Some(Box::new(hook));
+    }
+
+    /// Sets the number of steps done, to restore a saved run.
+    pub fn set_step(&mut self, step: u64) {
+        self.step = step;
+    }
+
+    fn stream(&self, purpose: u64, step: u64, j: u64) -> u64 {
+        derive_seed(&[self.config.seed, purpose, step, j])
+    }
+
+    /// `a|y`: the one-hot classes joined on the right, if conditional.
+    fn with_class(&self, a: &Var<B>, onehot: &Var<B>) -> Result<Var<B>, TrainError> {
+        Ok(if self.config.conditional { concat_cols(&[a, onehot])? } else { a.clone() })
+    }
+
+    /// `G(z|y)` in training mode (batch statistics; running ones updated).
+    fn generate_train(
+        &mut self,
+        tape: &Tape<B>,
+        g_vars: &[Var<B>],
+        onehot: &Var<B>,
+        seed: u64,
+    ) -> Result<Var<B>, TrainError> {
+        let z = tape.random(
+            Shape::new(self.config.batch, self.config.latent_dim),
+            Dist::Normal { mean: 0.0, std: 1.0 },
+            seed,
+        );
+        let input = self.with_class(&z, onehot)?; // [batch, latent (+ classes)]
+        Ok(if self.g.has_batch_norm() {
+            self.g.forward_norm(g_vars, &input, None, Norm::Train(&mut self.g_running))?
+        } else {
+            self.g.forward(g_vars, &input, None)?
+        })
+    }
+
+    /// One training step of Algorithm 1 (see the module docs).
+    pub fn train_step(&mut self) -> Result<(), TrainError> {
+        let (step, k) = (self.step, self.config.d_steps as u64);
+        let mut last_batch: Option<Batch<B>> = None;
+        let mut d_values = None;
+        for j in 0..k {
+            let tape = Tape::new(self.backend.clone());
+            let g_vars = self.g_params.constants(&tape); // D-step: G is not trained
+            let d_vars = self.d_params.on_tape(&tape);
+            let batch = self.data.batch(&tape, step * k + j)?; // [batch, pixels], [batch, classes]
+            let fake = self
+                .generate_train(
+                    &tape,
+                    &g_vars,
+                    &batch.onehot,
+                    self.stream(purpose::NOISE_D, step, j),
+                )?
+                .detach();
+            let real_logits =
+                self.d.forward(&d_vars, &self.with_class(&batch.images, &batch.onehot)?, None)?; // [batch, 1]
+            let fake_logits =
+                self.d.forward(&d_vars, &self.with_class(&fake, &batch.onehot)?, None)?;
+            let t_real = tape.fill(Shape::scalar(), self.config.real_label);
+            let t_fake = tape.fill(Shape::scalar(), 0.0);
+            let loss = self.config.loss.d_loss(&real_logits, &fake_logits, &t_real, &t_fake)?;
+            let grads = tape.backward(&loss)?;
+            self.d_opt.step(&self.backend, &mut self.d_params, &d_vars, &grads)?;
+            d_values = Some([loss, real_logits, fake_logits, fake].map(|v| v.value().clone()));
+            last_batch = Some(batch);
+        }
+        // The G-step, asking for the classes of the last real batch.
+        let tape = Tape::new(self.backend.clone());
+        let g_vars = self.g_params.on_tape(&tape);
+        let d_vars = self.d_params.constants(&tape); // D is frozen
+        let onehot = tape.constant(last_batch.expect("k ≥ 1").onehot.value().clone());
+        let fake =
+            self.generate_train(&tape, &g_vars, &onehot, self.stream(purpose::NOISE_G, step, 0))?;
+        let fake_logits = self.d.forward(&d_vars, &self.with_class(&fake, &onehot)?, None)?;
+        let g_loss = self.config.loss.g_loss(&fake_logits)?;
+        let grads = tape.backward(&g_loss)?;
+        self.g_opt.step(&self.backend, &mut self.g_params, &g_vars, &grads)?;
+        if let Some([d_loss, real, fake_l, fake]) = d_values {
+            self.last = Some([d_loss, g_loss.value().clone(), real, fake_l, fake]);
+        }
+        self.step += 1;
+        self.backend.flush()?;
+        Ok(())
+    }
+
+    /// `n` images from G (running batch-norm statistics, no gradients),
+    /// `[n, pixels]` row-major on the host, for the classes `classes` (one
+    /// per image) when conditional. Image `i` is drawn from noise stream
+    /// `(seed, i)`, so the same seed shows the same images as G trains.
+    pub fn sample(
+        &self,
+        n: usize,
+        classes: Option<&[usize]>,
+        seed: u64,
+    ) -> Result<Vec<f32>, TrainError> {
+        let c = &self.config;
+        let mut out = Vec::with_capacity(n * c.pixels);
+        for start in (0..n).step_by(SAMPLE_CHUNK) {
+            let m = SAMPLE_CHUNK.min(n - start);
+            let tape = Tape::new(self.backend.clone());
+            let z = tape.random(
+                Shape::new(m, c.latent_dim),
+                Dist::Normal { mean: 0.0, std: 1.0 },
+                derive_seed(&[seed, start as u64]),
+            ); // [m, latent]
+            let cl: Vec<usize> = (start..start + m)
+                .map(|i| classes.and_then(|cl| cl.get(i)).copied().unwrap_or(i % c.classes))
+                .collect();
+            out.extend(self.generate_eval(&tape, &z, &cl)?);
+        }
+        Ok(out)
+    }
+
+    /// G's images for the given noise `z` (`[n, latent_dim]` row-major:
+    /// for a latent interpolation, say), in evaluation mode as
+    /// [`ImageTrainer::sample`], for `classes` (one per row; ignored unless
+    /// conditional). `[n, pixels]` on the host.
+    pub fn sample_z(&self, z: &[f32], classes: &[usize]) -> Result<Vec<f32>, TrainError> {
+        let c = &self.config;
+        let n = z.len() / c.latent_dim;
+        if z.len() != n * c.latent_dim || (c.conditional && classes.len() != n) {
+            return Err(TrainError::Config(format!(
+                "sample_z: {} noise values and {} classes for rows of {} noise values",
+                z.len(),
+                classes.len(),
+                c.latent_dim
+            )));
+        }
+        let mut out = Vec::with_capacity(n * c.pixels);
+        for start in (0..n).step_by(SAMPLE_CHUNK) {
+            let m = SAMPLE_CHUNK.min(n - start);
+            let tape = Tape::new(self.backend.clone());
+            let rows = &z[start * c.latent_dim..(start + m) * c.latent_dim];
+            let values: Vec<B::Elem> = rows.iter().map(|&v| B::Elem::from_f64(v as f64)).collect();
+            let z = tape.constant(self.backend.upload(Shape::new(m, c.latent_dim), &values)?);
+            let cl = if c.conditional { &classes[start..start + m] } else { &[][..] };
+            out.extend(self.generate_eval(&tape, &z, cl)?);
+        }
+        Ok(out)
+    }
+
+    /// `G(z|y)` in evaluation mode, on the host; `classes` has one class per
+    /// row of `z` when conditional (clamped to the last class).
+    fn generate_eval(
+        &self,
+        tape: &Tape<B>,
+        z: &Var<B>,
+        classes: &[usize],
+    ) -> Result<Vec<f32>, TrainError> {
+        let c = &self.config;
+        let m = z.shape().rows;
+        let g_vars = self.g_params.constants(tape);
+        let input = if c.conditional {
+            let mut hot = vec![B::Elem::from_f64(0.0); m * c.classes];
+            for (i, &class) in classes.iter().take(m).enumerate() {
+                hot[i * c.classes + class.min(c.classes - 1)] = B::Elem::from_f64(1.0);
+            }
+            let onehot = tape.constant(self.backend.upload(Shape::new(m, c.classes), &hot)?);
+            concat_cols(&[z, &onehot])? // [m, latent + classes]
+        } else {
+            z.clone()
+        };
+        let x = if self.g.has_batch_norm() {
+            self.g.forward_norm(&g_vars, &input, None, Norm::Eval(&self.g_running))?
+        } else {
+            self.g.forward(&g_vars, &input, None)?
+        }; // [m, pixels]
+        Ok(x.to_vec()?.into_iter().map(|v| v.to_f64() as f32).collect())
+    }
+}
+
+/// Images G draws per forward pass when sampling.
+const SAMPLE_CHUNK: usize = 1000;
+
+impl<B: Backend> Training for ImageTrainer<B> {
+    type Backend = B;
+    fn device(&self) -> &B {
+        &self.backend
+    }
+    fn steps_done(&self) -> u64 {
+        self.step
+    }
+    fn train_step(&mut self) -> Result<(), TrainError> {
+        ImageTrainer::train_step(self)
+    }
+    fn progress(
+        &self,
+        started: Instant,
+        first_step: u64,
+        stop: u64,
+    ) -> Result<Option<Progress>, TrainError> {
+        let Some([d_loss, g_loss, real, fake_l, fake]) = &self.last else { return Ok(None) };
+        let get = |t: &B::Tensor| -> Result<Vec<f64>, TrainError> {
+            Ok(self.backend.download(t)?.into_iter().map(Real::to_f64).collect())
+        };
+        let loss = self.config.loss;
+        let mean_output = |logits: Vec<f64>| {
+            logits.iter().map(|&l| loss.d_output_f64(l)).sum::<f64>() / logits.len() as f64
+        };
+        let (gen_mean, gen_std) = crate::stats::mean_std(&get(fake)?);
+        let elapsed = started.elapsed().as_secs_f64();
+        let steps_per_sec =
+            if elapsed > 0.0 { (self.step - first_step) as f64 / elapsed } else { 0.0 };
+        let left = stop.saturating_sub(self.step) as f64;
+        Ok(Some(Progress {
+            step: self.step,
+            steps: stop,
+            d_loss: get(d_loss)?[0],
+            g_loss: get(g_loss)?[0],
+            d_real: mean_output(get(real)?),
+            d_fake: mean_output(get(fake_l)?),
+            gen_mean,
+            gen_std,
+            steps_per_sec,
+            eta_secs: if steps_per_sec > 0.0 { left / steps_per_sec } else { 0.0 },
+        }))
+    }
+    fn first_non_finite(&self) -> Result<Option<String>, TrainError> {
+        let nets = [
+            ("generator", &self.g_params, &self.g_opt),
+            ("discriminator", &self.d_params, &self.d_opt),
+        ];
+        first_non_finite(&self.backend, &nets)
+    }
+    fn counters(&self) -> Option<DeviceCounters> {
+        self.counters.as_ref().map(|read| read())
+    }
+}

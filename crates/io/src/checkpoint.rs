@@ -1,0 +1,636 @@
+//! Saving and resuming a GAN training run, as a safetensors file.
+//!
+//! A checkpoint holds everything a run's future depends on:
+//!
+//! - tensors: `generator.{param}` and `discriminator.{param}` (weights and
+//!   biases), and each optimizer's state `generator_optimizer.{param}.{slot}`
+//!   (`velocity` for SGD; `m`, `v` for Adam);
+//! - metadata: `format` (`minimax-gan-checkpoint`), `version`, `step`,
+//!   `seed`, the element type `dtype`, each optimizer's number of steps and
+//!   its per-parameter update counts (Adam's `t`), the whole `config` as
+//!   JSON, and `checksum`, an FNV-1a hash of every tensor's bytes.
+//!
+//! Per-step randomness is derived from `(seed, step)`, so nothing else is
+//! needed: a resumed run continues exactly as the uninterrupted one would.
+//!
+//! What [`save`] promises: the file is written whole or not at all
+//! ([`crate::fsutil::write_atomic`]), and only if every tensor in it is
+//! finite, so any checkpoint on disk can be resumed.
+//!
+//! What [`load`] checks, **before anything is allocated from the file**: the
+//! safetensors framing (the crate's own checks), the format and version, the
+//! config (unknown fields refused, every value validated, sizes bounded),
+//! that the file holds exactly the tensors the config implies (none missing,
+//! none extra) with their shapes and the declared dtype, every counter as a
+//! whole number in range, the seed against the config's, the step against
+//! the config's planned steps, the checksum, and that every value is finite.
+//! Each refusal names the file and what is wrong.
+//!
+//! The image GAN's checkpoints ([`save_image`], [`load_image`]) share the
+//! layout and every check, with their own `format`
+//! (`minimax-image-gan-checkpoint`) and G's batch-norm running statistics
+//! beside the parameters. So does the judging classifier's cache
+//! ([`save_classifier`], [`load_classifier`]), keyed by its data set's
+//! fingerprint and its config.
+
+use crate::fsutil;
+use minimax_autodiff::{Backend, Real, Shape, TensorShape};
+use minimax_gan::image::classifier::ClassifierConfig;
+use minimax_gan::image::{Classifier, ImageConfig, ImageData, ImageTrainer};
+use minimax_gan::{Config, Discriminator, Generator, Progress, RunHooks, TrainError, Trainer};
+use minimax_nn::{Module, Optimizer, ParamStore};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The value of the `format` metadata key.
+pub const FORMAT: &str = "minimax-gan-checkpoint";
+/// The value of the `version` metadata key (2: serde config, per-parameter
+/// update counts, checksum).
+pub const VERSION: &str = "2";
+/// The file name of a run's checkpoint inside its output folder.
+pub const FILE_NAME: &str = "checkpoint.safetensors";
+
+/// Where the checkpoint of a run writing into `dir` goes.
+pub fn path_in(dir: &Path) -> PathBuf {
+    dir.join(FILE_NAME)
+}
+
+/// The two networks' names in tensor names, and their parts of a trainer.
+const NETS: [&str; 2] = ["generator", "discriminator"];
+
+/// FNV-1a, 64-bit: a checksum that catches flipped bits in the data.
+fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3))
+}
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// One tensor on the host, as little-endian bytes of the backend's type.
+struct HostTensor {
+    name: String,
+    shape: Shape,
+    bytes: Vec<u8>,
+}
+
+/// Downloads `t`, refusing it if any value is NaN or infinite.
+fn host<B: Backend>(be: &B, name: String, t: &B::Tensor) -> Result<HostTensor, TrainError> {
+    let values = be.download(t)?;
+    if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+        return Err(TrainError::Checkpoint(format!(
+            "not saving: tensor {name} holds {}, and a checkpoint must hold finite values",
+            v.to_f64()
+        )));
+    }
+    let bytes = if B::Elem::NAME == "f32" {
+        values.iter().flat_map(|v| (v.to_f64() as f32).to_le_bytes()).collect()
+    } else {
+        values.iter().flat_map(|v| v.to_f64().to_le_bytes()).collect()
+    };
+    Ok(HostTensor { name, shape: t.shape(), bytes })
+}
+
+/// Writes the run's state to `path` atomically (a crash mid-write leaves
+/// the previous checkpoint in place). Refuses, writing nothing, if any
+/// parameter or optimizer state is not finite.
+pub fn save<B: Backend>(trainer: &Trainer<B>, path: &Path) -> Result<(), TrainError> {
+    let be = trainer.backend();
+    let (g_opt, d_opt) = trainer.optimizers();
+    let mut file = Outgoing::default();
+    file.network(be, NETS[0], trainer.g_params(), g_opt)?;
+    file.network(be, NETS[1], trainer.d_params(), d_opt)?;
+    let config = serde_json::to_string(trainer.config())
+        .map_err(|e| TrainError::Checkpoint(format!("the config does not serialise: {e}")))?;
+    file.write::<B>(path, FORMAT, trainer.step(), trainer.config().seed, config)
+}
+
+/// A checkpoint being assembled: tensors on the host and metadata.
+#[derive(Default)]
+struct Outgoing {
+    tensors: Vec<HostTensor>,
+    meta: HashMap<String, String>,
+}
+
+impl Outgoing {
+    /// A network's parameters `{net}.{param}`, its optimizer's state
+    /// `{net}_optimizer.{param}.{slot}`, and the optimizer's counters.
+    fn network<B: Backend>(
+        &mut self,
+        be: &B,
+        net: &str,
+        params: &ParamStore<B>,
+        opt: &Optimizer<B>,
+    ) -> Result<(), TrainError> {
+        self.store(be, net, params)?;
+        for (name, t) in opt.state(params) {
+            self.tensors.push(host(be, format!("{net}_optimizer.{name}"), &t)?);
+        }
+        self.meta.insert(format!("{net}_steps"), opt.steps().to_string());
+        let counts = serde_json::to_string(opt.update_counts()).expect("a list of numbers");
+        self.meta.insert(format!("{net}_update_counts"), counts);
+        Ok(())
+    }
+
+    /// Every tensor of `store` as `{prefix}.{name}`.
+    fn store<B: Backend>(
+        &mut self,
+        be: &B,
+        prefix: &str,
+        store: &ParamStore<B>,
+    ) -> Result<(), TrainError> {
+        for p in store.iter() {
+            self.tensors.push(host(be, format!("{prefix}.{}", p.name), &p.tensor)?);
+        }
+        Ok(())
+    }
+
+    /// Adds the common metadata and the checksum, and writes the file
+    /// atomically.
+    fn write<B: Backend>(
+        mut self,
+        path: &Path,
+        format: &str,
+        step: u64,
+        seed: u64,
+        config: String,
+    ) -> Result<(), TrainError> {
+        let mut tensors = self.tensors;
+        tensors.sort_by(|a, b| a.name.cmp(&b.name));
+        let checksum = tensors.iter().fold(FNV_OFFSET, |h, t| fnv1a(h, &t.bytes));
+        for (key, value) in [
+            ("format", format.to_string()),
+            ("version", VERSION.to_string()),
+            ("step", step.to_string()),
+            ("seed", seed.to_string()),
+            ("dtype", B::Elem::NAME.to_string()),
+            ("checksum", format!("{checksum:016x}")),
+            ("config", config),
+        ] {
+            self.meta.insert(key.to_string(), value);
+        }
+        let dtype = if B::Elem::NAME == "f32" { Dtype::F32 } else { Dtype::F64 };
+        let views = tensors
+            .iter()
+            .map(|t| {
+                let view = TensorView::new(dtype, vec![t.shape.rows, t.shape.cols], &t.bytes);
+                Ok((t.name.as_str(), view.map_err(|e| format!("tensor {}: {e}", t.name))?))
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(TrainError::Checkpoint)?;
+        let bytes = safetensors::serialize(views, Some(self.meta))
+            .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
+        fsutil::write_atomic(path, &bytes)
+            .map_err(|e| TrainError::Checkpoint(format!("writing {}: {e}", path.display())))
+    }
+}
+
+/// What [`check`] learned from a file: everything needed to rebuild the
+/// run, validated, with nothing allocated on a device yet.
+struct Checked {
+    config: Config,
+    step: u64,
+    /// Per network: (optimizer steps, per-parameter update counts).
+    updates: [(u32, Vec<u32>); 2],
+}
+
+/// Rebuilds a run from a checkpoint written by [`save`], on `backend`.
+///
+/// Everything in the file is checked first (see the module docs), then the
+/// networks are allocated and the tensors uploaded.
+pub fn load<B: Backend>(backend: B, path: &Path) -> Result<Trainer<B>, TrainError> {
+    let bad = |why: String| TrainError::Checkpoint(format!("{}: {why}", path.display()));
+    let bytes = read(path)?;
+    let (file, meta) = parse(&bytes).map_err(bad)?;
+    let checked = check(&file, &meta).map_err(bad)?;
+
+    let mut trainer = Trainer::new(backend, checked.config)?;
+    let be = trainer.backend().clone();
+    let (g_params, d_params, g_opt, d_opt) = trainer.parts_mut();
+    let parts: [(&mut ParamStore<B>, &mut Optimizer<B>); 2] =
+        [(g_params, g_opt), (d_params, d_opt)];
+    for ((net, (params, opt)), (steps, counts)) in NETS.iter().zip(parts).zip(&checked.updates) {
+        restore_network(&be, &file, net, params, opt, *steps, counts).map_err(bad)?;
+    }
+    trainer.set_step(checked.step);
+    Ok(trainer)
+}
+
+/// The file's bytes.
+fn read(path: &Path) -> Result<Vec<u8>, TrainError> {
+    std::fs::read(path)
+        .map_err(|e| TrainError::Checkpoint(format!("{}: cannot read it: {e}", path.display())))
+}
+
+/// The safetensors framing (the crate's own checks) and the metadata.
+fn parse(bytes: &[u8]) -> Result<(SafeTensors<'_>, HashMap<String, String>), String> {
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
+    Ok((file, header.metadata().clone().unwrap_or_default()))
+}
+
+/// Uploads `{prefix}.{name}` of `file` into each tensor of `store`, keeping
+/// its shape (checked against the file by [`check_tensors`] already).
+fn restore_store<B: Backend>(
+    be: &B,
+    file: &SafeTensors<'_>,
+    prefix: &str,
+    store: &mut ParamStore<B>,
+) -> Result<(), String> {
+    for p in store.iter_mut() {
+        p.tensor = upload_named(be, file, &format!("{prefix}.{}", p.name), p.tensor.shape())?;
+    }
+    Ok(())
+}
+
+/// A network's parameters and its optimizer's state and counters.
+fn restore_network<B: Backend>(
+    be: &B,
+    file: &SafeTensors<'_>,
+    net: &str,
+    params: &mut ParamStore<B>,
+    opt: &mut Optimizer<B>,
+    steps: u32,
+    counts: &[u32],
+) -> Result<(), String> {
+    restore_store(be, file, net, params)?;
+    opt.load_state(params, steps, counts, |n, s| {
+        upload_named(be, file, &format!("{net}_optimizer.{n}"), s)
+    })
+}
+
+/// Tensor `name` of `file`, uploaded as `shape`.
+fn upload_named<B: Backend>(
+    be: &B,
+    file: &SafeTensors<'_>,
+    name: &str,
+    shape: Shape,
+) -> Result<B::Tensor, String> {
+    let view = file.tensor(name).map_err(|e| format!("tensor {name}: {e}"))?;
+    be.upload(shape, &decode::<B>(&view)).map_err(|e| format!("tensor {name}: {e}"))
+}
+
+/// A tensor's values in the backend's type (f32 files widen exactly; f64
+/// files load into f32 backends rounded).
+fn decode<B: Backend>(view: &TensorView<'_>) -> Vec<B::Elem> {
+    match view.dtype() {
+        Dtype::F32 => view
+            .data()
+            .chunks_exact(4)
+            .map(|c| B::Elem::from_f64(f32::from_le_bytes(c.try_into().unwrap()) as f64))
+            .collect(),
+        _ => view
+            .data()
+            .chunks_exact(8)
+            .map(|c| B::Elem::from_f64(f64::from_le_bytes(c.try_into().unwrap())))
+            .collect(),
+    }
+}
+
+/// The metadata, read with errors that name the key.
+struct Meta<'a>(&'a HashMap<String, String>);
+
+impl Meta<'_> {
+    fn get(&self, key: &str) -> Result<&str, String> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| format!("not a minimax GAN checkpoint (no {key:?} in its metadata)"))
+    }
+
+    fn whole(&self, key: &str) -> Result<u64, String> {
+        let v = self.get(key)?;
+        v.parse().map_err(|_| format!("metadata {key} = {v:?} is not a whole number"))
+    }
+
+    /// The format (`format`), the version, and the declared dtype.
+    fn header(&self, format: &str) -> Result<Dtype, String> {
+        if self.get("format")? != format {
+            return Err(format!(
+                "not a minimax GAN checkpoint of this kind (format {:?}, expected {format:?})",
+                self.get("format")?
+            ));
+        }
+        if self.get("version")? != VERSION {
+            return Err(format!(
+                "checkpoint version {:?}; this program reads {VERSION}",
+                self.get("version")?
+            ));
+        }
+        match self.get("dtype")? {
+            "f32" => Ok(Dtype::F32),
+            "f64" => Ok(Dtype::F64),
+            other => Err(format!("dtype {other:?}: expected f32 or f64")),
+        }
+    }
+
+    /// The step, against the config's seed and planned steps.
+    fn step(&self, seed: u64, planned: u64) -> Result<u64, String> {
+        if self.whole("seed")? != seed {
+            return Err(format!(
+                "metadata seed {} contradicts the config's seed {seed}",
+                self.get("seed")?
+            ));
+        }
+        let step = self.whole("step")?;
+        if step > planned {
+            return Err(format!("step {step} is past the run's {planned} planned steps"));
+        }
+        Ok(step)
+    }
+
+    /// A network's optimizer counters (steps, per-parameter update counts),
+    /// and its tensors (parameters, optimizer state) added to `expected`.
+    fn network(
+        &self,
+        net: &str,
+        specs: &[(String, Shape)],
+        opt: minimax_nn::OptimizerConfig,
+        expected: &mut BTreeMap<String, Shape>,
+    ) -> Result<(u32, Vec<u32>), String> {
+        for (name, shape) in specs {
+            expected.insert(format!("{net}.{name}"), *shape);
+        }
+        for (name, shape) in minimax_nn::optim::state_specs(opt, specs) {
+            expected.insert(format!("{net}_optimizer.{name}"), shape);
+        }
+        let steps = self.whole(&format!("{net}_steps"))?;
+        let steps =
+            u32::try_from(steps).map_err(|_| format!("{net}_steps = {steps} is out of range"))?;
+        let key = format!("{net}_update_counts");
+        let counts: Vec<u32> =
+            serde_json::from_str(self.get(&key)?).map_err(|e| format!("metadata {key}: {e}"))?;
+        if counts.len() != specs.len() || counts.iter().any(|&c| c > steps) {
+            return Err(format!(
+                "metadata {key} must list {} counts, none over {net}_steps = {steps}",
+                specs.len()
+            ));
+        }
+        Ok((steps, counts))
+    }
+}
+
+/// Every check of the module docs, on the parsed file; allocates nothing
+/// that the file's size does not already bound.
+fn check(file: &SafeTensors<'_>, meta: &HashMap<String, String>) -> Result<Checked, String> {
+    let meta = Meta(meta);
+    let dtype = meta.header(FORMAT)?;
+    let config: Config =
+        serde_json::from_str(meta.get("config")?).map_err(|e| format!("its config: {e}"))?;
+    config.validate().map_err(|e| format!("its config: {e}"))?;
+    let step = meta.step(config.seed, config.steps)?;
+
+    // The tensors the config implies, by name, and the file's, compared.
+    let g = Generator::new(&config).map_err(|e| e.to_string())?;
+    let d = Discriminator::new(&config).map_err(|e| e.to_string())?;
+    let mut expected = BTreeMap::new();
+    let g_updates =
+        meta.network(NETS[0], &g.mlp.param_specs(), config.g_optimizer, &mut expected)?;
+    let d_updates =
+        meta.network(NETS[1], &d.mlp.param_specs(), config.d_optimizer, &mut expected)?;
+    check_tensors(file, &meta, &expected, dtype)?;
+    Ok(Checked { config, step, updates: [g_updates, d_updates] })
+}
+
+/// That `file` holds exactly the `expected` tensors (none missing, none
+/// extra), with their shapes and the declared dtype, every value finite,
+/// and that the checksum matches.
+fn check_tensors(
+    file: &SafeTensors<'_>,
+    meta: &Meta<'_>,
+    expected: &BTreeMap<String, Shape>,
+    dtype: Dtype,
+) -> Result<(), String> {
+    let mut names: Vec<&str> = file.names().into_iter().collect();
+    names.sort();
+    if let Some(extra) = names.iter().find(|n| !expected.contains_key(**n)) {
+        return Err(format!("tensor {extra} is not part of this config's run"));
+    }
+    let mut checksum = FNV_OFFSET;
+    for (name, shape) in expected {
+        let view = file.tensor(name).map_err(|_| format!("tensor {name} is missing"))?;
+        if view.shape() != [shape.rows, shape.cols] {
+            return Err(format!(
+                "tensor {name} has shape {:?}, the config needs {shape}",
+                view.shape()
+            ));
+        }
+        if view.dtype() != dtype {
+            return Err(format!(
+                "tensor {name} is {:?}, the metadata says {dtype:?}",
+                view.dtype()
+            ));
+        }
+        checksum = fnv1a(checksum, view.data());
+        let finite = match dtype {
+            Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .all(|c| f32::from_le_bytes(c.try_into().unwrap()).is_finite()),
+            _ => view
+                .data()
+                .chunks_exact(8)
+                .all(|c| f64::from_le_bytes(c.try_into().unwrap()).is_finite()),
+        };
+        if !finite {
+            return Err(format!("tensor {name} holds a NaN or infinite value"));
+        }
+    }
+    if meta.get("checksum")? != format!("{checksum:016x}") {
+        return Err(format!(
+            "checksum {} does not match the data ({checksum:016x}): the file is damaged",
+            meta.get("checksum")?
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The image GAN's checkpoints: the same file layout and checks, plus G's
+// batch-norm running statistics `generator_running.layer{l}.running_{mean,var}`.
+
+/// The value of the `format` metadata key in an image GAN checkpoint.
+pub const IMAGE_FORMAT: &str = "minimax-image-gan-checkpoint";
+
+/// Writes an image GAN's state to `path`, as [`save`] does for the 1-D/2-D
+/// trainer: G's and D's parameters, G's running statistics, both
+/// optimizers' state and counters, the config, the step and a checksum.
+pub fn save_image<B: Backend>(trainer: &ImageTrainer<B>, path: &Path) -> Result<(), TrainError> {
+    let be = trainer.backend();
+    let (g_params, d_params, g_running) = trainer.stores();
+    let (g_opt, d_opt) = trainer.optimizers();
+    let mut file = Outgoing::default();
+    file.network(be, NETS[0], g_params, g_opt)?;
+    file.network(be, NETS[1], d_params, d_opt)?;
+    file.store(be, RUNNING, g_running)?;
+    let config = serde_json::to_string(trainer.config())
+        .map_err(|e| TrainError::Checkpoint(format!("the config does not serialise: {e}")))?;
+    file.write::<B>(path, IMAGE_FORMAT, trainer.step(), trainer.config().seed, config)
+}
+
+/// The prefix of G's running statistics in tensor names.
+const RUNNING: &str = "generator_running";
+
+/// The config saved in an image GAN checkpoint, checked, without loading
+/// anything else: to upload the training set the run needs before
+/// [`load_image`].
+pub fn read_image_config(path: &Path) -> Result<ImageConfig, TrainError> {
+    let bad = |why: String| TrainError::Checkpoint(format!("{}: {why}", path.display()));
+    let bytes = read(path)?;
+    let (file, meta) = parse(&bytes).map_err(bad)?;
+    Ok(check_image(&file, &meta).map_err(bad)?.0)
+}
+
+/// Rebuilds an image GAN run from a checkpoint written by [`save_image`],
+/// on `backend`, training on `data` (uploaded for the checkpoint's config:
+/// see [`read_image_config`]). Checks everything [`load`] checks first.
+pub fn load_image<B: Backend>(
+    backend: B,
+    path: &Path,
+    data: ImageData<B>,
+) -> Result<ImageTrainer<B>, TrainError> {
+    let bad = |why: String| TrainError::Checkpoint(format!("{}: {why}", path.display()));
+    let bytes = read(path)?;
+    let (file, meta) = parse(&bytes).map_err(bad)?;
+    let (config, step, [(g_steps, g_counts), (d_steps, d_counts)]) =
+        check_image(&file, &meta).map_err(bad)?;
+    let mut trainer = ImageTrainer::new(backend, config, data)?;
+    let be = trainer.backend().clone();
+    let (g_params, d_params, g_running, g_opt, d_opt) = trainer.parts_mut();
+    restore_network(&be, &file, NETS[0], g_params, g_opt, g_steps, &g_counts).map_err(bad)?;
+    restore_network(&be, &file, NETS[1], d_params, d_opt, d_steps, &d_counts).map_err(bad)?;
+    restore_store(&be, &file, RUNNING, g_running).map_err(bad)?;
+    trainer.set_step(step);
+    Ok(trainer)
+}
+
+/// An image checkpoint's config, step and optimizer counters, after every
+/// check of [`check`].
+#[allow(clippy::type_complexity)]
+fn check_image(
+    file: &SafeTensors<'_>,
+    meta: &HashMap<String, String>,
+) -> Result<(ImageConfig, u64, [(u32, Vec<u32>); 2]), String> {
+    let meta = Meta(meta);
+    let dtype = meta.header(IMAGE_FORMAT)?;
+    let config: ImageConfig =
+        serde_json::from_str(meta.get("config")?).map_err(|e| format!("its config: {e}"))?;
+    config.validate().map_err(|e| format!("its config: {e}"))?;
+    let step = meta.step(config.seed, config.steps)?;
+    let (g, d) = minimax_gan::image::train::players(&config).map_err(|e| e.to_string())?;
+    let mut expected = BTreeMap::new();
+    let g_updates = meta.network(NETS[0], &g.param_specs(), config.g_optimizer, &mut expected)?;
+    let d_updates = meta.network(NETS[1], &d.param_specs(), config.d_optimizer, &mut expected)?;
+    for (l, norm) in g.norms.iter().enumerate() {
+        if let Some(bn) = norm {
+            for stat in ["running_mean", "running_var"] {
+                expected.insert(format!("{RUNNING}.layer{l}.{stat}"), bn.shape());
+            }
+        }
+    }
+    check_tensors(file, &meta, &expected, dtype)?;
+    Ok((config, step, [g_updates, d_updates]))
+}
+
+// ---------------------------------------------------------------------------
+// The judging classifier, cached: the same layout and checks, keyed by the
+// data set's fingerprint and the classifier's config.
+
+/// The value of the `format` metadata key in a cached classifier.
+pub const CLASSIFIER_FORMAT: &str = "minimax-classifier";
+
+/// Saves a classifier trained on the data set of fingerprint `fingerprint`
+/// with `config`, and its test accuracy, to `path` (atomically).
+pub fn save_classifier<B: Backend>(
+    be: &B,
+    classifier: &Classifier<B>,
+    config: &ClassifierConfig,
+    fingerprint: u64,
+    test_accuracy: f64,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let mut file = Outgoing::default();
+    file.store(be, "classifier", &classifier.params)?;
+    file.meta.insert("fingerprint".into(), format!("{fingerprint:016x}"));
+    file.meta.insert("test_accuracy".into(), test_accuracy.to_string());
+    let sizes = classifier.mlp.sizes();
+    file.meta.insert("sizes".into(), serde_json::to_string(&sizes).expect("numbers"));
+    let config_json = serde_json::to_string(config)
+        .map_err(|e| TrainError::Checkpoint(format!("the config does not serialise: {e}")))?;
+    file.write::<B>(path, CLASSIFIER_FORMAT, 0, config.seed, config_json)
+}
+
+/// Loads the classifier [`save_classifier`] wrote, if it was trained on the
+/// data set of fingerprint `fingerprint` with exactly `config`, for
+/// `pixels` inputs and `classes` outputs; returns it and its recorded test
+/// accuracy. Any mismatch or damage is an error naming what differs (the
+/// caller retrains).
+pub fn load_classifier<B: Backend>(
+    be: &B,
+    path: &Path,
+    config: &ClassifierConfig,
+    fingerprint: u64,
+    pixels: usize,
+    classes: usize,
+) -> Result<(Classifier<B>, f64), TrainError> {
+    let bad = |why: String| TrainError::Checkpoint(format!("{}: {why}", path.display()));
+    let bytes = read(path)?;
+    let (file, meta) = parse(&bytes).map_err(bad)?;
+    let meta = Meta(&meta);
+    let mlp = Classifier::<B>::mlp(pixels, classes, config)?;
+    let accuracy = (|| {
+        let dtype = meta.header(CLASSIFIER_FORMAT)?;
+        let saved: ClassifierConfig =
+            serde_json::from_str(meta.get("config")?).map_err(|e| format!("its config: {e}"))?;
+        if &saved != config {
+            return Err(format!("trained with {saved:?}, this run asks for {config:?}"));
+        }
+        if meta.get("fingerprint")? != format!("{fingerprint:016x}") {
+            return Err(format!(
+                "trained on data of fingerprint {}, this data set's is {fingerprint:016x}",
+                meta.get("fingerprint")?
+            ));
+        }
+        meta.step(config.seed, 0)?;
+        let accuracy: f64 = meta
+            .get("test_accuracy")?
+            .parse()
+            .ok()
+            .filter(|a: &f64| (0.0..=1.0).contains(a))
+            .ok_or("metadata test_accuracy is not a share in [0, 1]")?;
+        let expected: BTreeMap<String, Shape> =
+            mlp.param_specs().into_iter().map(|(n, s)| (format!("classifier.{n}"), s)).collect();
+        check_tensors(&file, &meta, &expected, dtype)?;
+        Ok(accuracy)
+    })()
+    .map_err(bad)?;
+    let mut params = mlp.init_params(be, minimax_nn::Init::TorchDefault, 0);
+    restore_store(be, &file, "classifier", &mut params).map_err(bad)?;
+    Ok((Classifier { mlp, params }, accuracy))
+}
+
+/// [`RunHooks`] that save a checkpoint to one path (replaced atomically
+/// each time) and pass progress reports to a closure: what
+/// [`Trainer::run_with`] needs to keep a resumable run on disk.
+pub struct Checkpointing<F> {
+    path: PathBuf,
+    on_progress: F,
+}
+
+impl<F> Checkpointing<F> {
+    /// Saves to `path`; progress goes to `on_progress`.
+    pub fn new(path: impl Into<PathBuf>, on_progress: F) -> Self {
+        Checkpointing { path: path.into(), on_progress }
+    }
+}
+
+impl<B: Backend, F: FnMut(&Progress)> RunHooks<Trainer<B>> for Checkpointing<F> {
+    fn progress(&mut self, p: &Progress) {
+        (self.on_progress)(p)
+    }
+
+    fn save(&mut self, trainer: &Trainer<B>) -> Result<Option<PathBuf>, TrainError> {
+        save(trainer, &self.path)?;
+        Ok(Some(self.path.clone()))
+    }
+}

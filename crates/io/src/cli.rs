@@ -1,0 +1,458 @@
+//! The examples' command-line flags, shared, with clap's derive.
+//!
+//! Each example declares its own flags in a small `#[derive(Parser)]`
+//! struct and `#[command(flatten)]`s the ones here, so its file opens on the
+//! idea, not on flag plumbing:
+//!
+//! - [`RunArgs`]: `--device`, `--seed`, `--steps`, `--out`;
+//! - [`GameArgs`]: `--loss`, `--k`, `--batch`, `--lr`, `--g-lr`, `--d-lr`,
+//!   each overriding the preset's value when given.
+//!
+//! clap prints `--help` with typed value names and defaults, and answers a
+//! bad flag with one line naming the flag and what it accepts, exit code 2.
+//! [`parse_with_presets`] adds the presets' values to `--help`, and
+//! [`usage_error`] reports the examples' own checks the same way.
+//!
+//! A run writes into its own folder, `out/<example>/<run name>/`, named by
+//! [`run_name`] from what sets it apart (preset, data set, changed options,
+//! seed), so two different runs never overwrite each other; `--out DIR`
+//! writes exactly into `DIR`. [`open_run_dir`] creates the folder and checks
+//! that it is writable before any training starts.
+
+use crate::fsutil;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, ValueEnum};
+use minimax_autodiff::Backend;
+use minimax_gan::image::ImageTrainer;
+use minimax_gan::{Config, GanLoss, Preset, Progress, RunHooks, TrainError, Trainer};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Where the examples write when `--out` is not given.
+pub const OUT_ROOT: &str = "out";
+
+/// The backend to train on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Device {
+    /// The reference CPU backend (f32)
+    Cpu,
+    /// WGSL kernels through wgpu (needs the `gpu` feature, on by default)
+    Gpu,
+}
+
+/// The game G and D play (see `minimax_gan::loss`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Loss {
+    /// The paper's game as written: G minimises ln(1 - D(G(z))); saturates
+    Minimax,
+    /// G maximises ln D(G(z)) instead: the paper's fix
+    NonSaturating,
+    /// LSGAN: squared errors on D's output
+    LeastSquares,
+    /// WGAN: D is a critic with clipped weights
+    Wasserstein,
+}
+
+impl From<Loss> for GanLoss {
+    fn from(l: Loss) -> GanLoss {
+        match l {
+            Loss::Minimax => GanLoss::Minimax,
+            Loss::NonSaturating => GanLoss::NonSaturating,
+            Loss::LeastSquares => GanLoss::LeastSquares,
+            Loss::Wasserstein => GanLoss::Wasserstein,
+        }
+    }
+}
+
+/// A positive, finite number, such as a learning rate or a std.
+pub fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err("expected a positive number".into()),
+    }
+}
+
+/// A finite number, such as a mean.
+pub fn finite(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        _ => Err("expected a finite number".into()),
+    }
+}
+
+/// A folder name that is not empty (`--out ""` would write into the
+/// current directory by accident).
+pub fn folder(s: &str) -> Result<PathBuf, String> {
+    if s.trim().is_empty() {
+        Err("expected a folder name, got an empty one".into())
+    } else {
+        Ok(PathBuf::from(s))
+    }
+}
+
+/// A whole number of at least 1.
+fn at_least_one(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of at least 1".into()),
+    }
+}
+
+/// A whole number of at least 1, as a `usize`.
+fn at_least_one_usize(s: &str) -> Result<usize, String> {
+    at_least_one(s).and_then(|n| usize::try_from(n).map_err(|_| "too large".into()))
+}
+
+/// Where and how long a run trains, and where it writes.
+#[derive(Clone, Debug, PartialEq, clap::Args)]
+pub struct RunArgs {
+    /// The backend to train on
+    #[arg(long, value_enum, value_name = "DEVICE", default_value_t = Device::Cpu)]
+    pub device: Device,
+    /// Run seed: every random number derives from it [default: the preset's, 0]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub seed: Option<u64>,
+    /// Training steps in all [default: the preset's]
+    #[arg(long, value_name = "N", value_parser = at_least_one, allow_negative_numbers = true)]
+    pub steps: Option<u64>,
+    /// Write the run's files exactly into DIR [default: out/EXAMPLE/RUN_NAME/]
+    #[arg(long, value_name = "DIR", value_parser = folder)]
+    pub out: Option<PathBuf>,
+    /// Steps between progress lines (and divergence checks)
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = at_least_one, allow_negative_numbers = true)]
+    pub log_every: u64,
+}
+
+/// The game and its optimizers: each flag, when given, overrides the
+/// preset's value.
+#[derive(Clone, Debug, Default, PartialEq, clap::Args)]
+pub struct GameArgs {
+    /// The game [default: the preset's, non-saturating]
+    #[arg(long, value_enum, value_name = "LOSS")]
+    pub loss: Option<Loss>,
+    /// D-steps per training step, the paper's k [default: the preset's]
+    #[arg(long, value_name = "K", value_parser = at_least_one_usize, allow_negative_numbers = true)]
+    pub k: Option<usize>,
+    /// Samples per batch [default: the preset's]
+    #[arg(long, value_name = "N", value_parser = at_least_one_usize, allow_negative_numbers = true)]
+    pub batch: Option<usize>,
+    /// Learning rate of both optimizers [default: the preset's]
+    #[arg(long, value_name = "RATE", value_parser = positive, allow_negative_numbers = true)]
+    pub lr: Option<f64>,
+    /// G's learning rate (overrides --lr for G) [default: the preset's]
+    #[arg(long, value_name = "RATE", value_parser = positive, allow_negative_numbers = true)]
+    pub g_lr: Option<f64>,
+    /// D's learning rate (overrides --lr for D) [default: the preset's]
+    #[arg(long, value_name = "RATE", value_parser = positive, allow_negative_numbers = true)]
+    pub d_lr: Option<f64>,
+}
+
+impl GameArgs {
+    /// Writes the given flags into `c`.
+    pub fn apply(&self, c: &mut Config) {
+        if let Some(loss) = self.loss {
+            c.loss = loss.into();
+        }
+        c.d_steps = self.k.unwrap_or(c.d_steps);
+        c.batch = self.batch.unwrap_or(c.batch);
+        if let Some(lr) = self.g_lr.or(self.lr) {
+            c.g_optimizer = c.g_optimizer.with_lr(lr);
+        }
+        if let Some(lr) = self.d_lr.or(self.lr) {
+            c.d_optimizer = c.d_optimizer.with_lr(lr);
+        }
+    }
+
+    /// The flags given, as `(flag, value)`: for the run's name, and to
+    /// refuse them where they cannot apply (a resumed run).
+    pub fn given(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(l) = self.loss {
+            out.push(("loss", GanLoss::from(l).name().to_string()));
+        }
+        let numbers = [
+            ("k", self.k.map(|x| x.to_string())),
+            ("batch", self.batch.map(|x| x.to_string())),
+            ("lr", self.lr.map(|x| x.to_string())),
+            ("g-lr", self.g_lr.map(|x| x.to_string())),
+            ("d-lr", self.d_lr.map(|x| x.to_string())),
+        ];
+        out.extend(numbers.into_iter().filter_map(|(k, v)| Some((k, v?))));
+        out
+    }
+}
+
+/// A run's name from its parts: the preset, then each `(flag, value)` that
+/// sets it apart (`k5`, `lr0.001`; a loss by its name), then the seed.
+///
+/// ```
+/// use minimax_io::cli::run_name;
+/// let parts = [("data", "ring".to_string()), ("loss", "wasserstein".into()), ("k", "5".into())];
+/// assert_eq!(run_name("2d", &parts, 3), "2d-ring-wasserstein-k5-seed3");
+/// ```
+pub fn run_name(preset: &str, parts: &[(&str, String)], seed: u64) -> String {
+    let mut name = vec![preset.to_string()];
+    for (flag, value) in parts {
+        // A choice reads as its value; a number needs its flag's name.
+        let word = match *flag {
+            "loss" | "data" => value.clone(),
+            _ => format!("{}{value}", flag.replace('-', "")),
+        };
+        name.push(word);
+    }
+    name.push(format!("seed{seed}"));
+    let name = name.join("-");
+    // Only characters every file system takes.
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' })
+        .collect()
+}
+
+/// The folder a run writes into: `out` exactly when given, else
+/// `out/<example>/<name>/`.
+pub fn run_dir(example: &str, name: &str, out: Option<&Path>) -> PathBuf {
+    match out {
+        Some(dir) => dir.to_path_buf(),
+        None => Path::new(OUT_ROOT).join(example).join(name),
+    }
+}
+
+/// Creates `dir` and checks that a file can be written in it, before any
+/// training: a run that cannot save its results should not start. The
+/// error says what failed and what to do.
+pub fn open_run_dir(dir: &Path) -> Result<(), String> {
+    let advice = "choose another folder with --out DIR";
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create the output folder {}: {e}; {advice}", dir.display()))?;
+    let probe = dir.join(".minimax-write-test");
+    fsutil::write_atomic(&probe, b"ok")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| format!("cannot write in the output folder {}: {e}; {advice}", dir.display()))
+}
+
+/// The presets' values of the flags that override them, one line each, for
+/// the end of `--help`.
+pub fn preset_help(presets: &[Preset]) -> String {
+    let mut text = String::from("Preset values (a flag given overrides its preset's value):\n");
+    for &p in presets {
+        let c = Config::preset(p);
+        text.push_str(&format!(
+            "  {:<8} --steps {} --batch {} --loss {} --k {} --g-lr {} --d-lr {} --seed {}\n",
+            p.name(),
+            c.steps,
+            c.batch,
+            c.loss,
+            c.d_steps,
+            c.g_optimizer.lr(),
+            c.d_optimizer.lr(),
+            c.seed
+        ));
+    }
+    text
+}
+
+/// Parses the process's arguments into `T`, with `after_help` at the end of
+/// `--help` (such as [`preset_help`]). Exits as clap does: 0 after
+/// `--help`, 2 after a one-line error.
+pub fn parse_with_help<T: Parser>(after_help: String) -> T {
+    let matches = T::command().after_help(after_help).get_matches();
+    T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// Parses with the presets' values shown in `--help`; see [`parse_with_help`].
+pub fn parse_with_presets<T: Parser>(presets: &[Preset]) -> T {
+    parse_with_help(preset_help(presets))
+}
+
+/// Reports a command line that parsed but does not make sense (a resume
+/// that cannot go further, a GPU run without the GPU backend) as clap
+/// reports its own errors: `error: <message>` on one line, exit code 2.
+pub fn usage_error<T: CommandFactory>(message: impl std::fmt::Display) -> ! {
+    T::command().error(ErrorKind::ValueValidation, message).exit()
+}
+
+/// What a run does beside training, for the examples: prints the progress
+/// line (rewritten in place on a terminal), keeps every report, and saves a
+/// checkpoint when asked to.
+#[derive(Debug, Default)]
+pub struct TerminalHooks {
+    /// Print progress lines.
+    pub verbose: bool,
+    /// D is a Wasserstein critic: its outputs are scores, not probabilities,
+    /// and the line says `critic(real)`, not `D(real)`.
+    pub critic: bool,
+    /// Where [`RunHooks::save`] writes (`None`: nowhere).
+    pub checkpoint: Option<PathBuf>,
+    /// Every progress report of the run, in order.
+    pub history: Vec<Progress>,
+    /// The whole run's planned steps, when it is trained in segments (to
+    /// draw pictures between them): each report then counts, and its ETA
+    /// runs, to the end of the run rather than of the segment.
+    pub total_steps: Option<u64>,
+    /// A line was rewritten in place and needs its line ending.
+    open_line: bool,
+}
+
+impl TerminalHooks {
+    /// Hooks for a run of `config`: printing if `verbose`, saving to
+    /// `checkpoint` if given.
+    pub fn new(config: &Config, verbose: bool, checkpoint: Option<PathBuf>) -> TerminalHooks {
+        let critic = config.loss == GanLoss::Wasserstein;
+        TerminalHooks { verbose, critic, checkpoint, ..TerminalHooks::default() }
+    }
+
+    /// Ends the progress line, if one is open.
+    pub fn finish(&mut self) {
+        if std::mem::take(&mut self.open_line) {
+            println!();
+        }
+    }
+}
+
+impl TerminalHooks {
+    /// Hooks for an image GAN run: printing if `verbose`, saving to
+    /// `checkpoint` if given, reports counted to `total_steps`.
+    pub fn for_images(
+        verbose: bool,
+        checkpoint: Option<PathBuf>,
+        total_steps: u64,
+    ) -> TerminalHooks {
+        TerminalHooks { verbose, checkpoint, total_steps: Some(total_steps), ..Self::default() }
+    }
+
+    /// Keeps and prints one progress report.
+    fn report(&mut self, p: &Progress) {
+        let mut p = p.clone();
+        if let Some(total) = self.total_steps.filter(|&t| t > p.steps) {
+            p.steps = total;
+            p.eta_secs = if p.steps_per_sec > 0.0 {
+                total.saturating_sub(p.step) as f64 / p.steps_per_sec
+            } else {
+                0.0
+            };
+        }
+        self.history.push(p.clone());
+        if !self.verbose {
+            return;
+        }
+        let mut line = p.line();
+        if self.critic {
+            line = line.replace("D(real)", "critic(real)").replace("D(fake)", "critic(fake)");
+        }
+        if std::io::stdout().is_terminal() {
+            // Rewrite the line in place; `\x1b[K` clears what is left of the last one.
+            print!("\r{line}\x1b[K");
+            let _ = std::io::stdout().flush();
+            self.open_line = true;
+        } else {
+            println!("{line}");
+        }
+    }
+}
+
+impl<B: Backend> RunHooks<Trainer<B>> for TerminalHooks {
+    fn progress(&mut self, p: &Progress) {
+        self.report(p)
+    }
+
+    fn save(&mut self, trainer: &Trainer<B>) -> Result<Option<PathBuf>, TrainError> {
+        let Some(path) = &self.checkpoint else { return Ok(None) };
+        crate::checkpoint::save(trainer, path)?;
+        Ok(Some(path.clone()))
+    }
+}
+
+impl<B: Backend> RunHooks<ImageTrainer<B>> for TerminalHooks {
+    fn progress(&mut self, p: &Progress) {
+        self.report(p)
+    }
+
+    fn save(&mut self, trainer: &ImageTrainer<B>) -> Result<Option<PathBuf>, TrainError> {
+        let Some(path) = &self.checkpoint else { return Ok(None) };
+        crate::checkpoint::save_image(trainer, path)?;
+        Ok(Some(path.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Demo {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        game: GameArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Demo, clap::Error> {
+        Demo::try_parse_from(std::iter::once("demo").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let d = parse(&[]).unwrap();
+        assert_eq!(d.run.device, Device::Cpu);
+        assert_eq!((d.run.seed, d.run.steps, d.run.log_every), (None, None, 100));
+        assert_eq!(d.game, GameArgs::default());
+        let d = parse(&["--lr", "0.01", "--d-lr", "0.003", "--loss", "least-squares"]).unwrap();
+        let mut c = Config::preset(Preset::Default);
+        d.game.apply(&mut c);
+        assert_eq!((c.g_optimizer.lr(), c.d_optimizer.lr()), (0.01, 0.003));
+        assert_eq!(c.loss, GanLoss::LeastSquares);
+    }
+
+    #[test]
+    fn bad_values_name_the_flag_and_exit_2() {
+        for (args, flag) in [
+            (&["--lr", "-1"][..], "--lr <RATE>"),
+            (&["--steps", "0"], "--steps <N>"),
+            (&["--out", ""], "--out <DIR>"),
+            (&["--loss", "foo"], "--loss <LOSS>"),
+            (&["--device", "tpu"], "--device <DEVICE>"),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            let text = e.to_string();
+            assert!(text.starts_with("error: invalid value"), "{text}");
+            assert!(text.lines().next().unwrap().contains(flag), "{text}");
+        }
+    }
+
+    #[test]
+    fn help_shows_value_names_and_defaults() {
+        let help = Demo::command().render_long_help().to_string();
+        for needle in
+            ["--steps <N>", "--lr <RATE>", "--out <DIR>", "[default: cpu]", "non-saturating"]
+        {
+            assert!(help.contains(needle), "{needle:?} missing from\n{help}");
+        }
+    }
+
+    #[test]
+    fn run_names_differ_when_runs_differ() {
+        assert_eq!(run_name("default", &[], 0), "default-seed0");
+        let given = GameArgs { loss: Some(Loss::Minimax), lr: Some(0.001), ..Default::default() };
+        assert_eq!(run_name("default", &given.given(), 1), "default-minimax-lr0.001-seed1");
+        assert_eq!(run_name("x", &[("out", "a/b c".into())], 0), "x-outa_b_c-seed0");
+        assert_eq!(run_dir("ex", "n", None), Path::new("out/ex/n"));
+        assert_eq!(run_dir("ex", "n", Some(Path::new("here"))), Path::new("here"));
+    }
+
+    #[test]
+    fn an_unwritable_folder_is_refused_before_training() {
+        let base = std::env::temp_dir().join(format!("minimax-cli-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        // A file where the folder should be.
+        let blocked = base.join("file");
+        std::fs::write(&blocked, b"x").unwrap();
+        let err = open_run_dir(&blocked.join("run")).unwrap_err();
+        assert!(err.contains("--out DIR"), "{err}");
+        let ok = base.join("run");
+        open_run_dir(&ok).unwrap();
+        assert_eq!(std::fs::read_dir(&ok).unwrap().count(), 0, "the probe is removed");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}

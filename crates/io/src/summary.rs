@@ -1,0 +1,173 @@
+//! `summary.json`: what a run reports, typed (numbers are numbers), with
+//! only the fields that apply, and a verdict saying whether the run met its
+//! goal and by which measure.
+
+use crate::fsutil;
+use minimax_gan::config::DInput;
+use minimax_gan::{Config, GanLoss, PerStep};
+use serde::Serialize;
+use std::path::Path;
+
+/// One measure of a run against its goal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Check {
+    /// The goal was met.
+    pub passed: bool,
+    /// The measure, such as `"js_divergence"`.
+    pub measure: String,
+    /// Its value in this run.
+    pub value: f64,
+    /// The goal in words, such as `"js_divergence < 0.05"`.
+    pub goal: String,
+}
+
+impl Check {
+    /// "`measure` below `limit`".
+    pub fn below(measure: &str, value: f64, limit: f64) -> Check {
+        Check {
+            passed: value < limit,
+            measure: measure.to_string(),
+            value,
+            goal: format!("{measure} < {limit}"),
+        }
+    }
+
+    /// "`measure` at least `limit`".
+    pub fn at_least(measure: &str, value: f64, limit: f64) -> Check {
+        Check {
+            passed: value >= limit,
+            measure: measure.to_string(),
+            value,
+            goal: format!("{measure} >= {limit}"),
+        }
+    }
+
+    /// "`measure` within `tolerance` of `target`".
+    pub fn within(measure: &str, value: f64, target: f64, tolerance: f64) -> Check {
+        Check {
+            passed: (value - target).abs() <= tolerance,
+            measure: measure.to_string(),
+            value,
+            goal: format!("|{measure} - {target}| <= {tolerance}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mark = if self.passed { "met" } else { "NOT met" };
+        write!(f, "{} = {:.4}: goal {} {mark}", self.measure, self.value, self.goal)
+    }
+}
+
+/// Whether a run met its goal, and by which measures: met when every
+/// check is.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verdict {
+    /// Every check passed.
+    pub passed: bool,
+    /// The measures and their goals.
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    /// The verdict of `checks`: passed when all of them are (and there is
+    /// at least one).
+    pub fn all(checks: Vec<Check>) -> Verdict {
+        Verdict { passed: !checks.is_empty() && checks.iter().all(|c| c.passed), checks }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let head = if self.passed { "goal met" } else { "goal NOT met" };
+        write!(f, "verdict: {head}")?;
+        for c in &self.checks {
+            write!(f, "\n  {c}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Device work per training step, as `summary.json` names it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeviceWork {
+    /// Compute dispatches per step.
+    pub dispatches_per_step: f64,
+    /// Queue submissions per step.
+    pub submits_per_step: f64,
+    /// Bytes read back to the host per step.
+    pub readback_bytes_per_step: f64,
+}
+
+impl From<PerStep> for DeviceWork {
+    fn from(p: PerStep) -> Self {
+        DeviceWork {
+            dispatches_per_step: p.dispatches,
+            submits_per_step: p.submits,
+            readback_bytes_per_step: p.readback_bytes,
+        }
+    }
+}
+
+/// A config as JSON with only the options that apply to its run: no
+/// `clip` unless the game is Wasserstein, no label smoothing or label noise
+/// for the critic (which has no labels), no `pack` for a D that sees
+/// moments, no `lr_decay` when the rates are constant.
+pub fn config_json(c: &Config) -> serde_json::Value {
+    let mut v = serde_json::to_value(c).expect("a config serialises");
+    let obj = v.as_object_mut().expect("a config is an object");
+    if c.loss != GanLoss::Wasserstein {
+        obj.remove("clip");
+    } else {
+        obj.remove("real_label");
+        obj.remove("label_noise");
+    }
+    if c.lr_decay.is_none() {
+        obj.remove("lr_decay");
+    }
+    if c.discriminator.input == DInput::Moments {
+        if let Some(d) = obj.get_mut("discriminator").and_then(|d| d.as_object_mut()) {
+            d.remove("pack");
+        }
+    }
+    v
+}
+
+/// Writes `value` as pretty JSON to `path`, atomically.
+pub fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    text.push('\n');
+    fsutil::write_atomic(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minimax_gan::Preset;
+
+    #[test]
+    fn a_verdict_passes_only_when_every_check_does() {
+        let good = Check::below("js_divergence", 0.01, 0.05);
+        let bad = Check::within("generated_mean", 4.5, 4.0, 0.1);
+        assert!(good.passed && !bad.passed);
+        assert!(Verdict::all(vec![good.clone()]).passed);
+        assert!(!Verdict::all(vec![good, bad]).passed);
+        assert!(!Verdict::all(vec![]).passed);
+    }
+
+    #[test]
+    fn config_json_keeps_only_what_applies() {
+        let mut c = Config::preset(Preset::Default);
+        let v = config_json(&c);
+        assert!(v.get("clip").is_none() && v.get("lr_decay").is_none());
+        assert_eq!(v["seed"], serde_json::json!(0), "numbers stay numbers");
+        c.loss = GanLoss::Wasserstein;
+        let v = config_json(&c);
+        assert_eq!(v["clip"], serde_json::json!(0.01));
+        assert!(v.get("real_label").is_none());
+        let v = config_json(&Config::preset(Preset::Devnag));
+        assert!(v["discriminator"].get("pack").is_none());
+        assert!(config_json(&Config::preset(Preset::TwoD)).get("lr_decay").is_some());
+    }
+}
