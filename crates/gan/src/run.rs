@@ -146,30 +146,9 @@ impl<B: Backend> Trainer<B> {
         else {
             return Ok(None);
         };
-        let get = |t: &B::Tensor| -> Result<Vec<f64>, TrainError> {
-            Ok(self.backend.download(t)?.into_iter().map(Real::to_f64).collect())
-        };
-        let loss = self.config.loss;
-        let mean_output = |logits: Vec<f64>| {
-            logits.iter().map(|&l| loss.d_output_f64(l)).sum::<f64>() / logits.len() as f64
-        };
-        let (gen_mean, gen_std) = crate::stats::mean_std(&get(fake)?);
-        let elapsed = started.elapsed().as_secs_f64();
-        let done = (self.step - first_step) as f64;
-        let steps_per_sec = if elapsed > 0.0 { done / elapsed } else { 0.0 };
-        let left = stop.saturating_sub(self.step) as f64;
-        Ok(Some(Progress {
-            step: self.step,
-            steps: stop,
-            d_loss: get(d_loss)?[0],
-            g_loss: get(g_loss)?[0],
-            d_real: mean_output(get(real_logits)?),
-            d_fake: mean_output(get(fake_logits)?),
-            gen_mean,
-            gen_std,
-            steps_per_sec,
-            eta_secs: if steps_per_sec > 0.0 { left / steps_per_sec } else { 0.0 },
-        }))
+        let last_step = [d_loss, g_loss, real_logits, fake_logits, fake];
+        let clock = (started, first_step, self.step, stop);
+        progress_report(&self.backend, self.config.loss, last_step, clock).map(Some)
     }
 
     /// Trains until `config.steps`; see [`Trainer::run_with`].
@@ -403,4 +382,39 @@ impl Aside {
         }
         out
     }
+}
+
+/// The progress report of a step from its device tensors `[D loss, G loss,
+/// D's logits on the real batch, on the fake batch, the fake batch]` (a
+/// few small downloads) and the clock `(started, first step of this run,
+/// step now, stop)`.
+pub(crate) fn progress_report<B: Backend>(
+    backend: &B,
+    loss: crate::GanLoss,
+    [d_loss, g_loss, real_logits, fake_logits, fake]: [&B::Tensor; 5],
+    (started, first_step, step, stop): (Instant, u64, u64, u64),
+) -> Result<Progress, TrainError> {
+    let get = |t: &B::Tensor| -> Result<Vec<f64>, TrainError> {
+        Ok(backend.download(t)?.into_iter().map(Real::to_f64).collect())
+    };
+    let mean_output = |logits: Vec<f64>| {
+        logits.iter().map(|&l| loss.d_output_f64(l)).sum::<f64>() / logits.len() as f64
+    };
+    let (gen_mean, gen_std) = crate::stats::mean_std(&get(fake)?);
+    let elapsed = started.elapsed().as_secs_f64();
+    let done = (step - first_step) as f64;
+    let steps_per_sec = if elapsed > 0.0 { done / elapsed } else { 0.0 };
+    let left = stop.saturating_sub(step) as f64;
+    Ok(Progress {
+        step,
+        steps: stop,
+        d_loss: get(d_loss)?[0],
+        g_loss: get(g_loss)?[0],
+        d_real: mean_output(get(real_logits)?),
+        d_fake: mean_output(get(fake_logits)?),
+        gen_mean,
+        gen_std,
+        steps_per_sec,
+        eta_secs: if steps_per_sec > 0.0 { left / steps_per_sec } else { 0.0 },
+    })
 }

@@ -23,7 +23,7 @@
 use crate::error::TrainError;
 use crate::image::data::{Batch, ImageData};
 use crate::image::ImageConfig;
-use crate::run::{first_non_finite, DeviceCounters, Progress, Training};
+use crate::run::{first_non_finite, progress_report, DeviceCounters, Progress, Training};
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{concat_cols, Backend, Dist, Real, Shape, Tape, Var};
 use minimax_nn::{Activation, Mlp, Norm, Optimizer, ParamStore};
@@ -361,30 +361,14 @@ impl<B: Backend> Training for ImageTrainer<B> {
         stop: u64,
     ) -> Result<Option<Progress>, TrainError> {
         let Some([d_loss, g_loss, real, fake_l, fake]) = &self.last else { return Ok(None) };
-        let get = |t: &B::Tensor| -> Result<Vec<f64>, TrainError> {
-            Ok(self.backend.download(t)?.into_iter().map(Real::to_f64).collect())
-        };
-        let loss = self.config.loss;
-        let mean_output = |logits: Vec<f64>| {
-            logits.iter().map(|&l| loss.d_output_f64(l)).sum::<f64>() / logits.len() as f64
-        };
-        let (gen_mean, gen_std) = crate::stats::mean_std(&get(fake)?);
-        let elapsed = started.elapsed().as_secs_f64();
-        let steps_per_sec =
-            if elapsed > 0.0 { (self.step - first_step) as f64 / elapsed } else { 0.0 };
-        let left = stop.saturating_sub(self.step) as f64;
-        Ok(Some(Progress {
-            step: self.step,
-            steps: stop,
-            d_loss: get(d_loss)?[0],
-            g_loss: get(g_loss)?[0],
-            d_real: mean_output(get(real)?),
-            d_fake: mean_output(get(fake_l)?),
-            gen_mean,
-            gen_std,
-            steps_per_sec,
-            eta_secs: if steps_per_sec > 0.0 { left / steps_per_sec } else { 0.0 },
-        }))
+        let clock = (started, first_step, self.step, stop);
+        progress_report(
+            &self.backend,
+            self.config.loss,
+            [d_loss, g_loss, real, fake_l, fake],
+            clock,
+        )
+        .map(Some)
     }
     fn first_non_finite(&self) -> Result<Option<String>, TrainError> {
         let nets = [
