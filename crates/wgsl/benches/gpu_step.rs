@@ -173,12 +173,12 @@ fn median(mut xs: Vec<f64>) -> f64 {
 fn measure(gpu: &Wgpu, name: &str, variant: &str, steps: usize) {
     let mut gan = Gan::new(gpu, name);
     let mut tape = Tape::new(gpu.clone());
-    let mut step = |gan: &mut Gan, tape: &mut Tape<Wgpu>| match variant {
+    let step = |gan: &mut Gan, tape: &mut Tape<Wgpu>| match variant {
         "plain" => gan.step_plain(tape),
         other => panic!("unknown variant {other}"),
     };
     // Warm-up: pipelines compiled, buffer pool and caches filled.
-    for _ in 0..3 {
+    for _ in 0..12 {
         step(&mut gan, &mut tape);
     }
     gpu.sync().unwrap();

@@ -60,8 +60,12 @@ pub(crate) struct Spec {
     slots: &'static [Slot],
 }
 
+/// The most storage bindings a kernel has (`adam_multi.wgsl`: 4 per tensor,
+/// 6 tensors).
+pub(crate) const MAX_STORAGE: usize = 24;
+
 /// Every kernel, by name. The discriminant indexes [`Kernels`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum K {
     Fill,
     Random,
@@ -143,7 +147,9 @@ impl Kernel {
                 visibility: wgpu::ShaderStages::COMPUTE,
                 ty: wgpu::BindingType::Buffer {
                     ty,
-                    has_dynamic_offset: false,
+                    // The parameters' slot in the uniform chunk is chosen
+                    // when the bind group is set (see `uniforms.rs`).
+                    has_dynamic_offset: binding == 0,
                     min_binding_size: None,
                 },
                 count: None,
