@@ -214,6 +214,134 @@ pub trait Backend: Clone + 'static {
         v: &mut Self::Tensor,
         hp: AdamStep,
     ) -> Result<()>;
+
+    // -----------------------------------------------------------------------
+    // Fused ops. Each is a few of the primitives above done as one: on the
+    // GPU one kernel instead of several (a training step of small layers is
+    // bound by the number of commands), on the CPU one pass over memory.
+    // Each has a default implementation made of the primitives, which is
+    // what the CPU backend uses and what a learner should read; a backend
+    // overrides it with a fused kernel, tested against this default.
+    // -----------------------------------------------------------------------
+
+    /// A layer's forward, `z = x · w + b` and `y = f(z)`: returns `(z, y)`.
+    ///
+    /// `x` is `[batch, in]`, `w` `[in, out]`, `b` (if any) the row
+    /// `[1, out]` and `act` the activation `f` (`None`: the identity, and
+    /// then `y` is `z`). `z` is returned for the backward
+    /// ([`Backend::bias_act_backward`]).
+    fn linear(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: Option<&Self::Tensor>,
+        act: Option<Unary>,
+    ) -> Result<(Self::Tensor, Self::Tensor)> {
+        linear_shape(x.shape(), w.shape(), b.map(TensorShape::shape))?;
+        let xw = self.matmul(x, false, w, false)?; // [batch, out]
+        let z = match b {
+            Some(b) => self.binary(Binary::Add, &xw, b)?, // + [1, out], down the rows
+            None => xw,
+        };
+        let y = match act {
+            Some(op) => self.unary(op, &z),
+            None => z.clone(),
+        };
+        Ok((z, y))
+    }
+
+    /// The backward of a layer's activation and bias: given `z`, `y = f(z)`
+    /// and `dy`, returns `dz = dy · f'(z)` (`dy` itself for the identity)
+    /// and, if `bias` is set, the bias's gradient `db = Σ_rows dz`
+    /// (`[batch, out] -> [1, out]`).
+    fn bias_act_backward(
+        &self,
+        act: Option<Unary>,
+        z: &Self::Tensor,
+        y: &Self::Tensor,
+        dy: &Self::Tensor,
+        bias: bool,
+    ) -> Result<(Self::Tensor, Option<Self::Tensor>)> {
+        let dz = match act {
+            Some(op) => self.unary_backward(op, z, y, dy),
+            None => dy.clone(),
+        };
+        let db = bias.then(|| self.sum(&dz, Some(Axis::Rows)));
+        Ok((dz, db))
+    }
+
+    /// Binary cross-entropy of logits `x` against targets `t`, averaged
+    /// over the `n` elements of `x`: `[1, 1]` holding
+    /// `(1/n) Σ softplus(x) - t · x`, with `t` broadcast by the rule on
+    /// [`Binary`] (a scalar target `[1, 1]` is the usual case).
+    ///
+    /// The default is the composite `Var::bce_with_logits` records, op for
+    /// op, so it gives the same numbers.
+    fn bce_with_logits(&self, x: &Self::Tensor, t: &Self::Tensor) -> Result<Self::Tensor> {
+        broadcast_rule("bce_with_logits", x.shape(), t.shape())?;
+        let n = x.shape().numel() as f64;
+        let sp = self.unary(Unary::Softplus, x); // [r, c]
+        let xt = self.binary(Binary::Mul, x, t)?; // [r, c]
+        let l = self.binary(Binary::Sub, &sp, &xt)?; // [r, c]
+        Ok(self.unary(Unary::MulScalar(1.0 / n), &self.sum(&l, None))) // [1, 1]
+    }
+
+    /// The gradient of [`Backend::bce_with_logits`] with respect to the
+    /// logits, given the loss's gradient `g` (`[1, 1]`):
+    /// `dx = g · (σ(x) - t) / n`.
+    ///
+    /// The default computes it the way the tape differentiates the
+    /// composite (`g/n` broadcast, then softplus' = σ and the product's
+    /// rule, added), so it gives the same numbers as the composite.
+    fn bce_with_logits_backward(
+        &self,
+        x: &Self::Tensor,
+        t: &Self::Tensor,
+        g: &Self::Tensor,
+    ) -> Result<Self::Tensor> {
+        broadcast_rule("bce_with_logits", x.shape(), t.shape())?;
+        let n = x.shape().numel() as f64;
+        let g = self.unary_backward(Unary::MulScalar(1.0 / n), g, g, g); // g/n, [1, 1]
+        let gn = self.broadcast(&g, x.shape())?; // [r, c]
+                                                 // from -x·t: d/dx = -(g/n)·t; from softplus(x): (g/n)·σ(x)
+        let from_product = self.binary(Binary::Mul, &self.unary(Unary::Neg, &gn), t)?;
+        let from_softplus = self.unary_backward(Unary::Softplus, x, x, &gn);
+        self.binary(Binary::Add, &from_product, &from_softplus)
+    }
+
+    /// Adam on several tensors with the same hyperparameters (one
+    /// optimizer's step): the same as [`Backend::adam_step`] on each, in
+    /// place. On the GPU, several tensors go in one kernel.
+    ///
+    /// An update is in place only if the tensor's storage is not shared:
+    /// drop every other handle on `param`, `m` and `v` (a tape's leaves,
+    /// its recorded ops) first, or it is copied before it is updated.
+    fn adam_step_many<'a>(
+        &self,
+        tensors: impl IntoIterator<Item = AdamTensors<'a, Self::Tensor>>,
+        hp: AdamStep,
+    ) -> Result<()>
+    where
+        Self::Tensor: 'a,
+    {
+        for t in tensors {
+            self.adam_step(t.param, t.grad, t.m, t.v, hp)?;
+        }
+        Ok(())
+    }
+}
+
+/// One tensor of a multi-tensor Adam update ([`Backend::adam_step_many`]).
+#[derive(Debug)]
+pub struct AdamTensors<'a, T> {
+    /// The parameter, updated in place.
+    pub param: &'a mut T,
+    /// Its gradient.
+    pub grad: &'a T,
+    /// Adam's first moment, updated in place.
+    pub m: &'a mut T,
+    /// Adam's second moment, updated in place.
+    pub v: &'a mut T,
 }
 
 // ---------------------------------------------------------------------------
@@ -344,6 +472,32 @@ pub fn slice_cols_shape(x: Shape, start: usize, len: usize) -> Result<Shape> {
         });
     }
     Ok(Shape::new(x.rows, len))
+}
+
+/// Checks a layer `x · w + b` ([`Backend::linear`]) and returns the output
+/// shape `[batch, out]`: `w` must be `[in, out]` for `x` `[batch, in]`, and
+/// `b` the row `[1, out]`.
+pub fn linear_shape(x: Shape, w: Shape, b: Option<Shape>) -> Result<Shape> {
+    if x.cols != w.rows {
+        return Err(shape_error(
+            "linear",
+            x,
+            w,
+            format!("the weight must be [{}, out] for this input", x.cols),
+        ));
+    }
+    let out = Shape::new(x.rows, w.cols);
+    if let Some(b) = b {
+        if b != Shape::new(1, w.cols) {
+            return Err(shape_error(
+                "linear",
+                w,
+                b,
+                format!("the bias must be the row [1, {}] for this weight", w.cols),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Checks that an optimizer's tensors all have the parameter's shape.

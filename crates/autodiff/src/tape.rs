@@ -46,7 +46,7 @@
 //! takes a boxed closure ([`BackwardFn`]), stored as the `Custom` rule.
 
 use crate::backend::Broadcast;
-use crate::ops::{arith, concat, matmul, reduce, unary};
+use crate::ops::{arith, concat, fused, matmul, reduce, unary};
 use crate::{Backend, Binary, Error, Result, Shape, TensorShape, Unary};
 use std::cell::RefCell;
 use std::ops::Range;
@@ -75,6 +75,10 @@ pub(crate) enum Backward<B: Backend> {
     ConcatCols,
     /// `y = x[:, start..start + len]` (`ops/concat.rs`).
     SliceCols { start: usize },
+    /// A layer `y = f(z)`, `z = x·w (+ b)` (`ops/fused.rs`).
+    Linear { x: B::Tensor, w: B::Tensor, z: B::Tensor, y: B::Tensor, act: Option<Unary> },
+    /// `y = mean(softplus(x) - t·x)`, `t` broadcast as `rule` says (`ops/fused.rs`).
+    BceLogits { x: B::Tensor, t: B::Tensor, rule: Broadcast },
     /// An op defined outside this crate, see [`Tape::record`].
     Custom(BackwardFn<B>),
 }
@@ -98,6 +102,12 @@ fn backward_rule<B: Backend>(
         Backward::Sum => reduce::sum_backward(be, dy, inputs),
         Backward::ConcatCols => concat::concat_cols_backward(be, dy, inputs),
         Backward::SliceCols { start } => concat::slice_cols_backward(be, dy, *start, inputs),
+        Backward::Linear { x, w, z, y, act } => {
+            fused::linear_backward(be, dy, x, w, z, y, *act, inputs)
+        }
+        Backward::BceLogits { x, t, rule } => {
+            fused::bce_logits_backward(be, dy, x, t, *rule, inputs)
+        }
         Backward::Custom(backward) => {
             let grads = backward(be, dy)?;
             if grads.len() != inputs.len() {

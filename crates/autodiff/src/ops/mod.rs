@@ -21,10 +21,12 @@
 //! | | `mean`, `mean_axis` | (composed) |
 //! | `concat.rs` | `concat_cols`, `slice_cols` | `concat_cols_backward`, `slice_cols_backward` |
 //! | `loss.rs` | `log_sigmoid`, `bce_with_logits`, `mse` | (composed) |
+//! | `fused.rs` | `linear` (a layer `f(x·W + b)`), `bce_logits` (`bce_with_logits` as one op) | `linear_backward`, `bce_logits_backward` |
 //! | `stats.rs` | `moments` (mean, std, skew, excess kurtosis) | (composed) |
 
 pub(crate) mod arith;
 pub(crate) mod concat;
+pub(crate) mod fused;
 mod loss;
 pub(crate) mod matmul;
 pub(crate) mod reduce;
