@@ -237,17 +237,7 @@ pub trait Backend: Clone + 'static {
         b: Option<&Self::Tensor>,
         act: Option<Unary>,
     ) -> Result<(Self::Tensor, Self::Tensor)> {
-        linear_shape(x.shape(), w.shape(), b.map(TensorShape::shape))?;
-        let xw = self.matmul(x, false, w, false)?; // [batch, out]
-        let z = match b {
-            Some(b) => self.binary(Binary::Add, &xw, b)?, // + [1, out], down the rows
-            None => xw,
-        };
-        let y = match act {
-            Some(op) => self.unary(op, &z),
-            None => z.clone(),
-        };
-        Ok((z, y))
+        plain_linear(self, x, w, b, act)
     }
 
     /// The backward of a layer's activation and bias: given `z`, `y = f(z)`
@@ -262,12 +252,7 @@ pub trait Backend: Clone + 'static {
         dy: &Self::Tensor,
         bias: bool,
     ) -> Result<(Self::Tensor, Option<Self::Tensor>)> {
-        let dz = match act {
-            Some(op) => self.unary_backward(op, z, y, dy),
-            None => dy.clone(),
-        };
-        let db = bias.then(|| self.sum(&dz, Some(Axis::Rows)));
-        Ok((dz, db))
+        plain_bias_act_backward(self, act, z, y, dy, bias)
     }
 
     /// Binary cross-entropy of logits `x` against targets `t`, averaged
@@ -278,12 +263,7 @@ pub trait Backend: Clone + 'static {
     /// The default is the composite `Var::bce_with_logits` records, op for
     /// op, so it gives the same numbers.
     fn bce_with_logits(&self, x: &Self::Tensor, t: &Self::Tensor) -> Result<Self::Tensor> {
-        broadcast_rule("bce_with_logits", x.shape(), t.shape())?;
-        let n = x.shape().numel() as f64;
-        let sp = self.unary(Unary::Softplus, x); // [r, c]
-        let xt = self.binary(Binary::Mul, x, t)?; // [r, c]
-        let l = self.binary(Binary::Sub, &sp, &xt)?; // [r, c]
-        Ok(self.unary(Unary::MulScalar(1.0 / n), &self.sum(&l, None))) // [1, 1]
+        plain_bce_with_logits(self, x, t)
     }
 
     /// The gradient of [`Backend::bce_with_logits`] with respect to the
@@ -299,14 +279,7 @@ pub trait Backend: Clone + 'static {
         t: &Self::Tensor,
         g: &Self::Tensor,
     ) -> Result<Self::Tensor> {
-        broadcast_rule("bce_with_logits", x.shape(), t.shape())?;
-        let n = x.shape().numel() as f64;
-        let g = self.unary_backward(Unary::MulScalar(1.0 / n), g, g, g); // g/n, [1, 1]
-        let gn = self.broadcast(&g, x.shape())?; // [r, c]
-                                                 // from -x·t: d/dx = -(g/n)·t; from softplus(x): (g/n)·σ(x)
-        let from_product = self.binary(Binary::Mul, &self.unary(Unary::Neg, &gn), t)?;
-        let from_softplus = self.unary_backward(Unary::Softplus, x, x, &gn);
-        self.binary(Binary::Add, &from_product, &from_softplus)
+        plain_bce_with_logits_backward(self, x, t, g)
     }
 
     /// Adam on several tensors with the same hyperparameters (one
@@ -342,6 +315,86 @@ pub struct AdamTensors<'a, T> {
     pub m: &'a mut T,
     /// Adam's second moment, updated in place.
     pub v: &'a mut T,
+}
+
+// ---------------------------------------------------------------------------
+// The plain versions of the fused ops: the trait's defaults, made of the
+// primitives. Free functions, so that a backend overriding a fused op can
+// still fall back on them (for a case its kernel does not cover).
+// ---------------------------------------------------------------------------
+
+/// [`Backend::linear`] from [`Backend::matmul`], [`Backend::binary`] and
+/// [`Backend::unary`].
+pub fn plain_linear<B: Backend>(
+    be: &B,
+    x: &B::Tensor,
+    w: &B::Tensor,
+    b: Option<&B::Tensor>,
+    act: Option<Unary>,
+) -> Result<(B::Tensor, B::Tensor)> {
+    linear_shape(x.shape(), w.shape(), b.map(TensorShape::shape))?;
+    let xw = be.matmul(x, false, w, false)?; // [batch, out]
+    let z = match b {
+        Some(b) => be.binary(Binary::Add, &xw, b)?, // + [1, out], down the rows
+        None => xw,
+    };
+    let y = match act {
+        Some(op) => be.unary(op, &z),
+        None => z.clone(),
+    };
+    Ok((z, y))
+}
+
+/// [`Backend::bias_act_backward`] from [`Backend::unary_backward`] and
+/// [`Backend::sum`].
+pub fn plain_bias_act_backward<B: Backend>(
+    be: &B,
+    act: Option<Unary>,
+    z: &B::Tensor,
+    y: &B::Tensor,
+    dy: &B::Tensor,
+    bias: bool,
+) -> Result<(B::Tensor, Option<B::Tensor>)> {
+    let dz = match act {
+        Some(op) => be.unary_backward(op, z, y, dy),
+        None => dy.clone(),
+    };
+    let db = bias.then(|| be.sum(&dz, Some(Axis::Rows)));
+    Ok((dz, db))
+}
+
+/// [`Backend::bce_with_logits`] from primitives, op for op as
+/// `Var::bce_with_logits` records it.
+pub fn plain_bce_with_logits<B: Backend>(
+    be: &B,
+    x: &B::Tensor,
+    t: &B::Tensor,
+) -> Result<B::Tensor> {
+    broadcast_rule("bce_with_logits", x.shape(), t.shape())?;
+    let n = x.shape().numel() as f64;
+    let sp = be.unary(Unary::Softplus, x); // [r, c]
+    let xt = be.binary(Binary::Mul, x, t)?; // [r, c]
+    let l = be.binary(Binary::Sub, &sp, &xt)?; // [r, c]
+    Ok(be.unary(Unary::MulScalar(1.0 / n), &be.sum(&l, None))) // [1, 1]
+}
+
+/// [`Backend::bce_with_logits_backward`] from primitives, op for op as the
+/// tape differentiates `Var::bce_with_logits`.
+pub fn plain_bce_with_logits_backward<B: Backend>(
+    be: &B,
+    x: &B::Tensor,
+    t: &B::Tensor,
+    g: &B::Tensor,
+) -> Result<B::Tensor> {
+    broadcast_rule("bce_with_logits", x.shape(), t.shape())?;
+    let n = x.shape().numel() as f64;
+    let g = be.unary_backward(Unary::MulScalar(1.0 / n), g, g, g); // g/n, [1, 1]
+    let gn = be.broadcast(&g, x.shape())?; // [r, c]
+
+    // From -x·t: d/dx = -(g/n)·t; from softplus(x): (g/n)·σ(x).
+    let from_product = be.binary(Binary::Mul, &be.unary(Unary::Neg, &gn), t)?;
+    let from_softplus = be.unary_backward(Unary::Softplus, x, x, &gn);
+    be.binary(Binary::Add, &from_product, &from_softplus)
 }
 
 // ---------------------------------------------------------------------------
