@@ -194,6 +194,10 @@ struct Storage<B: Backend> {
     grads: Vec<Option<B::Tensor>>,
     /// Room for the next [`Grads`], handed back when the last one is dropped.
     leaves: Vec<(usize, B::Tensor)>,
+    /// The `[1, 1]` one that seeds [`Tape::backward`], made once (a fill is
+    /// a kernel launch on the GPU). Shared, never written: an in-place
+    /// update of a shared tensor copies it first.
+    one: Option<B::Tensor>,
 }
 
 /// A tape of recorded ops over backend `B`. Cloning shares the tape.
@@ -235,6 +239,7 @@ impl<B: Backend> Tape<B> {
             inputs: Vec::new(),
             grads: Vec::new(),
             leaves: Vec::new(),
+            one: None,
         };
         Tape { backend, storage: Rc::new(RefCell::new(storage)) }
     }
@@ -333,7 +338,10 @@ impl<B: Backend> Tape<B> {
         if !loss.shape().is_scalar() {
             return Err(Error::NotScalar { op: "backward", shape: loss.shape() });
         }
-        let seed = self.backend.fill(Shape::scalar(), 1.0);
+        let seed = {
+            let mut storage = self.storage.borrow_mut();
+            storage.one.get_or_insert_with(|| self.backend.fill(Shape::scalar(), 1.0)).clone()
+        };
         self.backward_with(loss, seed)
     }
 
@@ -355,7 +363,7 @@ impl<B: Backend> Tape<B> {
             });
         }
         let mut storage = self.storage.borrow_mut();
-        let Storage { nodes, inputs, grads, leaves } = &mut *storage;
+        let Storage { nodes, inputs, grads, leaves, .. } = &mut *storage;
         // grads[id]: the gradient of the output with respect to node id,
         // summed over every use of that node seen so far.
         grads.resize_with(output.id + 1, || None);

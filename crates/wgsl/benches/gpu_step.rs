@@ -9,7 +9,15 @@
 //!   a tanh output, D 784-512-256-1 LeakyReLU(0.2), batch 64).
 //!
 //! A step is one D-pass (real and fake batches, BCE on logits, Adam on D)
-//! and one G-pass (Adam on G), then `flush`. **Host time** is the time to
+//! and one G-pass (Adam on G), then `flush`. Two variants:
+//!
+//! - `plain`: the step as the trainer records it before issue 14: a layer
+//!   is matmul, bias add and activation; the loss is the composite
+//!   `bce_with_logits`; Adam runs once per parameter while the tape's
+//!   leaves still share the parameters (so each is copied first);
+//! - `fused`: a layer is `Var::linear`, the loss `Var::bce_logits`, the
+//!   gradients are taken and the tape reset before the update, which is one
+//!   `adam_step_many` per network, in place. **Host time** is the time to
 //! record the step and hand it to the queue (`flush` does not wait); the
 //! device's own work is waited for afterwards, outside the timer, so that a
 //! software rasterizer (lavapipe, which runs the kernels on the same CPU)
@@ -18,7 +26,9 @@
 //! Run with `cargo bench -p minimax-wgsl --bench gpu_step [-- gan1d|image]`.
 //! Prints one `RESULT` line per workload and variant.
 
-use minimax_autodiff::{AdamStep, Backend, Dist, Shape, Tape, TensorShape, Unary, Var};
+use minimax_autodiff::{
+    AdamStep, AdamTensors, Backend, Dist, Shape, Tape, TensorShape, Unary, Var,
+};
 use minimax_wgsl::Wgpu;
 use std::time::Instant;
 
@@ -61,6 +71,28 @@ impl Net {
             gpu.adam_step(&mut self.params[i], g, &mut self.m[i], &mut self.v[i], hp).unwrap();
         }
     }
+}
+
+impl Net {
+    /// Adam on every parameter in one call (one dispatch per 6 tensors).
+    fn adam_many(&mut self, gpu: &Wgpu, grads: &[<Wgpu as Backend>::Tensor]) {
+        self.t += 1;
+        let hp = AdamStep { lr: self.lr, beta1: 0.5, beta2: 0.999, eps: 1e-8, t: self.t };
+        let tensors = self.params.iter_mut().zip(grads).zip(self.m.iter_mut().zip(&mut self.v));
+        let tensors = tensors.map(|((param, grad), (m, v))| AdamTensors { param, grad, m, v });
+        gpu.adam_step_many(tensors, hp).unwrap();
+    }
+}
+
+/// The fused forward: one `Var::linear` per layer.
+fn forward_fused(mlp: &Mlp, vars: &[Var<Wgpu>], x: &Var<Wgpu>) -> Var<Wgpu> {
+    let layers = mlp.sizes.len() - 1;
+    let mut h = x.clone();
+    for l in 0..layers {
+        let act = if l + 1 < layers { Some(mlp.hidden) } else { mlp.out };
+        h = h.linear(&vars[2 * l], Some(&vars[2 * l + 1]), act).unwrap();
+    }
+    h
 }
 
 /// The plain forward: matmul, bias add, activation, one op each.
@@ -163,6 +195,52 @@ impl Gan {
     }
 }
 
+impl Gan {
+    /// One step with the fused ops, updating in place.
+    fn step_fused(&mut self, tape: &mut Tape<Wgpu>) {
+        let gpu = self.gpu.clone();
+        let (latent, dim) = (self.g_mlp.sizes[0], *self.g_mlp.sizes.last().unwrap());
+        let normal = Dist::Normal { mean: 0.0, std: 1.0 };
+        self.step += 1;
+        // D-pass: the gradients are taken out, then every variable dropped
+        // and the tape reset, so nothing else holds D's parameters.
+        tape.reset().unwrap();
+        let d_grads: Vec<_> = {
+            let g_vars: Vec<_> = self.g.params.iter().map(|p| tape.leaf(p.clone())).collect();
+            let d_vars: Vec<_> = self.d.params.iter().map(|p| tape.leaf(p.clone())).collect();
+            let real = tape.random(Shape::new(self.batch, dim), normal, 3 * self.step);
+            let z = tape.random(Shape::new(self.batch, latent), normal, 3 * self.step + 1);
+            let fake = forward_fused(&self.g_mlp, &g_vars, &z).detach();
+            let real_logits = forward_fused(&self.d_mlp, &d_vars, &real);
+            let fake_logits = forward_fused(&self.d_mlp, &d_vars, &fake);
+            let (t1, t0) = (tape.constant(self.ones.clone()), tape.constant(self.zeros.clone()));
+            let loss = real_logits
+                .bce_logits(&t1)
+                .unwrap()
+                .add(&fake_logits.bce_logits(&t0).unwrap())
+                .unwrap();
+            let grads = tape.backward(&loss).unwrap();
+            d_vars.iter().map(|v| grads.get(v).unwrap().clone()).collect()
+        };
+        tape.reset().unwrap();
+        self.d.adam_many(&gpu, &d_grads);
+        // G-pass.
+        let g_grads: Vec<_> = {
+            let g_vars: Vec<_> = self.g.params.iter().map(|p| tape.leaf(p.clone())).collect();
+            let d_vars: Vec<_> = self.d.params.iter().map(|p| tape.leaf(p.clone())).collect();
+            let z = tape.random(Shape::new(self.batch, latent), normal, 3 * self.step + 2);
+            let fake = forward_fused(&self.g_mlp, &g_vars, &z);
+            let logits = forward_fused(&self.d_mlp, &d_vars, &fake);
+            let loss = logits.bce_logits(&tape.constant(self.ones.clone())).unwrap();
+            let grads = tape.backward(&loss).unwrap();
+            g_vars.iter().map(|v| grads.get(v).unwrap().clone()).collect()
+        };
+        tape.reset().unwrap();
+        self.g.adam_many(&gpu, &g_grads);
+        gpu.flush().unwrap();
+    }
+}
+
 /// Median of `xs`.
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -175,6 +253,7 @@ fn measure(gpu: &Wgpu, name: &str, variant: &str, steps: usize) {
     let mut tape = Tape::new(gpu.clone());
     let step = |gan: &mut Gan, tape: &mut Tape<Wgpu>| match variant {
         "plain" => gan.step_plain(tape),
+        "fused" => gan.step_fused(tape),
         other => panic!("unknown variant {other}"),
     };
     // Warm-up: pipelines compiled, buffer pool and caches filled.
@@ -209,7 +288,11 @@ fn main() {
     let wanted = |w: &str| args.is_empty() || args.iter().any(|a| a == w);
     for (name, steps) in [("gan1d", 200), ("image", 20)] {
         if wanted(name) {
-            measure(&gpu, name, "plain", steps);
+            for variant in ["plain", "fused"] {
+                if args.iter().all(|a| a == "gan1d" || a == "image") || wanted(variant) {
+                    measure(&gpu, name, variant, steps);
+                }
+            }
         }
     }
 }
