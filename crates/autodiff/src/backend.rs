@@ -282,6 +282,20 @@ pub trait Backend: Clone + 'static {
         plain_bce_with_logits_backward(self, x, t, g)
     }
 
+    /// Two products `(op(a) · op(b), op(c) · op(d))`, as two calls to
+    /// [`Backend::matmul`] give them: the backward of a product or a layer
+    /// needs both of its inputs' gradients, and the GPU computes the two in
+    /// one kernel.
+    fn matmul_pair(
+        &self,
+        first: Product<'_, Self::Tensor>,
+        second: Product<'_, Self::Tensor>,
+    ) -> Result<(Self::Tensor, Self::Tensor)> {
+        let one = self.matmul(first.a, first.transpose_a, first.b, first.transpose_b)?;
+        let two = self.matmul(second.a, second.transpose_a, second.b, second.transpose_b)?;
+        Ok((one, two))
+    }
+
     /// Adam on several tensors with the same hyperparameters (one
     /// optimizer's step): the same as [`Backend::adam_step`] on each, in
     /// place. On the GPU, several tensors go in one kernel.
@@ -301,6 +315,26 @@ pub trait Backend: Clone + 'static {
             self.adam_step(t.param, t.grad, t.m, t.v, hp)?;
         }
         Ok(())
+    }
+}
+
+/// One product `op(a) · op(b)` of [`Backend::matmul_pair`].
+#[derive(Debug)]
+pub struct Product<'a, T> {
+    /// The left operand, as stored.
+    pub a: &'a T,
+    /// Whether `op(a)` is `aᵀ`.
+    pub transpose_a: bool,
+    /// The right operand, as stored.
+    pub b: &'a T,
+    /// Whether `op(b)` is `bᵀ`.
+    pub transpose_b: bool,
+}
+
+impl<'a, T> Product<'a, T> {
+    /// `op(a) · op(b)`, `op` transposing where its flag is set.
+    pub fn new(a: &'a T, transpose_a: bool, b: &'a T, transpose_b: bool) -> Self {
+        Product { a, transpose_a, b, transpose_b }
     }
 }
 

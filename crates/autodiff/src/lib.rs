@@ -39,7 +39,9 @@ pub mod rng;
 mod shape;
 mod tape;
 
-pub use backend::{AdamStep, AdamTensors, Axis, Backend, Binary, Dist, TensorShape, Unary};
+pub use backend::{
+    AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Product, TensorShape, Unary,
+};
 pub use cpu::{Cpu, CpuTensor};
 pub use error::{shape_error, Error, Result};
 pub use gradcheck::{gradcheck, gradcheck_with, GradcheckError, GradcheckOptions};

@@ -20,7 +20,7 @@ use minimax_autodiff::backend::{
     slice_cols_shape, sum_shape,
 };
 use minimax_autodiff::{
-    rng, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, Result, Shape, Unary,
+    rng, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, Product, Result, Shape, Unary,
 };
 use std::sync::Arc;
 
@@ -405,6 +405,14 @@ impl Backend for Wgpu {
         bias: bool,
     ) -> Result<(WgpuTensor, Option<WgpuTensor>)> {
         fused::bias_act_backward(self, act, z, y, dy, bias)
+    }
+
+    fn matmul_pair(
+        &self,
+        first: Product<'_, WgpuTensor>,
+        second: Product<'_, WgpuTensor>,
+    ) -> Result<(WgpuTensor, WgpuTensor)> {
+        fused::matmul_pair(self, first, second)
     }
 
     fn bce_with_logits(&self, x: &WgpuTensor, t: &WgpuTensor) -> Result<WgpuTensor> {

@@ -12,11 +12,14 @@ use crate::backend::{grid, grid_1d, u};
 use crate::kernels::*;
 use crate::pool::GpuBuffer;
 use crate::{MatmulKernel, Wgpu, WgpuTensor};
+use bytemuck::Zeroable;
 use minimax_autodiff::backend::{
     broadcast_rule, linear_shape, matmul_shape, plain_bce_with_logits,
     plain_bce_with_logits_backward, plain_bias_act_backward, plain_linear, same_shape,
 };
-use minimax_autodiff::{AdamStep, AdamTensors, Axis, Backend, Error, Result, Shape, Unary};
+use minimax_autodiff::{
+    AdamStep, AdamTensors, Axis, Backend, Error, Product, Result, Shape, Unary,
+};
 
 /// The large kernel is used when C has at least this many of its
 /// 128 × 128 tiles: enough workgroups to fill a big GPU. Below, the small
@@ -133,6 +136,48 @@ pub(crate) fn product(
     gpu.ctx.dispatch(k_id, &params, &[&a.buffer, &b.buffer, &z, bias_buffer, y_buffer], groups);
     let z = WgpuTensor::new(out, z);
     Ok((z, y.map(|y| WgpuTensor::new(out, y))))
+}
+
+/// [`Backend::matmul_pair`]: one dispatch of `matmul_pair.wgsl` when the
+/// small kernel is the one for both products; two products otherwise.
+pub(crate) fn matmul_pair(
+    gpu: &Wgpu,
+    first: Product<'_, WgpuTensor>,
+    second: Product<'_, WgpuTensor>,
+) -> Result<(WgpuTensor, WgpuTensor)> {
+    let mut outs = [Shape::scalar(); 2];
+    let mut params = MatmulPairParams { p: [PairProduct::zeroed(); 2] };
+    let mut groups = 0;
+    let mut small = true;
+    for (i, p) in [&first, &second].into_iter().enumerate() {
+        let out = matmul_shape(p.a.shape, p.transpose_a, p.b.shape, p.transpose_b)?; // [m, n]
+        let k = if p.transpose_a { p.a.shape.rows } else { p.a.shape.cols };
+        small &= auto_kernel(gpu, out.rows, k, out.cols) == MatmulKernel::Small;
+        let tiles_n = u(out.cols).div_ceil(SMALL_TILE);
+        params.p[i] = PairProduct {
+            m: u(out.rows),
+            k: u(k),
+            n: u(out.cols),
+            trans_a: p.transpose_a as u32,
+            trans_b: p.transpose_b as u32,
+            tiles_n,
+            first: groups,
+            _pad: 0,
+        };
+        groups += tiles_n * u(out.rows).div_ceil(SMALL_TILE);
+        outs[i] = out;
+    }
+    if !small {
+        let one = gpu.matmul(first.a, first.transpose_a, first.b, first.transpose_b)?;
+        let two = gpu.matmul(second.a, second.transpose_a, second.b, second.transpose_b)?;
+        return Ok((one, two));
+    }
+    let c0 = gpu.ctx.output("matmul", outs[0]);
+    let c1 = gpu.ctx.output("matmul", outs[1]);
+    let buffers =
+        [&*first.a.buffer, &*first.b.buffer, &c0, &*second.a.buffer, &*second.b.buffer, &c1];
+    gpu.ctx.dispatch(K::MatmulPair, &params, &buffers, grid(groups as usize));
+    Ok((WgpuTensor::new(outs[0], c0), WgpuTensor::new(outs[1], c1)))
 }
 
 /// [`Backend::linear`]: one dispatch, the product with its epilogue; the

@@ -70,6 +70,7 @@ mod source {
         include_str!("../../../shaders/bias_act.wgsl"),
         include_str!("../../../shaders/activation.wgsl")
     );
+    pub const MATMUL_PAIR: &str = include_str!("../../../shaders/matmul_pair.wgsl");
     pub const BCE: &str = include_str!("../../../shaders/bce.wgsl");
     pub const ADAM_MULTI: &str = include_str!("../../../shaders/adam_multi.wgsl");
 }
@@ -117,6 +118,7 @@ pub(crate) enum K {
     Adam,
     MatmulSmall,
     MatmulLarge,
+    MatmulPair,
     BiasAct,
     BceLoss,
     BceGrad,
@@ -182,6 +184,13 @@ impl K {
                 source::MATMUL_LARGE,
                 "main",
                 &[Read, Read, Write, Read, Write],
+            ),
+            // a0, b0, c0, a1, b1, c1
+            K::MatmulPair => s(
+                "matmul_pair.wgsl",
+                source::MATMUL_PAIR,
+                "main",
+                &[Read, Read, Write, Read, Read, Write],
             ),
             // z, y, dy, dz, db
             K::BiasAct => {
@@ -451,6 +460,27 @@ pub(crate) struct MatmulFusedParams {
     pub act_a: f32,
 }
 
+/// One product of `matmul_pair.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct PairProduct {
+    pub m: u32,
+    pub k: u32,
+    pub n: u32,
+    pub trans_a: u32,
+    pub trans_b: u32,
+    pub tiles_n: u32,
+    pub first: u32,
+    pub _pad: u32,
+}
+
+/// `matmul_pair.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct MatmulPairParams {
+    pub p: [PairProduct; 2],
+}
+
 /// `activation.wgsl`'s code for the identity.
 pub(crate) const ACT_NONE: u32 = 100;
 
@@ -539,6 +569,8 @@ mod tests {
         }
         assert_eq!(shader_const(source::MATMUL_SMALL, "TILE"), SMALL_TILE);
         assert_eq!(shader_const(source::MATMUL_SMALL, "TILE_K"), SMALL_TILE_K);
+        assert_eq!(shader_const(source::MATMUL_PAIR, "TILE"), SMALL_TILE);
+        assert_eq!(shader_const(source::MATMUL_PAIR, "TILE_K"), SMALL_TILE_K);
         assert_eq!(shader_const(source::MATMUL_LARGE, "TILE"), LARGE_TILE);
         assert_eq!(shader_const(source::MATMUL_LARGE, "TILE_K"), LARGE_TILE_K);
         assert_eq!(shader_const(source::BIAS_ACT, "COLS"), BIAS_ACT_COLS);

@@ -12,7 +12,8 @@ use minimax_autodiff::backend::{
     plain_bce_with_logits, plain_bce_with_logits_backward, plain_bias_act_backward, plain_linear,
 };
 use minimax_autodiff::{
-    AdamStep, AdamTensors, Backend, Cpu, CpuTensor, Dist, Shape, Tape, TensorShape, Unary, Var,
+    AdamStep, AdamTensors, Backend, Cpu, CpuTensor, Dist, Product, Shape, Tape, TensorShape, Unary,
+    Var,
 };
 use minimax_wgsl::testing::gpu_or_skip;
 use minimax_wgsl::{MatmulKernel, Wgpu, WgpuTensor};
@@ -129,6 +130,58 @@ fn auto_matches_the_cpu_on_training_shapes() {
     // and one large enough for the large kernel (32 tiles of 128 × 128).
     let shapes = [(64, 100, 256), (64, 784, 512), (784, 64, 512), (64, 512, 784), (512, 64, 1024)];
     check_kernel(&gpu, MatmulKernel::Auto, &shapes);
+}
+
+#[test]
+fn two_products_in_one_dispatch_match_the_cpu() {
+    let Some(gpu) = gpu_or_skip("two_products_in_one_dispatch_match_the_cpu") else { return };
+    // Pairs of different shapes (a layer's dx and dW, and odd ones), every
+    // transpose of each; the last pair has a product for the large kernel,
+    // so it is two dispatches.
+    let pairs = [
+        ((1, 1, 1), (7, 63, 65)),
+        ((33, 17, 31), (1, 257, 64)),
+        ((64, 512, 784), (512, 64, 784)),
+        ((128, 32, 1), (32, 128, 1)),
+        ((257, 15, 7), (7, 1, 7)),
+        ((4, 8, 4), (1024, 64, 512)),
+    ];
+    for (seed, &((m0, k0, n0), (m1, k1, n1))) in pairs.iter().enumerate() {
+        for (t0, t1) in TRANSPOSES.into_iter().zip(TRANSPOSES.into_iter().rev()) {
+            let stored = |m, k, t: bool| if t { Shape::new(k, m) } else { Shape::new(m, k) };
+            let s = 10 * seed as u64;
+            let (a0c, a0) = pair(&gpu, stored(m0, k0, t0.0), -1.0, 1.0, s);
+            let (b0c, b0) = pair(&gpu, stored(n0, k0, !t0.1), -1.0, 1.0, s + 1);
+            let (a1c, a1) = pair(&gpu, stored(m1, k1, t1.0), -1.0, 1.0, s + 2);
+            let (b1c, b1) = pair(&gpu, stored(n1, k1, !t1.1), -1.0, 1.0, s + 3);
+            gpu.sync().unwrap();
+            gpu.reset_stats();
+            let (c0, c1) = gpu
+                .matmul_pair(Product::new(&a0, t0.0, &b0, t0.1), Product::new(&a1, t1.0, &b1, t1.1))
+                .unwrap();
+            let dispatches = gpu.stats().dispatches;
+            let want0 = CPU.matmul(&a0c, t0.0, &b0c, t0.1).unwrap();
+            let want1 = CPU.matmul(&a1c, t1.0, &b1c, t1.1).unwrap();
+            let what = format!("pair {:?} {t0:?}, {:?} {t1:?}", (m0, k0, n0), (m1, k1, n1));
+            assert_eq!((c0.shape(), c1.shape()), (want0.shape(), want1.shape()), "{what}");
+            assert_close(
+                &format!("{what}: first"),
+                &get(&gpu, &c0),
+                want0.data(),
+                1e-5,
+                1e-6 * k0 as f32,
+            );
+            assert_close(
+                &format!("{what}: second"),
+                &get(&gpu, &c1),
+                want1.data(),
+                1e-5,
+                1e-6 * k1 as f32,
+            );
+            let want_dispatches = if seed == pairs.len() - 1 { 2 } else { 1 };
+            assert_eq!(dispatches, want_dispatches, "{what}");
+        }
+    }
 }
 
 /// Every activation a layer may have; `Softplus` is not one the fused

@@ -14,7 +14,7 @@
 
 use crate::backend::{broadcast_rule, Broadcast};
 use crate::tape::{Backward, InputGrads};
-use crate::{Axis, Backend, Binary, Result, Unary, Var};
+use crate::{Axis, Backend, Binary, Product, Result, Unary, Var};
 
 impl<B: Backend> Var<B> {
     /// A layer: `f(self · w + b)`, for `self` `[batch, in]`, `w`
@@ -56,7 +56,8 @@ impl<B: Backend> Var<B> {
 /// ```
 ///
 /// `dz` and `db` come from one call ([`Backend::bias_act_backward`], one
-/// kernel on the GPU); the two products read `x` and `W` transposed in place.
+/// kernel on the GPU), and so do the two products when both are needed
+/// ([`Backend::matmul_pair`]), which read `x` and `W` transposed in place.
 pub(crate) fn linear_backward<B: Backend>(
     be: &B,
     g: &B::Tensor,
@@ -69,11 +70,18 @@ pub(crate) fn linear_backward<B: Backend>(
 ) -> Result<()> {
     let want_bias = inputs.len() == 3 && inputs.needs(2);
     let (dz, db) = be.bias_act_backward(act, z, y, g, want_bias)?; // [batch, out], [1, out]
-    if inputs.needs(0) {
-        inputs.add(0, be.matmul(&dz, false, w, true)?)?; // [batch, out]·[out, in]
-    }
-    if inputs.needs(1) {
-        inputs.add(1, be.matmul(x, true, &dz, false)?)?; // [in, batch]·[batch, out]
+    let dx = Product::new(&dz, false, w, true); // [batch, out]·[out, in]
+    let dw = Product::new(x, true, &dz, false); // [in, batch]·[batch, out]
+    match (inputs.needs(0), inputs.needs(1)) {
+        // Both: one call, which the GPU runs as one kernel.
+        (true, true) => {
+            let (dx, dw) = be.matmul_pair(dx, dw)?;
+            inputs.add(0, dx)?;
+            inputs.add(1, dw)?;
+        }
+        (true, false) => inputs.add(0, be.matmul(dx.a, false, dx.b, true)?)?,
+        (false, true) => inputs.add(1, be.matmul(dw.a, true, dw.b, false)?)?,
+        (false, false) => {}
     }
     if let Some(db) = db {
         inputs.add(2, db)?;
