@@ -26,7 +26,8 @@
 //! ## The same buffers every step
 //!
 //! Within a bucket, [`Pool::take`] hands out the free buffer with the
-//! lowest number ([`GpuBuffer::id`]), whatever order they were freed in. So
+//! lowest number ([`GpuBuffer::id`]), whatever order they were freed in,
+//! and (for recorded commands) whether or not a submit came between. So
 //! which buffer an op gets depends only on *which* buffers are free, and a
 //! training step recorded like the last one, starting from the same free
 //! buffers, gets the same buffers in the same places: its bind groups are
@@ -130,12 +131,20 @@ impl Pool {
         let size = bucket(bytes);
         let key = (purpose, size);
         let mut p = lock(pool);
-        let reused = match usage {
-            // Prefer a dirty buffer, keeping the clean ones for uploads.
-            Use::Recorded => p.dirty.get_mut(&key).and_then(Vec::pop),
-            Use::QueueWrite => None,
-        }
-        .or_else(|| p.clean.get_mut(&key).and_then(Vec::pop));
+        // The lowest-numbered buffer of the bucket that `usage` allows: for
+        // a recorded command any free one, dirty or clean (so that which one
+        // it gets does not depend on when the others were freed relative to
+        // the last submit); for an upload a clean one.
+        let lowest = |list: Option<&Vec<Free>>| list.and_then(|l| l.last()).map(|f| f.1);
+        let from_dirty = match usage {
+            Use::Recorded => match (lowest(p.dirty.get(&key)), lowest(p.clean.get(&key))) {
+                (Some(dirty), Some(clean)) => dirty < clean,
+                (dirty, _) => dirty.is_some(),
+            },
+            Use::QueueWrite => false,
+        };
+        let list = if from_dirty { &mut p.dirty } else { &mut p.clean };
+        let reused = list.get_mut(&key).and_then(Vec::pop);
         let (buffer, id) = reused.unwrap_or_else(|| {
             p.created += 1;
             p.created_bytes += size;
