@@ -120,6 +120,18 @@ impl Wgpu {
         self.ctx.info.device_type == wgpu::DeviceType::Cpu
     }
 
+    /// What kind of adapter this is: `"discrete GPU"`, `"integrated GPU"`,
+    /// `"virtual GPU"`, `"software rasterizer"` or `"other"`.
+    pub fn adapter_type(&self) -> &'static str {
+        match self.ctx.info.device_type {
+            wgpu::DeviceType::DiscreteGpu => "discrete GPU",
+            wgpu::DeviceType::IntegratedGpu => "integrated GPU",
+            wgpu::DeviceType::VirtualGpu => "virtual GPU",
+            wgpu::DeviceType::Cpu => "software rasterizer",
+            wgpu::DeviceType::Other => "other",
+        }
+    }
+
     /// What the backend has done since it was created or since
     /// [`Wgpu::reset_stats`].
     pub fn stats(&self) -> Stats {
