@@ -49,9 +49,9 @@ struct Params {
 // As in matmul_small.wgsl.
 const TILE: u32 = 32u;
 const TILE_K: u32 = 16u;
-const THREADS: u32 = 8u;
-const BLOCK: u32 = 4u;
-const LANES: u32 = 64u;
+const THREADS: u32 = 16u;
+const BLOCK: u32 = 2u; // TILE / THREADS rows (and columns) of C per invocation
+const LANES: u32 = 256u; // THREADS · THREADS
 const STRIDE: u32 = 34u;
 
 var<workgroup> a_tile: array<f32, TILE_K * STRIDE>;
