@@ -26,6 +26,14 @@ use minimax_autodiff::{
 /// kernel's 32 × 32 tiles make 16 times as many workgroups.
 const LARGE_MIN_TILES: usize = 32;
 
+/// The longest inner dimension the small and large kernels take: each
+/// invocation loops k / 16 (or k / 8) times, and llvmpipe (lavapipe, and
+/// Mesa's software OpenGL) silently stops a shader's loops after 65 535
+/// iterations in all, whichever backend wgpu reaches it through. Longer
+/// products go to the tiled kernel, which deals with long k itself. Rows
+/// of `bias_act.wgsl` (8 invocations per column) are capped likewise.
+const MAX_K_FAST: usize = 16_384;
+
 /// [`Backend::bce_with_logits`] runs as one workgroup up to this many
 /// elements (256 per invocation); beyond, the plain ops.
 const BCE_ONE_WORKGROUP: usize = 65_536;
@@ -55,7 +63,8 @@ fn loop_trips(kernel: MatmulKernel, k: usize) -> u64 {
 /// may loop past the driver's limit.
 fn fits(gpu: &Wgpu, kernel: MatmulKernel, m: usize, k: usize, n: usize) -> bool {
     let aligned = m.is_multiple_of(4) && k.is_multiple_of(4) && n.is_multiple_of(4);
-    let within = gpu.ctx.loop_limit.is_none_or(|limit| loop_trips(kernel, k) <= limit);
+    let within =
+        k <= MAX_K_FAST && gpu.ctx.loop_limit.is_none_or(|limit| loop_trips(kernel, k) <= limit);
     within && (kernel != MatmulKernel::Large || aligned)
 }
 
@@ -97,7 +106,8 @@ pub(crate) fn product(
             op: "matmul",
             why: format!(
                 "the {kernel:?} kernel cannot compute [{}, {k}] · [{k}, {}] on {}: it needs m, k \
-                 and n multiples of 4 (Large), and at most {:?} loop iterations per invocation",
+                 and n multiples of 4 (Large), k at most {MAX_K_FAST}, and at most {:?} loop \
+                 iterations per invocation",
                 out.rows,
                 out.cols,
                 gpu.adapter_summary(),
@@ -213,8 +223,9 @@ pub(crate) fn bias_act_backward(
     bias: bool,
 ) -> Result<(WgpuTensor, Option<WgpuTensor>)> {
     let Shape { rows, cols } = dy.shape;
-    let steps = rows.div_ceil(BIAS_ACT_ROW_LANES as usize) as u64; // each invocation's loop
-    let over_limit = gpu.ctx.loop_limit.is_some_and(|limit| steps > limit);
+    let steps = rows.div_ceil(BIAS_ACT_ROW_LANES as usize); // each invocation's loop
+    let over_limit =
+        steps > MAX_K_FAST || gpu.ctx.loop_limit.is_some_and(|limit| steps as u64 > limit);
     match fused_act(act) {
         Some((ACT_NONE, _)) => Ok((dy.clone(), bias.then(|| gpu.sum(dy, Some(Axis::Rows))))),
         Some((code, a)) if !over_limit && z.shape == dy.shape && y.shape == dy.shape => {
@@ -292,8 +303,7 @@ pub(crate) fn adam_step_many<'a>(
     tensors: impl IntoIterator<Item = AdamTensors<'a, WgpuTensor>>,
     hp: AdamStep,
 ) -> Result<()> {
-    let max_storage = gpu.ctx.device.limits().max_storage_buffers_per_shader_stage as usize;
-    if max_storage < 4 * ADAM_SLOTS {
+    if adam_tensors_per_dispatch(gpu) == 1 {
         for t in tensors {
             gpu.adam_step(t.param, t.grad, t.m, t.v, hp)?;
         }
@@ -316,6 +326,17 @@ pub(crate) fn adam_step_many<'a>(
         adam_dispatch(gpu, &mut batch, hp)?;
     }
     Ok(())
+}
+
+/// [`ADAM_SLOTS`] where the device can bind `adam_multi.wgsl`'s 24 storage
+/// buffers, else 1 (`adam_step` per tensor).
+pub(crate) fn adam_tensors_per_dispatch(gpu: &Wgpu) -> usize {
+    let max_storage = gpu.ctx.device.limits().max_storage_buffers_per_shader_stage as usize;
+    if max_storage >= 4 * ADAM_SLOTS {
+        ADAM_SLOTS
+    } else {
+        1
+    }
 }
 
 /// One dispatch of `adam_multi.wgsl` over `batch` (1 to 6 tensors), which

@@ -132,6 +132,13 @@ impl Wgpu {
         }
     }
 
+    /// How many tensors one dispatch of [`Backend::adam_step_many`] updates:
+    /// 6 where the device binds 24 storage buffers per kernel (Vulkan,
+    /// Metal, DX12 on current GPUs), else 1 (OpenGL on some drivers).
+    pub fn adam_tensors_per_dispatch(&self) -> usize {
+        fused::adam_tensors_per_dispatch(self)
+    }
+
     /// What the backend has done since it was created or since
     /// [`Wgpu::reset_stats`].
     pub fn stats(&self) -> Stats {
