@@ -487,9 +487,15 @@ pub fn plain_bce_with_logits<B: Backend>(
 ) -> Result<B::Tensor> {
     broadcast_rule("bce_with_logits", x.shape(), t.shape())?;
     let n = x.shape().numel() as f64;
-    let sp = be.unary(Unary::Softplus, x); // [r, c]
-    let xt = be.binary(Binary::Mul, x, t)?; // [r, c]
-    let l = be.binary(Binary::Sub, &sp, &xt)?; // [r, c]
+    // ℓ = t·softplus(-x) + (1 - t)·softplus(x), as `Var::bce_with_logits`.
+    let if_one = be.unary(Unary::Softplus, &be.unary(Unary::Neg, x)); // [r, c]
+    let if_zero = be.unary(Unary::Softplus, x); // [r, c]
+    let one_minus_t = be.unary(Unary::AddScalar(1.0), &be.unary(Unary::Neg, t)); // t's shape
+    let l = be.binary(
+        Binary::Add,
+        &be.binary(Binary::Mul, &if_one, t)?,
+        &be.binary(Binary::Mul, &if_zero, &one_minus_t)?,
+    )?; // [r, c]
     Ok(be.unary(Unary::MulScalar(1.0 / n), &be.sum(&l, None))) // [1, 1]
 }
 
@@ -506,10 +512,16 @@ pub fn plain_bce_with_logits_backward<B: Backend>(
     let g = be.unary_backward(Unary::MulScalar(1.0 / n), g, g, g); // g/n, [1, 1]
     let gn = be.broadcast(&g, x.shape())?; // [r, c]
 
-    // From -x·t: d/dx = -(g/n)·t; from softplus(x): (g/n)·σ(x).
-    let from_product = be.binary(Binary::Mul, &be.unary(Unary::Neg, &gn), t)?;
-    let from_softplus = be.unary_backward(Unary::Softplus, x, x, &gn);
-    be.binary(Binary::Add, &from_product, &from_softplus)
+    // From t·softplus(-x): d/dx = -((g/n)·t)·σ(-x); from
+    // (1 - t)·softplus(x): ((g/n)·(1 - t))·σ(x).
+    let neg_x = be.unary(Unary::Neg, x); // [r, c]
+    let one_minus_t = be.unary(Unary::AddScalar(1.0), &be.unary(Unary::Neg, t)); // t's shape
+    let d_if_one = be.binary(Binary::Mul, &gn, t)?; // [r, c]
+    let d_neg_x = be.unary_backward(Unary::Softplus, &neg_x, &neg_x, &d_if_one);
+    let from_one = be.unary_backward(Unary::Neg, x, &neg_x, &d_neg_x);
+    let d_if_zero = be.binary(Binary::Mul, &gn, &one_minus_t)?; // [r, c]
+    let from_zero = be.unary_backward(Unary::Softplus, x, x, &d_if_zero);
+    be.binary(Binary::Add, &from_one, &from_zero)
 }
 
 // ---------------------------------------------------------------------------

@@ -120,8 +120,8 @@ pub(crate) fn product(
         Some(e) => (e.bias, e.act),
         None => (None, (ACT_NONE, 0.0)),
     };
-    let z = gpu.ctx.output("matmul", out);
-    let y = (act != ACT_NONE).then(|| gpu.ctx.output("linear", out));
+    let z = gpu.ctx.try_output("matmul", out)?;
+    let y = (act != ACT_NONE).then(|| gpu.ctx.try_output("linear", out)).transpose()?;
     let params = MatmulFusedParams {
         m: u(out.rows),
         k: u(k),
@@ -176,8 +176,8 @@ pub(crate) fn matmul_pair(
         let two = gpu.matmul(second.a, second.transpose_a, second.b, second.transpose_b)?;
         return Ok((one, two));
     }
-    let c0 = gpu.ctx.output("matmul", outs[0]);
-    let c1 = gpu.ctx.output("matmul", outs[1]);
+    let c0 = gpu.ctx.try_output("matmul", outs[0])?;
+    let c1 = gpu.ctx.try_output("matmul", outs[1])?;
     let buffers =
         [&*first.a.buffer, &*first.b.buffer, &c0, &*second.a.buffer, &*second.b.buffer, &c1];
     gpu.ctx.dispatch(K::MatmulPair, &params, &buffers, grid(groups as usize));
@@ -222,8 +222,10 @@ pub(crate) fn bias_act_backward(
     match fused_act(act) {
         Some((ACT_NONE, _)) => Ok((dy.clone(), bias.then(|| gpu.sum(dy, Some(Axis::Rows))))),
         Some((code, a)) if !over_limit && z.shape == dy.shape && y.shape == dy.shape => {
-            let dz = gpu.ctx.output("bias_act_backward", dy.shape);
-            let db = bias.then(|| gpu.ctx.output("bias_act_backward", Shape::new(1, cols)));
+            let dz = gpu.ctx.try_output("bias_act_backward", dy.shape)?;
+            let db = bias
+                .then(|| gpu.ctx.try_output("bias_act_backward", Shape::new(1, cols)))
+                .transpose()?;
             let params = BiasActParams {
                 rows: u(rows),
                 cols: u(cols),
@@ -266,7 +268,7 @@ pub(crate) fn bce_with_logits(gpu: &Wgpu, x: &WgpuTensor, t: &WgpuTensor) -> Res
     if n == 0 || n > BCE_ONE_WORKGROUP {
         return plain_bce_with_logits(gpu, x, t);
     }
-    let out = gpu.ctx.output("bce_with_logits", Shape::scalar());
+    let out = gpu.ctx.try_output("bce_with_logits", Shape::scalar())?;
     gpu.ctx.dispatch(K::BceLoss, &params, &[&x.buffer, &t.buffer, &out], [1, 1, 1]);
     Ok(WgpuTensor::new(Shape::scalar(), out))
 }
@@ -282,7 +284,7 @@ pub(crate) fn bce_with_logits_backward(
     if !g.shape.is_scalar() {
         return plain_bce_with_logits_backward(gpu, x, t, g); // its error names the shapes
     }
-    let dx = gpu.ctx.output("bce_with_logits_backward", x.shape);
+    let dx = gpu.ctx.try_output("bce_with_logits_backward", x.shape)?;
     let buffers = [&*x.buffer, &*t.buffer, &dx, &*g.buffer];
     gpu.ctx.dispatch(K::BceGrad, &params, &buffers, grid_1d(x.shape.numel()));
     Ok(WgpuTensor::new(x.shape, dx))

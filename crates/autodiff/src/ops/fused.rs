@@ -104,12 +104,13 @@ impl<B: Backend> Var<B> {
     }
 }
 
-/// The backward of [`Var::bce_logits`]. With `ℓ = (1/n) Σ softplus(x) - t·x`
-/// and `g = dL/dℓ` (`[1, 1]`):
+/// The backward of [`Var::bce_logits`]. With
+/// `ℓ = (1/n) Σ t·softplus(-x) + (1 - t)·softplus(x)` and `g = dL/dℓ`
+/// (`[1, 1]`):
 ///
 /// ```text
-/// dℓ/dx = (σ(x) - t) / n       (softplus' = σ)
-/// dℓ/dt = -x / n               (summed down to t's shape if t was broadcast)
+/// dℓ/dx = (σ(x) - t) / n                        (softplus' = σ)
+/// dℓ/dt = (softplus(-x) - softplus(x)) / n = -x / n  (summed down to t's shape if t was broadcast)
 /// ```
 pub(crate) fn bce_logits_backward<B: Backend>(
     be: &B,
@@ -123,15 +124,25 @@ pub(crate) fn bce_logits_backward<B: Backend>(
         inputs.add(0, be.bce_with_logits_backward(x, t, g)?)?;
     }
     if inputs.needs(1) {
-        // Targets are usually data; when they are not, plain primitives.
+        // Targets are usually data; when they are not, plain primitives, op
+        // for op as the tape differentiates `Var::bce_with_logits`
+        // (ℓ = t·softplus(-x) + (1 - t)·softplus(x), so dℓ/dt =
+        // softplus(-x) - softplus(x), which is -x up to rounding).
         let n = inputs.shape(0).numel() as f64;
-        let gx = be.binary(Binary::Mul, x, &be.unary(Unary::MulScalar(-1.0 / n), g))?;
-        let dt = match rule {
-            Broadcast::Same => gx,
-            Broadcast::Row => be.sum(&gx, Some(Axis::Rows)),
-            Broadcast::Col => be.sum(&gx, Some(Axis::Cols)),
-            Broadcast::Scalar => be.sum(&gx, None),
+        let g = be.unary_backward(Unary::MulScalar(1.0 / n), g, g, g); // g/n, [1, 1]
+        let gn = be.broadcast(&g, inputs.shape(0))?; // [r, c]
+        let reduce = |d: B::Tensor| match rule {
+            Broadcast::Same => d,
+            Broadcast::Row => be.sum(&d, Some(Axis::Rows)),
+            Broadcast::Col => be.sum(&d, Some(Axis::Cols)),
+            Broadcast::Scalar => be.sum(&d, None),
         };
+        let if_one = be.unary(Unary::Softplus, &be.unary(Unary::Neg, x)); // [r, c]
+        let if_zero = be.unary(Unary::Softplus, x); // [r, c]
+        let from_one = reduce(be.binary(Binary::Mul, &gn, &if_one)?); // t's shape
+        let d_one_minus_t = reduce(be.binary(Binary::Mul, &gn, &if_zero)?); // t's shape
+        let from_zero = be.unary_backward(Unary::Neg, t, t, &d_one_minus_t); // AddScalar: dy
+        let dt = be.binary(Binary::Add, &from_one, &from_zero)?;
         inputs.add(1, dt)?;
     }
     Ok(())
