@@ -295,6 +295,233 @@ pub trait Backend: Clone + 'static {
         v: &mut Self::Tensor,
         hp: AdamStep,
     ) -> Result<()>;
+
+    // -----------------------------------------------------------------------
+    // Fused ops. Each is a few of the primitives above done as one: on the
+    // GPU one kernel instead of several (a training step of small layers is
+    // bound by the number of commands), on the CPU one pass over memory.
+    // Each has a default implementation made of the primitives, which is
+    // what the CPU backend uses and what a learner should read; a backend
+    // overrides it with a fused kernel, tested against this default.
+    // -----------------------------------------------------------------------
+
+    /// A layer's forward, `z = x · w + b` and `y = f(z)`: returns `(z, y)`.
+    ///
+    /// `x` is `[batch, in]`, `w` `[in, out]`, `b` (if any) the row
+    /// `[1, out]` and `act` the activation `f` (`None`: the identity, and
+    /// then `y` is `z`). `z` is returned for the backward
+    /// ([`Backend::bias_act_backward`]).
+    fn linear(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: Option<&Self::Tensor>,
+        act: Option<Unary>,
+    ) -> Result<(Self::Tensor, Self::Tensor)> {
+        plain_linear(self, x, w, b, act)
+    }
+
+    /// The backward of a layer's activation and bias: given `z`, `y = f(z)`
+    /// and `dy`, returns `dz = dy · f'(z)` (`dy` itself for the identity)
+    /// and, if `bias` is set, the bias's gradient `db = Σ_rows dz`
+    /// (`[batch, out] -> [1, out]`).
+    fn bias_act_backward(
+        &self,
+        act: Option<Unary>,
+        z: &Self::Tensor,
+        y: &Self::Tensor,
+        dy: &Self::Tensor,
+        bias: bool,
+    ) -> Result<(Self::Tensor, Option<Self::Tensor>)> {
+        plain_bias_act_backward(self, act, z, y, dy, bias)
+    }
+
+    /// Binary cross-entropy of logits `x` against targets `t`, averaged
+    /// over the `n` elements of `x`: `[1, 1]` holding
+    /// `(1/n) Σ softplus(x) - t · x`, with `t` broadcast by the rule on
+    /// [`Binary`] (a scalar target `[1, 1]` is the usual case).
+    ///
+    /// The default is the composite `Var::bce_with_logits` records, op for
+    /// op, so it gives the same numbers.
+    fn bce_with_logits(&self, x: &Self::Tensor, t: &Self::Tensor) -> Result<Self::Tensor> {
+        plain_bce_with_logits(self, x, t)
+    }
+
+    /// The gradient of [`Backend::bce_with_logits`] with respect to the
+    /// logits, given the loss's gradient `g` (`[1, 1]`):
+    /// `dx = g · (σ(x) - t) / n`.
+    ///
+    /// The default computes it the way the tape differentiates the
+    /// composite (`g/n` broadcast, then softplus' = σ and the product's
+    /// rule, added), so it gives the same numbers as the composite.
+    fn bce_with_logits_backward(
+        &self,
+        x: &Self::Tensor,
+        t: &Self::Tensor,
+        g: &Self::Tensor,
+    ) -> Result<Self::Tensor> {
+        plain_bce_with_logits_backward(self, x, t, g)
+    }
+
+    /// Two products `(op(a) · op(b), op(c) · op(d))`, as two calls to
+    /// [`Backend::matmul`] give them: the backward of a product or a layer
+    /// needs both of its inputs' gradients, and the GPU computes the two in
+    /// one kernel.
+    fn matmul_pair(
+        &self,
+        first: Product<'_, Self::Tensor>,
+        second: Product<'_, Self::Tensor>,
+    ) -> Result<(Self::Tensor, Self::Tensor)> {
+        let one = self.matmul(first.a, first.transpose_a, first.b, first.transpose_b)?;
+        let two = self.matmul(second.a, second.transpose_a, second.b, second.transpose_b)?;
+        Ok((one, two))
+    }
+
+    /// Adam on several tensors with the same hyperparameters (one
+    /// optimizer's step): the same as [`Backend::adam_step`] on each, in
+    /// place. On the GPU, several tensors go in one kernel.
+    ///
+    /// An update is in place only if the tensor's storage is not shared:
+    /// drop every other handle on `param`, `m` and `v` (a tape's leaves,
+    /// its recorded ops) first, or it is copied before it is updated.
+    fn adam_step_many<'a>(
+        &self,
+        tensors: impl IntoIterator<Item = AdamTensors<'a, Self::Tensor>>,
+        hp: AdamStep,
+    ) -> Result<()>
+    where
+        Self::Tensor: 'a,
+    {
+        for t in tensors {
+            self.adam_step(t.param, t.grad, t.m, t.v, hp)?;
+        }
+        Ok(())
+    }
+}
+
+/// One product `op(a) · op(b)` of [`Backend::matmul_pair`].
+#[derive(Debug)]
+pub struct Product<'a, T> {
+    /// The left operand, as stored.
+    pub a: &'a T,
+    /// Whether `op(a)` is `aᵀ`.
+    pub transpose_a: bool,
+    /// The right operand, as stored.
+    pub b: &'a T,
+    /// Whether `op(b)` is `bᵀ`.
+    pub transpose_b: bool,
+}
+
+impl<'a, T> Product<'a, T> {
+    /// `op(a) · op(b)`, `op` transposing where its flag is set.
+    pub fn new(a: &'a T, transpose_a: bool, b: &'a T, transpose_b: bool) -> Self {
+        Product { a, transpose_a, b, transpose_b }
+    }
+}
+
+/// One tensor of a multi-tensor Adam update ([`Backend::adam_step_many`]).
+#[derive(Debug)]
+pub struct AdamTensors<'a, T> {
+    /// The parameter, updated in place.
+    pub param: &'a mut T,
+    /// Its gradient.
+    pub grad: &'a T,
+    /// Adam's first moment, updated in place.
+    pub m: &'a mut T,
+    /// Adam's second moment, updated in place.
+    pub v: &'a mut T,
+}
+
+// ---------------------------------------------------------------------------
+// The plain versions of the fused ops: the trait's defaults, made of the
+// primitives. Free functions, so that a backend overriding a fused op can
+// still fall back on them (for a case its kernel does not cover).
+// ---------------------------------------------------------------------------
+
+/// [`Backend::linear`] from [`Backend::matmul`], [`Backend::binary`] and
+/// [`Backend::unary`].
+pub fn plain_linear<B: Backend>(
+    be: &B,
+    x: &B::Tensor,
+    w: &B::Tensor,
+    b: Option<&B::Tensor>,
+    act: Option<Unary>,
+) -> Result<(B::Tensor, B::Tensor)> {
+    linear_shape(x.shape(), w.shape(), b.map(TensorShape::shape))?;
+    let xw = be.matmul(x, false, w, false)?; // [batch, out]
+    let z = match b {
+        Some(b) => be.binary(Binary::Add, &xw, b)?, // + [1, out], down the rows
+        None => xw,
+    };
+    let y = match act {
+        Some(op) => be.unary(op, &z),
+        None => z.clone(),
+    };
+    Ok((z, y))
+}
+
+/// [`Backend::bias_act_backward`] from [`Backend::unary_backward`] and
+/// [`Backend::sum`].
+pub fn plain_bias_act_backward<B: Backend>(
+    be: &B,
+    act: Option<Unary>,
+    z: &B::Tensor,
+    y: &B::Tensor,
+    dy: &B::Tensor,
+    bias: bool,
+) -> Result<(B::Tensor, Option<B::Tensor>)> {
+    let dz = match act {
+        Some(op) => be.unary_backward(op, z, y, dy),
+        None => dy.clone(),
+    };
+    let db = bias.then(|| be.sum(&dz, Some(Axis::Rows)));
+    Ok((dz, db))
+}
+
+/// [`Backend::bce_with_logits`] from primitives, op for op as
+/// `Var::bce_with_logits` records it.
+pub fn plain_bce_with_logits<B: Backend>(
+    be: &B,
+    x: &B::Tensor,
+    t: &B::Tensor,
+) -> Result<B::Tensor> {
+    broadcast_rule("bce_with_logits", x.shape(), t.shape())?;
+    let n = x.shape().numel() as f64;
+    // ℓ = t·softplus(-x) + (1 - t)·softplus(x), as `Var::bce_with_logits`.
+    let if_one = be.unary(Unary::Softplus, &be.unary(Unary::Neg, x)); // [r, c]
+    let if_zero = be.unary(Unary::Softplus, x); // [r, c]
+    let one_minus_t = be.unary(Unary::AddScalar(1.0), &be.unary(Unary::Neg, t)); // t's shape
+    let l = be.binary(
+        Binary::Add,
+        &be.binary(Binary::Mul, &if_one, t)?,
+        &be.binary(Binary::Mul, &if_zero, &one_minus_t)?,
+    )?; // [r, c]
+    Ok(be.unary(Unary::MulScalar(1.0 / n), &be.sum(&l, None))) // [1, 1]
+}
+
+/// [`Backend::bce_with_logits_backward`] from primitives, op for op as the
+/// tape differentiates `Var::bce_with_logits`.
+pub fn plain_bce_with_logits_backward<B: Backend>(
+    be: &B,
+    x: &B::Tensor,
+    t: &B::Tensor,
+    g: &B::Tensor,
+) -> Result<B::Tensor> {
+    broadcast_rule("bce_with_logits", x.shape(), t.shape())?;
+    let n = x.shape().numel() as f64;
+    let g = be.unary_backward(Unary::MulScalar(1.0 / n), g, g, g); // g/n, [1, 1]
+    let gn = be.broadcast(&g, x.shape())?; // [r, c]
+
+    // From t·softplus(-x): d/dx = -((g/n)·t)·σ(-x); from
+    // (1 - t)·softplus(x): ((g/n)·(1 - t))·σ(x).
+    let neg_x = be.unary(Unary::Neg, x); // [r, c]
+    let one_minus_t = be.unary(Unary::AddScalar(1.0), &be.unary(Unary::Neg, t)); // t's shape
+    let d_if_one = be.binary(Binary::Mul, &gn, t)?; // [r, c]
+    let d_neg_x = be.unary_backward(Unary::Softplus, &neg_x, &neg_x, &d_if_one);
+    let from_one = be.unary_backward(Unary::Neg, x, &neg_x, &d_neg_x);
+    let d_if_zero = be.binary(Binary::Mul, &gn, &one_minus_t)?; // [r, c]
+    let from_zero = be.unary_backward(Unary::Softplus, x, x, &d_if_zero);
+    be.binary(Binary::Add, &from_one, &from_zero)
 }
 
 // ---------------------------------------------------------------------------
@@ -527,6 +754,32 @@ pub fn scatter_cols_shape(dy: Shape, labels: &impl IndexInfo, cols: usize) -> Re
 /// The shape of [`Backend::logsumexp_rows`]: `[n, 1]`.
 pub fn logsumexp_rows_shape(x: Shape) -> Shape {
     Shape::new(x.rows, 1)
+}
+
+/// Checks a layer `x · w + b` ([`Backend::linear`]) and returns the output
+/// shape `[batch, out]`: `w` must be `[in, out]` for `x` `[batch, in]`, and
+/// `b` the row `[1, out]`.
+pub fn linear_shape(x: Shape, w: Shape, b: Option<Shape>) -> Result<Shape> {
+    if x.cols != w.rows {
+        return Err(shape_error(
+            "linear",
+            x,
+            w,
+            format!("the weight must be [{}, out] for this input", x.cols),
+        ));
+    }
+    let out = Shape::new(x.rows, w.cols);
+    if let Some(b) = b {
+        if b != Shape::new(1, w.cols) {
+            return Err(shape_error(
+                "linear",
+                w,
+                b,
+                format!("the bias must be the row [1, {}] for this weight", w.cols),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Checks that an optimizer's tensors all have the parameter's shape.

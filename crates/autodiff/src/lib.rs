@@ -39,7 +39,9 @@ pub mod rng;
 mod shape;
 mod tape;
 
-pub use backend::{AdamStep, Axis, Backend, Binary, Dist, IndexInfo, TensorShape, Unary};
+pub use backend::{
+    AdamStep, AdamTensors, Axis, Backend, Binary, Dist, IndexInfo, Product, TensorShape, Unary,
+};
 pub use cpu::{Cpu, CpuIndices, CpuTensor};
 pub use error::{shape_error, Error, Result};
 pub use gradcheck::{gradcheck, gradcheck_with, GradcheckError, GradcheckOptions};

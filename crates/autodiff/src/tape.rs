@@ -55,7 +55,7 @@
 //! goes for a gradient of the wrong shape from a custom backward.
 
 use crate::backend::Broadcast;
-use crate::ops::{arith, concat, gather, matmul, reduce, softmax, unary};
+use crate::ops::{arith, concat, fused, gather, matmul, reduce, softmax, unary};
 use crate::{Backend, Binary, Error, Result, Shape, TensorShape, Unary};
 use std::cell::RefCell;
 use std::ops::Range;
@@ -91,6 +91,10 @@ pub(crate) enum Backward<B: Backend> {
     PickCols { labels: B::Indices },
     /// `y[i] = ln Σ_j e^(x_ij)` (`ops/softmax.rs`).
     LogSumExp { x: B::Tensor, y: B::Tensor },
+    /// A layer `y = f(z)`, `z = x·w (+ b)` (`ops/fused.rs`).
+    Linear { x: B::Tensor, w: B::Tensor, z: B::Tensor, y: B::Tensor, act: Option<Unary> },
+    /// `y = mean(softplus(x) - t·x)`, `t` broadcast as `rule` says (`ops/fused.rs`).
+    BceLogits { x: B::Tensor, t: B::Tensor, rule: Broadcast },
     /// An op defined outside this crate, named `op`, see [`Tape::record`].
     Custom { op: &'static str, backward: BackwardFn<B> },
 }
@@ -109,6 +113,8 @@ impl<B: Backend> Backward<B> {
             Backward::GatherRows { .. } => "gather_rows",
             Backward::PickCols { .. } => "pick_cols",
             Backward::LogSumExp { .. } => "logsumexp_rows",
+            Backward::Linear { .. } => "linear",
+            Backward::BceLogits { .. } => "bce_logits",
             Backward::Custom { op, .. } => op,
         }
     }
@@ -136,6 +142,12 @@ fn backward_rule<B: Backend>(
         Backward::GatherRows { idx } => gather::gather_rows_backward(be, dy, idx, inputs),
         Backward::PickCols { labels } => softmax::pick_cols_backward(be, dy, labels, inputs),
         Backward::LogSumExp { x, y } => softmax::logsumexp_rows_backward(be, dy, x, y, inputs),
+        Backward::Linear { x, w, z, y, act } => {
+            fused::linear_backward(be, dy, x, w, z, y, *act, inputs)
+        }
+        Backward::BceLogits { x, t, rule } => {
+            fused::bce_logits_backward(be, dy, x, t, *rule, inputs)
+        }
         Backward::Custom { op, backward } => {
             let grads = backward(be, dy)?;
             if grads.len() != inputs.len() {
@@ -234,6 +246,10 @@ struct Storage<B: Backend> {
     grads: Vec<Option<B::Tensor>>,
     /// Room for the next [`Grads`], handed back when the last one is dropped.
     leaves: Vec<(usize, B::Tensor)>,
+    /// The `[1, 1]` one that seeds [`Tape::backward`], made once (a fill is
+    /// a kernel launch on the GPU). Shared, never written: an in-place
+    /// update of a shared tensor copies it first.
+    one: Option<B::Tensor>,
 }
 
 /// A tape of recorded ops over backend `B`. Cloning shares the tape.
@@ -281,6 +297,7 @@ impl<B: Backend> Tape<B> {
             inputs: Vec::new(),
             grads: Vec::new(),
             leaves: Vec::new(),
+            one: None,
         };
         let id = NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed);
         Tape { backend, storage: Rc::new(RefCell::new(storage)), id }
@@ -415,7 +432,10 @@ impl<B: Backend> Tape<B> {
         if !loss.shape().is_scalar() {
             return Err(Error::NotScalar { op: "backward", shape: loss.shape() });
         }
-        let seed = self.backend.fill(Shape::scalar(), 1.0);
+        let seed = {
+            let mut storage = self.storage.borrow_mut();
+            storage.one.get_or_insert_with(|| self.backend.fill(Shape::scalar(), 1.0)).clone()
+        };
         self.backward_with(loss, seed)
     }
 
@@ -437,7 +457,7 @@ impl<B: Backend> Tape<B> {
             });
         }
         let mut storage = self.storage.borrow_mut();
-        let Storage { nodes, inputs, grads, leaves } = &mut *storage;
+        let Storage { nodes, inputs, grads, leaves, .. } = &mut *storage;
         // grads[id]: the gradient of the output with respect to node id,
         // summed over every use of that node seen so far.
         grads.resize_with(output.id + 1, || None);

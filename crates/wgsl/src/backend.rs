@@ -12,13 +12,16 @@
 //!
 //! Nothing waits for the GPU here except `download` and `sync`.
 
+use crate::fused;
 use crate::kernels::*;
 use crate::{rows, MatmulKernel, Wgpu, WgpuIndices, WgpuTensor};
 use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, matmul_shape, same_shape,
     slice_cols_shape, sum_shape,
 };
-use minimax_autodiff::{rng, AdamStep, Axis, Backend, Binary, Dist, Error, Result, Shape, Unary};
+use minimax_autodiff::{
+    rng, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, Product, Result, Shape, Unary,
+};
 use std::sync::Arc;
 
 /// The grid for one invocation per element of an `n`-element tensor:
@@ -44,6 +47,10 @@ pub(crate) fn u(n: usize) -> u32 {
     n as u32
 }
 
+/// Sums over everything of at most this many elements are one dispatch
+/// (see `Backend::sum`).
+const ONE_PASS_SUM: usize = 64 * WORKGROUP_SIZE as usize;
+
 /// `ceil(p · 2²⁴)`: the 24-bit draws below it are exactly those whose
 /// uniform is `< p` (see `random.wgsl`). NaN gives 0, like the CPU's
 /// `u < NaN`.
@@ -62,10 +69,19 @@ pub(crate) fn matmul(
 ) -> Result<WgpuTensor> {
     let out = matmul_shape(a.shape, transpose_a, b.shape, transpose_b)?; // [m, n]
     let k = if transpose_a { a.shape.rows } else { a.shape.cols };
+    // The kernels for real GPUs are in `fused.rs`.
+    let kernel = match kernel {
+        MatmulKernel::Auto => fused::auto_kernel(out.rows, k, out.cols),
+        other => other,
+    };
+    if let MatmulKernel::Small | MatmulKernel::Large = kernel {
+        return Ok(fused::product(gpu, kernel, a, transpose_a, b, transpose_b, None)?.0);
+    }
     // One workgroup per tile of C: 16 × 16 elements (naive) or 64 × 64 (tiled).
     let (k_id, tile_m, tile_n) = match kernel {
         MatmulKernel::Tiled => (K::MatmulTiled, TILE_M, TILE_N),
         MatmulKernel::Naive => (K::MatmulNaive, NAIVE_TILE, NAIVE_TILE),
+        other => unreachable!("{other:?} was handled above"),
     };
     let groups = [u(out.cols).div_ceil(tile_n), u(out.rows).div_ceil(tile_m), 1];
     if groups[0] > MAX_GROUPS_PER_DIM || groups[1] > MAX_GROUPS_PER_DIM {
@@ -115,7 +131,7 @@ impl Wgpu {
     /// values if the buffer is shared with another tensor (the GPU's
     /// `Arc::make_mut`, as the CPU backend does): updating a parameter must
     /// not change a copy of it that the tape still holds.
-    fn make_unique(&self, op: &'static str, t: &mut WgpuTensor) {
+    pub(crate) fn make_unique(&self, op: &'static str, t: &mut WgpuTensor) {
         if Arc::get_mut(&mut t.buffer).is_none() {
             let own = self.ctx.output(op, t.shape);
             self.ctx.copy(&t.buffer, &own, t.bytes());
@@ -205,7 +221,7 @@ impl Backend for Wgpu {
         b: &WgpuTensor,
         transpose_b: bool,
     ) -> Result<WgpuTensor> {
-        matmul(self, MatmulKernel::Tiled, a, transpose_a, b, transpose_b)
+        matmul(self, MatmulKernel::Auto, a, transpose_a, b, transpose_b)
     }
 
     fn transpose(&self, x: &WgpuTensor) -> WgpuTensor {
@@ -293,8 +309,11 @@ impl Backend for Wgpu {
                 // Pass 1: G workgroups each reduce a strided share of x to
                 // one partial sum. G ≤ WORKGROUP_SIZE, so that pass 2, one
                 // workgroup with one invocation per partial, finishes it.
+                // A small sum is one pass of one workgroup: one dispatch
+                // instead of two, each invocation adding at most 64 numbers.
                 let wg = WORKGROUP_SIZE as usize;
-                let groups = x.shape.numel().div_ceil(wg).clamp(1, wg) as u32;
+                let n = x.shape.numel();
+                let groups = if n <= ONE_PASS_SUM { 1 } else { n.div_ceil(wg).clamp(1, wg) as u32 };
                 if groups == 1 {
                     self.ctx.dispatch(K::SumAll, &params, &[&x.buffer, &out], [1, 1, 1]);
                 } else {
@@ -434,6 +453,58 @@ impl Backend for Wgpu {
         let buffers = [&*grad.buffer, &*param.buffer, &*m.buffer, &*v.buffer];
         self.ctx.dispatch(K::Adam, &params, &buffers, grid_1d(param.shape.numel()));
         Ok(())
+    }
+    // The fused ops: one kernel each where the defaults run several (see
+    // `fused.rs`).
+
+    fn linear(
+        &self,
+        x: &WgpuTensor,
+        w: &WgpuTensor,
+        b: Option<&WgpuTensor>,
+        act: Option<Unary>,
+    ) -> Result<(WgpuTensor, WgpuTensor)> {
+        fused::linear(self, x, w, b, act)
+    }
+
+    fn bias_act_backward(
+        &self,
+        act: Option<Unary>,
+        z: &WgpuTensor,
+        y: &WgpuTensor,
+        dy: &WgpuTensor,
+        bias: bool,
+    ) -> Result<(WgpuTensor, Option<WgpuTensor>)> {
+        fused::bias_act_backward(self, act, z, y, dy, bias)
+    }
+
+    fn matmul_pair(
+        &self,
+        first: Product<'_, WgpuTensor>,
+        second: Product<'_, WgpuTensor>,
+    ) -> Result<(WgpuTensor, WgpuTensor)> {
+        fused::matmul_pair(self, first, second)
+    }
+
+    fn bce_with_logits(&self, x: &WgpuTensor, t: &WgpuTensor) -> Result<WgpuTensor> {
+        fused::bce_with_logits(self, x, t)
+    }
+
+    fn bce_with_logits_backward(
+        &self,
+        x: &WgpuTensor,
+        t: &WgpuTensor,
+        g: &WgpuTensor,
+    ) -> Result<WgpuTensor> {
+        fused::bce_with_logits_backward(self, x, t, g)
+    }
+
+    fn adam_step_many<'a>(
+        &self,
+        tensors: impl IntoIterator<Item = AdamTensors<'a, WgpuTensor>>,
+        hp: AdamStep,
+    ) -> Result<()> {
+        fused::adam_step_many(self, tensors, hp)
     }
 }
 

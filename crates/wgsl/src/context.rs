@@ -1,19 +1,43 @@
 //! The device, and the one pending command encoder that all work is
 //! recorded into.
 //!
-//! Nothing runs when an op is called. Each op *records* a compute pass into
-//! the pending encoder; the encoder is finished and submitted only by
+//! Nothing runs when an op is called. Each op *records* a dispatch into the
+//! pending encoder; the encoder is finished and submitted only by
 //! [`Context::flush`] (submit, don't wait), [`Context::sync`] (submit and
 //! wait) and [`Context::download`] (submit, wait, read back). A training
 //! step that ends with one `flush` is therefore one submit, however many
 //! kernels it launched.
+//!
+//! ## What one dispatch costs the host, and how little it is kept to
+//!
+//! On a real GPU a training step of small layers is bound by the host's
+//! time per command, not by the kernels. So a dispatch here is:
+//!
+//! - **one compute pass for many dispatches.** The dispatches are recorded
+//!   into one open compute pass, ended only when something that cannot go
+//!   in a pass comes (a buffer copy, a readback, the submit). Within a
+//!   pass, wgpu tracks each dispatch's buffers and inserts a barrier
+//!   wherever one dispatch reads or writes what an earlier one wrote, so
+//!   the order of the recorded ops is kept (wgpu-core: "compute passes have
+//!   a separate usage scope for each dispatch").
+//! - **a cached bind group.** A bind group names a kernel's buffers. The
+//!   pool hands out buffers in the same order every step (`pool.rs`), so
+//!   the same step asks for the same bind groups: they are kept in a cache
+//!   keyed by the kernel, the uniform chunk and the buffers' numbers, and a
+//!   step in steady state creates none. The kernel's parameters are not
+//!   part of the key: they are reached through a dynamic offset
+//!   (`uniforms.rs`).
+//!
+//! [`Stats`] counts dispatches, passes and bind groups created, so both
+//! can be checked.
 
-use crate::kernels::{Kernels, K};
+use crate::kernels::{Kernels, K, MAX_STORAGE};
 use crate::pool::{lock, GpuBuffer, Pool, Purpose, Use};
 use crate::uniforms::{UniformArena, SLOT};
 use crate::Stats;
 use minimax_autodiff::{Error, Result, Shape};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{mpsc, Arc, Mutex};
 
 /// How many submits may be queued ahead of the device before `flush`
@@ -21,6 +45,59 @@ use std::sync::{mpsc, Arc, Mutex};
 /// let the host run arbitrarily far ahead, holding every step's command
 /// buffers and bind groups in memory.
 const MAX_IN_FLIGHT: usize = 3;
+
+/// Bind groups the cache keeps before it drops those the last submit did
+/// not use. A training step uses a few hundred; a test suite trying many
+/// shapes would otherwise keep every one it ever made.
+const BIND_GROUP_CACHE: usize = 4096;
+
+/// What a bind group is made of: the kernel, the uniform chunk its
+/// parameters are in, and the numbers of its storage buffers in binding
+/// order (unused places 0; buffer numbers start at 1).
+#[derive(Copy, Clone, PartialEq, Eq, Hash)]
+struct BindKey {
+    kernel: K,
+    chunk: u32,
+    buffers: [u64; MAX_STORAGE],
+}
+
+/// A cached bind group, and the submit that last used it.
+struct Cached {
+    group: wgpu::BindGroup,
+    epoch: u64,
+}
+
+/// FxHash (rustc's hasher): a rotate, a xor and a multiply per word. The
+/// keys are small integers made by this crate, so a DoS-resistant hash buys
+/// nothing, and SipHash over a key of 26 words would cost more than the
+/// rest of the lookup.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u32(&mut self, word: u32) {
+        self.write_u64(word as u64);
+    }
+    fn write_u8(&mut self, word: u8) {
+        self.write_u64(word as u64);
+    }
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Everything the backend owns; shared by every clone of [`crate::Wgpu`].
 pub(crate) struct Context {
@@ -41,10 +118,20 @@ pub(crate) struct Context {
 
 /// What changes while recording.
 struct State {
+    /// The open compute pass in the pending encoder, if any (declared
+    /// before the encoder: it must end first). It holds the encoder locked
+    /// until it is dropped, which ends it.
+    pass: Option<wgpu::ComputePass<'static>>,
+    /// The kernel whose pipeline the open pass has set.
+    pass_kernel: Option<K>,
     /// The pending encoder; `None` right after a submit.
     encoder: Option<wgpu::CommandEncoder>,
     /// This submit's kernel parameters.
     uniforms: UniformArena,
+    /// The bind groups made so far (see the module docs).
+    bind_groups: HashMap<BindKey, Cached, BuildHasherDefault<FxHasher>>,
+    /// Submits so far: the age of a cached bind group.
+    epoch: u64,
     /// Whether anything (a command or a queued write) awaits a submit.
     pending: bool,
     /// The submits not yet known to be finished, oldest first.
@@ -74,8 +161,12 @@ impl Context {
             max_binding,
             kernels: Kernels::new(),
             state: Mutex::new(State {
+                pass: None,
+                pass_kernel: None,
                 encoder: None,
                 uniforms: UniformArena::new(),
+                bind_groups: HashMap::default(),
+                epoch: 0,
                 pending: false,
                 in_flight: VecDeque::new(),
                 stats: Stats::default(),
@@ -182,43 +273,96 @@ impl Context {
             return;
         }
         let kernel = self.kernels.get(&self.device, k); // compiled on first use
-        let mut st = lock(&self.state);
-        let (uniforms, offset) = st.uniforms.push(&self.device, bytemuck::bytes_of(params));
-        let mut entries = vec![wgpu::BindGroupEntry {
+        let mut guard = lock(&self.state);
+        let st = &mut *guard;
+        let (chunk, offset) = st.uniforms.push(&self.device, bytemuck::bytes_of(params));
+        let group = self.bind_group(st, k, &kernel.layout, chunk, buffers);
+        self.begin_pass(st);
+        let pass = st.pass.as_mut().expect("a pass was just begun");
+        if st.pass_kernel != Some(k) {
+            pass.set_pipeline(&kernel.pipeline);
+            st.pass_kernel = Some(k);
+        }
+        pass.set_bind_group(0, &group, &[offset]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        st.pending = true;
+        st.stats.dispatches += 1;
+    }
+
+    /// The bind group of kernel `k` with its parameters in uniform chunk
+    /// `chunk` and `buffers` in bindings 1, 2, …: from the cache, or made
+    /// now and cached.
+    fn bind_group(
+        &self,
+        st: &mut State,
+        k: K,
+        layout: &wgpu::BindGroupLayout,
+        chunk: usize,
+        buffers: &[&GpuBuffer],
+    ) -> wgpu::BindGroup {
+        assert!(buffers.len() <= MAX_STORAGE, "{k:?}: more storage bindings than MAX_STORAGE");
+        let mut key = BindKey { kernel: k, chunk: chunk as u32, buffers: [0; MAX_STORAGE] };
+        for (slot, b) in key.buffers.iter_mut().zip(buffers) {
+            *slot = b.id();
+        }
+        let epoch = st.epoch;
+        if let Some(cached) = st.bind_groups.get_mut(&key) {
+            cached.epoch = epoch;
+            return cached.group.clone();
+        }
+        // Binding 0: one slot of the chunk, its offset given at each use.
+        let mut entries = Vec::with_capacity(buffers.len() + 1);
+        entries.push(wgpu::BindGroupEntry {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &uniforms,
-                offset,
+                buffer: st.uniforms.chunk(chunk),
+                offset: 0,
                 size: wgpu::BufferSize::new(SLOT),
             }),
-        }];
+        });
         for (i, b) in buffers.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
                 resource: b.raw().as_entire_binding(),
             });
         }
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
-            layout: &kernel.layout,
+            layout,
             entries: &entries,
         });
-        let encoder = self.encoder(&mut st);
-        // One compute pass per dispatch: wgpu orders passes and inserts the
-        // barriers between a pass that writes a buffer and one that reads it.
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            pass.set_pipeline(&kernel.pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        st.stats.bind_groups_created += 1;
+        st.bind_groups.insert(key, Cached { group: group.clone(), epoch });
+        group
+    }
+
+    /// Opens a compute pass in the pending encoder unless one is open.
+    fn begin_pass(&self, st: &mut State) {
+        if st.pass.is_some() {
+            return;
         }
-        st.pending = true;
-        st.stats.dispatches += 1;
+        let pass = self
+            .encoder(&mut st.encoder)
+            .begin_compute_pass(&wgpu::ComputePassDescriptor::default())
+            .forget_lifetime(); // kept in `State` until `end_pass`
+        st.pass = Some(pass);
+        st.pass_kernel = None;
+        st.stats.passes += 1;
+    }
+
+    /// Ends the open compute pass, if any, so the encoder can record a copy
+    /// or be finished.
+    fn end_pass(st: &mut State) {
+        st.pass = None; // dropping a pass ends it
+        st.pass_kernel = None;
     }
 
     /// The pending encoder, started if there is none.
-    fn encoder<'s>(&self, st: &'s mut State) -> &'s mut wgpu::CommandEncoder {
-        st.encoder.get_or_insert_with(|| {
+    fn encoder<'s>(
+        &self,
+        encoder: &'s mut Option<wgpu::CommandEncoder>,
+    ) -> &'s mut wgpu::CommandEncoder {
+        encoder.get_or_insert_with(|| {
             self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("minimax step"),
             })
@@ -232,7 +376,8 @@ impl Context {
             return;
         }
         let mut st = lock(&self.state);
-        let encoder = self.encoder(&mut st);
+        Self::end_pass(&mut st);
+        let encoder = self.encoder(&mut st.encoder);
         encoder.copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, bytes);
         st.pending = true;
         st.stats.copies += 1;
@@ -251,10 +396,16 @@ impl Context {
         }
         // The parameter writes run first in this submit, then the commands.
         st.uniforms.write(&self.queue);
+        Self::end_pass(st);
         let commands = st.encoder.take().map(|e| e.finish());
         st.in_flight.push_back(self.queue.submit(commands));
         st.pending = false;
         st.stats.submits += 1;
+        if st.bind_groups.len() > BIND_GROUP_CACHE {
+            let epoch = st.epoch;
+            st.bind_groups.retain(|_, cached| cached.epoch == epoch);
+        }
+        st.epoch += 1;
         // Everything recorded so far is on the queue: buffers freed during
         // recording may now be the target of uploads again.
         lock(&self.pool).submitted();
@@ -297,7 +448,8 @@ impl Context {
         let readback = Pool::take(&self.pool, Purpose::Readback, bytes, Use::Recorded);
         {
             let mut st = lock(&self.state);
-            let encoder = self.encoder(&mut st);
+            Self::end_pass(&mut st);
+            let encoder = self.encoder(&mut st.encoder);
             encoder.copy_buffer_to_buffer(src.raw(), 0, readback.raw(), 0, bytes);
             st.pending = true;
             st.stats.readbacks += 1;

@@ -34,6 +34,22 @@ pub(crate) const SUM_PER_WORKGROUP: usize = 4096 * WORKGROUP_SIZE as usize;
 /// `backend.rs`). A multiple of [`TILE_K`].
 pub(crate) const K_PER_DISPATCH: u32 = 1024;
 const _: () = assert!(K_PER_DISPATCH.is_multiple_of(TILE_K));
+/// `matmul_small.wgsl`: each workgroup computes a SMALL_TILE × SMALL_TILE
+/// block of C, stepping SMALL_TILE_K along k.
+pub(crate) const SMALL_TILE: u32 = 32;
+/// See [`SMALL_TILE`].
+pub(crate) const SMALL_TILE_K: u32 = 16;
+/// `matmul_large.wgsl`: each workgroup computes a LARGE_TILE × LARGE_TILE
+/// block of C, stepping LARGE_TILE_K along k.
+pub(crate) const LARGE_TILE: u32 = 128;
+/// See [`LARGE_TILE`].
+pub(crate) const LARGE_TILE_K: u32 = 8;
+/// `bias_act.wgsl`: columns per workgroup, and invocations per column.
+pub(crate) const BIAS_ACT_COLS: u32 = 32;
+/// See [`BIAS_ACT_COLS`].
+pub(crate) const BIAS_ACT_ROW_LANES: u32 = 8;
+/// `adam_multi.wgsl`: tensors per dispatch.
+pub(crate) const ADAM_SLOTS: usize = 6;
 
 /// The shader files, compiled into the binary.
 mod source {
@@ -52,6 +68,24 @@ mod source {
     pub const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
     pub const PICK: &str = include_str!("../../../shaders/pick.wgsl");
     pub const LOGSUMEXP: &str = include_str!("../../../shaders/logsumexp.wgsl");
+    /// Not a kernel: appended to the fused kernels' sources below.
+    #[cfg(test)]
+    pub const ACTIVATION: &str = include_str!("../../../shaders/activation.wgsl");
+    pub const MATMUL_SMALL: &str = concat!(
+        include_str!("../../../shaders/matmul_small.wgsl"),
+        include_str!("../../../shaders/activation.wgsl")
+    );
+    pub const MATMUL_LARGE: &str = concat!(
+        include_str!("../../../shaders/matmul_large.wgsl"),
+        include_str!("../../../shaders/activation.wgsl")
+    );
+    pub const BIAS_ACT: &str = concat!(
+        include_str!("../../../shaders/bias_act.wgsl"),
+        include_str!("../../../shaders/activation.wgsl")
+    );
+    pub const MATMUL_PAIR: &str = include_str!("../../../shaders/matmul_pair.wgsl");
+    pub const BCE: &str = include_str!("../../../shaders/bce.wgsl");
+    pub const ADAM_MULTI: &str = include_str!("../../../shaders/adam_multi.wgsl");
 }
 
 /// What a binding holds.
@@ -73,8 +107,12 @@ pub(crate) struct Spec {
     slots: &'static [Slot],
 }
 
+/// The most storage bindings a kernel has (`adam_multi.wgsl`: 4 per tensor,
+/// 6 tensors).
+pub(crate) const MAX_STORAGE: usize = 24;
+
 /// Every kernel, by name. The discriminant indexes [`Kernels`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum K {
     Fill,
     Random,
@@ -96,9 +134,29 @@ pub(crate) enum K {
     PickCols,
     ScatterCols,
     LogSumExpRows,
+    MatmulSmall,
+    MatmulLarge,
+    MatmulPair,
+    BiasAct,
+    BceLoss,
+    BceGrad,
+    AdamMulti,
 }
 
-const COUNT: usize = K::LogSumExpRows as usize + 1;
+const COUNT: usize = K::AdamMulti as usize + 1;
+
+/// `adam_multi.wgsl`'s bindings: gradient, parameter, m, v for each slot.
+const ADAM_MULTI_SLOTS: [Slot; 4 * ADAM_SLOTS] = {
+    let mut slots = [Read; 4 * ADAM_SLOTS];
+    let mut i = 0;
+    while i < 4 * ADAM_SLOTS {
+        if i % 4 != 0 {
+            slots[i] = Write;
+        }
+        i += 1;
+    }
+    slots
+};
 
 impl K {
     /// The shader entry point and its bindings, as in the `.wgsl` header.
@@ -144,6 +202,35 @@ impl K {
             K::LogSumExpRows => {
                 s("logsumexp.wgsl", source::LOGSUMEXP, "logsumexp_rows", &[Read, Write])
             }
+            // a, b, z, bias, y
+            K::MatmulSmall => s(
+                "matmul_small.wgsl",
+                source::MATMUL_SMALL,
+                "main",
+                &[Read, Read, Write, Read, Write],
+            ),
+            K::MatmulLarge => s(
+                "matmul_large.wgsl",
+                source::MATMUL_LARGE,
+                "main",
+                &[Read, Read, Write, Read, Write],
+            ),
+            // a0, b0, c0, a1, b1, c1
+            K::MatmulPair => s(
+                "matmul_pair.wgsl",
+                source::MATMUL_PAIR,
+                "main",
+                &[Read, Read, Write, Read, Read, Write],
+            ),
+            // z, y, dy, dz, db
+            K::BiasAct => {
+                s("bias_act.wgsl", source::BIAS_ACT, "main", &[Read, Read, Read, Write, Write])
+            }
+            // x, t, out
+            K::BceLoss => s("bce.wgsl", source::BCE, "loss", &[Read, Read, Write]),
+            // x, t, out (= dx), g
+            K::BceGrad => s("bce.wgsl", source::BCE, "grad", &[Read, Read, Write, Read]),
+            K::AdamMulti => s("adam_multi.wgsl", source::ADAM_MULTI, "main", &ADAM_MULTI_SLOTS),
         }
     }
 }
@@ -173,7 +260,9 @@ impl Kernel {
                 visibility: wgpu::ShaderStages::COMPUTE,
                 ty: wgpu::BindingType::Buffer {
                     ty,
-                    has_dynamic_offset: false,
+                    // The parameters' slot in the uniform chunk is chosen
+                    // when the bind group is set (see `uniforms.rs`).
+                    has_dynamic_offset: binding == 0,
                     min_binding_size: None,
                 },
                 count: None,
@@ -404,6 +493,97 @@ pub(crate) struct RowsParams {
     pub cols: u32,
 }
 
+/// `matmul_small.wgsl` and `matmul_large.wgsl`: the product's shape, and
+/// the epilogue.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct MatmulFusedParams {
+    pub m: u32,
+    pub k: u32,
+    pub n: u32,
+    pub trans_a: u32,
+    pub trans_b: u32,
+    pub bias: u32,
+    pub act: u32,
+    pub act_a: f32,
+}
+
+/// One product of `matmul_pair.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct PairProduct {
+    pub m: u32,
+    pub k: u32,
+    pub n: u32,
+    pub trans_a: u32,
+    pub trans_b: u32,
+    pub tiles_n: u32,
+    pub first: u32,
+    pub _pad: u32,
+}
+
+/// `matmul_pair.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct MatmulPairParams {
+    pub p: [PairProduct; 2],
+}
+
+/// `activation.wgsl`'s code for the identity.
+pub(crate) const ACT_NONE: u32 = 100;
+
+/// The `activation.wgsl` code and parameter of a layer's activation, or
+/// `None` for a map the fused kernels do not have (the caller falls back on
+/// the plain ops). The codes are `unary.wgsl`'s.
+pub(crate) fn fused_act(act: Option<Unary>) -> Option<(u32, f32)> {
+    let code = |op| unary_params(op, 0).op;
+    match act {
+        None => Some((ACT_NONE, 0.0)),
+        Some(op @ (Unary::Tanh | Unary::Sigmoid | Unary::Relu)) => Some((code(op), 0.0)),
+        Some(op @ (Unary::LeakyRelu(a) | Unary::Elu(a))) => Some((code(op), a as f32)),
+        Some(_) => None,
+    }
+}
+
+/// `bias_act.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct BiasActParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub bias: u32,
+    pub act: u32,
+    pub act_a: f32,
+}
+
+/// `bce.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct BceParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub broadcast: u32,
+    pub inv_n: f32,
+}
+
+/// `adam_multi.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct AdamMultiParams {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub bc1: f32,
+    pub bc2: f32,
+    pub count: u32,
+    pub _pad: u32,
+    /// Elements of each tensor (8 places: two vec4s in the shader).
+    pub n: [u32; 8],
+    /// First workgroup of each tensor; `start[count]` is the grid's size.
+    pub start: [u32; 8],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,9 +612,21 @@ mod tests {
             source::GATHER,
             source::PICK,
             source::LOGSUMEXP,
+            source::BIAS_ACT,
+            source::BCE,
+            source::ADAM_MULTI,
         ] {
             assert_eq!(shader_const(src, "WORKGROUP_SIZE"), WORKGROUP_SIZE);
         }
+        assert_eq!(shader_const(source::MATMUL_SMALL, "TILE"), SMALL_TILE);
+        assert_eq!(shader_const(source::MATMUL_SMALL, "TILE_K"), SMALL_TILE_K);
+        assert_eq!(shader_const(source::MATMUL_PAIR, "TILE"), SMALL_TILE);
+        assert_eq!(shader_const(source::MATMUL_PAIR, "TILE_K"), SMALL_TILE_K);
+        assert_eq!(shader_const(source::MATMUL_LARGE, "TILE"), LARGE_TILE);
+        assert_eq!(shader_const(source::MATMUL_LARGE, "TILE_K"), LARGE_TILE_K);
+        assert_eq!(shader_const(source::BIAS_ACT, "COLS"), BIAS_ACT_COLS);
+        assert_eq!(shader_const(source::BIAS_ACT, "ROW_LANES"), BIAS_ACT_ROW_LANES);
+        assert_eq!(shader_const(source::ADAM_MULTI, "SLOTS") as usize, ADAM_SLOTS);
         assert_eq!(shader_const(source::MATMUL_NAIVE, "WORKGROUP_X"), NAIVE_TILE);
         assert_eq!(shader_const(source::MATMUL_NAIVE, "WORKGROUP_Y"), NAIVE_TILE);
         assert_eq!(shader_const(source::MATMUL_TILED, "TILE_M"), TILE_M);
@@ -494,5 +686,33 @@ mod tests {
     fn parameters_fit_a_uniform_slot() {
         assert!(std::mem::size_of::<RandomParams>() as u64 <= crate::uniforms::SLOT);
         assert!(std::mem::size_of::<AdamParams>() as u64 <= crate::uniforms::SLOT);
+        assert!(std::mem::size_of::<AdamMultiParams>() as u64 <= crate::uniforms::SLOT);
+    }
+
+    #[test]
+    fn activation_codes_match_the_shaders() {
+        for (op, name) in [
+            (Unary::Tanh, "ACT_TANH"),
+            (Unary::Sigmoid, "ACT_SIGMOID"),
+            (Unary::Relu, "ACT_RELU"),
+            (Unary::LeakyRelu(0.2), "ACT_LEAKY_RELU"),
+            (Unary::Elu(1.0), "ACT_ELU"),
+        ] {
+            let (code, _) = fused_act(Some(op)).expect("a layer's activation is fused");
+            assert_eq!(code, shader_const(source::ACTIVATION, name), "{op:?}");
+            // The same code as unary.wgsl's op of the same name.
+            assert_eq!(code, shader_const(source::UNARY, &name[4..]), "{op:?}");
+        }
+        assert_eq!(fused_act(None), Some((shader_const(source::ACTIVATION, "ACT_NONE"), 0.0)));
+        assert_eq!(fused_act(Some(Unary::Log)), None);
+    }
+
+    #[test]
+    fn every_kernel_fits_the_bind_group_key() {
+        assert_eq!(K::AdamMulti.spec().slots.len(), MAX_STORAGE);
+        for k in [K::MatmulSmall, K::MatmulLarge, K::BiasAct, K::BceGrad, K::Adam, K::UnaryBackward]
+        {
+            assert!(k.spec().slots.len() <= MAX_STORAGE, "{k:?}");
+        }
     }
 }

@@ -27,6 +27,12 @@
 //! 3. `context.rs`: recording and submitting; `uniforms.rs` and `pool.rs`:
 //!    why uploads and parameters cannot race the recorded commands.
 //! 4. `shaders/matmul_naive.wgsl`, then `shaders/matmul_tiled.wgsl`.
+//! 5. `fused.rs`: the fast paths, each tested against the plain one:
+//!    `matmul_small.wgsl` and `matmul_large.wgsl` (the products a training
+//!    step really has, and large ones), a layer's forward as one kernel
+//!    (the product's epilogue), its backward through the activation and
+//!    bias (`bias_act.wgsl`), the BCE loss (`bce.wgsl`) and Adam over
+//!    several tensors (`adam_multi.wgsl`).
 //!
 //! ## Example
 //!
@@ -44,6 +50,7 @@
 mod backend;
 mod context;
 mod device;
+mod fused;
 mod kernels;
 mod pool;
 mod rows;
@@ -71,12 +78,23 @@ pub struct Wgpu {
 /// Which matrix-multiply kernel to run (see [`Wgpu::matmul_with`]).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum MatmulKernel {
+    /// What [`Backend::matmul`] runs: `Large` for products with many
+    /// 128 × 128 tiles whose sizes are multiples of 4, else `Small`.
+    Auto,
+    /// `shaders/matmul_small.wgsl`: 32 × 32 tiles of C, 4 × 4 per
+    /// invocation, padded workgroup memory: many workgroups for the short
+    /// products of a training step (a batch of 64 rows). Any shape.
+    Small,
+    /// `shaders/matmul_large.wgsl`: 128 × 128 tiles, 8 × 8 per invocation,
+    /// vec4 loads and stores, padded workgroup memory. Needs m, k and n
+    /// multiples of 4.
+    Large,
     /// `shaders/matmul_tiled.wgsl`: 64 × 64 tiles of C staged through
-    /// workgroup memory, 4 × 4 per invocation in registers. What
-    /// [`Backend::matmul`] runs.
+    /// workgroup memory, 4 × 4 per invocation in registers: the plain tiled
+    /// kernel, the one to read first.
     Tiled,
     /// `shaders/matmul_naive.wgsl`: one invocation per element of C, reading
-    /// global memory only. The reference the tiled kernel is tested against.
+    /// global memory only. The reference the others are tested against.
     Naive,
 }
 
@@ -101,6 +119,25 @@ impl Wgpu {
     /// correct, but no faster than the CPU.
     pub fn is_software(&self) -> bool {
         self.ctx.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// What kind of adapter this is: `"discrete GPU"`, `"integrated GPU"`,
+    /// `"virtual GPU"`, `"software rasterizer"` or `"other"`.
+    pub fn adapter_type(&self) -> &'static str {
+        match self.ctx.info.device_type {
+            wgpu::DeviceType::DiscreteGpu => "discrete GPU",
+            wgpu::DeviceType::IntegratedGpu => "integrated GPU",
+            wgpu::DeviceType::VirtualGpu => "virtual GPU",
+            wgpu::DeviceType::Cpu => "software rasterizer",
+            wgpu::DeviceType::Other => "other",
+        }
+    }
+
+    /// How many tensors one dispatch of [`Backend::adam_step_many`] updates:
+    /// 6 where the device binds 24 storage buffers per kernel (Vulkan,
+    /// Metal, DX12 on current GPUs), else 1 (OpenGL on some drivers).
+    pub fn adam_tensors_per_dispatch(&self) -> usize {
+        fused::adam_tensors_per_dispatch(self)
     }
 
     /// What the backend has done since it was created or since
@@ -131,7 +168,7 @@ impl Wgpu {
     }
 
     /// `op(a) · op(b)` with the chosen kernel; [`Backend::matmul`] is
-    /// `matmul_with(MatmulKernel::Tiled, …)`.
+    /// `matmul_with(MatmulKernel::Auto, …)`.
     pub fn matmul_with(
         &self,
         kernel: MatmulKernel,

@@ -22,6 +22,16 @@
 //! *dirty*, and [`Pool::take`] hands an upload only *clean* buffers (never
 //! touched by an unsubmitted command). At each submit the dirty buffers
 //! become clean.
+//!
+//! ## The same buffers every step
+//!
+//! Within a bucket, [`Pool::take`] hands out the free buffer with the
+//! lowest number ([`GpuBuffer::id`]), whatever order they were freed in,
+//! and (for recorded commands) whether or not a submit came between. So
+//! which buffer an op gets depends only on *which* buffers are free, and a
+//! training step recorded like the last one, starting from the same free
+//! buffers, gets the same buffers in the same places: its bind groups are
+//! all found in the cache (`context.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -60,6 +70,16 @@ pub(crate) enum Use {
 
 type Key = (Purpose, u64);
 
+/// A free buffer and the number it was created with.
+type Free = (wgpu::Buffer, u64);
+
+/// Puts `free` into a bucket's list, kept sorted by decreasing number so
+/// that `pop` returns the lowest.
+fn put<T>(list: &mut Vec<(T, u64)>, free: (T, u64)) {
+    let at = list.partition_point(|(_, id)| *id > free.1);
+    list.insert(at, free);
+}
+
 /// The free buffers, by purpose and bucket size.
 pub(crate) struct Pool {
     device: wgpu::Device,
@@ -68,9 +88,11 @@ pub(crate) struct Pool {
     max_storage: u64,
     max_readback: u64,
     /// Free and not used by any unsubmitted command.
-    clean: HashMap<Key, Vec<wgpu::Buffer>>,
+    clean: HashMap<Key, Vec<Free>>,
     /// Free since the last submit: unsubmitted commands may still use them.
-    dirty: HashMap<Key, Vec<wgpu::Buffer>>,
+    dirty: HashMap<Key, Vec<Free>>,
+    /// The number of the last buffer created (see [`GpuBuffer::id`]).
+    next_id: u64,
     /// Buffers created since the last reset of the statistics.
     pub(crate) created: u64,
     /// Their total size in bytes.
@@ -103,6 +125,7 @@ impl Pool {
             max_readback,
             clean: HashMap::new(),
             dirty: HashMap::new(),
+            next_id: 0,
             created: 0,
             created_bytes: 0,
         }))
@@ -123,16 +146,25 @@ impl Pool {
         };
         let size = bucket(bytes, limit);
         let key = (purpose, size);
-        let reused = match usage {
-            // Prefer a dirty buffer, keeping the clean ones for uploads.
-            Use::Recorded => p.dirty.get_mut(&key).and_then(Vec::pop),
-            Use::QueueWrite => None,
-        }
-        .or_else(|| p.clean.get_mut(&key).and_then(Vec::pop));
-        let buffer = reused.unwrap_or_else(|| {
+        // The lowest-numbered buffer of the bucket that `usage` allows: for
+        // a recorded command any free one, dirty or clean (so that which one
+        // it gets does not depend on when the others were freed relative to
+        // the last submit); for an upload a clean one.
+        let lowest = |list: Option<&Vec<Free>>| list.and_then(|l| l.last()).map(|f| f.1);
+        let from_dirty = match usage {
+            Use::Recorded => match (lowest(p.dirty.get(&key)), lowest(p.clean.get(&key))) {
+                (Some(dirty), Some(clean)) => dirty < clean,
+                (dirty, _) => dirty.is_some(),
+            },
+            Use::QueueWrite => false,
+        };
+        let list = if from_dirty { &mut p.dirty } else { &mut p.clean };
+        let reused = list.get_mut(&key).and_then(Vec::pop);
+        let (buffer, id) = reused.unwrap_or_else(|| {
             p.created += 1;
             p.created_bytes += size;
-            p.device.create_buffer(&wgpu::BufferDescriptor {
+            p.next_id += 1;
+            let buffer = p.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(match purpose {
                     Purpose::Storage => "minimax tensor",
                     Purpose::Readback => "minimax readback",
@@ -140,16 +172,20 @@ impl Pool {
                 size,
                 usage: purpose.usages(),
                 mapped_at_creation: false,
-            })
+            });
+            (buffer, p.next_id)
         });
-        GpuBuffer { buffer, key, pool: Arc::downgrade(pool) }
+        GpuBuffer { buffer, key, id, pool: Arc::downgrade(pool) }
     }
 
     /// Called right after a submit: every command recorded so far has been
     /// handed to the queue, so the buffers freed meanwhile are clean again.
     pub(crate) fn submitted(&mut self) {
-        for (key, mut buffers) in self.dirty.drain() {
-            self.clean.entry(key).or_default().append(&mut buffers);
+        for (key, buffers) in self.dirty.drain() {
+            let clean = self.clean.entry(key).or_default();
+            for free in buffers {
+                put(clean, free);
+            }
         }
     }
 
@@ -163,6 +199,7 @@ impl Pool {
 pub(crate) struct GpuBuffer {
     buffer: wgpu::Buffer,
     key: Key,
+    id: u64,
     pool: Weak<Mutex<Pool>>,
 }
 
@@ -176,13 +213,19 @@ impl GpuBuffer {
     pub(crate) fn size(&self) -> u64 {
         self.key.1
     }
+
+    /// The buffer's number, unique in its pool and kept when the buffer is
+    /// recycled: the bind-group cache (`context.rs`) is keyed by it.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
 }
 
 impl Drop for GpuBuffer {
     fn drop(&mut self) {
         // If the backend itself is gone, so is the pool: let wgpu free it.
         if let Some(pool) = self.pool.upgrade() {
-            lock(&pool).dirty.entry(self.key).or_default().push(self.buffer.clone());
+            put(lock(&pool).dirty.entry(self.key).or_default(), (self.buffer.clone(), self.id));
         }
     }
 }
@@ -195,7 +238,19 @@ impl std::fmt::Debug for GpuBuffer {
 
 #[cfg(test)]
 mod tests {
-    use super::bucket;
+    use super::{bucket, put};
+
+    #[test]
+    fn a_bucket_hands_out_its_lowest_numbered_buffer_whatever_the_order_of_return() {
+        for order in [[3, 1, 4, 2], [1, 2, 3, 4], [4, 3, 2, 1], [2, 4, 1, 3]] {
+            let mut list = Vec::new();
+            for id in order {
+                put(&mut list, ((), id));
+            }
+            let popped: Vec<u64> = std::iter::from_fn(|| list.pop().map(|(_, id)| id)).collect();
+            assert_eq!(popped, [1, 2, 3, 4], "returned in the order {order:?}");
+        }
+    }
 
     #[test]
     fn buckets_are_powers_of_two_of_at_least_256_bytes() {

@@ -6,13 +6,20 @@ use std::fmt;
 /// [`crate::Wgpu::reset_stats`].
 ///
 /// They make the cost model of the backend visible: a training step in
-/// steady state should show a fixed number of `dispatches`, one `submit`
-/// (its `flush`), no `readbacks` unless the host asked for a value, and no
-/// `buffers_allocated` (every buffer comes back from the pool).
+/// steady state should show a fixed number of `dispatches` in one pass, one
+/// `submit` (its `flush`), no `readbacks` unless the host asked for a value,
+/// no `copies` (updates in place), no `bind_groups_created` (the cache) and
+/// no `buffers_allocated` (every buffer comes back from the pool).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Compute dispatches recorded (one per kernel launch).
     pub dispatches: u64,
+    /// Compute passes recorded. The dispatches go into one open pass, ended
+    /// only by a copy, a readback or a submit: one per step in steady state.
+    pub passes: u64,
+    /// Bind groups created. They are cached, so a step recorded like the
+    /// last one creates none.
+    pub bind_groups_created: u64,
     /// Buffer-to-buffer copies recorded (copy-on-write of shared optimizer
     /// state; not counting the copies of `download`).
     pub copies: u64,
@@ -37,9 +44,11 @@ impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} dispatches, {} copies, {} submits, {} uploads ({} B), {} readbacks ({} B), \
-             {} buffers allocated ({} B)",
+            "{} dispatches, {} passes, {} bind groups created, {} copies, {} submits, \
+             {} uploads ({} B), {} readbacks ({} B), {} buffers allocated ({} B)",
             self.dispatches,
+            self.passes,
+            self.bind_groups_created,
             self.copies,
             self.submits,
             self.uploads,

@@ -10,6 +10,12 @@
 //! submit, so no command ever sees another's parameters, and the slots are
 //! reused only by the next submit, which the queue orders after this one.
 //!
+//! A kernel's bind group binds a whole chunk with a *dynamic offset*: the
+//! slot is chosen when the bind group is set (`set_bind_group(0, bg,
+//! &[offset])`), not when it is created. So the bind group of a dispatch
+//! depends only on its kernel, its chunk and its storage buffers, and the
+//! same step recorded again finds it in the cache (`context.rs`).
+//!
 //! (The alternative, a fresh uniform buffer per dispatch, would allocate in
 //! every step; writing into a buffer an unsubmitted command still reads
 //! would be a race, see `pool.rs`.)
@@ -38,9 +44,9 @@ impl UniformArena {
         UniformArena { chunks: Vec::new(), staged: Vec::new(), created: 0 }
     }
 
-    /// Reserves the next slot for `params`; returns the chunk and the
-    /// offset of the slot in it.
-    pub(crate) fn push(&mut self, device: &wgpu::Device, params: &[u8]) -> (wgpu::Buffer, u64) {
+    /// Reserves the next slot for `params`; returns the number of its chunk
+    /// (see [`UniformArena::chunk`]) and the offset of the slot in it.
+    pub(crate) fn push(&mut self, device: &wgpu::Device, params: &[u8]) -> (usize, u32) {
         assert!(params.len() as u64 <= SLOT, "kernel parameters larger than a uniform slot");
         let slot = self.staged.len() as u64 / SLOT;
         let chunk = (slot / SLOTS_PER_CHUNK) as usize;
@@ -55,7 +61,12 @@ impl UniformArena {
         }
         self.staged.extend_from_slice(params);
         self.staged.resize(((slot + 1) * SLOT) as usize, 0);
-        (self.chunks[chunk].clone(), (slot % SLOTS_PER_CHUNK) * SLOT)
+        (chunk, ((slot % SLOTS_PER_CHUNK) * SLOT) as u32)
+    }
+
+    /// Chunk number `i`, as returned by [`UniformArena::push`].
+    pub(crate) fn chunk(&self, i: usize) -> &wgpu::Buffer {
+        &self.chunks[i]
     }
 
     /// Queues the writes of every slot recorded since the last submit.

@@ -192,6 +192,10 @@ fn a_training_step_is_one_submit_with_no_readback_and_no_new_buffer() {
         assert_eq!(one.readbacks, 0, "{opt:?}: {one}");
         assert_eq!(one.buffers_allocated, 0, "{opt:?}: the pool serves every buffer: {one}");
         assert_eq!(one.copies, 0, "{opt:?}: updates are in place: {one}");
+        // The same step again: every bind group is found in the cache, and
+        // all dispatches go into one compute pass.
+        assert_eq!(one.bind_groups_created, 0, "{opt:?}: the bind groups are cached: {one}");
+        assert_eq!(one.passes, 1, "{opt:?}: one compute pass: {one}");
         assert_eq!(
             (one.uploads, one.upload_bytes),
             (2, (BATCH * IN * 4 + BATCH * 4) as u64),
@@ -206,5 +210,6 @@ fn a_training_step_is_one_submit_with_no_readback_and_no_new_buffer() {
         assert_eq!(three.submits, 3, "{opt:?}: {three}");
         assert_eq!(three.dispatches, 3 * one.dispatches, "{opt:?}: {three}");
         assert_eq!((three.readbacks, three.buffers_allocated), (0, 0), "{opt:?}: {three}");
+        assert_eq!((three.bind_groups_created, three.passes), (0, 3), "{opt:?}: {three}");
     }
 }

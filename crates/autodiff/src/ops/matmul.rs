@@ -1,7 +1,7 @@
 //! Matrix product and transpose.
 
 use crate::tape::{Backward, InputGrads};
-use crate::{Backend, Result, Var};
+use crate::{Backend, Product, Result, Var};
 
 impl<B: Backend> Var<B> {
     /// `self · rhs`: `[m, k] · [k, n] -> [m, n]`.
@@ -41,15 +41,20 @@ pub(crate) fn matmul_backward<B: Backend>(
     tb: bool,
     inputs: &mut InputGrads<'_, B>,
 ) -> Result<()> {
-    if inputs.needs(0) {
-        let da = if ta { be.matmul(b, tb, g, true)? } else { be.matmul(g, false, b, !tb)? };
-        inputs.add(0, da)?;
+    let da = || if ta { Product::new(b, tb, g, true) } else { Product::new(g, false, b, !tb) };
+    let db = || if tb { Product::new(g, true, a, ta) } else { Product::new(a, !ta, g, false) };
+    let product = |p: Product<'_, B::Tensor>| be.matmul(p.a, p.transpose_a, p.b, p.transpose_b);
+    match (inputs.needs(0), inputs.needs(1)) {
+        // Both: one call, which the GPU runs as one kernel.
+        (true, true) => {
+            let (da, db) = be.matmul_pair(da(), db())?;
+            inputs.add(0, da)?;
+            inputs.add(1, db)
+        }
+        (true, false) => inputs.add(0, product(da())?),
+        (false, true) => inputs.add(1, product(db())?),
+        (false, false) => Ok(()),
     }
-    if inputs.needs(1) {
-        let db = if tb { be.matmul(g, true, a, ta)? } else { be.matmul(a, !ta, g, false)? };
-        inputs.add(1, db)?;
-    }
-    Ok(())
 }
 
 impl<B: Backend> Var<B> {

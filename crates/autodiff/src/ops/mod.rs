@@ -24,11 +24,13 @@
 //! | `softmax.rs` | `logsumexp_rows`, `pick_cols` (by label) | `logsumexp_rows_backward` (the softmax), `pick_cols_backward` (a one-hot) |
 //! | | `log_softmax_rows`, `softmax_rows` | (composed) |
 //! | `loss.rs` | `log_sigmoid`, `bce_with_logits`, `mse`, `cross_entropy`, `cross_entropy_probs` | (composed) |
+//! | `fused.rs` | `linear` (a layer `f(x·W + b)`), `bce_logits` (`bce_with_logits` as one op) | `linear_backward`, `bce_logits_backward` |
 //! | `stats.rs` | `moments` (mean, std, skew, excess kurtosis) | (composed) |
 //! | `norm.rs` | `batch_norm` (training mode, with the batch statistics), `batch_norm_eval` | (composed) |
 
 pub(crate) mod arith;
 pub(crate) mod concat;
+pub(crate) mod fused;
 pub(crate) mod gather;
 mod loss;
 pub(crate) mod matmul;
