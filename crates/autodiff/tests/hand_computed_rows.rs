@@ -10,36 +10,11 @@
 //! a misplaced gradient shows.
 
 use approx::assert_relative_eq;
-use minimax_autodiff::{Backend, Cpu, CpuIndices, Result, Shape, Tape, Var};
+use minimax_autodiff::{Backend, CpuIndices, Shape, Tape, Var};
 use std::f64::consts::LN_2;
 
-type B = Cpu<f64>;
-
-/// An input: `(rows, cols, row-major data)`.
-type Input<'a> = (usize, usize, &'a [f64]);
-
-/// Puts `inputs` on a tape as leaves, applies `f`, and backpropagates from
-/// its output seeded with `seed` (`None`: a scalar output, seeded with 1).
-/// Returns the output's values and each input's gradient.
-fn run(
-    inputs: &[Input],
-    seed: Option<&[f64]>,
-    f: impl Fn(&[Var<B>]) -> Result<Var<B>>,
-) -> (Vec<f64>, Vec<Vec<f64>>) {
-    let be = B::new();
-    let tape = Tape::new(be);
-    let leaves: Vec<Var<B>> = inputs
-        .iter()
-        .map(|&(r, c, data)| tape.leaf(be.upload(Shape::new(r, c), data).unwrap()))
-        .collect();
-    let y = f(&leaves).unwrap();
-    let grads = match seed {
-        None => tape.backward(&y).unwrap(),
-        Some(g) => tape.backward_with(&y, be.upload(y.shape(), g).unwrap()).unwrap(),
-    };
-    let dx = leaves.iter().map(|v| be.download(grads.get(v).expect("no gradient")).unwrap());
-    (y.to_vec().unwrap(), dx.collect())
-}
+mod common;
+use common::{run, B};
 
 #[test]
 fn gather_rows_with_a_repeated_and_a_missing_row() {
