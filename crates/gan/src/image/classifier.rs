@@ -134,7 +134,11 @@ impl<B: Backend> Classifier<B> {
                 pixels,
             )?);
             let features = self.mlp.forward_layers(&vars, &x, None, None, layers - 1)?; // [m, feature_dim]
-            let probs = self.mlp.forward(&vars, &x, None)?.softmax_rows()?; // [m, classes]
+                                                                                        // The last layer (affine, no activation) on the features gives the
+                                                                                        // logits, so the hidden layers run once for both.
+            let (w, b) = (&vars[vars.len() - 2], &vars[vars.len() - 1]);
+            let logits = self.mlp.layers[layers - 1].forward(w, b, &features)?; // [m, classes]
+            let probs = logits.softmax_rows()?;
             let host = |v: &minimax_autodiff::Var<B>| -> Result<Vec<f64>, TrainError> {
                 Ok(v.to_vec()?.into_iter().map(Real::to_f64).collect())
             };
