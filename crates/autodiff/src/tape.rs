@@ -521,6 +521,18 @@ impl<B: Backend> Grads<B> {
         self.leaves.iter().find(|(id, _)| *id == leaf.id).map(|(_, g)| g)
     }
 
+    /// Moves the gradient for `leaf` out of the set (`None` if the output
+    /// does not depend on it, or it was taken already). An optimizer given
+    /// the only handle on a gradient, after the tape is reset and its
+    /// variables dropped, updates the parameters in place.
+    pub fn take(&mut self, leaf: &Var<B>) -> Option<B::Tensor> {
+        if !Rc::ptr_eq(&leaf.tape.storage, &self.storage) {
+            return None;
+        }
+        let at = self.leaves.iter().position(|(id, _)| *id == leaf.id)?;
+        Some(self.leaves.swap_remove(at).1)
+    }
+
     /// The gradient for `leaf`, or zeros of its shape if the output does not
     /// depend on it.
     pub fn get_or_zeros(&self, leaf: &Var<B>) -> B::Tensor {

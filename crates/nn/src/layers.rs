@@ -153,12 +153,11 @@ impl Linear {
         Shape::new(1, self.fan_out)
     }
 
-    /// `x·W + b`.
+    /// `x·W + b`: `[batch, fan_in] · [fan_in, fan_out] + [1, fan_out]`
+    /// (the bias broadcast down the rows) `= [batch, fan_out]`, recorded as
+    /// one op ([`Var::linear`]); its value is `x.matmul(w)?.add(b)`.
     pub fn forward<B: Backend>(&self, w: &Var<B>, b: &Var<B>, x: &Var<B>) -> Result<Var<B>> {
-        // [batch, fan_in] · [fan_in, fan_out] = [batch, fan_out]
-        let xw = x.matmul(w)?;
-        // [batch, fan_out] + [1, fan_out] (broadcast down the rows)
-        xw.add(b)
+        x.linear(w, Some(b), None)
     }
 
     /// Fresh `(weight, bias)` tensors drawn by `init` on the backend with the

@@ -190,13 +190,18 @@ impl Mlp {
         let mut h = x.clone(); // [batch, sizes[0]]
         for (l, (layer, act)) in self.layers.iter().zip(&self.activations).enumerate().take(n) {
             let (w, b) = (p.next().expect("counted"), p.next().expect("counted"));
-            // [batch, fan_in] -> [batch, fan_out]
-            h = layer.forward(w, b, &h)?;
-            if let (Some(bn), Some(norm)) = (&self.norms[l], &mut norm) {
-                let (gamma, beta) = (p.next().expect("counted"), p.next().expect("counted"));
-                h = normalise(bn, l, &h, gamma, beta, norm)?;
-            }
-            h = act.apply(&h);
+            h = match (&self.norms[l], &mut norm) {
+                // [batch, fan_in] -> [batch, fan_out]: x·W + b, normalised,
+                // then the activation.
+                (Some(bn), Some(norm)) => {
+                    let z = layer.forward(w, b, &h)?;
+                    let (gamma, beta) = (p.next().expect("counted"), p.next().expect("counted"));
+                    act.apply(&normalise(bn, l, &z, gamma, beta, norm)?)
+                }
+                // [batch, fan_in] -> [batch, fan_out]: f(x·W + b) as one op
+                // (`Var::linear`: one kernel on the GPU).
+                _ => h.linear(w, Some(b), act.as_unary())?,
+            };
             if let (Some(d), true) = (dropout, l < last) {
                 h = apply_dropout(&h, d.keep, derive_seed(&[d.seed, l as u64]))?;
             }

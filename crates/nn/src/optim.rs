@@ -1,8 +1,9 @@
 //! Optimizers: SGD (momentum, Nesterov, weight decay), Adam and AdamW, with
 //! per-parameter state, on any [`ParamStore`] and gradients from any source.
 //!
-//! The common cases are one fused backend kernel per parameter
-//! ([`Backend::sgd_step`], [`Backend::adam_step`]); weight decay and
+//! The common cases are fused backend kernels: plain Adam updates every
+//! parameter in one multi-tensor call ([`Backend::adam_step_many`]), SGD
+//! one kernel per parameter ([`Backend::sgd_step`]); weight decay and
 //! Nesterov momentum are written with the backend's elementwise primitives
 //! around them, so every backend gets them for free. This file keeps the
 //! state tensors and, per parameter, the number of updates it has had.
@@ -18,7 +19,9 @@
 //! - AdamW: the decay is decoupled, `p ← p − lr·λ·p` before the Adam update.
 
 use crate::{Param, ParamStore};
-use minimax_autodiff::{AdamStep, Backend, Binary, Grads, Result, Shape, TensorShape, Unary, Var};
+use minimax_autodiff::{
+    AdamStep, AdamTensors, Backend, Binary, Grads, Result, Shape, TensorShape, Unary, Var,
+};
 use std::fmt;
 
 /// Which optimizer, and its hyperparameters. Build one with
@@ -267,18 +270,57 @@ impl<B: Backend> Optimizer<B> {
         B::Tensor: 'g,
     {
         self.steps += 1;
-        let slots = self.slots.iter_mut().zip(&mut self.counts);
-        for (i, (param, (slots, count))) in params.iter_mut().zip(slots).enumerate() {
-            let Some(g) = grad(i) else { continue };
-            minimax_autodiff::backend::same_shape(
-                "Optimizer::step",
-                param.tensor.shape(),
-                g.shape(),
-            )?;
-            *count += 1;
-            update(backend, self.config, &mut param.tensor, g, slots, *count)?;
+        for (i, param) in params.iter().enumerate() {
+            if let Some(g) = grad(i) {
+                let (p, g) = (param.tensor.shape(), g.shape());
+                minimax_autodiff::backend::same_shape("Optimizer::step", p, g)?;
+            }
+        }
+        for (i, count) in self.counts.iter_mut().enumerate() {
+            *count += u32::from(grad(i).is_some());
+        }
+        // The usual case: plain Adam, every parameter at the same count. One
+        // multi-tensor update (a few kernels on the GPU, not one per tensor).
+        if let Some(hp) = self.shared_adam_step(&grad) {
+            let slots = params.iter_mut().zip(&mut self.slots).enumerate();
+            let tensors = slots.filter_map(|(i, (param, slots))| {
+                let Slots::Adam { m, v } = slots else { unreachable!("Adam's slots") };
+                Some(AdamTensors { param: &mut param.tensor, grad: grad(i)?, m, v })
+            });
+            return backend.adam_step_many(tensors, hp);
+        }
+        let slots = self.slots.iter_mut().zip(&self.counts);
+        for (i, (param, (slots, &count))) in params.iter_mut().zip(slots).enumerate() {
+            if let Some(g) = grad(i) {
+                update(backend, self.config, &mut param.tensor, g, slots, count)?;
+            }
         }
         Ok(())
+    }
+
+    /// Adam's hyperparameters for this update, if it is plain Adam (no
+    /// weight decay) and every parameter with a gradient is at the same
+    /// update count `t`.
+    fn shared_adam_step<'g>(
+        &self,
+        grad: &impl Fn(usize) -> Option<&'g B::Tensor>,
+    ) -> Option<AdamStep>
+    where
+        B::Tensor: 'g,
+    {
+        let OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay, .. } = self.config else {
+            return None;
+        };
+        let mut counts =
+            (0..self.counts.len()).filter(|&i| grad(i).is_some()).map(|i| self.counts[i]);
+        let t = counts.next()?;
+        (weight_decay == 0.0 && counts.all(|c| c == t)).then_some(AdamStep {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            t,
+        })
     }
 
     /// The state tensors, named `"{param}.velocity"` (SGD) or `"{param}.m"`,

@@ -148,6 +148,13 @@ impl<B: Backend> ParamStore<B> {
         self.params.iter().map(|p| tape.constant(p.tensor.clone())).collect()
     }
 
+    /// [`ParamStore::constants`] into `vars` (emptied first), reusing its
+    /// storage.
+    pub fn constants_into(&self, tape: &Tape<B>, vars: &mut Vec<Var<B>>) {
+        vars.clear();
+        vars.extend(self.params.iter().map(|p| tape.constant(p.tensor.clone())));
+    }
+
     /// Copies every tensor to the host as `f64`, in order (for checkpoints
     /// and tests; downloads from the device).
     pub fn download(&self, backend: &B) -> Result<Vec<Vec<f64>>> {

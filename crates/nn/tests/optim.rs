@@ -119,3 +119,44 @@ fn hyperparameters_out_of_range_are_named() {
     }
     assert!(OptimizerConfig::adamw(1e-3, 0.9, 0.999, 1e-8, 0.01).validate().is_ok());
 }
+
+#[test]
+fn plain_adam_updates_all_parameters_as_adam_step_does_on_each() {
+    // The optimizer's fast path (one `adam_step_many` call for every
+    // parameter at the same count) against its reference, `adam_step` on
+    // each tensor with t = 1, 2, 3: the same numbers, bit for bit, on
+    // parameters of awkward sizes.
+    use minimax_autodiff::{AdamStep, Dist};
+    let be = Be::new();
+    let shapes = [Shape::new(7, 3), Shape::new(1, 65), Shape::scalar()];
+    let mut params = ParamStore::<Be>::new();
+    for (i, &shape) in shapes.iter().enumerate() {
+        params.push(
+            format!("p{i}"),
+            be.random(shape, Dist::Normal { mean: 0.0, std: 1.0 }, i as u64),
+        );
+    }
+    let mut reference: Vec<_> = params.iter().map(|p| p.tensor.clone()).collect();
+    let zeros = |s: Shape| be.fill(s, 0.0);
+    let mut m: Vec<_> = shapes.iter().map(|&s| zeros(s)).collect();
+    let mut v: Vec<_> = shapes.iter().map(|&s| zeros(s)).collect();
+    let config = OptimizerConfig::adam(0.01, 0.5, 0.999, 1e-8);
+    let mut opt = Optimizer::new(&be, config, &params);
+    for t in 1..=3u32 {
+        let grads: Vec<_> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                be.random(s, Dist::Normal { mean: 0.0, std: 1.0 }, 100 * t as u64 + i as u64)
+            })
+            .collect();
+        opt.step_with(&be, &mut params, |i| grads.get(i)).unwrap();
+        let hp = AdamStep { lr: 0.01, beta1: 0.5, beta2: 0.999, eps: 1e-8, t };
+        for i in 0..shapes.len() {
+            be.adam_step(&mut reference[i], &grads[i], &mut m[i], &mut v[i], hp).unwrap();
+        }
+    }
+    for (p, want) in params.iter().zip(&reference) {
+        assert_eq!(be.download(&p.tensor).unwrap(), be.download(want).unwrap(), "{}", p.name);
+    }
+}
