@@ -3,6 +3,8 @@
 //
 // `concat_cols` is one dispatch per part (each writing its own columns of
 // the same output); `slice_cols` is one dispatch with dst_start = 0.
+// `concat_rows` and `slice_rows` use it too: a row-major block of whole
+// rows is one "row" (rows = 1) of all its values.
 //
 // Bindings:
 //   0  params  uniform

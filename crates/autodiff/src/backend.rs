@@ -241,6 +241,11 @@ pub trait Backend: Clone + 'static {
     fn concat_cols(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
     /// Columns `start .. start + len` of `x`.
     fn slice_cols(&self, x: &Self::Tensor, start: usize, len: usize) -> Result<Self::Tensor>;
+    /// Stacks tensors with the same number of columns, one below the other:
+    /// `[r₁, c], [r₂, c], … -> [r₁ + r₂ + …, c]`.
+    fn concat_rows(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
+    /// Rows `start .. start + len` of `x`.
+    fn slice_rows(&self, x: &Self::Tensor, start: usize, len: usize) -> Result<Self::Tensor>;
 
     /// Rows of `x` picked by `idx`: `out[i, :] = x[idx[i], :]`, so
     /// `[rows, c]` and `n` indices give `[n, c]`. An index may repeat.
@@ -665,6 +670,44 @@ pub fn slice_cols_shape(x: Shape, start: usize, len: usize) -> Result<Shape> {
         });
     }
     Ok(Shape::new(x.rows, len))
+}
+
+/// The shape of [`Backend::concat_rows`] on `parts`, or the error naming
+/// the two shapes whose column counts differ.
+pub fn concat_rows_shape(parts: &[Shape]) -> Result<Shape> {
+    let Some(first) = parts.first() else {
+        return Err(Error::Invalid { op: "concat_rows", why: "no tensors given".into() });
+    };
+    let mut rows: usize = 0;
+    for p in parts {
+        if p.cols != first.cols {
+            return Err(shape_error("concat_rows", *first, *p, "column counts differ"));
+        }
+        rows = rows.checked_add(p.rows).ok_or_else(|| Error::Invalid {
+            op: "concat_rows",
+            why: format!(
+                "the heights of {} tensors add up to more than {} rows",
+                parts.len(),
+                usize::MAX
+            ),
+        })?;
+    }
+    let out = Shape::new(rows, first.cols);
+    out.checked_numel("concat_rows")?;
+    Ok(out)
+}
+
+/// The shape of [`Backend::slice_rows`]: `[len, cols]`, if rows
+/// `start .. start + len` are inside `x`.
+pub fn slice_rows_shape(x: Shape, start: usize, len: usize) -> Result<Shape> {
+    let end = start.saturating_add(len);
+    if len == 0 || end > x.rows {
+        return Err(Error::Invalid {
+            op: "slice_rows",
+            why: format!("rows {start}..{end} are outside {x}"),
+        });
+    }
+    Ok(Shape::new(len, x.cols))
 }
 
 /// Checks that every index in `idx` is below `bound`, the number of rows

@@ -45,7 +45,7 @@ pub use backend::{
 pub use cpu::{Cpu, CpuIndices, CpuTensor};
 pub use error::{shape_error, Error, Result};
 pub use gradcheck::{gradcheck, gradcheck_with, GradcheckError, GradcheckOptions};
-pub use ops::{concat_cols, BatchNormOutput};
+pub use ops::{concat_cols, concat_rows, BatchNormOutput};
 pub use real::Real;
 pub use shape::Shape;
 pub use tape::{BackwardFn, Grads, Tape, Var};

@@ -85,6 +85,10 @@ pub(crate) enum Backward<B: Backend> {
     ConcatCols,
     /// `y = x[:, start..start + len]` (`ops/concat.rs`).
     SliceCols { start: usize },
+    /// `y = [x₁; x₂; …]` (`ops/concat.rs`).
+    ConcatRows,
+    /// `y = x[start..start + len, :]` (`ops/concat.rs`).
+    SliceRows { start: usize },
     /// `y[i, :] = x[idx[i], :]` (`ops/gather.rs`).
     GatherRows { idx: B::Indices },
     /// `y[i] = x[i, labels[i]]` (`ops/softmax.rs`).
@@ -110,6 +114,8 @@ impl<B: Backend> Backward<B> {
             Backward::Sum => "sum",
             Backward::ConcatCols => "concat_cols",
             Backward::SliceCols { .. } => "slice_cols",
+            Backward::ConcatRows => "concat_rows",
+            Backward::SliceRows { .. } => "slice_rows",
             Backward::GatherRows { .. } => "gather_rows",
             Backward::PickCols { .. } => "pick_cols",
             Backward::LogSumExp { .. } => "logsumexp_rows",
@@ -139,6 +145,8 @@ fn backward_rule<B: Backend>(
         Backward::Sum => reduce::sum_backward(be, dy, inputs),
         Backward::ConcatCols => concat::concat_cols_backward(be, dy, inputs),
         Backward::SliceCols { start } => concat::slice_cols_backward(be, dy, *start, inputs),
+        Backward::ConcatRows => concat::concat_rows_backward(be, dy, inputs),
+        Backward::SliceRows { start } => concat::slice_rows_backward(be, dy, *start, inputs),
         Backward::GatherRows { idx } => gather::gather_rows_backward(be, dy, idx, inputs),
         Backward::PickCols { labels } => softmax::pick_cols_backward(be, dy, labels, inputs),
         Backward::LogSumExp { x, y } => softmax::logsumexp_rows_backward(be, dy, x, y, inputs),

@@ -19,8 +19,8 @@
 use approx::relative_eq;
 use minimax_autodiff::gradcheck::{random_input, F64};
 use minimax_autodiff::{
-    concat_cols, gradcheck, Axis, Backend, Cpu, CpuTensor, GradcheckOptions, Result, Shape, Tape,
-    TensorShape, Var,
+    concat_cols, concat_rows, gradcheck, Axis, Backend, Cpu, CpuTensor, GradcheckOptions, Result,
+    Shape, Tape, TensorShape, Var,
 };
 
 /// `[rows, cols]` of the (first) input: a scalar, a row, a column, a small
@@ -343,6 +343,30 @@ fn slice_cols() {
                 &[(rows, cols)],
                 |r, c, s| vec![any(r, c, s)],
                 |v| v[0].slice_cols(start, len),
+            );
+        }
+    }
+}
+
+#[test]
+fn concat_rows_two_and_three_parts() {
+    let make = |r, c, s| vec![any(r, c, s), any(3, c, s + 100), any(1, c, s + 200)];
+    check_on("concat_rows (2 parts)", &SHAPES, make, |v| concat_rows(&[&v[0], &v[1]]));
+    check_on("concat_rows (3 parts)", &SHAPES, make, |v| concat_rows(&[&v[1], &v[0], &v[2]]));
+}
+
+#[test]
+fn slice_rows() {
+    // The first row, a middle block, and the last row.
+    for (rows, cols) in SHAPES {
+        let (mid_start, mid_len) = (rows / 3, (rows / 2).max(1));
+        for (start, len) in [(0, 1), (mid_start, mid_len), (rows - 1, 1)] {
+            let name = format!("slice_rows({start}, {len})");
+            check_on(
+                &name,
+                &[(rows, cols)],
+                |r, c, s| vec![any(r, c, s)],
+                |v| v[0].slice_rows(start, len),
             );
         }
     }

@@ -13,7 +13,7 @@
 //! misplaced gradient shows.
 
 use approx::assert_relative_eq;
-use minimax_autodiff::{concat_cols, Axis, Backend, Shape, Tape, Var};
+use minimax_autodiff::{concat_cols, concat_rows, Axis, Backend, Shape, Tape, Var};
 
 mod common;
 use common::{run, B};
@@ -348,6 +348,30 @@ fn slice_cols_pads_the_gradient_with_zeros() {
     let (y, d) = run(&[(2, 4, &x)], Some(&[1.0, 2.0, 3.0, 4.0]), |v| v[0].slice_cols(1, 2));
     assert_eq!(y, [2.0, 3.0, 6.0, 7.0]);
     assert_eq!(d[0], [0.0, 1.0, 2.0, 0.0, 0.0, 3.0, 4.0, 0.0]);
+}
+
+#[test]
+fn concat_rows_splits_the_gradient() {
+    // y = [a; b] with a = [[1, 2]], b = [[3, 4], [5, 6]]: y = [[1, 2], [3, 4], [5, 6]].
+    // With G = [[1, 2], [3, 4], [5, 6]] · 10, da = G's first row = [[10, 20]],
+    // db = the other two = [[30, 40], [50, 60]].
+    let g = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0];
+    let (y, d) = run(&[(1, 2, &[1.0, 2.0]), (2, 2, &[3.0, 4.0, 5.0, 6.0])], Some(&g), |v| {
+        concat_rows(&[&v[0], &v[1]])
+    });
+    assert_eq!(y, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(d[0], [10.0, 20.0]);
+    assert_eq!(d[1], [30.0, 40.0, 50.0, 60.0]);
+}
+
+#[test]
+fn slice_rows_pads_the_gradient_with_zeros() {
+    // y = row 1 of x = [[1, 2], [3, 4], [5, 6]] = [[3, 4]].
+    // With G = [[7, 8]], dx = [0; G; 0] = [[0, 0], [7, 8], [0, 0]].
+    let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let (y, d) = run(&[(3, 2, &x)], Some(&[7.0, 8.0]), |v| v[0].slice_rows(1, 1));
+    assert_eq!(y, [3.0, 4.0]);
+    assert_eq!(d[0], [0.0, 0.0, 7.0, 8.0, 0.0, 0.0]);
 }
 
 // ---------------------------------------------------------------------------

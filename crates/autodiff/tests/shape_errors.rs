@@ -6,8 +6,8 @@
 //! backend must match, since both call the shared checks in `backend.rs`).
 
 use minimax_autodiff::{
-    concat_cols, AdamStep, Backend, Cpu, CpuIndices, CpuTensor, Error, Shape, Tape, TensorShape,
-    Var,
+    concat_cols, concat_rows, AdamStep, Backend, Cpu, CpuIndices, CpuTensor, Error, Shape, Tape,
+    TensorShape, Var,
 };
 
 type B = Cpu<f64>;
@@ -85,6 +85,29 @@ fn concat_cols_with_differing_rows() {
     let parts = [a.value(), b.value(), c.value()];
     assert_err(B::new().concat_cols(&parts), &["concat_cols: [2, 3] and [4, 1]"]);
     assert_err(concat_cols::<B>(&[]), &["concat_cols", "no tensors"]);
+}
+
+#[test]
+fn concat_rows_with_differing_columns() {
+    let tape = Tape::new(B::new());
+    let (a, b, c) = (var(&tape, 2, 3), var(&tape, 1, 3), var(&tape, 4, 1));
+    assert_err(
+        concat_rows(&[&a, &b, &c]),
+        &["concat_rows: [2, 3] and [4, 1]", "column counts differ"],
+    );
+    let parts = [a.value(), b.value(), c.value()];
+    assert_err(B::new().concat_rows(&parts), &["concat_rows: [2, 3] and [4, 1]"]);
+    assert_err(concat_rows::<B>(&[]), &["concat_rows", "no tensors"]);
+}
+
+#[test]
+fn slice_rows_out_of_range() {
+    let tape = Tape::new(B::new());
+    let x = var(&tape, 4, 3);
+    assert_err(x.slice_rows(2, 3), &["slice_rows: rows 2..5 are outside [4, 3]"]);
+    assert_err(x.slice_rows(1, 0), &["slice_rows: rows 1..1 are outside [4, 3]"]);
+    assert_err(x.slice_rows(usize::MAX, 2), &["slice_rows", "outside [4, 3]"]);
+    assert_err(B::new().slice_rows(x.value(), 3, 2), &["slice_rows: rows 3..5"]);
 }
 
 #[test]

@@ -16,8 +16,8 @@ use crate::fused;
 use crate::kernels::*;
 use crate::{rows, MatmulKernel, Wgpu, WgpuIndices, WgpuTensor};
 use minimax_autodiff::backend::{
-    binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, matmul_shape, same_shape,
-    slice_cols_shape, sum_shape,
+    binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
+    matmul_shape, same_shape, slice_cols_shape, slice_rows_shape, sum_shape,
 };
 use minimax_autodiff::{
     rng, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, Product, Result, Shape, Unary,
@@ -369,6 +369,45 @@ impl Backend for Wgpu {
             src_cols: u(x.shape.cols),
             src_start: u(start),
             dst_cols: u(len),
+            dst_start: 0,
+        };
+        self.ctx.dispatch(K::CopyCols, &params, &[&x.buffer, &out], grid_1d(shape.numel()));
+        Ok(WgpuTensor::new(shape, out))
+    }
+
+    fn concat_rows(&self, parts: &[&WgpuTensor]) -> Result<WgpuTensor> {
+        let shapes: Vec<Shape> = parts.iter().map(|p| p.shape).collect();
+        let shape = concat_rows_shape(&shapes)?;
+        let out = self.ctx.try_output("concat_rows", shape)?;
+        // Row-major, so each part is one block of the output: copied as a
+        // single "row" of all its values, after the parts before it.
+        let total = u(shape.numel());
+        let mut start = 0;
+        for p in parts {
+            let params = CopyColsParams {
+                rows: 1,
+                len: p.n(),
+                src_cols: p.n(),
+                src_start: 0,
+                dst_cols: total,
+                dst_start: start,
+            };
+            self.ctx.dispatch(K::CopyCols, &params, &[&p.buffer, &out], grid_1d(p.shape.numel()));
+            start += p.n();
+        }
+        Ok(WgpuTensor::new(shape, out))
+    }
+
+    fn slice_rows(&self, x: &WgpuTensor, start: usize, len: usize) -> Result<WgpuTensor> {
+        let shape = slice_rows_shape(x.shape, start, len)?;
+        let out = self.ctx.output("slice_rows", shape);
+        // One "row" of `len · cols` values, from `start · cols` on.
+        let params = CopyColsParams {
+            rows: 1,
+            len: u(shape.numel()),
+            src_cols: x.n(),
+            src_start: u(start * x.shape.cols),
+            dst_cols: u(shape.numel()),
             dst_start: 0,
         };
         self.ctx.dispatch(K::CopyCols, &params, &[&x.buffer, &out], grid_1d(shape.numel()));

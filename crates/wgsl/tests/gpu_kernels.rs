@@ -9,8 +9,8 @@
 //! Vulkan) a dispatch costs ~20 µs and a matmul runs at ~1 GFLOP/s.
 
 use minimax_autodiff::{
-    concat_cols, AdamStep, Axis, Backend, Binary, Cpu, CpuTensor, Dist, Error, Shape, Tape,
-    TensorShape, Unary, Var,
+    concat_cols, concat_rows, AdamStep, Axis, Backend, Binary, Cpu, CpuTensor, Dist, Error, Shape,
+    Tape, TensorShape, Unary, Var,
 };
 use minimax_wgsl::testing::gpu_or_skip;
 use minimax_wgsl::{MatmulKernel, Wgpu, WgpuTensor};
@@ -145,6 +145,11 @@ fn shape_errors_are_the_cpus() {
         CPU.concat_cols(&[&c34, &c52]).unwrap_err()
     );
     assert_eq!(gpu.concat_cols(&[]).unwrap_err(), CPU.concat_cols(&[]).unwrap_err());
+    assert_eq!(
+        gpu.concat_rows(&[&g34, &g52]).unwrap_err(),
+        CPU.concat_rows(&[&c34, &c52]).unwrap_err()
+    );
+    assert_eq!(gpu.slice_rows(&g34, 2, 2).unwrap_err(), CPU.slice_rows(&c34, 2, 2).unwrap_err());
     for (start, len) in [(0, 0), (2, 3), (4, 1)] {
         let want = CPU.slice_cols(&c34, start, len).unwrap_err();
         assert_eq!(gpu.slice_cols(&g34, start, len).unwrap_err(), want);
@@ -332,6 +337,15 @@ fn broadcast_transpose_concat_and_slice_match_the_cpu() {
         let want = CPU.concat_cols(&[&x_cpu, &y_cpu, &z_cpu, &x_cpu]).unwrap();
         let got = gpu.concat_cols(&[&x, &y, &z, &x]).unwrap();
         assert_close(&format!("concat_cols with {to}"), &gpu, &got, &want, 0.0, 0.0);
+        let (v_cpu, v) = pair(&gpu, 63, cols, -1.0, 1.0, 9);
+        let want = CPU.concat_rows(&[&x_cpu, &v_cpu, &x_cpu]).unwrap();
+        let got = gpu.concat_rows(&[&x, &v, &x]).unwrap();
+        assert_close(&format!("concat_rows with {to}"), &gpu, &got, &want, 0.0, 0.0);
+        for (start, len) in [(0, 1), (rows - 1, 1), (0, rows), (rows / 2, rows - rows / 2)] {
+            let want = CPU.slice_rows(&x_cpu, start, len).unwrap();
+            let got = gpu.slice_rows(&x, start, len).unwrap();
+            assert_close(&format!("slice_rows {start}+{len} of {to}"), &gpu, &got, &want, 0.0, 0.0);
+        }
         for (start, len) in [(0, 1), (cols - 1, 1), (0, cols), (cols / 2, cols - cols / 2)] {
             let want = CPU.slice_cols(&x_cpu, start, len).unwrap();
             let got = gpu.slice_cols(&x, start, len).unwrap();
@@ -441,7 +455,8 @@ fn in_place_updates_do_not_change_shared_copies() {
 // ---------------------------------------------------------------------------
 
 /// A small model touching every primitive's backward: matmul (plain and
-/// transposed), bias add, the activations, div, concat/slice, reductions,
+/// transposed), bias add, the activations, div, concat/slice (columns and
+/// rows), reductions,
 /// the moments and the BCE loss. Returns the loss and the gradients of
 /// the three leaves, downloaded.
 fn expression<B: Backend<Elem = f32>>(be: &B, x: &[f32], w: &[f32], b: &[f32]) -> Vec<Vec<f32>> {
@@ -454,6 +469,7 @@ fn expression<B: Backend<Elem = f32>>(be: &B, x: &[f32], w: &[f32], b: &[f32]) -
     let e = a.elu(0.5).softplus().div(&a.square().add_scalar(1.0)).unwrap(); // [9, 4]
     let s = concat_cols(&[&e, &a.slice_cols(1, 2).unwrap(), &h.clamp(-1.5, 1.5)]).unwrap(); // [9, 8]
     let q = s.slice_cols(0, 4).unwrap().matmul_t(false, &w, true).unwrap(); // [9, 4] · wᵀ = [9, 5]
+    let q = concat_rows(&[&q.slice_rows(4, 5).unwrap(), &q.slice_rows(0, 4).unwrap()]).unwrap(); // rows rotated, [9, 5]
     let r = q.mul(&x).unwrap().sum_axis(Axis::Cols).mul_scalar(0.1).exp(); // [9, 1]
     let r = r.square().add_scalar(1.0).log().sqrt(); // [9, 1]
     let moments = s.moments().unwrap(); // [1, 32]

@@ -36,9 +36,10 @@ pub mod unary;
 pub use rows::CpuIndices;
 
 use crate::backend::{
-    binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, gather_rows_shape,
-    logsumexp_rows_shape, matmul_shape, pick_cols_shape, same_shape, scatter_add_rows_shape,
-    scatter_cols_shape, slice_cols_shape, sum_shape, Broadcast,
+    binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
+    gather_rows_shape, logsumexp_rows_shape, matmul_shape, pick_cols_shape, same_shape,
+    scatter_add_rows_shape, scatter_cols_shape, slice_cols_shape, slice_rows_shape, sum_shape,
+    Broadcast,
 };
 use crate::{
     rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape, TensorShape, Unary,
@@ -344,6 +345,32 @@ impl<T: Real> Backend for Cpu<T> {
             for (i, row) in out.chunks_exact_mut(len).enumerate() {
                 row.copy_from_slice(&x.data[i * cols + start..i * cols + start + len]);
             }
+        }))
+    }
+
+    fn concat_rows(&self, parts: &[&CpuTensor<T>]) -> Result<CpuTensor<T>> {
+        let shape = match parts {
+            [] => concat_rows_shape(&[])?,
+            [first, rest @ ..] => rest.iter().try_fold(first.shape, |joined, p| {
+                concat_rows_shape(&[first.shape, p.shape])?;
+                concat_rows_shape(&[joined, p.shape])
+            })?,
+        };
+        // Row-major: the parts' values, one after the other.
+        Ok(CpuTensor::build(shape, |out| {
+            let mut at = 0;
+            for p in parts {
+                out[at..at + p.data.len()].copy_from_slice(&p.data);
+                at += p.data.len();
+            }
+        }))
+    }
+
+    fn slice_rows(&self, x: &CpuTensor<T>, start: usize, len: usize) -> Result<CpuTensor<T>> {
+        let shape = slice_rows_shape(x.shape, start, len)?;
+        let c = x.shape.cols;
+        Ok(CpuTensor::build(shape, |out| {
+            out.copy_from_slice(&x.data[start * c..(start + len) * c])
         }))
     }
 

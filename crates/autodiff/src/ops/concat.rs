@@ -1,4 +1,5 @@
-//! Joining tensors side by side, and taking columns back out.
+//! Joining tensors side by side or one below the other, and taking
+//! columns or rows back out.
 
 use crate::tape::{Backward, InputGrads};
 use crate::{Backend, Result, Shape, TensorShape, Var};
@@ -68,6 +69,71 @@ pub(crate) fn slice_cols_backward<B: Backend>(
         (true, false) => be.concat_cols(&[&zeros(start), dy])?,
         (false, true) => be.concat_cols(&[dy, &zeros(after)])?,
         (true, true) => be.concat_cols(&[&zeros(start), dy, &zeros(after)])?,
+    };
+    inputs.add(0, dx)
+}
+
+/// Stacks variables with the same number of columns, one below the other:
+/// `[r₁, c], [r₂, c], … -> [r₁ + r₂ + …, c]` (two batches as one, say).
+pub fn concat_rows<B: Backend>(parts: &[&Var<B>]) -> Result<Var<B>> {
+    let Some(first) = parts.first() else {
+        return Err(crate::Error::Invalid { op: "concat_rows", why: "no tensors given".into() });
+    };
+    let be = first.backend();
+    let y = if parts.len() <= ON_STACK {
+        let mut values = [&first.value; ON_STACK];
+        for (value, part) in values.iter_mut().zip(parts) {
+            *value = &part.value;
+        }
+        be.concat_rows(&values[..parts.len()])?
+    } else {
+        be.concat_rows(&parts.iter().map(|v| &v.value).collect::<Vec<_>>())?
+    };
+    first.tape.record_op(y, parts, Backward::ConcatRows)
+}
+
+/// The backward of [`concat_rows`]: y = [x₁; x₂; …]  =>  dxₖ = the rows of
+/// dy that came from xₖ.
+pub(crate) fn concat_rows_backward<B: Backend>(
+    be: &B,
+    dy: &B::Tensor,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    let mut start = 0;
+    for k in 0..inputs.len() {
+        let height = inputs.shape(k).rows;
+        if inputs.needs(k) {
+            inputs.add(k, be.slice_rows(dy, start, height)?)?;
+        }
+        start += height;
+    }
+    Ok(())
+}
+
+impl<B: Backend> Var<B> {
+    /// Rows `start .. start + len`.
+    pub fn slice_rows(&self, start: usize, len: usize) -> Result<Var<B>> {
+        let y = self.backend().slice_rows(&self.value, start, len)?;
+        Ok(self.tape.record_on_own_tape(y, &[self], Backward::SliceRows { start }))
+    }
+}
+
+/// The backward of [`Var::slice_rows`]: y = x[start..start+len, :]  =>
+/// dx = [0; dy; 0], zeros where x's rows were not taken.
+pub(crate) fn slice_rows_backward<B: Backend>(
+    be: &B,
+    dy: &B::Tensor,
+    start: usize,
+    inputs: &mut InputGrads<'_, B>,
+) -> Result<()> {
+    let Shape { rows, cols } = inputs.shape(0);
+    let after = rows - start - dy.shape().rows; // rows below the slice
+    let zeros = |height| be.fill(Shape::new(height, cols), 0.0);
+    let dx = match (start > 0, after > 0) {
+        (false, false) => dy.clone(),
+        (true, false) => be.concat_rows(&[&zeros(start), dy])?,
+        (false, true) => be.concat_rows(&[dy, &zeros(after)])?,
+        (true, true) => be.concat_rows(&[&zeros(start), dy, &zeros(after)])?,
     };
     inputs.add(0, dx)
 }

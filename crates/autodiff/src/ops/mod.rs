@@ -19,7 +19,7 @@
 //! | `unary.rs` | `map`, and through it `exp`, `log`, `sqrt`, `powi`, `square`, `tanh`, `sigmoid`, `relu`, `leaky_relu`, `elu`, `softplus`, `clamp` | `map_backward` |
 //! | `reduce.rs` | `sum`, `sum_axis` | `sum_backward` |
 //! | | `mean`, `mean_axis` | (composed) |
-//! | `concat.rs` | `concat_cols`, `slice_cols` | `concat_cols_backward`, `slice_cols_backward` |
+//! | `concat.rs` | `concat_cols`, `slice_cols`, `concat_rows`, `slice_rows` | `concat_cols_backward`, `slice_cols_backward`, `concat_rows_backward`, `slice_rows_backward` |
 //! | `gather.rs` | `gather_rows` (by [`crate::Backend::Indices`]) | `gather_rows_backward` (a scatter-add) |
 //! | `softmax.rs` | `logsumexp_rows`, `pick_cols` (by label) | `logsumexp_rows_backward` (the softmax), `pick_cols_backward` (a one-hot) |
 //! | | `log_softmax_rows`, `softmax_rows` | (composed) |
@@ -40,5 +40,5 @@ pub(crate) mod softmax;
 mod stats;
 pub(crate) mod unary;
 
-pub use concat::concat_cols;
+pub use concat::{concat_cols, concat_rows};
 pub use norm::BatchNormOutput;
