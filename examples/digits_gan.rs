@@ -182,15 +182,7 @@ fn on_gpu(args: &Args, splits: &Splits) -> Result<(), TrainError> {
     let gpu = minimax::wgsl::Wgpu::new()?;
     let device = gpu.adapter_summary();
     println!("device: {device}");
-    let stats = gpu.clone();
-    let hook = move || {
-        let s = stats.stats();
-        DeviceCounters {
-            dispatches: s.dispatches,
-            submits: s.submits,
-            readback_bytes: s.readback_bytes,
-        }
-    };
+    let hook = minimax::gpu_counters(&gpu);
     // The training set in as few tensors as the adapter can hold.
     let pixels = splits.train.rows * splits.train.cols;
     let max_rows = (gpu.max_tensor_bytes() / (4 * pixels as u64)) as usize;
@@ -302,7 +294,7 @@ fn run<B: Backend>(
         ..Default::default()
     };
     let stops: Vec<u64> = (0..=GRID_POINTS).map(|i| c.steps * i / GRID_POINTS).collect();
-    let (mut seconds, mut per_step_sum, mut steps_run) = (0.0, None::<PerStep>, 0u64);
+    let (mut seconds, mut device_work, mut steps_run) = (0.0, None::<(DeviceCounters, u64)>, 0);
     for &stop in &stops {
         if stop < trainer.step() {
             continue;
@@ -311,16 +303,9 @@ fn run<B: Backend>(
         hooks.finish();
         let stats = stats?;
         seconds += stats.seconds;
-        if let Some(p) = stats.per_step {
-            let w = stats.steps_run as f64;
-            let acc = per_step_sum.get_or_insert(PerStep {
-                dispatches: 0.0,
-                submits: 0.0,
-                readback_bytes: 0.0,
-            });
-            acc.dispatches += p.dispatches * w;
-            acc.submits += p.submits * w;
-            acc.readback_bytes += p.readback_bytes * w;
+        if let Some((work, steps)) = stats.device_work {
+            let (total, n) = device_work.get_or_insert((DeviceCounters::default(), 0));
+            (*total, *n) = (*total + work, *n + steps);
         }
         steps_run += stats.steps_run;
         grid(&trainer, shape, &dir.join(format!("samples_step{stop:06}.png")))?;
@@ -417,14 +402,10 @@ fn run<B: Backend>(
         summary["conditional_accuracy"] = json!(a.overall);
         summary["conditional_accuracy_per_class"] = json!(a.per_class);
     }
-    if let Some(p) = per_step_sum.filter(|_| steps_run > 0) {
-        let w = steps_run as f64;
-        let per = PerStep {
-            dispatches: p.dispatches / w,
-            submits: p.submits / w,
-            readback_bytes: p.readback_bytes / w,
-        };
-        summary["gpu"] = json!(DeviceWork::from(per));
+    if let Some(per) = device_work.and_then(|(total, steps)| PerStep::new(total, steps)) {
+        let work = DeviceWork::from(per);
+        println!("{work}");
+        summary["gpu"] = json!(work);
     }
     let summary_path = dir.join("summary.json");
     summary::write_json(&summary_path, &summary).map_err(|e| io_error(&summary_path, e))?;

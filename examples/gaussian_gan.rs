@@ -219,15 +219,7 @@ type CounterHook = Box<dyn Fn() -> DeviceCounters>;
 fn on_gpu(args: &Args) -> Result<(), TrainError> {
     let gpu = minimax::wgsl::Wgpu::new()?;
     println!("device: {}", gpu.adapter_summary());
-    let stats = gpu.clone();
-    let hook = move || {
-        let s = stats.stats();
-        DeviceCounters {
-            dispatches: s.dispatches,
-            submits: s.submits,
-            readback_bytes: s.readback_bytes,
-        }
-    };
+    let hook = minimax::gpu_counters(&gpu);
     run(gpu, args, Some(Box::new(hook)))
 }
 
@@ -279,18 +271,16 @@ fn run<B: Backend>(
     );
     print_evaluation(&trainer, &eval);
     println!("{verdict}");
-    if let Some(p) = stats.per_step {
-        println!(
-            "per step: {:.1} dispatches, {:.2} submits, {:.1} bytes read back",
-            p.dispatches, p.submits, p.readback_bytes
-        );
+    let device_work = stats.per_step().map(DeviceWork::from);
+    if let Some(work) = &device_work {
+        println!("{work}");
     }
 
     // 4. Write the report and the figure.
     let mut report = report(&trainer, &name, &stats, &eval, &verdict);
     let obj = report.as_object_mut().expect("an object");
-    if let Some(p) = stats.per_step {
-        let work = serde_json::to_value(DeviceWork::from(p)).expect("numbers");
+    if let Some(work) = device_work {
+        let work = serde_json::to_value(work).expect("numbers");
         obj.extend(work.as_object().expect("an object").clone());
     }
     if let Some(from) = &args.resume {

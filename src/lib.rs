@@ -17,3 +17,22 @@ pub use minimax_io as io;
 pub use minimax_nn as nn;
 #[cfg(feature = "gpu")]
 pub use minimax_wgsl as wgsl;
+
+/// The GPU backend's work counters as the trainers read them
+/// ([`gan::Trainer::set_counter_hook`]), so a run can report its commands
+/// per step.
+#[cfg(feature = "gpu")]
+pub fn gpu_counters(gpu: &wgsl::Wgpu) -> impl Fn() -> gan::DeviceCounters + 'static {
+    let gpu = gpu.clone();
+    move || {
+        let s = gpu.stats();
+        gan::DeviceCounters {
+            dispatches: s.dispatches,
+            passes: s.passes,
+            bind_groups: s.bind_groups_created,
+            copies: s.copies,
+            submits: s.submits,
+            readback_bytes: s.readback_bytes,
+        }
+    }
+}

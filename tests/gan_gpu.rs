@@ -6,8 +6,11 @@
 //! `MINIMAX_REQUIRE_GPU=1`, which turns a missing GPU into a failure.
 
 use minimax::autodiff::Cpu;
+use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
+use minimax::gan::run::WARMUP_STEPS;
 use minimax::gan::{Config, Preset, RunOptions, Trainer};
 use minimax::wgsl::testing::gpu_or_skip;
+use minimax::wgsl::Stats;
 
 /// The largest difference between two runs' parameters, G's and D's.
 fn max_difference<A: minimax::autodiff::Backend, B: minimax::autodiff::Backend>(
@@ -60,4 +63,69 @@ fn the_gpu_trainer_tracks_the_cpu_one_and_a_step_reads_nothing_back() {
     let end = max_difference(&on_gpu, &on_cpu);
     eprintln!("start {start:e}, end {end:e}");
     assert!(end < 1e-4, "after 8 steps the GPU and CPU runs differ by {end}");
+}
+
+/// The GPU's counters of each of `steps` consecutive calls of `step`.
+fn per_step(gpu: &minimax::wgsl::Wgpu, steps: usize, mut step: impl FnMut()) -> Vec<Stats> {
+    (0..steps)
+        .map(|_| {
+            gpu.reset_stats();
+            step();
+            gpu.stats()
+        })
+        .collect()
+}
+
+/// Issue 14's budget for a steady-state step: at most `max_dispatches`
+/// kernels in one compute pass and one submit, no copy (every update in
+/// place), no bind group created (the cache serves them), no readback.
+fn assert_lean(name: &str, steps: &[Stats], max_dispatches: u64) {
+    for (i, s) in steps.iter().enumerate() {
+        eprintln!("{name} step {i}: {s}");
+    }
+    // The first steps fill the buffer pool and the bind-group cache: until
+    // the order in which the pool hands buffers out repeats, a step binds
+    // new combinations (7 steps for the default 1-D GAN on lavapipe).
+    let steady = &steps[WARMUP_STEPS as usize..];
+    for s in steady {
+        assert!(s.dispatches <= max_dispatches, "{name}: {s}");
+        let counts = (s.passes, s.submits, s.copies, s.bind_groups_created, s.readbacks);
+        assert_eq!(
+            counts,
+            (1, 1, 0, 0, 0),
+            "{name}: passes, submits, copies, bind groups, readbacks: {s}"
+        );
+        assert_eq!(s.buffers_allocated, 0, "{name}: {s}");
+    }
+    assert!(steady.windows(2).all(|w| w[0] == w[1]), "{name}: steady steps differ");
+}
+
+#[test]
+fn the_default_1d_step_is_at_most_50_dispatches_with_no_copies_or_new_bind_groups() {
+    let Some(gpu) = gpu_or_skip("the_default_1d_step_is_at_most_50_dispatches") else {
+        return;
+    };
+    let mut t = Trainer::new(gpu.clone(), Config::preset(Preset::Default)).unwrap();
+    let steps = per_step(&gpu, WARMUP_STEPS as usize + 5, || t.train_step().unwrap());
+    assert_lean("default 1-D GAN", &steps, 50);
+}
+
+#[test]
+fn the_image_gan_sized_step_is_at_most_60_dispatches_with_no_copies_or_new_bind_groups() {
+    let Some(gpu) = gpu_or_skip("the_image_gan_sized_step_is_at_most_60_dispatches") else {
+        return;
+    };
+    // G 100-256-512-784 (LeakyReLU 0.2, tanh out), D 784-512-256-1, batch
+    // 64, non-saturating, Adam: issue 14's image-GAN-sized step, on 256
+    // random "images" (the counts do not depend on the pixels).
+    let mut c = ImageConfig::preset(ImagePreset::Classic, 784, 10);
+    c.g_hidden = vec![256, 512];
+    c.g_batch_norm = false;
+    let n = 256;
+    let images: Vec<f32> = (0..n * 784).map(|i| ((i * 7919) % 200) as f32 / 100.0 - 1.0).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let data = ImageData::upload(&gpu, &c, &images, &labels, n).unwrap();
+    let mut t = ImageTrainer::new(gpu.clone(), c, data).unwrap();
+    let steps = per_step(&gpu, WARMUP_STEPS as usize + 5, || t.train_step().unwrap());
+    assert_lean("image-GAN-sized", &steps, 60);
 }

@@ -68,7 +68,9 @@ impl GanLoss {
     /// - minimax, non-saturating (the same D): maximising V is minimising
     ///   `-V`, the binary cross-entropy of both batches:
     ///   `BCE(l_real, t_real) + BCE(l_fake, t_fake)`, with
-    ///   `BCE(l, t) = mean(softplus(l) - t·l) = mean(-t ln σ(l) - (1-t) ln(1-σ(l)))`.
+    ///   `BCE(l, t) = mean(softplus(l) - t·l) = mean(-t ln σ(l) - (1-t) ln(1-σ(l)))`
+    ///   (each BCE one fused op, [`Var::bce_logits`]; [`Var::bce_with_logits`]
+    ///   is the same loss written out in primitives).
     /// - least-squares: `½ mean((D(x) - t_real)²) + ½ mean((D(G(z)) - t_fake)²)`
     ///   on the raw outputs.
     /// - wasserstein: the critic maximises `E[D(x)] - E[D(G(z))]`, so it
@@ -82,7 +84,7 @@ impl GanLoss {
     ) -> Result<Var<B>> {
         match self {
             GanLoss::Minimax | GanLoss::NonSaturating => {
-                real.bce_with_logits(t_real)?.add(&fake.bce_with_logits(t_fake)?)
+                real.bce_logits(t_real)?.add(&fake.bce_logits(t_fake)?)
             }
             GanLoss::LeastSquares => {
                 let on_real = real.mse(t_real)?.mul_scalar(0.5);
@@ -92,22 +94,46 @@ impl GanLoss {
         }
     }
 
+    /// [`GanLoss::d_loss`] when D saw the real and the fake batch as one
+    /// batch: `logits` are D's outputs on the stacked batch (`[2·m, 1]`,
+    /// the `m` real rows first) and `t` their targets, stacked the same
+    /// way. Each half of `d_loss` is a mean over `m` rows, so the sum of the
+    /// two is twice the mean over all `2·m`:
+    ///
+    /// - minimax, non-saturating: `2 · BCE(l, t)`, one fused op;
+    /// - least-squares: `½ mean_real + ½ mean_fake = mean((l - t)²)`;
+    /// - wasserstein: the two halves are taken apart and [`GanLoss::d_loss`]
+    ///   applied (targets unused).
+    pub fn d_loss_joint<B: Backend>(self, logits: &Var<B>, t: &Var<B>) -> Result<Var<B>> {
+        match self {
+            GanLoss::Minimax | GanLoss::NonSaturating => Ok(logits.bce_logits(t)?.mul_scalar(2.0)),
+            GanLoss::LeastSquares => logits.mse(t),
+            GanLoss::Wasserstein => {
+                let m = logits.shape().rows / 2;
+                let (real, fake) = (logits.slice_rows(0, m)?, logits.slice_rows(m, m)?);
+                self.d_loss(&real, &fake, t, t)
+            }
+        }
+    }
+
     /// G's loss, to be **minimised** over G's parameters, from D's raw
-    /// outputs `l` on a fake batch (D frozen).
+    /// outputs `l` on a fake batch (D frozen). `one` is the label "real", a
+    /// constant `[1, 1]` holding 1 (made once by the trainer).
     ///
     /// - minimax: minimise `E[ln(1 - D(G(z)))] = E[ln(1 - σ(l))] = -mean(softplus(l))`.
     ///   Its gradient `d/dl = -σ(l)` vanishes when D confidently rejects the
     ///   fakes (`l ≪ 0`), which is exactly the situation early in training:
     ///   the loss *saturates*.
-    /// - non-saturating: minimise `-E[ln D(G(z))] = -E[ln σ(l)] = mean(softplus(-l))`.
-    ///   Same fixed point, but `d/dl = σ(l) - 1 ≈ -1` when `l ≪ 0`: strong
-    ///   gradients exactly when G is worst.
+    /// - non-saturating: minimise `-E[ln D(G(z))] = -E[ln σ(l)] = mean(softplus(-l))`,
+    ///   which is `BCE(l, 1)`: G trains D's verdict on its fakes towards
+    ///   "real" (one fused op). Same fixed point, but `d/dl = σ(l) - 1 ≈ -1`
+    ///   when `l ≪ 0`: strong gradients exactly when G is worst.
     /// - least-squares: `½ mean((D(G(z)) - 1)²)`.
     /// - wasserstein: `-mean(D(G(z)))`.
-    pub fn g_loss<B: Backend>(self, fake: &Var<B>) -> Result<Var<B>> {
+    pub fn g_loss<B: Backend>(self, fake: &Var<B>, one: &Var<B>) -> Result<Var<B>> {
         Ok(match self {
             GanLoss::Minimax => fake.softplus().mean().neg(),
-            GanLoss::NonSaturating => fake.neg().softplus().mean(),
+            GanLoss::NonSaturating => fake.bce_logits(one)?,
             GanLoss::LeastSquares => fake.add_scalar(-1.0).square().mean().mul_scalar(0.5),
             GanLoss::Wasserstein => fake.mean().neg(),
         })

@@ -107,6 +107,15 @@ impl Discriminator {
         })
     }
 
+    /// Whether D's logit for a sample depends on that sample alone, with
+    /// nothing drawn at random: D sees samples one at a time (not their
+    /// moments, not packed) and drops nothing out. Then D can score a real
+    /// and a fake batch stacked as one batch, in one pass, with the same
+    /// logits as two passes give.
+    pub fn scores_rows_alone(&self) -> bool {
+        self.input == DInput::Samples && self.pack == 1 && self.dropout == 0.0
+    }
+
     /// D's logits for a batch `x` of samples `[n, dim]`: `[n, 1]`, or
     /// `[n / pack, 1]` with packing (`n` must be a multiple of `pack`), or
     /// `[1, 1]` when D sees the batch's moments. `dropout_seed` switches dropout on

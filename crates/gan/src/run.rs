@@ -3,8 +3,9 @@
 //! snapshots, checkpoints (through a hook: this crate writes no files),
 //! and the device counters. The step itself is [`Trainer::train_step`].
 
-pub use crate::counters::DeviceCounters;
+pub use crate::counters::{DeviceCounters, PerStep};
 use crate::error::TrainError;
+use crate::pass::LastStep;
 use crate::snapshot::Snapshot;
 use crate::train::Trainer;
 use minimax_autodiff::{Backend, Real, TensorShape};
@@ -75,6 +76,13 @@ impl Default for RunOptions {
     }
 }
 
+/// Steps at the start of a run left out of its device counts: until the
+/// order in which the GPU's buffer pool hands buffers out repeats from step
+/// to step, a step binds new combinations of buffers (the default 1-D GAN
+/// settles after 7 steps on lavapipe). After them a step is the steady
+/// state: the same commands, no new bind groups, no new buffers.
+pub const WARMUP_STEPS: u64 = 10;
+
 /// What a call to [`Trainer::run_with`] measured.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunStats {
@@ -82,21 +90,20 @@ pub struct RunStats {
     pub steps_run: u64,
     /// Wall time spent training (snapshots and checkpoint writes excluded).
     pub seconds: f64,
-    /// Device work per step, if the trainer has a counter hook.
-    pub per_step: Option<PerStep>,
+    /// The device work of the run's steady state, if the trainer has a
+    /// counter hook and the run is longer than [`WARMUP_STEPS`]: every step
+    /// after those, snapshots and saves left out, and how many steps that
+    /// is.
+    pub device_work: Option<(DeviceCounters, u64)>,
     /// The figure snapshots taken.
     pub snapshots: Vec<Snapshot>,
 }
 
-/// Average device work per training step.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub struct PerStep {
-    /// Compute passes per step.
-    pub dispatches: f64,
-    /// Queue submissions per step.
-    pub submits: f64,
-    /// Bytes read back to the host per step.
-    pub readback_bytes: f64,
+impl RunStats {
+    /// The steady state's device work per step (see [`RunStats::device_work`]).
+    pub fn per_step(&self) -> Option<PerStep> {
+        self.device_work.and_then(|(total, steps)| PerStep::new(total, steps))
+    }
 }
 
 /// Time and device work spent beside training (snapshots, checkpoints),
@@ -140,15 +147,8 @@ impl<B: Backend> Trainer<B> {
         first_step: u64,
         stop: u64,
     ) -> Result<Option<Progress>, TrainError> {
-        let last = &self.passes.last;
-        let (Some(d_loss), Some(g_loss), Some(real_logits), Some(fake_logits), Some(fake)) =
-            (&last.d_loss, &last.g_loss, &last.real_logits, &last.fake_logits, &last.fake)
-        else {
-            return Ok(None);
-        };
-        let last_step = [d_loss, g_loss, real_logits, fake_logits, fake];
         let clock = (started, first_step, self.step, stop);
-        progress_report(&self.backend, self.config.loss, last_step, clock).map(Some)
+        progress_report(&self.backend, self.config.loss, &self.passes.last, clock)
     }
 
     /// Trains until `config.steps`; see [`Trainer::run_with`].
@@ -301,7 +301,8 @@ pub fn run_with<T: Training>(
 ) -> Result<RunStats, TrainError> {
     let started = Instant::now();
     let first_step = t.steps_done();
-    let counters_before = t.counters();
+    // The device's counters when the steady state begins, after the warm-up.
+    let mut steady_from: Option<(DeviceCounters, u64)> = None;
     let mut aside = Aside::default(); // snapshots and checkpoints
     let mut snapshots = Vec::new();
     let mut last_checkpoint: Option<(PathBuf, u64)> = None;
@@ -311,6 +312,10 @@ pub fn run_with<T: Training>(
     while t.steps_done() < stop {
         t.train_step()?;
         let step = t.steps_done();
+        if step == first_step + WARMUP_STEPS {
+            steady_from = t.counters().map(|c| (c, step));
+            aside.counters = DeviceCounters::default();
+        }
         let diverged =
             |what| TrainError::NonFinite { step, what, last_checkpoint: last_checkpoint.clone() };
         if step.is_multiple_of(opts.log_every.max(1)) || step == stop {
@@ -343,25 +348,13 @@ pub fn run_with<T: Training>(
     t.device().sync()?;
     let seconds = started.elapsed().saturating_sub(aside.time).as_secs_f64();
     let steps_run = t.steps_done() - first_step;
-    let per_step = match (counters_before, t.counters()) {
-        (Some(before), Some(after)) if steps_run > 0 => {
-            let per = |a: u64, b: u64, skip: u64| {
-                a.saturating_sub(b).saturating_sub(skip) as f64 / steps_run as f64
-            };
-            let skip = aside.counters;
-            Some(PerStep {
-                dispatches: per(after.dispatches, before.dispatches, skip.dispatches),
-                submits: per(after.submits, before.submits, skip.submits),
-                readback_bytes: per(
-                    after.readback_bytes,
-                    before.readback_bytes,
-                    skip.readback_bytes,
-                ),
-            })
+    let device_work = match (steady_from, t.counters()) {
+        (Some((from, step)), Some(now)) => {
+            Some((now - from - aside.counters, t.steps_done() - step))
         }
         _ => None,
     };
-    Ok(RunStats { steps_run, seconds, per_step, snapshots })
+    Ok(RunStats { steps_run, seconds, device_work, snapshots })
 }
 
 impl Aside {
@@ -375,46 +368,58 @@ impl Aside {
         let (started, before) = (Instant::now(), t.counters());
         let out = f(t);
         self.time += started.elapsed();
-        if let (Some(b), Some(a)) = (before, t.counters()) {
-            self.counters.dispatches += a.dispatches.saturating_sub(b.dispatches);
-            self.counters.submits += a.submits.saturating_sub(b.submits);
-            self.counters.readback_bytes += a.readback_bytes.saturating_sub(b.readback_bytes);
+        if let (Some(before), Some(after)) = (before, t.counters()) {
+            self.counters = self.counters + (after - before);
         }
         out
     }
 }
 
-/// The progress report of a step from its device tensors `[D loss, G loss,
-/// D's logits on the real batch, on the fake batch, the fake batch]` (a
-/// few small downloads) and the clock `(started, first step of this run,
-/// step now, stop)`.
+/// The progress report of the last step from its device tensors (a few
+/// small downloads) and the clock `(started, first step of this run, step
+/// now, stop)`; `None` before the first step.
 pub(crate) fn progress_report<B: Backend>(
     backend: &B,
     loss: crate::GanLoss,
-    [d_loss, g_loss, real_logits, fake_logits, fake]: [&B::Tensor; 5],
+    last: &LastStep<B>,
     (started, first_step, step, stop): (Instant, u64, u64, u64),
-) -> Result<Progress, TrainError> {
+) -> Result<Option<Progress>, TrainError> {
+    let (Some(d_loss), Some(g_loss), Some((logits, fake_logits)), Some(fake)) =
+        (&last.d_loss, &last.g_loss, &last.d_logits, &last.fake)
+    else {
+        return Ok(None);
+    };
     let get = |t: &B::Tensor| -> Result<Vec<f64>, TrainError> {
         Ok(backend.download(t)?.into_iter().map(Real::to_f64).collect())
     };
     let mean_output = |logits: Vec<f64>| {
         logits.iter().map(|&l| loss.d_output_f64(l)).sum::<f64>() / logits.len() as f64
     };
+    // D's logits on the real batch and on the fake one: two tensors, or
+    // one holding both, the real rows first.
+    let (real_logits, fake_logits) = match fake_logits {
+        Some(fake_logits) => (get(logits)?, get(fake_logits)?),
+        None => {
+            let mut both = get(logits)?;
+            let fake_logits = both.split_off(both.len() / 2);
+            (both, fake_logits)
+        }
+    };
     let (gen_mean, gen_std) = crate::stats::mean_std(&get(fake)?);
     let elapsed = started.elapsed().as_secs_f64();
     let done = (step - first_step) as f64;
     let steps_per_sec = if elapsed > 0.0 { done / elapsed } else { 0.0 };
     let left = stop.saturating_sub(step) as f64;
-    Ok(Progress {
+    Ok(Some(Progress {
         step,
         steps: stop,
         d_loss: get(d_loss)?[0],
         g_loss: get(g_loss)?[0],
-        d_real: mean_output(get(real_logits)?),
-        d_fake: mean_output(get(fake_logits)?),
+        d_real: mean_output(real_logits),
+        d_fake: mean_output(fake_logits),
         gen_mean,
         gen_std,
         steps_per_sec,
         eta_secs: if steps_per_sec > 0.0 { left / steps_per_sec } else { 0.0 },
-    })
+    }))
 }

@@ -27,9 +27,9 @@ use crate::counters::DeviceCounters;
 use crate::error::TrainError;
 use crate::loss::GanLoss;
 use crate::models::{Discriminator, Generator, DISCRIMINATOR_NET, GENERATOR_NET};
-use crate::pass::{LeafVecs, Pass, Passes};
+use crate::pass::{LeafVecs, Pass, Passes, Player};
 use minimax_autodiff::rng::derive_seed;
-use minimax_autodiff::{Backend, Dist, Shape, Tape, Unary, Var};
+use minimax_autodiff::{concat_rows, Backend, Dist, Shape, Tape, Unary, Var};
 use minimax_nn::{Optimizer, ParamStore};
 
 /// What a random draw is for. With the run seed, the step and the sub-step
@@ -86,6 +86,11 @@ pub struct Trainer<B: Backend> {
     pub(crate) step: u64,
     /// D's targets `[1, 1]` when there is no label noise: `real_label` and 0.
     fixed_labels: (B::Tensor, B::Tensor),
+    /// The same stacked for a joint batch, `[2·batch, 1]`: `batch` rows of
+    /// `real_label`, then `batch` of 0.
+    fixed_joint_labels: B::Tensor,
+    /// The label 1 `[1, 1]`, G's target for its fakes.
+    one: B::Tensor,
     /// The tape of every D- and G-pass, reset before each, and the vectors
     /// of their leaves: kept, so a step in steady state allocates nothing.
     pub(crate) passes: Passes<B>,
@@ -117,6 +122,9 @@ impl<B: Backend> Trainer<B> {
         let d_opt = Optimizer::new(&backend, config.d_optimizer, &d_params);
         let fixed_labels =
             (backend.fill(Shape::scalar(), config.real_label), backend.fill(Shape::scalar(), 0.0));
+        let column = |v| backend.fill(Shape::new(config.batch, 1), v); // [batch, 1]
+        let fixed_joint_labels =
+            backend.concat_rows(&[&column(config.real_label), &column(0.0)])?;
         Ok(Trainer {
             backend: backend.clone(),
             config,
@@ -128,6 +136,8 @@ impl<B: Backend> Trainer<B> {
             d_opt,
             step: 0,
             fixed_labels,
+            fixed_joint_labels,
+            one: backend.fill(Shape::scalar(), 1.0),
             passes: Passes::new(backend),
             counters: None,
         })
@@ -230,6 +240,16 @@ impl<B: Backend> Trainer<B> {
         (t_real, t_fake)
     }
 
+    /// [`Trainer::labels`] stacked for D's joint batch, `[2·batch, 1]`: the
+    /// real batch's rows, then the fake one's.
+    fn joint_labels(&self, tape: &Tape<B>, step: u64, j: u64) -> Result<Var<B>, TrainError> {
+        if self.config.label_noise == 0.0 {
+            return Ok(tape.constant(self.fixed_joint_labels.clone()));
+        }
+        let (t_real, t_fake) = self.labels(tape, Shape::new(self.config.batch, 1), step, j);
+        Ok(concat_rows(&[&t_real, &t_fake])?)
+    }
+
     /// Builds (without applying) D-step `j` of `step` on `tape`: D's loss on
     /// a real batch and a fake batch whose generator output is **detached**.
     ///
@@ -263,19 +283,31 @@ impl<B: Backend> Trainer<B> {
         let z = self.g.noise(tape, c.batch, self.stream(purpose::NOISE_D, step, j));
         // [batch, dim]; detach: a constant from here on, so no gradient reaches G.
         let fake = self.g.forward(&g_vars, &z)?.detach();
+        if self.d.scores_rows_alone() {
+            // D scores each sample on its own, so it sees both batches as
+            // one, [2·batch, dim] with the real rows first: one pass
+            // through D instead of two, the same logits.
+            let both = concat_rows(&[&real, &fake])?;
+            let logits = self.d.forward(&d_vars, &both, None)?; // [2·batch, 1]
+            let targets = self.joint_labels(tape, step, j)?;
+            let loss = c.loss.d_loss_joint(&logits, &targets)?;
+            return Ok(Pass { loss, g_vars, d_vars, logits, fake_logits: None, fake });
+        }
         let dropout_real = Some(self.stream(purpose::DROPOUT_REAL, step, j));
         let dropout_fake = Some(self.stream(purpose::DROPOUT_FAKE, step, j));
         let real_logits = self.d.forward(&d_vars, &real, dropout_real)?; // [batch, 1] or [1, 1]
         let fake_logits = self.d.forward(&d_vars, &fake, dropout_fake)?;
         let (t_real, t_fake) = self.labels(tape, real_logits.shape(), step, j);
         let loss = c.loss.d_loss(&real_logits, &fake_logits, &t_real, &t_fake)?;
-        Ok(Pass { loss, g_vars, d_vars, real_logits: Some(real_logits), fake_logits, fake })
+        let fake_logits = Some(fake_logits);
+        Ok(Pass { loss, g_vars, d_vars, logits: real_logits, fake_logits, fake })
     }
 
     /// Builds (without applying) G-step `j` of `step` on `tape`: G's loss on
-    /// D's answer to a fresh fake batch. D's parameters are leaves too (the
-    /// gradient must flow *through* D to reach G), but only G's gradients
-    /// are applied: D is frozen.
+    /// D's answer to a fresh fake batch. D is frozen: its parameters go on
+    /// the tape as constants, so the gradient flows *through* D's ops to
+    /// reach G, but D's own gradients, which a G-step would throw away, are
+    /// never computed.
     pub fn generator_pass(&self, tape: &Tape<B>, step: u64, j: u64) -> Result<Pass<B>, TrainError> {
         self.generator_pass_into(tape, step, j, (Vec::new(), Vec::new()))
     }
@@ -289,22 +321,23 @@ impl<B: Backend> Trainer<B> {
         (mut g_vars, mut d_vars): LeafVecs<B>,
     ) -> Result<Pass<B>, TrainError> {
         self.g_params.on_tape_into(tape, &mut g_vars);
-        self.d_params.on_tape_into(tape, &mut d_vars);
+        self.d_params.constants_into(tape, &mut d_vars);
         let z = self.g.noise(tape, self.config.batch, self.stream(purpose::NOISE_G, step, j));
         let fake = self.g.forward(&g_vars, &z)?; // [batch, dim], not detached
         let dropout = Some(self.stream(purpose::DROPOUT_G, step, j));
         let fake_logits = self.d.forward(&d_vars, &fake, dropout)?;
-        let loss = self.config.loss.g_loss(&fake_logits)?;
-        Ok(Pass { loss, g_vars, d_vars, real_logits: None, fake_logits, fake })
+        let loss = self.config.loss.g_loss(&fake_logits, &tape.constant(self.one.clone()))?;
+        Ok(Pass { loss, g_vars, d_vars, logits: fake_logits, fake_logits: None, fake })
     }
 
     /// One training step of Algorithm 1: `k` D-updates, then `g_steps`
     /// G-updates, then a flush. Downloads nothing.
     ///
     /// Every pass records on the trainer's one tape (`passes.fresh` empties it
-    /// and hands out the leaf vectors); `passes.recycle` keeps
-    /// the values the progress line needs and takes the vectors back, so a
-    /// step in steady state allocates nothing.
+    /// and hands out the leaf vectors); `passes.gradients` differentiates
+    /// the loss, keeps what the progress line needs, takes the vectors
+    /// back and empties the tape before the update, so the update is in
+    /// place and a step in steady state allocates nothing.
     pub fn train_step(&mut self) -> Result<(), TrainError> {
         let step = self.step;
         self.follow_lr_schedule(step);
@@ -312,21 +345,19 @@ impl<B: Backend> Trainer<B> {
         for j in 0..self.config.d_steps as u64 {
             let leaves = self.passes.fresh()?;
             let pass = self.discriminator_pass_into(&self.passes.tape, step, j, leaves)?;
-            let grads = self.passes.tape.backward(&pass.loss)?;
-            self.d_opt.step(&self.backend, &mut self.d_params, &pass.d_vars, &grads)?;
+            let grads = self.passes.gradients(pass, Player::D)?;
+            self.d_opt.step_with(&self.backend, &mut self.d_params, |i| grads.get(i)?.as_ref())?;
             if self.config.loss == GanLoss::Wasserstein {
                 self.clip_critic(); // WGAN keeps the critic Lipschitz by clipping
             }
-            self.passes.recycle(pass);
         }
         // The G-steps: G learns from D's answer; the gradient flows through D,
-        // but only G's parameters move (D is frozen, its gradients dropped).
+        // but only G's parameters move (D is frozen).
         for j in 0..self.config.g_steps as u64 {
             let leaves = self.passes.fresh()?;
             let pass = self.generator_pass_into(&self.passes.tape, step, j, leaves)?;
-            let grads = self.passes.tape.backward(&pass.loss)?;
-            self.g_opt.step(&self.backend, &mut self.g_params, &pass.g_vars, &grads)?;
-            self.passes.recycle(pass);
+            let grads = self.passes.gradients(pass, Player::G)?;
+            self.g_opt.step_with(&self.backend, &mut self.g_params, |i| grads.get(i)?.as_ref())?;
         }
         self.step += 1;
         self.backend.flush()?;

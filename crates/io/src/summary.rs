@@ -89,11 +89,19 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// Device work per training step, as `summary.json` names it.
+/// Device work per training step, as `summary.json` names it: the run's
+/// steady state (every step after its first; see
+/// [`minimax_gan::RunStats::device_work`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DeviceWork {
-    /// Compute dispatches per step.
+    /// Kernels launched per step.
     pub dispatches_per_step: f64,
+    /// Compute passes recorded per step.
+    pub passes_per_step: f64,
+    /// Bind groups created per step (0 when the cache serves them all).
+    pub bind_groups_per_step: f64,
+    /// Buffer copies per step (0 when every update is in place).
+    pub copies_per_step: f64,
     /// Queue submissions per step.
     pub submits_per_step: f64,
     /// Bytes read back to the host per step.
@@ -104,9 +112,28 @@ impl From<PerStep> for DeviceWork {
     fn from(p: PerStep) -> Self {
         DeviceWork {
             dispatches_per_step: p.dispatches,
+            passes_per_step: p.passes,
+            bind_groups_per_step: p.bind_groups,
+            copies_per_step: p.copies,
             submits_per_step: p.submits,
             readback_bytes_per_step: p.readback_bytes,
         }
+    }
+}
+
+impl std::fmt::Display for DeviceWork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "per step: {:.1} dispatches in {:.2} passes, {:.2} bind groups created, {:.2} copies, \
+             {:.2} submits, {:.1} bytes read back",
+            self.dispatches_per_step,
+            self.passes_per_step,
+            self.bind_groups_per_step,
+            self.copies_per_step,
+            self.submits_per_step,
+            self.readback_bytes_per_step
+        )
     }
 }
 

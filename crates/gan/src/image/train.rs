@@ -21,11 +21,12 @@
 //! uses the running ones, as PyTorch's `eval()` does.
 
 use crate::error::TrainError;
-use crate::image::data::{Batch, ImageData};
+use crate::image::data::ImageData;
 use crate::image::ImageConfig;
+use crate::pass::{LeafVecs, Pass, Passes, Player};
 use crate::run::{first_non_finite, progress_report, DeviceCounters, Progress, Training};
 use minimax_autodiff::rng::derive_seed;
-use minimax_autodiff::{concat_cols, Backend, Dist, Real, Shape, Tape, Var};
+use minimax_autodiff::{concat_cols, concat_rows, Backend, Dist, Real, Shape, Tape, Var};
 use minimax_nn::{Activation, Mlp, Norm, Optimizer, ParamStore};
 use std::time::Instant;
 
@@ -57,8 +58,13 @@ pub struct ImageTrainer<B: Backend> {
     g_opt: Optimizer<B>,
     d_opt: Optimizer<B>,
     step: u64,
-    /// The last step's (D loss, G loss, D's logits on real and fake, fakes).
-    last: Option<[B::Tensor; 5]>,
+    /// D's targets on the stacked batch `[2·batch, 1]`: `batch` rows of
+    /// `real_label` (the real images), then `batch` of 0 (the fakes).
+    joint_labels: B::Tensor,
+    /// G's target for its fakes, 1 (`[1, 1]`).
+    one: B::Tensor,
+    /// The tape of every pass, its leaf vectors, and the last step's values.
+    passes: Passes<B>,
     /// Reads the device's work counters (see [`ImageTrainer::set_counter_hook`]).
     counters: Option<Box<dyn Fn() -> DeviceCounters>>,
 }
@@ -96,8 +102,11 @@ impl<B: Backend> ImageTrainer<B> {
         let g_running = g.init_running(&backend);
         let g_opt = Optimizer::new(&backend, config.g_optimizer, &g_params);
         let d_opt = Optimizer::new(&backend, config.d_optimizer, &d_params);
+        let column = |v| backend.fill(Shape::new(config.batch, 1), v); // [batch, 1]
+        let joint_labels = backend.concat_rows(&[&column(config.real_label), &column(0.0)])?;
+        let one = backend.fill(Shape::scalar(), 1.0);
         Ok(ImageTrainer {
-            backend,
+            backend: backend.clone(),
             config,
             data,
             g,
@@ -108,7 +117,9 @@ impl<B: Backend> ImageTrainer<B> {
             g_opt,
             d_opt,
             step: 0,
-            last: None,
+            joint_labels,
+            one,
+            passes: Passes::new(backend.clone()),
             counters: None,
         })
     }
@@ -179,79 +190,81 @@ impl<B: Backend> ImageTrainer<B> {
         derive_seed(&[self.config.seed, purpose, step, j])
     }
 
-    /// `a|y`: the one-hot classes joined on the right, if conditional.
-    fn with_class(&self, a: &Var<B>, onehot: &Var<B>) -> Result<Var<B>, TrainError> {
-        Ok(if self.config.conditional { concat_cols(&[a, onehot])? } else { a.clone() })
-    }
-
-    /// `G(z|y)` in training mode (batch statistics; running ones updated).
-    fn generate_train(
-        &mut self,
-        tape: &Tape<B>,
-        g_vars: &[Var<B>],
-        onehot: &Var<B>,
-        seed: u64,
-    ) -> Result<Var<B>, TrainError> {
-        let z = tape.random(
-            Shape::new(self.config.batch, self.config.latent_dim),
-            Dist::Normal { mean: 0.0, std: 1.0 },
-            seed,
-        );
-        let input = self.with_class(&z, onehot)?; // [batch, latent (+ classes)]
-        Ok(if self.g.has_batch_norm() {
-            self.g.forward_norm(g_vars, &input, None, Norm::Train(&mut self.g_running))?
-        } else {
-            self.g.forward(g_vars, &input, None)?
-        })
-    }
-
-    /// One training step of Algorithm 1 (see the module docs).
+    /// One training step of Algorithm 1 (see the module docs). Each pass
+    /// records on the trainer's one tape; `passes.gradients` empties it
+    /// before the update, so the update is in place.
     pub fn train_step(&mut self) -> Result<(), TrainError> {
         let (step, k) = (self.step, self.config.d_steps as u64);
-        let mut last_batch: Option<Batch<B>> = None;
-        let mut d_values = None;
+        let mut classes = None; // the last real batch's one-hot classes
         for j in 0..k {
-            let tape = Tape::new(self.backend.clone());
-            let g_vars = self.g_params.constants(&tape); // D-step: G is not trained
-            let d_vars = self.d_params.on_tape(&tape);
-            let batch = self.data.batch(&tape, step * k + j)?; // [batch, pixels], [batch, classes]
-            let fake = self
-                .generate_train(
-                    &tape,
-                    &g_vars,
-                    &batch.onehot,
-                    self.stream(purpose::NOISE_D, step, j),
-                )?
-                .detach();
-            let real_logits =
-                self.d.forward(&d_vars, &self.with_class(&batch.images, &batch.onehot)?, None)?; // [batch, 1]
-            let fake_logits =
-                self.d.forward(&d_vars, &self.with_class(&fake, &batch.onehot)?, None)?;
-            let t_real = tape.fill(Shape::scalar(), self.config.real_label);
-            let t_fake = tape.fill(Shape::scalar(), 0.0);
-            let loss = self.config.loss.d_loss(&real_logits, &fake_logits, &t_real, &t_fake)?;
-            let grads = tape.backward(&loss)?;
-            self.d_opt.step(&self.backend, &mut self.d_params, &d_vars, &grads)?;
-            d_values = Some([loss, real_logits, fake_logits, fake].map(|v| v.value().clone()));
-            last_batch = Some(batch);
+            let leaves = self.passes.fresh()?;
+            let (pass, onehot) = self.discriminator_pass(step, j, leaves)?;
+            let grads = self.passes.gradients(pass, Player::D)?;
+            self.d_opt.step_with(&self.backend, &mut self.d_params, |i| grads.get(i)?.as_ref())?;
+            classes = Some(onehot);
         }
         // The G-step, asking for the classes of the last real batch.
-        let tape = Tape::new(self.backend.clone());
-        let g_vars = self.g_params.on_tape(&tape);
-        let d_vars = self.d_params.constants(&tape); // D is frozen
-        let onehot = tape.constant(last_batch.expect("k ≥ 1").onehot.value().clone());
-        let fake =
-            self.generate_train(&tape, &g_vars, &onehot, self.stream(purpose::NOISE_G, step, 0))?;
-        let fake_logits = self.d.forward(&d_vars, &self.with_class(&fake, &onehot)?, None)?;
-        let g_loss = self.config.loss.g_loss(&fake_logits)?;
-        let grads = tape.backward(&g_loss)?;
-        self.g_opt.step(&self.backend, &mut self.g_params, &g_vars, &grads)?;
-        if let Some([d_loss, real, fake_l, fake]) = d_values {
-            self.last = Some([d_loss, g_loss.value().clone(), real, fake_l, fake]);
-        }
+        let leaves = self.passes.fresh()?;
+        let pass = self.generator_pass(step, classes.expect("k ≥ 1"), leaves)?;
+        let grads = self.passes.gradients(pass, Player::G)?;
+        self.g_opt.step_with(&self.backend, &mut self.g_params, |i| grads.get(i)?.as_ref())?;
         self.step += 1;
         self.backend.flush()?;
         Ok(())
+    }
+
+    /// D-step `j` of `step`, built on the trainer's tape: D's loss on a
+    /// real batch and a detached fake batch. Returns the pass and the real
+    /// batch's one-hot classes `[batch, classes]`.
+    fn discriminator_pass(
+        &mut self,
+        step: u64,
+        j: u64,
+        (mut g_vars, mut d_vars): LeafVecs<B>,
+    ) -> Result<(Pass<B>, B::Tensor), TrainError> {
+        let k = self.config.d_steps as u64;
+        let tape = &self.passes.tape;
+        self.g_params.constants_into(tape, &mut g_vars); // D-step: G is not trained
+        self.d_params.on_tape_into(tape, &mut d_vars);
+        let batch = self.data.batch(tape, step * k + j)?; // [batch, pixels], [batch, classes]
+        let seed = self.stream(purpose::NOISE_D, step, j);
+        let gen = (&self.g, &mut self.g_running, &self.config);
+        let fake = generate_train(gen, tape, &g_vars, &batch.onehot, seed)?.detach();
+        let conditional = self.config.conditional;
+        let real = with_class(conditional, &batch.images, &batch.onehot)?; // [batch, pixels (+ classes)]
+        let fake_input = with_class(conditional, &fake, &batch.onehot)?;
+        // D scores each image on its own, so it sees both batches as one,
+        // the real rows first: one pass through D instead of two.
+        let both = concat_rows(&[&real, &fake_input])?; // [2·batch, pixels (+ classes)]
+        let logits = self.d.forward(&d_vars, &both, None)?; // [2·batch, 1]
+        let targets = tape.constant(self.joint_labels.clone());
+        let loss = self.config.loss.d_loss_joint(&logits, &targets)?;
+        let pass = Pass { loss, g_vars, d_vars, logits, fake_logits: None, fake };
+        Ok((pass, batch.onehot.value().clone()))
+    }
+
+    /// The G-step of `step`, built on the trainer's tape: G's loss on D's
+    /// answer to fakes of the given classes. D is frozen: its parameters
+    /// are constants, so the gradient flows through D to G and D's own
+    /// gradients are never computed.
+    fn generator_pass(
+        &mut self,
+        step: u64,
+        classes: B::Tensor,
+        (mut g_vars, mut d_vars): LeafVecs<B>,
+    ) -> Result<Pass<B>, TrainError> {
+        let tape = &self.passes.tape;
+        self.g_params.on_tape_into(tape, &mut g_vars);
+        self.d_params.constants_into(tape, &mut d_vars);
+        let onehot = tape.constant(classes); // [batch, classes]
+        let seed = self.stream(purpose::NOISE_G, step, 0);
+        let gen = (&self.g, &mut self.g_running, &self.config);
+        let fake = generate_train(gen, tape, &g_vars, &onehot, seed)?; // [batch, pixels]
+        let input = with_class(self.config.conditional, &fake, &onehot)?;
+        let fake_logits = self.d.forward(&d_vars, &input, None)?;
+        let one = tape.constant(self.one.clone());
+        let loss = self.config.loss.g_loss(&fake_logits, &one)?;
+        Ok(Pass { loss, g_vars, d_vars, logits: fake_logits, fake_logits: None, fake })
     }
 
     /// `n` images from G (running batch-norm statistics, no gradients),
@@ -340,6 +353,38 @@ impl<B: Backend> ImageTrainer<B> {
     }
 }
 
+/// `a|y`: the one-hot classes joined on the right, if `conditional`.
+fn with_class<B: Backend>(
+    conditional: bool,
+    a: &Var<B>,
+    onehot: &Var<B>,
+) -> minimax_autodiff::Result<Var<B>> {
+    if conditional {
+        concat_cols(&[a, onehot])
+    } else {
+        Ok(a.clone())
+    }
+}
+
+/// `G(z|y)` in training mode (batch statistics, the running ones updated),
+/// for fresh noise `z ~ N(0, 1)` `[batch, latent]` drawn from `seed`.
+fn generate_train<B: Backend>(
+    (g, running, c): (&Mlp, &mut ParamStore<B>, &ImageConfig),
+    tape: &Tape<B>,
+    g_vars: &[Var<B>],
+    onehot: &Var<B>,
+    seed: u64,
+) -> Result<Var<B>, TrainError> {
+    let normal = Dist::Normal { mean: 0.0, std: 1.0 };
+    let z = tape.random(Shape::new(c.batch, c.latent_dim), normal, seed);
+    let input = with_class(c.conditional, &z, onehot)?; // [batch, latent (+ classes)]
+    Ok(if g.has_batch_norm() {
+        g.forward_norm(g_vars, &input, None, Norm::Train(running))?
+    } else {
+        g.forward(g_vars, &input, None)?
+    })
+}
+
 /// Images G draws per forward pass when sampling.
 const SAMPLE_CHUNK: usize = 1000;
 
@@ -360,15 +405,8 @@ impl<B: Backend> Training for ImageTrainer<B> {
         first_step: u64,
         stop: u64,
     ) -> Result<Option<Progress>, TrainError> {
-        let Some([d_loss, g_loss, real, fake_l, fake]) = &self.last else { return Ok(None) };
         let clock = (started, first_step, self.step, stop);
-        progress_report(
-            &self.backend,
-            self.config.loss,
-            [d_loss, g_loss, real, fake_l, fake],
-            clock,
-        )
-        .map(Some)
+        progress_report(&self.backend, self.config.loss, &self.passes.last, clock)
     }
     fn first_non_finite(&self) -> Result<Option<String>, TrainError> {
         let nets = [
