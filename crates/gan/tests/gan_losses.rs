@@ -223,3 +223,37 @@ fn wasserstein_clips_every_critic_weight_after_each_step() {
     assert!(max <= 0.01 + 1e-9, "a critic weight of {max} escaped the clip");
     assert!(max > 0.009, "the clip should bind: Xavier weights start far above 0.01");
 }
+
+#[test]
+fn the_joint_d_loss_equals_the_d_loss_on_the_two_halves_with_the_same_gradient() {
+    // D's loss on a stacked batch [real; fake] against the stacked targets
+    // must be d_loss on the halves: the same value, and the same gradient
+    // for every logit (each half is a mean over m rows, so the sum is twice
+    // the mean over 2m).
+    let be = F64::new();
+    let real_l = [2.0, -0.5, 0.3, 4.0, -7.0];
+    let fake_l = [-3.0, 0.1, 1.5, -0.2, 0.9];
+    let (tr, tf) = ([0.9, 0.9, 0.0, 0.9, 0.9], [0.0, 1.0, 0.0, 0.0, 0.0]);
+    for loss in GanLoss::ALL {
+        // Apart: two logit leaves, two target columns.
+        let tape = Tape::new(be);
+        let up = |v: &[f64]| be.upload(Shape::new(v.len(), 1), v).unwrap();
+        let (lr, lf) = (tape.leaf(up(&real_l)), tape.leaf(up(&fake_l)));
+        let (t_real, t_fake) = (tape.constant(up(&tr)), tape.constant(up(&tf)));
+        let apart = loss.d_loss(&lr, &lf, &t_real, &t_fake).unwrap();
+        let grads = tape.backward(&apart).unwrap();
+        let mut want = be.download(grads.get(&lr).unwrap()).unwrap();
+        want.extend(be.download(grads.get(&lf).unwrap()).unwrap());
+        // Joint: one leaf of 10 logits, the real rows first.
+        let tape = Tape::new(be);
+        let both = tape.leaf(up(&[real_l, fake_l].concat()));
+        let t = tape.constant(up(&[tr, tf].concat()));
+        let joint = loss.d_loss_joint(&both, &t).unwrap();
+        let got = be.download(tape.backward(&joint).unwrap().get(&both).unwrap()).unwrap();
+        let (a, j) = (apart.item().unwrap(), joint.item().unwrap());
+        assert!((a - j).abs() < 1e-14, "{loss}: apart {a}, joint {j}");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() < 1e-15, "{loss}: d/dlogit {i}: joint {g}, apart {w}");
+        }
+    }
+}
