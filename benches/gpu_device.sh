@@ -18,9 +18,12 @@
 #   3. the matmul bench (benches/gpu_matmul.rs) at n = 256 … 4096: GFLOP/s
 #      per kernel and the fraction of the adapter's FP32 peak where known
 #      (MINIMAX_FP32_PEAK_GFLOPS sets it for an adapter the table lacks);
-#   4. a GAN step's host time and commands (crates/wgsl/benches/gpu_step.rs);
+#   4. a GAN step's host time and commands: hand-written variants
+#      (crates/wgsl/benches/gpu_step.rs) and the trainers' own step
+#      (benches/gpu_trainer.rs);
 #   5. the 1-D GAN example on the GPU and on the CPU, steps/s side by side;
-#   6. the image GAN, likewise: a marked place, to fill in when it exists.
+#   6. the image GAN example (digits_gan) likewise, on Fashion-MNIST where
+#      it is installed, else the shipped 8×8 digits.
 # A step that fails is reported and the others still run; the script exits
 # 1 if any failed.
 #
@@ -90,38 +93,50 @@ fi
 
 step "4. a GAN step: host time and commands"
 run gpu_step 300 cargo bench -q -p minimax-wgsl --bench gpu_step
+run gpu_trainer 300 cargo bench -q --bench gpu_trainer
+
+out=$(mktemp -d)
+# One run of example `name` on `device` (further flags after them); prints
+# its device and timing lines and a RESULT line with its steps/s, from the
+# example's "trained N steps in X s (Y steps/s)" line.
+example() {
+  local name=$1 device=$2 steps=$3
+  shift 3
+  run "${name}_$device" 300 cargo run --release -q --example "$name" -- \
+    --device "$device" --steps "$steps" --log-every "$steps" --out "$out/$name-$device" "$@" \
+    >"$out/$name-$device.log" 2>&1
+  grep -E '^device:|^data:|trained|per step' "$out/$name-$device.log" | sed 's/^/  /'
+  local rate
+  rate=$(sed -n 's/.*trained .* (\([0-9.]*\) steps\/s).*/\1/p' "$out/$name-$device.log")
+  echo "RESULT bench=$name device=$device steps=$steps steps_per_sec=${rate:-?}"
+  eval "rate_$device=${rate:-0}"
+}
+ratio() {
+  awk -v g="$rate_gpu" -v c="$rate_cpu" 'BEGIN { if (c > 0) printf "%.2f", g / c; else print "?" }'
+}
 
 step "5. the 1-D GAN, GPU and CPU"
 gan_steps=3000
 [ "$software" = 1 ] && gan_steps=200
-out=$(mktemp -d)
-# One run of the example on `device`; steps/s from its "trained N steps in
-# X s (Y steps/s)" line.
-gan() {
-  local device=$1
-  run "gaussian_gan_$device" 300 cargo run --release -q --example gaussian_gan -- \
-    --device "$device" --steps "$gan_steps" --log-every "$gan_steps" --out "$out/$device" \
-    >"$out/$device.log" 2>&1
-  grep -E '^device:|trained|per step' "$out/$device.log" | sed 's/^/  /'
-  local rate
-  rate=$(sed -n 's/.*trained .* (\([0-9.]*\) steps\/s).*/\1/p' "$out/$device.log")
-  echo "RESULT bench=gaussian_gan device=$device steps=$gan_steps steps_per_sec=${rate:-?}"
-  eval "rate_$device=${rate:-0}"
-}
-rate_gpu=0
-rate_cpu=0
-gan gpu
-gan cpu
-echo "RESULT bench=gaussian_gan gpu_over_cpu=$(awk -v g="$rate_gpu" -v c="$rate_cpu" \
-  'BEGIN { if (c > 0) printf "%.2f", g / c; else print "?" }')"
-rm -rf "$out" "$log"
+rate_gpu=0 rate_cpu=0
+example gaussian_gan gpu "$gan_steps"
+example gaussian_gan cpu "$gan_steps"
+echo "RESULT bench=gaussian_gan gpu_over_cpu=$(ratio)"
 
 step "6. the image GAN, GPU and CPU"
-# TODO(image GAN): the example does not exist yet. When it does, run it here
-# as the 1-D GAN above (same flags, its own step count), e.g.
-#   gan_example image_gan gpu; gan_example image_gan cpu
-# and print RESULT bench=image_gan device=… steps_per_sec=…, and the ratio.
-echo "RESULT bench=image_gan status=not_written_yet"
+# Fashion-MNIST at its real size (the classic preset: G 100-128-256-512-1024-784
+# with batch norm, D 784-512-256-1) where Debian's dataset-fashion-mnist is
+# installed; else the shipped 8×8 digits. The judging classifier is trained
+# on first use (cached under out/classifiers/), outside the timed training.
+image_steps=300
+[ "$software" = 1 ] && image_steps=20
+data=digits
+[ -d /usr/share/datasets/fashion-mnist ] && data=fashion
+rate_gpu=0 rate_cpu=0
+example digits_gan gpu "$image_steps" --data "$data" --judge-samples 1000
+example digits_gan cpu "$image_steps" --data "$data" --judge-samples 1000
+echo "RESULT bench=image_gan data=$data gpu_over_cpu=$(ratio)"
+rm -rf "$out" "$log"
 
 step "done"
 if [ "${#failed[@]}" -gt 0 ]; then
