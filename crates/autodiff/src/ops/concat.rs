@@ -11,20 +11,32 @@ const ON_STACK: usize = 8;
 /// Joins variables with the same number of rows side by side:
 /// `[r, c₁], [r, c₂], … -> [r, c₁ + c₂ + …]`.
 pub fn concat_cols<B: Backend>(parts: &[&Var<B>]) -> Result<Var<B>> {
+    join("concat_cols", parts, B::concat_cols, Backward::ConcatCols)
+}
+
+/// Joins `parts` with the backend's `op` (named `name`) and records the
+/// result with backward `rule`.
+fn join<B: Backend>(
+    name: &'static str,
+    parts: &[&Var<B>],
+    op: impl FnOnce(&B, &[&B::Tensor]) -> Result<B::Tensor>,
+    rule: Backward<B>,
+) -> Result<Var<B>> {
     let Some(first) = parts.first() else {
-        return Err(crate::Error::Invalid { op: "concat_cols", why: "no tensors given".into() });
+        return Err(crate::Error::Invalid { op: name, why: "no tensors given".into() });
     };
     let be = first.backend();
+    // The parts' values, gathered on the stack when they are few.
     let y = if parts.len() <= ON_STACK {
         let mut values = [&first.value; ON_STACK];
         for (value, part) in values.iter_mut().zip(parts) {
             *value = &part.value;
         }
-        be.concat_cols(&values[..parts.len()])?
+        op(be, &values[..parts.len()])?
     } else {
-        be.concat_cols(&parts.iter().map(|v| &v.value).collect::<Vec<_>>())?
+        op(be, &parts.iter().map(|v| &v.value).collect::<Vec<_>>())?
     };
-    first.tape.record_op(y, parts, Backward::ConcatCols)
+    first.tape.record_op(y, parts, rule)
 }
 
 /// The backward of [`concat_cols`]: y = [x₁ | x₂ | …]  =>  dxₖ = the
@@ -76,20 +88,7 @@ pub(crate) fn slice_cols_backward<B: Backend>(
 /// Stacks variables with the same number of columns, one below the other:
 /// `[r₁, c], [r₂, c], … -> [r₁ + r₂ + …, c]` (two batches as one, say).
 pub fn concat_rows<B: Backend>(parts: &[&Var<B>]) -> Result<Var<B>> {
-    let Some(first) = parts.first() else {
-        return Err(crate::Error::Invalid { op: "concat_rows", why: "no tensors given".into() });
-    };
-    let be = first.backend();
-    let y = if parts.len() <= ON_STACK {
-        let mut values = [&first.value; ON_STACK];
-        for (value, part) in values.iter_mut().zip(parts) {
-            *value = &part.value;
-        }
-        be.concat_rows(&values[..parts.len()])?
-    } else {
-        be.concat_rows(&parts.iter().map(|v| &v.value).collect::<Vec<_>>())?
-    };
-    first.tape.record_op(y, parts, Backward::ConcatRows)
+    join("concat_rows", parts, B::concat_rows, Backward::ConcatRows)
 }
 
 /// The backward of [`concat_rows`]: y = [x₁; x₂; …]  =>  dxₖ = the rows of
