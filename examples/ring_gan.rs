@@ -61,9 +61,9 @@ use minimax::autodiff::{Backend, Cpu};
 use minimax::gan::coverage::{HQ_RADIUS, MIN_PER_MODE};
 use minimax::gan::snapshot::REAL_POINTS;
 use minimax::gan::{Config, Coverage, PlaneSnapshot, Preset, RunOptions, RunStats, Target};
-use minimax::gan::{TrainError, Trainer};
+use minimax::gan::{DeviceCounters, TrainError, Trainer};
 use minimax::io::cli::{self, Device, GameArgs, RunArgs, TerminalHooks};
-use minimax::io::summary::{self, Check, Verdict};
+use minimax::io::summary::{self, Check, DeviceWork, Verdict};
 use minimax::io::{figures, fsutil, scatter};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -155,7 +155,7 @@ fn main() {
     let result = match args.run.device {
         Device::Cpu => {
             println!("device: CPU (f32 reference backend)");
-            run(Cpu::<f32>::new(), &args)
+            run(Cpu::<f32>::new(), &args, None)
         }
         Device::Gpu => on_gpu(&args),
     };
@@ -169,7 +169,8 @@ fn main() {
 fn on_gpu(args: &Args) -> Result<(), TrainError> {
     let gpu = minimax::wgsl::Wgpu::new()?;
     println!("device: {}", gpu.adapter_summary());
-    run(gpu, args)
+    let hook = minimax::gpu_counters(&gpu);
+    run(gpu, args, Some(Box::new(hook)))
 }
 
 #[cfg(not(feature = "gpu"))]
@@ -180,7 +181,14 @@ fn on_gpu(_: &Args) -> Result<(), TrainError> {
     )
 }
 
-fn run<B: Backend>(backend: B, args: &Args) -> Result<(), TrainError> {
+/// Reads the GPU's work counters, so `summary.json` can report them per step.
+type CounterHook = Box<dyn Fn() -> DeviceCounters>;
+
+fn run<B: Backend>(
+    backend: B,
+    args: &Args,
+    counters: Option<CounterHook>,
+) -> Result<(), TrainError> {
     let name = args.run_name();
     let dir = cli::run_dir(EXAMPLE, &name, args.run.out.as_deref());
     cli::open_run_dir(&dir).map_err(TrainError::Io)?;
@@ -188,7 +196,7 @@ fn run<B: Backend>(backend: B, args: &Args) -> Result<(), TrainError> {
     if args.compare {
         compare(backend, args, &dir)
     } else {
-        single(backend, args, &name, &dir)
+        single(backend, args, &name, &dir, counters)
     }
 }
 
@@ -205,9 +213,13 @@ fn train<B: Backend>(
     config: Config,
     log_every: u64,
     verbose: bool,
+    counters: Option<CounterHook>,
 ) -> Result<Run<B>, TrainError> {
     let steps = config.steps;
     let mut trainer = Trainer::new(backend, config)?;
+    if let Some(hook) = counters {
+        trainer.set_counter_hook(hook);
+    }
     let mut snapshot_at: Vec<u64> = (0..=SLICES).map(|i| i * steps / SLICES).collect();
     snapshot_at.dedup();
     let options = RunOptions { log_every, snapshot_at, ..RunOptions::default() };
@@ -232,11 +244,17 @@ fn verdict(c: &Coverage) -> Verdict {
     Verdict::all(checks)
 }
 
-fn single<B: Backend>(backend: B, args: &Args, name: &str, dir: &Path) -> Result<(), TrainError> {
+fn single<B: Backend>(
+    backend: B,
+    args: &Args,
+    name: &str,
+    dir: &Path,
+    counters: Option<CounterHook>,
+) -> Result<(), TrainError> {
     // 1. Build the two players and train: Algorithm 1, as for the Gaussian.
     let config = args.config();
     println!("{}\n", config.describe());
-    let run = train(backend, config, args.run.log_every, true)?;
+    let run = train(backend, config, args.run.log_every, true, counters)?;
     let c = run.trainer.config().clone();
     println!(
         "\ntrained {} steps in {:.2} s ({:.0} steps/s)\n",
@@ -255,7 +273,11 @@ fn single<B: Backend>(backend: B, args: &Args, name: &str, dir: &Path) -> Result
     }
 
     // 3. Write the report and the figure.
-    let report = json!({
+    let device_work = run.stats.per_step().map(DeviceWork::from);
+    if let Some(work) = &device_work {
+        println!("{work}");
+    }
+    let mut report = json!({
         "example": EXAMPLE,
         "run": name,
         "data": c.target.name(),
@@ -268,6 +290,11 @@ fn single<B: Backend>(backend: B, args: &Args, name: &str, dir: &Path) -> Result
         "snapshots": history_json(&planes(&run.stats)),
         "config": summary::config_json(&c),
     });
+    if let Some(work) = device_work {
+        let work = serde_json::to_value(work).expect("numbers");
+        let obj = report.as_object_mut().expect("an object");
+        obj.extend(work.as_object().expect("an object").clone());
+    }
     let summary_path = dir.join("summary.json");
     summary::write_json(&summary_path, &report).map_err(|e| io_error(&summary_path, e))?;
     let figure_path = dir.join("figure.svg");
@@ -311,7 +338,7 @@ fn compare<B: Backend>(backend: B, args: &Args, dir: &Path) -> Result<(), TrainE
         for &seed in &seeds {
             let mut c = config.clone();
             c.seed = seed;
-            let run = train(backend.clone(), c, u64::MAX, false)?;
+            let run = train(backend.clone(), c, u64::MAX, false, None)?;
             println!(
                 "{name:>8} seed {seed}: {}/{} modes, {:5.1}% high quality, {:.1} s",
                 run.coverage.modes_covered,
