@@ -598,6 +598,12 @@ impl<T: Real> Backend for Cpu<T> {
 /// allocates nothing).
 const ADAM_BATCH: usize = 32;
 
+/// Elements per thread (all the batch's tensors together) from which an
+/// Adam update is split across threads: the elementwise kernels' threshold.
+/// Provisional: on this 2-core machine, loaded by other builds while it was
+/// measured (`BENCHMARKS.md`, issue 13), two threads beat one at no size.
+const ADAM_PER_THREAD: usize = ELEMENTWISE_PER_THREAD;
+
 /// Elements of one part of a threaded Adam update: parts are claimed one at
 /// a time by the threads (see `threads.rs`), across all the tensors of a
 /// batch. A multiple of 16 (a cache line of `f32`).
@@ -639,7 +645,7 @@ impl<T: Real> AdamBatch<T> {
 
     /// Updates every tensor of the batch in place and empties it: split into
     /// parts of [`ADAM_PART`] elements across the threads when the batch
-    /// holds at least [`ELEMENTWISE_PER_THREAD`] elements per thread, else
+    /// holds at least [`ADAM_PER_THREAD`] elements per thread, else
     /// one after the other on this thread. Each element is updated on its
     /// own, so the split does not change a bit.
     fn run(&mut self, k: &optim::AdamConsts<T>) {
@@ -657,7 +663,7 @@ impl<T: Real> AdamBatch<T> {
             )
         };
         let total: usize = items.iter().flatten().map(|s| s.len).sum();
-        let threads = threads::threads().min(total / ELEMENTWISE_PER_THREAD);
+        let threads = threads::threads().min(total / ADAM_PER_THREAD);
         if threads <= 1 {
             items.iter().flatten().for_each(|s| update(s, 0, s.len));
         } else {

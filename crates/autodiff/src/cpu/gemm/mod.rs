@@ -98,6 +98,14 @@ trait MicroKernel: Copy + Send + Sync {
         live: (usize, usize),
         accumulate: bool,
     );
+
+    /// `dst[p * ldd + c] = src[c * lds + p]` for `p, c < 16` (a copy, so
+    /// no bit changes), if this kernel has a fast way to do it (it returns
+    /// `true`); otherwise it does nothing and returns `false`, and the
+    /// caller copies one float at a time. For packing a transposed `B`.
+    fn transpose16(self, _src: &[f32], _lds: usize, _dst: &mut [f32], _ldd: usize) -> bool {
+        false
+    }
 }
 
 /// An edge tile for a kernel that only computes whole `[MR, NR]` tiles:
@@ -442,7 +450,7 @@ impl Operands<'_> {
             let nc = NC.min(n - j0);
             for p0 in (0..k).step_by(KC) {
                 let kc = KC.min(k - p0);
-                pack_b::<K>(self.b, p0, kc, j0, nc, b_pack);
+                pack_b(kernel, self.b, p0, kc, j0, nc, b_pack);
                 for i0 in (0..row_count).step_by(MC) {
                     let mc = MC.min(row_count - i0);
                     pack_a::<K>(self.a, first_row + i0, mc, p0, kc, a_pack);

@@ -44,6 +44,11 @@ impl<'a> View<'a> {
         self.col_stride == 1
     }
 
+    /// Everything from `(i, j)` on, in memory order.
+    fn from(&self, i: usize, j: usize) -> &'a [f32] {
+        &self.data[i * self.row_stride + j * self.col_stride..]
+    }
+
     /// The `len` elements that are contiguous in memory from `(i, j)`: along
     /// row `i` if [`View::rows_contiguous`], else down column `j`.
     fn run(&self, i: usize, j: usize, len: usize) -> &'a [f32] {
@@ -92,6 +97,7 @@ pub(super) fn pack_a<K: MicroKernel>(
 /// panels in `out` (panel `q` is `out[q*NR*kc..][..NR*kc]`, element `(p, j)`
 /// at `p*NR + j`). Columns past `nc` are zero.
 pub(super) fn pack_b<K: MicroKernel>(
+    kernel: K,
     b: View,
     p0: usize,
     kc: usize,
@@ -118,9 +124,30 @@ pub(super) fn pack_b<K: MicroKernel>(
                 step[..live].copy_from_slice(b.run(p0 + p, j, live));
             }
         } else {
-            for c in 0..live {
-                for (step, &v) in panel.chunks_exact_mut(K::NR).zip(b.run(p0, j + c, kc)) {
-                    step[c] = v;
+            // Transposed: each column of the panel is contiguous in the
+            // source. Blocks of 16 steps × 16 columns go through the
+            // kernel's in-register transpose where it has one; the rest
+            // (and every block, without one) a float at a time.
+            for (s, steps) in panel.chunks_mut(16 * K::NR).enumerate() {
+                let p = p0 + 16 * s; // first step of this block
+                let depth = steps.len() / K::NR;
+                let mut c0 = 0; // columns before c0 are done
+                if depth == 16 {
+                    while c0 + 16 <= live
+                        && kernel.transpose16(
+                            b.from(p, j + c0),
+                            b.col_stride,
+                            &mut steps[c0..],
+                            K::NR,
+                        )
+                    {
+                        c0 += 16;
+                    }
+                }
+                for c in c0..live {
+                    for (step, &v) in steps.chunks_exact_mut(K::NR).zip(b.run(p, j + c, depth)) {
+                        step[c] = v;
+                    }
                 }
             }
         }
