@@ -61,6 +61,11 @@ impl Avx512 {
 }
 
 impl MicroKernel for Avx512 {
+    #[inline(always)]
+    fn simd<R>(self, f: impl FnOnce() -> R) -> R {
+        self.vectorized(f)
+    }
+
     fn transpose16(self, src: &[f32], lds: usize, dst: &mut [f32], ldd: usize) -> bool {
         assert!(lds >= 16 && src.len() >= 15 * lds + 16, "transpose16: src too short");
         assert!(ldd >= 16 && dst.len() >= 15 * ldd + 16, "transpose16: dst too short");

@@ -96,6 +96,7 @@ pub(super) fn pack_a<K: MicroKernel>(
 /// Packs rows `p0..p0 + kc`, columns `j0..j0 + nc` of `b` into `NR`-column
 /// panels in `out` (panel `q` is `out[q*NR*kc..][..NR*kc]`, element `(p, j)`
 /// at `p*NR + j`). Columns past `nc` are zero.
+#[inline(always)]
 pub(super) fn pack_b<K: MicroKernel>(
     kernel: K,
     b: View,
