@@ -41,11 +41,11 @@ fn add_row_in_place<T: Real>(z: &mut [T], b: &[T], cols: usize) {
         // A short row: a block of whole rows at a time (as `binary_loop`).
         let (b_rows, len) = repeated(b);
         for block in z.chunks_mut(len) {
-            block.iter_mut().zip(&b_rows).for_each(|(z, &b)| *z = *z + b);
+            block.iter_mut().zip(&b_rows).for_each(|(z, &b)| *z += b);
         }
     } else {
         for row in z.chunks_exact_mut(cols) {
-            row.iter_mut().zip(b).for_each(|(z, &b)| *z = *z + b);
+            row.iter_mut().zip(b).for_each(|(z, &b)| *z += b);
         }
     }
 }

@@ -107,7 +107,7 @@ pub fn adam_in_place<T: Real>(k: &AdamConsts<T>, p: &mut [T], g: &[T], m: &mut [
         let vi = k.b2 * v[i] + k.one_minus_b2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        p[i] = p[i] - k.step_size * mi / (vi.sqrt() * k.inv_sqrt_bc2 + k.eps);
+        p[i] -= k.step_size * mi / (vi.sqrt() * k.inv_sqrt_bc2 + k.eps);
     }
 }
 
