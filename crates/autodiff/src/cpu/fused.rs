@@ -34,9 +34,10 @@ fn chunk_rows(cols: usize) -> usize {
 }
 
 /// `z[i, j] += b[j]` for `z` of `cols` columns: the plain `binary(Add)`'s
-/// `xw + b` with the bias as the right operand, written in place.
+/// `xw + b` with the bias as the right operand, written in place (a layer
+/// without activation uses it alone, one pass).
 #[inline(always)]
-fn add_row_in_place<T: Real>(z: &mut [T], b: &[T], cols: usize) {
+pub fn add_row_in_place<T: Real>(z: &mut [T], b: &[T], cols: usize) {
     if cols <= BLOCK / 2 {
         // A short row: a block of whole rows at a time (as `binary_loop`).
         let (b_rows, len) = repeated(b);
@@ -64,12 +65,6 @@ pub fn bias_act<T: Real>(z: &mut [T], b: Option<&[T]>, op: Unary, y: &mut [T], c
         }
         unary::forward(op, z, y);
     }
-}
-
-/// `z += b` alone (a layer without activation), in chunks as [`bias_act`].
-#[inline(always)]
-pub fn bias_only<T: Real>(z: &mut [T], b: &[T], cols: usize) {
-    add_row_in_place(z, b, cols);
 }
 
 /// The column sums `Σ_rows x` of a matrix of `cols` columns, fed a chunk of

@@ -13,7 +13,13 @@
 //!   when the CPU has it (`simd.rs`: same operations, same bits), and short
 //!   rows (a bias of 5) are worked a block of whole rows at a time;
 //! - Adam folds its bias corrections into two constants ([`optim`], tested
-//!   against the definition, `optim::adam_reference`);
+//!   against the definition, `optim::adam_reference`), and the multi-tensor
+//!   `adam_step_many` updates unshared parameters in place, all tensors of
+//!   one call split together across the threads;
+//! - the fused ops (`linear`, `bias_act_backward`, `bce_with_logits` and its
+//!   backward) are one pass each over memory (`fused.rs`), doing the
+//!   trait's plain defaults' operations in the same order (the same bits,
+//!   tested against `backend::plain_linear` and the others);
 //! - large products and elementwise kernels are split across threads
 //!   ([`threads`]: `MINIMAX_THREADS`, default one per core), with the same
 //!   bits for any thread count;
@@ -465,7 +471,7 @@ impl<T: Real> Backend for Cpu<T> {
             (Some(bias), None) => elementwise([zs], cols, |_, [z]| {
                 simd::vectorized(
                     #[inline(always)]
-                    || fused::bias_only(z, bias, cols),
+                    || fused::add_row_in_place(z, bias, cols),
                 )
             }),
             (bias, Some(op)) => {
