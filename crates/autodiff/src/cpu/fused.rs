@@ -1,6 +1,6 @@
 //! The CPU's fused kernels: a layer's bias and activation, their backward
 //! with the bias's gradient, and the BCE loss on logits, each one pass over
-//! memory instead of the two to nine passes of the trait's plain defaults
+//! memory instead of the two to eleven passes of the trait's plain defaults
 //! (`backend::plain_linear` and the others, which stay as the references).
 //!
 //! Each does, element for element, the operations the plain version does,
