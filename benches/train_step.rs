@@ -28,7 +28,7 @@
 //! to be sure). Compare with `benches/peers/train_step.py`.
 
 use minimax::autodiff::cpu::threads::threads;
-use minimax::autodiff::{Backend, Cpu, Dist, Shape, Tape, Var};
+use minimax::autodiff::{Backend, Cpu, Dist, Grads, Shape, Tape, Var};
 use minimax::gan::{Config, Preset, RunOptions, Trainer};
 use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -146,6 +146,7 @@ struct MlpStep {
     t: <Cpu<f32> as Backend>::Tensor,
     tape: Tape<Cpu<f32>>,
     vars: Vec<Var<Cpu<f32>>>,
+    grads: Vec<Option<<Cpu<f32> as Backend>::Tensor>>,
 }
 
 impl MlpStep {
@@ -159,22 +160,31 @@ impl MlpStep {
         let opt = Optimizer::new(&be, adam, &params);
         let x = be.random(Shape::new(batch, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
         let t = be.random(Shape::new(batch, 1), Dist::Bernoulli { p: 0.5 }, 2);
-        MlpStep { be, mlp, params, opt, x, t, tape: Tape::new(be), vars: Vec::new() }
+        let (tape, vars, grads) = (Tape::new(be), Vec::new(), Vec::new());
+        MlpStep { be, mlp, params, opt, x, t, tape, vars, grads }
     }
 
-    /// Forward, backward and one Adam update.
+    /// Forward, backward and one Adam update. The gradients are taken out,
+    /// the step's variables dropped and the tape reset before the update, as
+    /// the trainer does, so Adam updates the parameters in place.
     fn step(&mut self) {
-        // Last step's leaves go first: a tape is reset only once nothing
-        // recorded on it is alive.
-        self.vars.clear();
         self.tape.reset().expect("the last step's variables are dropped");
         self.params.on_tape_into(&self.tape, &mut self.vars);
-        let x = self.tape.constant(self.x.clone()); // [64, 784]
-        let t = self.tape.constant(self.t.clone()); // [64, 1]
-        let logits = self.mlp.forward(&self.vars, &x, None).expect("forward"); // [64, 1]
-        let loss = logits.bce_with_logits(&t).expect("loss");
-        let grads = self.tape.backward(&loss).expect("backward");
-        self.opt.step(&self.be, &mut self.params, &self.vars, &grads).expect("Adam");
+        let mut grads = {
+            let x = self.tape.constant(self.x.clone()); // [batch, 784]
+            let t = self.tape.constant(self.t.clone()); // [batch, 1]
+            let logits = self.mlp.forward(&self.vars, &x, None).expect("forward"); // [batch, 1]
+            let loss = logits.bce_logits(&t).expect("loss");
+            self.tape.backward(&loss).expect("backward")
+        };
+        self.grads.clear();
+        self.grads.extend(self.vars.iter().map(|v| grads.take(v)));
+        drop(grads);
+        self.vars.clear();
+        self.tape.reset().expect("the step's variables are dropped");
+        let grads = &self.grads;
+        let adam = self.opt.step_with(&self.be, &mut self.params, |i| grads[i].as_ref());
+        adam.expect("Adam");
     }
 }
 
@@ -207,6 +217,8 @@ struct GanStep {
     tape: Tape<Cpu<f32>>,
     g_vars: Vec<Var<Cpu<f32>>>,
     d_vars: Vec<Var<Cpu<f32>>>,
+    /// The gradients taken out of the last backward pass, by parameter.
+    grads: Vec<Option<<Cpu<f32> as Backend>::Tensor>>,
     seed: u64,
 }
 
@@ -242,6 +254,7 @@ impl GanStep {
             tape,
             g_vars,
             d_vars,
+            grads: Vec::new(),
             seed: 0,
         }
     }
@@ -258,11 +271,25 @@ impl GanStep {
         self.tape.constant(self.be.random(Shape::new(GanStep::BATCH, 100), z, self.seed))
     }
 
+    /// Moves the gradients of `vars` out of `grads` into `self.grads`, drops
+    /// every variable and resets the tape: the parameters are then held by
+    /// their store alone, and Adam updates them in place (as the trainer does).
+    fn end(&mut self, mut grads: Grads<Cpu<f32>>, d: bool) {
+        let vars = if d { &self.d_vars } else { &self.g_vars };
+        self.grads.clear();
+        self.grads.extend(vars.iter().map(|v| grads.take(v)));
+        drop(grads);
+        self.g_vars.clear();
+        self.d_vars.clear();
+        self.tape.reset().expect("the pass's variables are dropped");
+    }
+
     /// One D step (G's output detached) and one G step (through D, whose
-    /// gradients are computed too, as the Trainer and PyTorch do).
+    /// gradients are computed too, as PyTorch does: `.backward()` fills D's
+    /// `.grad` as well; they are dropped unused).
     fn step(&mut self) {
-        {
-            let z = self.begin();
+        let grads = {
+            let z = self.begin(); // [64, 100]
             let tape = &self.tape;
             let real = tape.constant(self.real.clone()); // [64, 784]
             let (ones, zeros) =
@@ -270,17 +297,24 @@ impl GanStep {
             let fake = self.g.forward(&self.g_vars, &z, None).expect("G").detach(); // [64, 784]
             let d_real = self.d.forward(&self.d_vars, &real, None).expect("D"); // [64, 1]
             let d_fake = self.d.forward(&self.d_vars, &fake, None).expect("D");
-            let real_loss = d_real.bce_with_logits(&ones).expect("loss");
-            let loss = real_loss.add(&d_fake.bce_with_logits(&zeros).expect("loss")).expect("loss");
-            let grads = self.tape.backward(&loss).expect("backward");
-            self.d_opt.step(&self.be, &mut self.d_params, &self.d_vars, &grads).expect("Adam D");
-        }
-        let z = self.begin();
-        let ones = self.tape.constant(self.ones.clone());
-        let fake = self.g.forward(&self.g_vars, &z, None).expect("G"); // [64, 784]
-        let loss = self.d.forward(&self.d_vars, &fake, None).expect("D").bce_with_logits(&ones);
-        let grads = self.tape.backward(&loss.expect("loss")).expect("backward");
-        self.g_opt.step(&self.be, &mut self.g_params, &self.g_vars, &grads).expect("Adam G");
+            let real_loss = d_real.bce_logits(&ones).expect("loss");
+            let loss = real_loss.add(&d_fake.bce_logits(&zeros).expect("loss")).expect("loss");
+            self.tape.backward(&loss).expect("backward")
+        };
+        self.end(grads, true);
+        let (be, grads) = (&self.be, &self.grads);
+        self.d_opt.step_with(be, &mut self.d_params, |i| grads[i].as_ref()).expect("Adam D");
+
+        let grads = {
+            let z = self.begin(); // [64, 100]
+            let ones = self.tape.constant(self.ones.clone()); // [64, 1]
+            let fake = self.g.forward(&self.g_vars, &z, None).expect("G"); // [64, 784]
+            let loss = self.d.forward(&self.d_vars, &fake, None).expect("D").bce_logits(&ones);
+            self.tape.backward(&loss.expect("loss")).expect("backward")
+        };
+        self.end(grads, false);
+        let (be, grads) = (&self.be, &self.grads);
+        self.g_opt.step_with(be, &mut self.g_params, |i| grads[i].as_ref()).expect("Adam G");
     }
 }
 

@@ -13,7 +13,13 @@
 //!   when the CPU has it (`simd.rs`: same operations, same bits), and short
 //!   rows (a bias of 5) are worked a block of whole rows at a time;
 //! - Adam folds its bias corrections into two constants ([`optim`], tested
-//!   against the definition, `optim::adam_reference`);
+//!   against the definition, `optim::adam_reference`), and the multi-tensor
+//!   `adam_step_many` updates unshared parameters in place, all tensors of
+//!   one call split together across the threads;
+//! - the fused ops (`linear`, `bias_act_backward`, `bce_with_logits` and its
+//!   backward) are one pass each over memory (`fused.rs`), doing the
+//!   trait's plain defaults' operations in the same order (the same bits,
+//!   tested against `backend::plain_linear` and the others);
 //! - large products and elementwise kernels are split across threads
 //!   ([`threads`]: `MINIMAX_THREADS`, default one per core), with the same
 //!   bits for any thread count;
@@ -24,6 +30,7 @@
 //!   training step in steady state allocates no tensor storage.
 
 pub mod approx;
+mod fused;
 pub mod gemm;
 pub mod matmul;
 pub mod optim;
@@ -37,12 +44,14 @@ pub use rows::CpuIndices;
 
 use crate::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
-    gather_rows_shape, logsumexp_rows_shape, matmul_shape, pick_cols_shape, same_shape,
-    scatter_add_rows_shape, scatter_cols_shape, slice_cols_shape, slice_rows_shape, sum_shape,
-    Broadcast,
+    gather_rows_shape, linear_shape, logsumexp_rows_shape, matmul_shape, pick_cols_shape,
+    plain_bias_act_backward, same_shape, scatter_add_rows_shape, scatter_cols_shape,
+    slice_cols_shape, slice_rows_shape, sum_shape, Broadcast,
 };
+use crate::error::shape_error;
 use crate::{
-    rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape, TensorShape, Unary,
+    rng, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, Real, Result, Shape,
+    TensorShape, Unary,
 };
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -466,6 +475,247 @@ impl<T: Real> Backend for Cpu<T> {
             })
         });
         Ok(())
+    }
+
+    // The fused ops: one pass each where the plain defaults make several
+    // (`fused.rs`; the same operations in the same order, so the same bits).
+
+    fn linear(
+        &self,
+        x: &CpuTensor<T>,
+        w: &CpuTensor<T>,
+        b: Option<&CpuTensor<T>>,
+        act: Option<Unary>,
+    ) -> Result<(CpuTensor<T>, CpuTensor<T>)> {
+        let out = linear_shape(x.shape, w.shape, b.map(|b| b.shape))?; // [batch, out]
+        let mut z = self.matmul(x, false, w, false)?; // x · w, [batch, out]
+        let cols = out.cols;
+        let bias = b.map(|b| &b.data[..]); // [1, out]
+                                           // `z` was just made: its buffer is unshared, so this never copies.
+        let zs = Arc::make_mut(&mut z.data).as_mut_slice();
+        match (bias, act) {
+            (None, None) => {}
+            (Some(bias), None) => elementwise([zs], cols, |_, [z]| {
+                simd::vectorized(
+                    #[inline(always)]
+                    || fused::add_row_in_place(z, bias, cols),
+                )
+            }),
+            (bias, Some(op)) => {
+                // z += b and y = f(z), a chunk of rows at a time.
+                let y = CpuTensor::build(out, |y| {
+                    elementwise([zs, y], cols, |_, [z, y]| {
+                        simd::vectorized(
+                            #[inline(always)]
+                            || fused::bias_act(z, bias, op, y, cols),
+                        )
+                    })
+                });
+                return Ok((z, y));
+            }
+        }
+        let y = z.clone(); // the identity: y is z
+        Ok((z, y))
+    }
+
+    fn bias_act_backward(
+        &self,
+        act: Option<Unary>,
+        z: &CpuTensor<T>,
+        y: &CpuTensor<T>,
+        dy: &CpuTensor<T>,
+        bias: bool,
+    ) -> Result<(CpuTensor<T>, Option<CpuTensor<T>>)> {
+        for other in [y.shape, dy.shape] {
+            if other != z.shape {
+                return Err(shape_error(
+                    "bias_act_backward",
+                    z.shape,
+                    other,
+                    "z, y and dy must have one shape",
+                ));
+            }
+        }
+        let cols = z.shape.cols;
+        let parts = threads::threads().min(z.shape.numel() / ELEMENTWISE_PER_THREAD).max(1);
+        // The plain path where there is nothing to fuse (no activation, or
+        // no bias), for a column (whose sum takes `sum_all`'s order), and
+        // where the activation's backward is split across threads (the
+        // column sums then run once over the whole of `dz`, in one order).
+        let Some(op) = act.filter(|_| bias && cols > 1 && parts == 1) else {
+            return plain_bias_act_backward(self, act, z, y, dy, bias);
+        };
+        let mut db = None;
+        let dz = CpuTensor::build(z.shape, |dz| {
+            // [batch, out] and [1, out]
+            db = Some(CpuTensor::build(Shape::new(1, cols), |db| {
+                simd::vectorized(
+                    #[inline(always)]
+                    || fused::act_backward_and_bias(op, &z.data, &y.data, &dy.data, dz, db, cols),
+                )
+            }));
+        });
+        Ok((dz, db))
+    }
+
+    fn bce_with_logits(&self, x: &CpuTensor<T>, t: &CpuTensor<T>) -> Result<CpuTensor<T>> {
+        let rule = broadcast_rule("bce_with_logits", x.shape, t.shape)?;
+        let loss = fused::bce_with_logits(&x.data, &t.data, x.shape.cols, rule);
+        Ok(CpuTensor::build(Shape::scalar(), |out| out[0] = loss)) // [1, 1]
+    }
+
+    fn bce_with_logits_backward(
+        &self,
+        x: &CpuTensor<T>,
+        t: &CpuTensor<T>,
+        g: &CpuTensor<T>,
+    ) -> Result<CpuTensor<T>> {
+        let rule = broadcast_rule("bce_with_logits", x.shape, t.shape)?;
+        if !g.shape.is_scalar() {
+            return Err(shape_error(
+                "bce_with_logits_backward",
+                x.shape,
+                g.shape,
+                "the loss's gradient must be a scalar [1, 1]",
+            ));
+        }
+        let g = g.data[0];
+        Ok(CpuTensor::build(x.shape, |dx| {
+            fused::bce_with_logits_backward(&x.data, &t.data, g, x.shape.cols, rule, dx)
+        }))
+    }
+
+    fn adam_step_many<'a>(
+        &self,
+        tensors: impl IntoIterator<Item = AdamTensors<'a, CpuTensor<T>>>,
+        hp: AdamStep,
+    ) -> Result<()>
+    where
+        CpuTensor<T>: 'a,
+    {
+        let consts = optim::AdamConsts::new(hp);
+        let mut batch = AdamBatch::new();
+        for AdamTensors { param, grad, m, v } in tensors {
+            for other in [grad.shape, m.shape, v.shape] {
+                if let Err(e) = same_shape("adam_step", param.shape, other) {
+                    batch.run(&consts); // the tensors before it are updated, as one by one
+                    return Err(e);
+                }
+            }
+            if Arc::get_mut(&mut param.data).is_none() {
+                // Shared (a tape still holds it): written out of place, as
+                // `adam_step` does, rather than copied and then updated.
+                self.adam_step(param, grad, m, v, hp)?;
+                continue;
+            }
+            let p = Arc::make_mut(&mut param.data); // unshared: never copies
+            let (m, v) = (Arc::make_mut(&mut m.data), Arc::make_mut(&mut v.data));
+            batch.push(AdamSlices {
+                p: p.as_mut_ptr(),
+                g: grad.data.as_ptr(),
+                m: m.as_mut_ptr(),
+                v: v.as_mut_ptr(),
+                len: p.len(),
+            });
+            if batch.len == ADAM_BATCH {
+                batch.run(&consts);
+            }
+        }
+        batch.run(&consts);
+        Ok(())
+    }
+}
+
+/// Tensors per batch of [`Backend::adam_step_many`] on the CPU: an
+/// optimizer with more runs in several batches (on the stack, so an update
+/// allocates nothing).
+const ADAM_BATCH: usize = 32;
+
+/// Elements per thread (all the batch's tensors together) from which an
+/// Adam update is split across threads: the elementwise kernels' threshold.
+/// Provisional: on this 2-core machine, loaded by other builds while it was
+/// measured (`BENCHMARKS.md`, issue 13), two threads beat one at no size.
+const ADAM_PER_THREAD: usize = ELEMENTWISE_PER_THREAD;
+
+/// Elements of one part of a threaded Adam update: parts are claimed one at
+/// a time by the threads (see `threads.rs`), across all the tensors of a
+/// batch. A multiple of 16 (a cache line of `f32`).
+const ADAM_PART: usize = 1 << 14;
+
+/// One tensor of an in-place Adam update: its parameter, gradient and
+/// moments, `len` elements each, as raw parts so a batch of them can be
+/// shared by the threads.
+#[derive(Clone, Copy)]
+struct AdamSlices<T> {
+    p: *mut T,
+    g: *const T,
+    m: *mut T,
+    v: *mut T,
+    len: usize,
+}
+
+/// Up to [`ADAM_BATCH`] tensors waiting for their update.
+struct AdamBatch<T> {
+    items: [Option<AdamSlices<T>>; ADAM_BATCH],
+    len: usize,
+}
+
+// SAFETY: the pointers are only dereferenced by `AdamBatch::run`, into
+// disjoint element ranges (each range of each tensor by one part), of
+// buffers that `adam_step_many` borrows mutably (`p`, `m`, `v`, unshared)
+// or shared (`g`) for as long as the batch lives.
+unsafe impl<T: Send> Sync for AdamBatch<T> {}
+
+impl<T: Real> AdamBatch<T> {
+    fn new() -> Self {
+        AdamBatch { items: [None; ADAM_BATCH], len: 0 }
+    }
+
+    fn push(&mut self, item: AdamSlices<T>) {
+        self.items[self.len] = Some(item);
+        self.len += 1;
+    }
+
+    /// Updates every tensor of the batch in place and empties it: split into
+    /// parts of [`ADAM_PART`] elements across the threads when the batch
+    /// holds at least [`ADAM_PER_THREAD`] elements per thread, else
+    /// one after the other on this thread. Each element is updated on its
+    /// own, so the split does not change a bit.
+    fn run(&mut self, k: &optim::AdamConsts<T>) {
+        let items = &self.items[..self.len];
+        // SAFETY (both closures): see the `Sync` impl; `part` covers
+        // `start .. start + len` of one tensor, inside its `len` elements.
+        let update = |s: &AdamSlices<T>, start: usize, len: usize| unsafe {
+            let p = std::slice::from_raw_parts_mut(s.p.add(start), len);
+            let g = std::slice::from_raw_parts(s.g.add(start), len);
+            let m = std::slice::from_raw_parts_mut(s.m.add(start), len);
+            let v = std::slice::from_raw_parts_mut(s.v.add(start), len);
+            simd::vectorized(
+                #[inline(always)]
+                || optim::adam_in_place(k, p, g, m, v),
+            )
+        };
+        let total: usize = items.iter().flatten().map(|s| s.len).sum();
+        let threads = threads::threads().min(total / ADAM_PER_THREAD);
+        if threads <= 1 {
+            items.iter().flatten().for_each(|s| update(s, 0, s.len));
+        } else {
+            let parts: usize = items.iter().flatten().map(|s| s.len.div_ceil(ADAM_PART)).sum();
+            let this = &*self;
+            threads::run_parts(parts, &|mut i| {
+                // Part i: the tensor whose parts it falls in, and where.
+                for s in this.items[..this.len].iter().flatten() {
+                    let here = s.len.div_ceil(ADAM_PART);
+                    if i < here {
+                        let start = i * ADAM_PART;
+                        return update(s, start, ADAM_PART.min(s.len - start));
+                    }
+                    i -= here;
+                }
+            });
+        }
+        self.items = [None; ADAM_BATCH];
+        self.len = 0;
     }
 }
 

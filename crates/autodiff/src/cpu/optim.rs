@@ -93,6 +93,24 @@ pub fn adam<T: Real>(
     }
 }
 
+/// [`adam`] with the parameter updated in place (`p` read and written in
+/// the same slot): the same arithmetic, so the same bits. For a parameter
+/// whose buffer nobody else holds (the optimizer was handed the only
+/// handle), which saves writing a second buffer.
+#[inline(always)]
+pub fn adam_in_place<T: Real>(k: &AdamConsts<T>, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        let gi = g[i];
+        let mi = k.b1 * m[i] + k.one_minus_b1 * gi;
+        let vi = k.b2 * v[i] + k.one_minus_b2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= k.step_size * mi / (vi.sqrt() * k.inv_sqrt_bc2 + k.eps);
+    }
+}
+
 /// SGD with momentum, as PyTorch does it: `v ← μ v + g`,
 /// `p_new = p - lr · v`.
 #[inline(always)]

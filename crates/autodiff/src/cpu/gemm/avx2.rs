@@ -52,6 +52,11 @@ impl Avx2Fma {
 }
 
 impl MicroKernel for Avx2Fma {
+    #[inline(always)]
+    fn simd<R>(self, f: impl FnOnce() -> R) -> R {
+        self.vectorized(f)
+    }
+
     const MR: usize = 6;
     const NR: usize = 16;
 

@@ -27,7 +27,8 @@
 use super::MicroKernel;
 use std::arch::x86_64::{
     __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
-    _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_shuffle_f32x4,
+    _mm512_shuffle_ps, _mm512_storeu_ps, _mm512_unpackhi_ps, _mm512_unpacklo_ps,
 };
 
 /// Proof that the running CPU has AVX-512 F: the only way to make one is
@@ -60,6 +61,20 @@ impl Avx512 {
 }
 
 impl MicroKernel for Avx512 {
+    #[inline(always)]
+    fn simd<R>(self, f: impl FnOnce() -> R) -> R {
+        self.vectorized(f)
+    }
+
+    fn transpose16(self, src: &[f32], lds: usize, dst: &mut [f32], ldd: usize) -> bool {
+        assert!(lds >= 16 && src.len() >= 15 * lds + 16, "transpose16: src too short");
+        assert!(ldd >= 16 && dst.len() >= 15 * ldd + 16, "transpose16: dst too short");
+        // SAFETY: `self` proves AVX-512 F; the asserts keep all 16 rows of
+        // 16 floats of both inside their slices.
+        unsafe { transpose_16x16(src.as_ptr(), lds, dst.as_mut_ptr(), ldd) };
+        true
+    }
+
     const MR: usize = 12;
     const NR: usize = 32;
 
@@ -154,6 +169,82 @@ unsafe fn tile<const R: usize, const V: usize>(
                     };
                     _mm512_mask_storeu_ps(dst, mask, value);
                 }
+            }
+        }
+    }
+}
+
+/// `dst[p * ldd + c] = src[c * lds + p]` for `p, c < 16`: a 16 × 16 block
+/// transposed in registers (16 loads, 64 shuffles, 16 stores), for packing
+/// a transposed `B` (`pack.rs`), where one float at a time was most of the
+/// packing's cost.
+///
+/// The usual three stages: `unpacklo/hi` interleave pairs of rows (2 × 2
+/// blocks), `shuffle_ps` pairs of those (4 × 4 blocks within each 128-bit
+/// lane), and two rounds of `shuffle_f32x4` move the 128-bit lanes.
+///
+/// # Safety
+/// The CPU must support AVX-512 F; `src` must be readable for 16 rows of 16
+/// floats `lds` apart, and `dst` writable for 16 rows of 16 floats `ldd`
+/// apart.
+#[target_feature(enable = "avx512f")]
+unsafe fn transpose_16x16(src: *const f32, lds: usize, dst: *mut f32, ldd: usize) {
+    // SAFETY: rows c < 16 of 16 floats, inside `src` by the contract.
+    let r: [__m512; 16] = std::array::from_fn(|c| unsafe { _mm512_loadu_ps(src.add(c * lds)) });
+    // t[2i], t[2i+1]: rows 2i and 2i+1 interleaved, low and high pairs of each lane.
+    let mut t = [_mm512_setzero_ps(); 16];
+    for i in 0..8 {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // u: 4 × 4 blocks transposed within each 128-bit lane, rows 4q..4q+4.
+    let mut u = [_mm512_setzero_ps(); 16];
+    for q in 0..4 {
+        let b = 4 * q;
+        u[b] = _mm512_shuffle_ps::<0x44>(t[b], t[b + 2]);
+        u[b + 1] = _mm512_shuffle_ps::<0xEE>(t[b], t[b + 2]);
+        u[b + 2] = _mm512_shuffle_ps::<0x44>(t[b + 1], t[b + 3]);
+        u[b + 3] = _mm512_shuffle_ps::<0xEE>(t[b + 1], t[b + 3]);
+    }
+    // v: lanes of row blocks 0 and 1 (and 2 and 3) gathered in pairs.
+    let mut v = [_mm512_setzero_ps(); 16];
+    for h in 0..2 {
+        let (x, y) = (8 * h, 8 * h + 4);
+        for k in 0..4 {
+            v[8 * h + k] = _mm512_shuffle_f32x4::<0x88>(u[x + k], u[y + k]);
+            v[8 * h + 4 + k] = _mm512_shuffle_f32x4::<0xDD>(u[x + k], u[y + k]);
+        }
+    }
+    // The output rows: the lanes of the two halves gathered again.
+    for k in 0..8 {
+        let lo = _mm512_shuffle_f32x4::<0x88>(v[k], v[8 + k]);
+        let hi = _mm512_shuffle_f32x4::<0xDD>(v[k], v[8 + k]);
+        // SAFETY: rows k and k + 8 < 16 of 16 floats, inside `dst` by the contract.
+        unsafe {
+            _mm512_storeu_ps(dst.add(k * ldd), lo);
+            _mm512_storeu_ps(dst.add((k + 8) * ldd), hi);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose16_transposes_a_block_with_strides() {
+        let Some(kernel) = Avx512::detect() else {
+            eprintln!("no AVX-512 on this CPU: nothing to test");
+            return;
+        };
+        let (lds, ldd) = (21, 35); // strides wider than the block
+        let src: Vec<f32> = (0..16 * lds).map(|i| i as f32).collect();
+        let mut dst = vec![-1.0f32; 16 * ldd];
+        assert!(kernel.transpose16(&src, lds, &mut dst, ldd));
+        for p in 0..16 {
+            for c in 0..ldd {
+                let want = if c < 16 { src[c * lds + p] } else { -1.0 };
+                assert_eq!(dst[p * ldd + c], want, "dst[{p}, {c}]");
             }
         }
     }

@@ -98,6 +98,22 @@ trait MicroKernel: Copy + Send + Sync {
         live: (usize, usize),
         accumulate: bool,
     );
+
+    /// `dst[p * ldd + c] = src[c * lds + p]` for `p, c < 16` (a copy, so
+    /// no bit changes), if this kernel has a fast way to do it (it returns
+    /// `true`); otherwise it does nothing and returns `false`, and the
+    /// caller copies one float at a time. For packing a transposed `B`.
+    fn transpose16(self, _src: &[f32], _lds: usize, _dst: &mut [f32], _ldd: usize) -> bool {
+        false
+    }
+
+    /// Runs `f` compiled with this kernel's SIMD instructions enabled, for
+    /// the packing loops inlined into it (copies, so no bit changes):
+    /// compiled for the x86-64 baseline they move 16 bytes at a time.
+    #[inline(always)]
+    fn simd<R>(self, f: impl FnOnce() -> R) -> R {
+        f()
+    }
 }
 
 /// An edge tile for a kernel that only computes whole `[MR, NR]` tiles:
@@ -442,7 +458,10 @@ impl Operands<'_> {
             let nc = NC.min(n - j0);
             for p0 in (0..k).step_by(KC) {
                 let kc = KC.min(k - p0);
-                pack_b::<K>(self.b, p0, kc, j0, nc, b_pack);
+                kernel.simd(
+                    #[inline(always)]
+                    || pack_b(kernel, self.b, p0, kc, j0, nc, b_pack),
+                );
                 for i0 in (0..row_count).step_by(MC) {
                     let mc = MC.min(row_count - i0);
                     pack_a::<K>(self.a, first_row + i0, mc, p0, kc, a_pack);

@@ -44,6 +44,11 @@ impl<'a> View<'a> {
         self.col_stride == 1
     }
 
+    /// Everything from `(i, j)` on, in memory order.
+    fn from(&self, i: usize, j: usize) -> &'a [f32] {
+        &self.data[i * self.row_stride + j * self.col_stride..]
+    }
+
     /// The `len` elements that are contiguous in memory from `(i, j)`: along
     /// row `i` if [`View::rows_contiguous`], else down column `j`.
     fn run(&self, i: usize, j: usize, len: usize) -> &'a [f32] {
@@ -91,7 +96,9 @@ pub(super) fn pack_a<K: MicroKernel>(
 /// Packs rows `p0..p0 + kc`, columns `j0..j0 + nc` of `b` into `NR`-column
 /// panels in `out` (panel `q` is `out[q*NR*kc..][..NR*kc]`, element `(p, j)`
 /// at `p*NR + j`). Columns past `nc` are zero.
+#[inline(always)]
 pub(super) fn pack_b<K: MicroKernel>(
+    kernel: K,
     b: View,
     p0: usize,
     kc: usize,
@@ -99,6 +106,10 @@ pub(super) fn pack_b<K: MicroKernel>(
     nc: usize,
     out: &mut [f32],
 ) {
+    if b.rows_contiguous() {
+        return pack_b_by_rows::<K>(b, p0, kc, j0, nc, out);
+    }
+    // Transposed: each column of a panel is contiguous in the source.
     let panels = out[..nc.next_multiple_of(K::NR) * kc].chunks_exact_mut(K::NR * kc);
     for (q, panel) in panels.enumerate() {
         let j = j0 + q * K::NR; // first column of this panel
@@ -106,23 +117,57 @@ pub(super) fn pack_b<K: MicroKernel>(
         if live < K::NR {
             panel.fill(0.0);
         }
-        if b.rows_contiguous() && live == K::NR {
-            // Whole steps: a copy of a constant length, which the compiler
-            // turns into a few vector moves (a `memcpy` call per 128-byte
-            // step cost more than the copy).
-            for (p, step) in panel.chunks_exact_mut(K::NR).enumerate() {
-                step.copy_from_slice(&b.run(p0 + p, j, K::NR)[..K::NR]);
+        // Blocks of 16 steps × 16 columns go through the kernel's
+        // in-register transpose where it has one; the rest (and every
+        // block, without one) a float at a time.
+        for (s, steps) in panel.chunks_mut(16 * K::NR).enumerate() {
+            let p = p0 + 16 * s; // first step of this block
+            let depth = steps.len() / K::NR;
+            let mut c0 = 0; // columns before c0 are done
+            if depth == 16 {
+                while c0 + 16 <= live
+                    && kernel.transpose16(b.from(p, j + c0), b.col_stride, &mut steps[c0..], K::NR)
+                {
+                    c0 += 16;
+                }
             }
-        } else if b.rows_contiguous() {
-            for (p, step) in panel.chunks_exact_mut(K::NR).enumerate() {
-                step[..live].copy_from_slice(b.run(p0 + p, j, live));
-            }
-        } else {
-            for c in 0..live {
-                for (step, &v) in panel.chunks_exact_mut(K::NR).zip(b.run(p0, j + c, kc)) {
+            for c in c0..live {
+                for (step, &v) in steps.chunks_exact_mut(K::NR).zip(b.run(p, j + c, depth)) {
                     step[c] = v;
                 }
             }
+        }
+    }
+}
+
+/// [`pack_b`] for a `B` whose rows are contiguous (not transposed), source
+/// row by source row: each row's `nc` values are read front to back (one
+/// stream the prefetcher follows, from L3 for a large weight matrix) and
+/// dealt out, `NR` at a time, to step `p` of every panel. Panel by panel
+/// instead, each step read 128 bytes from another row of the source.
+#[inline(always)]
+fn pack_b_by_rows<K: MicroKernel>(
+    b: View,
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+    out: &mut [f32],
+) {
+    let (full, rest) = (nc / K::NR, nc % K::NR); // whole panels, columns of the last
+    let panel_len = K::NR * kc;
+    if rest > 0 {
+        out[full * panel_len..(full + 1) * panel_len].fill(0.0); // zero padding
+    }
+    for p in 0..kc {
+        let row = b.run(p0 + p, j0, nc);
+        for (q, values) in row.chunks_exact(K::NR).enumerate() {
+            let step = &mut out[q * panel_len + p * K::NR..][..K::NR];
+            step.copy_from_slice(values);
+        }
+        if rest > 0 {
+            let step = &mut out[full * panel_len + p * K::NR..][..rest];
+            step.copy_from_slice(&row[full * K::NR..]);
         }
     }
 }
