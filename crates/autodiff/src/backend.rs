@@ -306,8 +306,9 @@ pub trait Backend: Clone + 'static {
     // GPU one kernel instead of several (a training step of small layers is
     // bound by the number of commands), on the CPU one pass over memory.
     // Each has a default implementation made of the primitives, which is
-    // what the CPU backend uses and what a learner should read; a backend
-    // overrides it with a fused kernel, tested against this default.
+    // what a learner should read first; both backends override most of
+    // them (the CPU with one pass over memory, `cpu/fused.rs`; the GPU with
+    // one kernel), each tested against this default.
     // -----------------------------------------------------------------------
 
     /// A layer's forward, `z = x · w + b` and `y = f(z)`: returns `(z, y)`.
