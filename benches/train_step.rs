@@ -12,6 +12,9 @@
 //!   out), D 784-512-256-1 (LeakyReLU 0.2), batch 64, one D step and one G
 //!   step with the non-saturating loss, Adam 2e-4 (0.5, 0.999), the work
 //!   of `../shared/peers/gan_step_torch.py`;
+//! - `gan-trainer`: the same step through `ImageTrainer`, which does less
+//!   work for the same update (D sees both batches as one; the G step does
+//!   not compute D's weight gradients);
 //! - `alloc`: heap allocations per steady-state step of both, counted by a
 //!   counting global allocator in this binary.
 //!
@@ -29,6 +32,7 @@
 
 use minimax::autodiff::cpu::threads::threads;
 use minimax::autodiff::{Backend, Cpu, Dist, Grads, Shape, Tape, Var};
+use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax::gan::{Config, Preset, RunOptions, Trainer};
 use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -332,6 +336,33 @@ fn gan() {
     );
 }
 
+/// The same image-GAN step as the trainer records it (`ImageTrainer` on
+/// `Cpu<f32>`, 256 random images resident): D scores the real and the fake
+/// batch stacked as one batch, and the G step holds D's parameters as
+/// constants, so D's weight gradients, which its update never uses, are not
+/// computed. The same update as `gan`, with less work than the peer does.
+fn gan_trainer() {
+    let mut c = ImageConfig::preset(ImagePreset::Classic, 784, 10);
+    c.g_hidden = vec![256, 512];
+    c.g_batch_norm = false;
+    let be = Cpu::<f32>::new();
+    let n = 256;
+    let images = be.random(Shape::new(n, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
+    let images: Vec<f32> = be.download(&images).expect("host values");
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let data = ImageData::upload(&be, &c, &images, &labels, n).expect("the images");
+    let mut trainer = ImageTrainer::new(be, c, data).expect("a valid config");
+    let seconds =
+        median_secs(|| (0..10).for_each(|_| trainer.train_step().expect("a step"))) / 10.0;
+    println!("gan-trainer: the same step through ImageTrainer (D on one stacked batch)");
+    println!("  {:.3} ms/step", seconds * 1e3);
+    println!(
+        "RESULT bench=gan_trainer_step batch=64 threads={} ms_per_step={:.4}",
+        threads(),
+        seconds * 1e3
+    );
+}
+
 /// Heap allocations per steady-state step of both.
 fn alloc() {
     let mut trainer = devnag_trainer();
@@ -369,6 +400,9 @@ fn main() {
     }
     if wanted("gan") {
         gan();
+    }
+    if wanted("gan-trainer") {
+        gan_trainer();
     }
     if wanted("alloc") {
         alloc();
