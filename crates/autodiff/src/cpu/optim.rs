@@ -84,13 +84,16 @@ pub fn adam<T: Real>(
     let n = p_new.len();
     let (p, g, m, v) = (&p[..n], &g[..n], &mut m[..n], &mut v[..n]);
     for i in 0..n {
-        let gi = g[i];
-        let mi = k.b1 * m[i] + k.one_minus_b1 * gi;
-        let vi = k.b2 * v[i] + k.one_minus_b2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p_new[i] = p[i] - k.step_size * mi / (vi.sqrt() * k.inv_sqrt_bc2 + k.eps);
+        (m[i], v[i], p_new[i]) = adam_element(k, p[i], g[i], m[i], v[i]);
     }
+}
+
+/// One element of [`adam`]: the new `(m, v, p)` from `p`, `g`, `m`, `v`.
+#[inline(always)]
+fn adam_element<T: Real>(k: &AdamConsts<T>, p: T, g: T, m: T, v: T) -> (T, T, T) {
+    let m = k.b1 * m + k.one_minus_b1 * g;
+    let v = k.b2 * v + k.one_minus_b2 * g * g;
+    (m, v, p - k.step_size * m / (v.sqrt() * k.inv_sqrt_bc2 + k.eps))
 }
 
 /// [`adam`] with the parameter updated in place (`p` read and written in
@@ -102,12 +105,7 @@ pub fn adam_in_place<T: Real>(k: &AdamConsts<T>, p: &mut [T], g: &[T], m: &mut [
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     for i in 0..n {
-        let gi = g[i];
-        let mi = k.b1 * m[i] + k.one_minus_b1 * gi;
-        let vi = k.b2 * v[i] + k.one_minus_b2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= k.step_size * mi / (vi.sqrt() * k.inv_sqrt_bc2 + k.eps);
+        (m[i], v[i], p[i]) = adam_element(k, p[i], g[i], m[i], v[i]);
     }
 }
 
