@@ -80,7 +80,7 @@ use minimax::autodiff::rng::{normal, seed_key};
 use minimax::autodiff::{Backend, Cpu};
 use minimax::gan::image::classifier::ClassifierConfig;
 use minimax::gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
-use minimax::gan::{judge, DeviceCounters, PerStep, RunOptions, TrainError};
+use minimax::gan::{judge, CounterHook, DeviceCounters, PerStep, RunOptions, TrainError};
 use minimax::io::checkpoint;
 use minimax::io::cli::{self, Device, RunArgs, TerminalHooks};
 use minimax::io::datasets::{DataSource, Splits};
@@ -173,9 +173,6 @@ fn main() {
         std::process::exit(1);
     }
 }
-
-/// Reads the GPU's work counters, so `summary.json` can report them per step.
-type CounterHook = Box<dyn Fn() -> DeviceCounters>;
 
 #[cfg(feature = "gpu")]
 fn on_gpu(args: &Args, splits: &Splits) -> Result<(), TrainError> {

@@ -69,7 +69,7 @@
 
 use clap::{Parser, ValueEnum};
 use minimax::autodiff::{Backend, Cpu, Tape};
-use minimax::gan::{Config, DeviceCounters, Evaluation, GanLoss, Preset, RunOptions, RunStats};
+use minimax::gan::{Config, CounterHook, Evaluation, GanLoss, Preset, RunOptions, RunStats};
 use minimax::gan::{Target, TrainError, Trainer};
 use minimax::io::cli::{self, Device, GameArgs, RunArgs, TerminalHooks};
 use minimax::io::summary::{self, Check, DeviceWork, Verdict};
@@ -211,9 +211,6 @@ fn main() {
         std::process::exit(1);
     }
 }
-
-/// Reads the GPU's work counters, so `summary.json` can report them per step.
-type CounterHook = Box<dyn Fn() -> DeviceCounters>;
 
 #[cfg(feature = "gpu")]
 fn on_gpu(args: &Args) -> Result<(), TrainError> {

@@ -61,7 +61,7 @@ use minimax::autodiff::{Backend, Cpu};
 use minimax::gan::coverage::{HQ_RADIUS, MIN_PER_MODE};
 use minimax::gan::snapshot::REAL_POINTS;
 use minimax::gan::{Config, Coverage, PlaneSnapshot, Preset, RunOptions, RunStats, Target};
-use minimax::gan::{DeviceCounters, TrainError, Trainer};
+use minimax::gan::{CounterHook, TrainError, Trainer};
 use minimax::io::cli::{self, Device, GameArgs, RunArgs, TerminalHooks};
 use minimax::io::summary::{self, Check, DeviceWork, Verdict};
 use minimax::io::{figures, fsutil, scatter};
@@ -180,9 +180,6 @@ fn on_gpu(_: &Args) -> Result<(), TrainError> {
          (the `gpu` feature is on by default)",
     )
 }
-
-/// Reads the GPU's work counters, so `summary.json` can report them per step.
-type CounterHook = Box<dyn Fn() -> DeviceCounters>;
 
 fn run<B: Backend>(
     backend: B,

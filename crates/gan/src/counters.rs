@@ -50,6 +50,10 @@ impl Sub for DeviceCounters {
     }
 }
 
+/// A hook that reads a device's counters (see `minimax::gpu_counters` for
+/// the GPU backend's), as the trainers and the examples hold it.
+pub type CounterHook = Box<dyn Fn() -> DeviceCounters>;
+
 /// Average device work per training step.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct PerStep {

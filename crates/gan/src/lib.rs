@@ -44,6 +44,8 @@ pub use error::TrainError;
 pub use eval::Evaluation;
 pub use loss::GanLoss;
 pub use models::{Discriminator, Generator};
-pub use run::{DeviceCounters, PerStep, Progress, RunHooks, RunOptions, RunStats, Training};
+pub use run::{
+    CounterHook, DeviceCounters, PerStep, Progress, RunHooks, RunOptions, RunStats, Training,
+};
 pub use snapshot::{LineSnapshot, PlaneSnapshot, Snapshot};
 pub use train::Trainer;

@@ -23,7 +23,7 @@
 //! step's work to the device without waiting.
 
 use crate::config::{Config, DInput};
-use crate::counters::DeviceCounters;
+use crate::counters::{CounterHook, DeviceCounters};
 use crate::error::TrainError;
 use crate::loss::GanLoss;
 use crate::models::{Discriminator, Generator, DISCRIMINATOR_NET, GENERATOR_NET};
@@ -94,7 +94,7 @@ pub struct Trainer<B: Backend> {
     /// The tape of every D- and G-pass, reset before each, and the vectors
     /// of their leaves: kept, so a step in steady state allocates nothing.
     pub(crate) passes: Passes<B>,
-    pub(crate) counters: Option<Box<dyn Fn() -> DeviceCounters>>,
+    pub(crate) counters: Option<CounterHook>,
 }
 
 impl<B: Backend> std::fmt::Debug for Trainer<B> {

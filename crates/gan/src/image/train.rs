@@ -24,7 +24,9 @@ use crate::error::TrainError;
 use crate::image::data::ImageData;
 use crate::image::ImageConfig;
 use crate::pass::{LeafVecs, Pass, Passes, Player};
-use crate::run::{first_non_finite, progress_report, DeviceCounters, Progress, Training};
+use crate::run::{
+    first_non_finite, progress_report, CounterHook, DeviceCounters, Progress, Training,
+};
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{concat_cols, concat_rows, Backend, Dist, Real, Shape, Tape, Var};
 use minimax_nn::{Activation, Mlp, Norm, Optimizer, ParamStore};
@@ -66,7 +68,7 @@ pub struct ImageTrainer<B: Backend> {
     /// The tape of every pass, its leaf vectors, and the last step's values.
     passes: Passes<B>,
     /// Reads the device's work counters (see [`ImageTrainer::set_counter_hook`]).
-    counters: Option<Box<dyn Fn() -> DeviceCounters>>,
+    counters: Option<CounterHook>,
 }
 
 /// G and D for `config`: G ends in tanh (pixels in [-1, 1]), D in a logit.
