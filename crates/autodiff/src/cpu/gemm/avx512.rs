@@ -28,7 +28,8 @@ use super::MicroKernel;
 use std::arch::x86_64::{
     __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
     _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_shuffle_f32x4,
-    _mm512_shuffle_ps, _mm512_storeu_ps, _mm512_unpackhi_ps, _mm512_unpacklo_ps,
+    _mm512_shuffle_ps, _mm512_storeu_ps, _mm512_unpackhi_ps, _mm512_unpacklo_ps, _mm_prefetch,
+    _MM_HINT_T0,
 };
 
 /// Proof that the running CPU has AVX-512 F: the only way to make one is
@@ -66,12 +67,21 @@ impl MicroKernel for Avx512 {
         self.vectorized(f)
     }
 
-    fn transpose16(self, src: &[f32], lds: usize, dst: &mut [f32], ldd: usize) -> bool {
-        assert!(lds >= 16 && src.len() >= 15 * lds + 16, "transpose16: src too short");
-        assert!(ldd >= 16 && dst.len() >= 15 * ldd + 16, "transpose16: dst too short");
-        // SAFETY: `self` proves AVX-512 F; the asserts keep all 16 rows of
-        // 16 floats of both inside their slices.
-        unsafe { transpose_16x16(src.as_ptr(), lds, dst.as_mut_ptr(), ldd) };
+    fn transpose16(
+        self,
+        src: &[f32],
+        lds: usize,
+        live: usize,
+        dst: &mut [f32],
+        ldd: usize,
+    ) -> bool {
+        assert!((1..=16).contains(&live), "transpose16: {live} rows is not 1 to 16");
+        assert!(src.len() >= (live - 1) * lds + 16, "transpose16: src too short");
+        assert!(ldd >= live && dst.len() >= 15 * ldd + live, "transpose16: dst too short");
+        // SAFETY: `self` proves AVX-512 F; the asserts keep the `live` rows
+        // of 16 floats of `src`, and 16 rows of `live` floats of `dst`,
+        // inside their slices (and the rows of `dst` apart).
+        unsafe { transpose_16x16(src.as_ptr(), lds, live, dst.as_mut_ptr(), ldd) };
         true
     }
 
@@ -134,6 +144,19 @@ unsafe fn tile<const R: usize, const V: usize>(
 ) {
     const MR: usize = Avx512::MR;
     const NR: usize = Avx512::NR;
+    // Start fetching the C tile now: it is written (or added to) only after
+    // the loop, and a product's output is often not in cache (a weight
+    // gradient `[784, 512]` is 1.6 MB); without this the stores waited on
+    // memory at the end of every tile.
+    for r in 0..R {
+        // SAFETY: row r < R, columns 0 and 16(V - 1) lie in the caller's
+        // tile (the last register has at least one lane), and a prefetch
+        // never faults or changes memory.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc + 16 * (V - 1)) as *const i8);
+        }
+    }
     // acc[r][h]: row r, columns 16h..16h+16 of the tile.
     let mut acc = [[_mm512_setzero_ps(); V]; R];
     for p in 0..kc {
@@ -174,23 +197,32 @@ unsafe fn tile<const R: usize, const V: usize>(
     }
 }
 
-/// `dst[p * ldd + c] = src[c * lds + p]` for `p, c < 16`: a 16 × 16 block
-/// transposed in registers (16 loads, 64 shuffles, 16 stores), for packing
-/// a transposed `B` (`pack.rs`), where one float at a time was most of the
-/// packing's cost.
+/// `dst[p * ldd + c] = src[c * lds + p]` for `p < 16, c < live`: a 16 × 16
+/// block transposed in registers (16 loads, 64 shuffles, 16 stores), for
+/// packing a transposed `B` and a row-major `A` (`pack.rs`), where one
+/// float at a time was most of the packing's cost. Source rows from `live`
+/// on are not read (zeros stand in for them), and only the first `live`
+/// lanes of each destination row are written.
 ///
 /// The usual three stages: `unpacklo/hi` interleave pairs of rows (2 × 2
 /// blocks), `shuffle_ps` pairs of those (4 × 4 blocks within each 128-bit
 /// lane), and two rounds of `shuffle_f32x4` move the 128-bit lanes.
 ///
 /// # Safety
-/// The CPU must support AVX-512 F; `src` must be readable for 16 rows of 16
-/// floats `lds` apart, and `dst` writable for 16 rows of 16 floats `ldd`
-/// apart.
+/// The CPU must support AVX-512 F; `live` must be in `1..=16`, `src`
+/// readable for `live` rows of 16 floats `lds` apart, and `dst` writable
+/// for 16 rows of `live` floats `ldd` apart.
 #[target_feature(enable = "avx512f")]
-unsafe fn transpose_16x16(src: *const f32, lds: usize, dst: *mut f32, ldd: usize) {
-    // SAFETY: rows c < 16 of 16 floats, inside `src` by the contract.
-    let r: [__m512; 16] = std::array::from_fn(|c| unsafe { _mm512_loadu_ps(src.add(c * lds)) });
+unsafe fn transpose_16x16(src: *const f32, lds: usize, live: usize, dst: *mut f32, ldd: usize) {
+    let r: [__m512; 16] = std::array::from_fn(|c| {
+        if c < live {
+            // SAFETY: rows c < live of 16 floats, inside `src` by the contract.
+            unsafe { _mm512_loadu_ps(src.add(c * lds)) }
+        } else {
+            _mm512_setzero_ps()
+        }
+    });
+    let lanes: u16 = if live == 16 { u16::MAX } else { (1 << live) - 1 };
     // t[2i], t[2i+1]: rows 2i and 2i+1 interleaved, low and high pairs of each lane.
     let mut t = [_mm512_setzero_ps(); 16];
     for i in 0..8 {
@@ -219,10 +251,11 @@ unsafe fn transpose_16x16(src: *const f32, lds: usize, dst: *mut f32, ldd: usize
     for k in 0..8 {
         let lo = _mm512_shuffle_f32x4::<0x88>(v[k], v[8 + k]);
         let hi = _mm512_shuffle_f32x4::<0xDD>(v[k], v[8 + k]);
-        // SAFETY: rows k and k + 8 < 16 of 16 floats, inside `dst` by the contract.
+        // SAFETY: rows k and k + 8 < 16, their first `live` floats (the
+        // lanes in `lanes`), inside `dst` by the contract.
         unsafe {
-            _mm512_storeu_ps(dst.add(k * ldd), lo);
-            _mm512_storeu_ps(dst.add((k + 8) * ldd), hi);
+            _mm512_mask_storeu_ps(dst.add(k * ldd), lanes, lo);
+            _mm512_mask_storeu_ps(dst.add((k + 8) * ldd), lanes, hi);
         }
     }
 }
@@ -240,11 +273,34 @@ mod tests {
         let (lds, ldd) = (21, 35); // strides wider than the block
         let src: Vec<f32> = (0..16 * lds).map(|i| i as f32).collect();
         let mut dst = vec![-1.0f32; 16 * ldd];
-        assert!(kernel.transpose16(&src, lds, &mut dst, ldd));
+        assert!(kernel.transpose16(&src, lds, 16, &mut dst, ldd));
         for p in 0..16 {
             for c in 0..ldd {
                 let want = if c < 16 { src[c * lds + p] } else { -1.0 };
                 assert_eq!(dst[p * ldd + c], want, "dst[{p}, {c}]");
+            }
+        }
+    }
+
+    #[test]
+    fn transpose16_of_fewer_rows_reads_and_writes_only_those() {
+        let Some(kernel) = Avx512::detect() else {
+            eprintln!("no AVX-512 on this CPU: nothing to test");
+            return;
+        };
+        // `live` source rows, as many as `A` has left for a panel of 12;
+        // `src` holds exactly `live` rows (reading a 13th would panic in
+        // the assert or fault), `dst` rows are 12 apart as in a packed panel.
+        for live in [1, 4, 7, 12, 16] {
+            let lds = 19;
+            let src: Vec<f32> = (0..(live - 1) * lds + 16).map(|i| i as f32).collect();
+            let ldd = live.max(12);
+            let mut dst = vec![-1.0f32; 15 * ldd + live];
+            assert!(kernel.transpose16(&src, lds, live, &mut dst, ldd));
+            for (i, &got) in dst.iter().enumerate() {
+                let (p, c) = (i / ldd, i % ldd);
+                let want = if c < live { src[c * lds + p] } else { -1.0 };
+                assert_eq!(got, want, "live {live}: dst[{p}, {c}]");
             }
         }
     }

@@ -99,11 +99,20 @@ trait MicroKernel: Copy + Send + Sync {
         accumulate: bool,
     );
 
-    /// `dst[p * ldd + c] = src[c * lds + p]` for `p, c < 16` (a copy, so
-    /// no bit changes), if this kernel has a fast way to do it (it returns
-    /// `true`); otherwise it does nothing and returns `false`, and the
-    /// caller copies one float at a time. For packing a transposed `B`.
-    fn transpose16(self, _src: &[f32], _lds: usize, _dst: &mut [f32], _ldd: usize) -> bool {
+    /// `dst[p * ldd + c] = src[c * lds + p]` for `p < 16` and `c < live`
+    /// (`live` in `1..=16`; a copy, so no bit changes), if this kernel has
+    /// a fast way to do it (it returns `true`); otherwise it does nothing
+    /// and returns `false`, and the caller copies one float at a time. For
+    /// packing a transposed `B` (16 columns at a time) and a row-major `A`
+    /// (`MR` rows at a time).
+    fn transpose16(
+        self,
+        _src: &[f32],
+        _lds: usize,
+        _live: usize,
+        _dst: &mut [f32],
+        _ldd: usize,
+    ) -> bool {
         false
     }
 
@@ -464,7 +473,10 @@ impl Operands<'_> {
                 );
                 for i0 in (0..row_count).step_by(MC) {
                     let mc = MC.min(row_count - i0);
-                    pack_a::<K>(self.a, first_row + i0, mc, p0, kc, a_pack);
+                    kernel.simd(
+                        #[inline(always)]
+                        || pack_a(kernel, self.a, first_row + i0, mc, p0, kc, a_pack),
+                    );
                     let block = Block { kc, mc, nc, accumulate: p0 > 0 };
                     block.run(kernel, a_pack, b_pack, &mut c_rows[i0 * n + j0..], n);
                 }

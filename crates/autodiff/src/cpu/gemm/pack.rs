@@ -64,7 +64,12 @@ impl<'a> View<'a> {
 /// Packs rows `i0..i0 + mc`, columns `p0..p0 + kc` of `a` into `MR`-row
 /// panels in `out` (panel `q` is `out[q*MR*kc..][..MR*kc]`, element `(r, p)`
 /// at `p*MR + r`). Rows past `mc` are zero.
+///
+/// `inline(always)` so that it is compiled into the caller's SIMD copy
+/// (`MicroKernel::simd`), as [`pack_b`] is.
+#[inline(always)]
 pub(super) fn pack_a<K: MicroKernel>(
+    kernel: K,
     a: View,
     i0: usize,
     mc: usize,
@@ -80,10 +85,33 @@ pub(super) fn pack_a<K: MicroKernel>(
             panel.fill(0.0);
         }
         if a.rows_contiguous() {
+            // Blocks of 16 steps × `live` rows through the kernel's
+            // in-register transpose where it has one; the rest (and every
+            // block, without one) a float at a time.
+            let mut p = 0; // steps before p are done
+            while p + 16 <= kc
+                && kernel.transpose16(
+                    a.from(i, p0 + p),
+                    a.row_stride,
+                    live,
+                    &mut panel[p * K::MR..],
+                    K::MR,
+                )
+            {
+                p += 16;
+            }
             for r in 0..live {
-                for (step, &v) in panel.chunks_exact_mut(K::MR).zip(a.run(i + r, p0, kc)) {
+                let steps = panel[p * K::MR..].chunks_exact_mut(K::MR);
+                for (step, &v) in steps.zip(a.run(i + r, p0 + p, kc - p)) {
                     step[r] = v;
                 }
+            }
+        } else if live == K::MR {
+            // A whole panel: `MR` contiguous values per step, a copy of a
+            // length known at compile time (a few vector moves; with the
+            // length `live` it was a call to `memcpy` per step).
+            for (p, step) in panel.chunks_exact_mut(K::MR).enumerate() {
+                step.copy_from_slice(a.run(i, p0 + p, K::MR));
             }
         } else {
             for (p, step) in panel.chunks_exact_mut(K::MR).enumerate() {
@@ -126,7 +154,13 @@ pub(super) fn pack_b<K: MicroKernel>(
             let mut c0 = 0; // columns before c0 are done
             if depth == 16 {
                 while c0 + 16 <= live
-                    && kernel.transpose16(b.from(p, j + c0), b.col_stride, &mut steps[c0..], K::NR)
+                    && kernel.transpose16(
+                        b.from(p, j + c0),
+                        b.col_stride,
+                        16,
+                        &mut steps[c0..],
+                        K::NR,
+                    )
                 {
                     c0 += 16;
                 }
