@@ -231,6 +231,16 @@ pub trait Backend: Clone + 'static {
     /// `a ∘ b` elementwise, `b` broadcast by the rule on [`Binary`].
     fn binary(&self, op: Binary, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
 
+    /// `acc + g` for `g` of `acc`'s shape: two gradients of one tensor
+    /// added up (the tape calls it for a tensor used more than once). It
+    /// takes `acc` by value so a backend may add into its storage when
+    /// nothing else holds it (the CPU does), instead of allocating a third
+    /// tensor. The same sum as [`Backend::binary`] with [`Binary::Add`],
+    /// which is the default.
+    fn accumulate(&self, acc: Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor> {
+        self.binary(Binary::Add, &acc, g)
+    }
+
     /// Sum over everything (`[1, 1]`) or over one axis.
     fn sum(&self, x: &Self::Tensor, axis: Option<Axis>) -> Self::Tensor;
     /// Repeats a row `[1, c]`, a column `[r, 1]` or a scalar to `shape`

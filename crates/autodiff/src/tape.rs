@@ -227,7 +227,7 @@ impl<B: Backend> InputGrads<'_, B> {
         *slot = Some(match slot.take() {
             None => g,
             // A tensor used twice: its gradients add up.
-            Some(acc) => self.backend.binary(Binary::Add, &acc, &g)?,
+            Some(acc) => self.backend.accumulate(acc, &g)?,
         });
         Ok(())
     }

@@ -17,7 +17,7 @@ use minimax_autodiff::backend::{
 use minimax_autodiff::cpu::threads::with_threads;
 use minimax_autodiff::cpu::ELEMENTWISE_PER_THREAD;
 use minimax_autodiff::{
-    AdamStep, AdamTensors, Backend, Cpu, CpuTensor, Dist, Real, Shape, TensorShape, Unary,
+    AdamStep, AdamTensors, Backend, Binary, Cpu, CpuTensor, Dist, Real, Shape, TensorShape, Unary,
 };
 
 const SIZES: [usize; 6] = [1, 7, 63, 64, 65, 257];
@@ -270,4 +270,44 @@ fn fused_kernels_give_the_same_bits_for_any_thread_count() {
             assert!(a == b, "output {i} differs between 1 and {threads} threads");
         }
     }
+}
+
+/// `accumulate` (the tape's sum of a tensor's gradients) against
+/// `binary(Add)`: the same bits, in place when `acc` is held alone (the
+/// result is `acc`'s own buffer), and a new buffer, leaving `acc` as it
+/// was, when another handle shares it; on sizes past the threading
+/// threshold, with one and two threads.
+fn accumulate_matches_add<T: Real>() {
+    let be = Cpu::<T>::new();
+    let big = ELEMENTWISE_PER_THREAD.div_ceil(64) * 3; // rows of 64: split across threads
+    for rows in SIZES.into_iter().chain([big]) {
+        for cols in [1, 7, 64] {
+            for threads in [1, 2] {
+                let shape = Shape::new(rows, cols);
+                let what = format!("accumulate {shape:?}, {threads} threads");
+                let (acc, g) = (draw(&be, shape, 4), draw(&be, shape, 5));
+                let want = be.binary(Binary::Add, &acc, &g).unwrap();
+                // Alone: in place.
+                let alone = be.binary(Binary::Mul, &acc, &be.fill(shape, 1.0));
+                let alone = alone.unwrap(); // a copy of acc's values in a buffer of its own
+                let ptr = alone.data().as_ptr();
+                let sum = with_threads(threads, || be.accumulate(alone, &g)).unwrap();
+                same(&sum, &want, &what);
+                assert_eq!(sum.data().as_ptr(), ptr, "{what}: not in place");
+                // Shared: a new buffer, `acc` untouched.
+                let before = acc.clone();
+                let kept: Vec<f64> = acc.data().iter().map(|v| v.to_f64()).collect();
+                let sum = with_threads(threads, || be.accumulate(acc, &g)).unwrap();
+                same(&sum, &want, &format!("{what}, shared"));
+                let after: Vec<f64> = before.data().iter().map(|v| v.to_f64()).collect();
+                assert!(kept == after, "{what}: a shared buffer was written");
+            }
+        }
+    }
+}
+
+#[test]
+fn accumulate_is_add_in_place_when_unshared_and_a_copy_when_shared() {
+    accumulate_matches_add::<f32>();
+    accumulate_matches_add::<f64>();
 }

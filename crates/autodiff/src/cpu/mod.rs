@@ -286,6 +286,23 @@ impl<T: Real> Backend for Cpu<T> {
         }))
     }
 
+    /// In place when `acc`'s buffer is unshared (a gradient the tape made
+    /// and holds alone): `acc[i] += g[i]`, the `acc[i] + g[i]` of `binary`,
+    /// so the same bits, without a third buffer.
+    fn accumulate(&self, mut acc: CpuTensor<T>, g: &CpuTensor<T>) -> Result<CpuTensor<T>> {
+        let Some(sums) = Arc::get_mut(&mut acc.data).filter(|_| acc.shape == g.shape) else {
+            return self.binary(Binary::Add, &acc, g); // shared, or not one shape
+        };
+        elementwise([sums.as_mut_slice()], 1, |at, [sums]| {
+            let g = &g.data[at..at + sums.len()];
+            simd::vectorized(
+                #[inline(always)]
+                || sums.iter_mut().zip(g).for_each(|(s, &g)| *s += g),
+            )
+        });
+        Ok(acc)
+    }
+
     fn sum(&self, x: &CpuTensor<T>, axis: Option<Axis>) -> CpuTensor<T> {
         let cols = x.shape.cols;
         // Whole rows and columns are summed by `sum_all`; a sum over the rows
