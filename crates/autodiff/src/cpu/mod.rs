@@ -127,10 +127,6 @@ impl<T: Real> CpuTensor<T> {
         write(Arc::make_mut(&mut data).as_mut_slice()); // unshared: never copies
         CpuTensor { shape, data: ManuallyDrop::new(data) }
     }
-
-    fn from_fn(shape: Shape, mut f: impl FnMut(usize) -> T) -> Self {
-        CpuTensor::build(shape, |out| out.iter_mut().enumerate().for_each(|(i, o)| *o = f(i)))
-    }
 }
 
 impl<T: Real> TensorShape for CpuTensor<T> {
@@ -187,13 +183,31 @@ impl<T: Real> Backend for Cpu<T> {
                 )
             });
         }
-        CpuTensor::from_fn(shape, |i| {
-            let i = i as u32;
-            T::from_f64(match dist {
-                Dist::Uniform { lo, hi } => lo + (hi - lo) * rng::uniform(key, i),
-                Dist::Normal { mean, std } => mean + std * rng::normal(key, i),
-                Dist::Bernoulli { p } => (rng::uniform(key, i) < p) as u8 as f64,
-            })
+        // One loop per distribution, compiled with the CPU's SIMD: the hash
+        // and the f64 arithmetic vectorise (a loop with the `match` inside
+        // did not: 5% of a devnag run, which draws its noise uniform).
+        CpuTensor::build(shape, |out| {
+            simd::vectorized(
+                #[inline(always)]
+                || match dist {
+                    Dist::Uniform { lo, hi } => {
+                        for (i, o) in out.iter_mut().enumerate() {
+                            *o = T::from_f64(lo + (hi - lo) * rng::uniform(key, i as u32));
+                        }
+                    }
+                    Dist::Bernoulli { p } => {
+                        for (i, o) in out.iter_mut().enumerate() {
+                            *o = T::from_f64((rng::uniform(key, i as u32) < p) as u8 as f64);
+                        }
+                    }
+                    // f64 only (f32 took the branch above): libm's ln and cos.
+                    Dist::Normal { mean, std } => {
+                        for (i, o) in out.iter_mut().enumerate() {
+                            *o = T::from_f64(mean + std * rng::normal(key, i as u32));
+                        }
+                    }
+                },
+            )
         })
     }
 
