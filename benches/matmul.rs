@@ -2,7 +2,12 @@
 //! SIMD path (one thread and all cores), in GFLOP/s (`2·m·k·n` per product).
 //!
 //! Run with `cargo bench --bench matmul` (all tables), or name tables:
-//! `cargo bench --bench matmul -- square small threads`.
+//! `cargo bench --bench matmul -- square small narrow threads`.
+//!
+//! The `narrow` table times, in nanoseconds per call, the products of Dev
+//! Nag's 1-D GAN (`--preset devnag`: batch 500, G 1-5-5-1, D on 4 moments)
+//! through `gemm::matmul`, which sends them all to the narrow path, and
+//! prints one `RESULT bench=narrow shape=MxKxN_op ns_per_call=…` line each.
 //!
 //! `cargo bench --bench matmul -- sgemm` (not in the default set) prints one
 //! machine-readable line per size, for scripts and the peers' runner:
@@ -239,8 +244,35 @@ fn main() {
     if wanted("small") {
         small_table();
     }
+    if wanted("narrow") {
+        narrow_table();
+    }
     if wanted("threads") {
         threads_table(cores);
+    }
+}
+
+/// Dev Nag's products, as the tape asks for them (before `gemm::matmul`
+/// drops transposes of single rows and columns): nanoseconds per call.
+fn narrow_table() {
+    println!();
+    println!("devnag's products through gemm::matmul (the narrow path), ns per call");
+    for (m, k, n, ta, tb, what) in [
+        (500, 1, 5, false, false, "G layer 1 forward, and layer 3's dX = dY·Wᵀ"),
+        (500, 5, 5, false, false, "G layer 2 forward"),
+        (500, 5, 1, false, false, "G layer 3 forward"),
+        (500, 5, 5, false, true, "G layer 2 dX = dY·Wᵀ"),
+        (5, 500, 5, true, false, "G layer 2 dW = Xᵀ·dY"),
+        (5, 500, 1, true, false, "G layer 3 dW = Xᵀ·dY"),
+        (1, 500, 5, true, false, "G layer 1 dW = Zᵀ·dY"),
+        (1, 10, 1, false, false, "D layer 3 forward"),
+    ] {
+        let (a, b) = (random(m * k, 7), random(k * n, 8));
+        let mut c = vec![0.0f32; m * n];
+        let product = || gemm::matmul(black_box(&a), ta, black_box(&b), tb, &mut c, m, k, n);
+        let ns = 2.0 * (m * k * n) as f64 / gflops(m, k, n, product);
+        let flags = format!("{}{}", if ta { "t" } else { "n" }, if tb { "t" } else { "n" });
+        println!("RESULT bench=narrow shape={m}x{k}x{n}_{flags} ns_per_call={ns:.1}  # {what}");
     }
 }
 
