@@ -67,6 +67,7 @@ impl MicroKernel for Avx512 {
         self.vectorized(f)
     }
 
+    #[inline(always)]
     fn transpose16(
         self,
         src: &[f32],
@@ -212,6 +213,7 @@ unsafe fn tile<const R: usize, const V: usize>(
 /// The CPU must support AVX-512 F; `live` must be in `1..=16`, `src`
 /// readable for `live` rows of 16 floats `lds` apart, and `dst` writable
 /// for 16 rows of `live` floats `ldd` apart.
+#[inline] // into the packing loops (compiled with AVX-512, see `simd`)
 #[target_feature(enable = "avx512f")]
 unsafe fn transpose_16x16(src: *const f32, lds: usize, live: usize, dst: *mut f32, ldd: usize) {
     let r: [__m512; 16] = std::array::from_fn(|c| {

@@ -85,27 +85,8 @@ pub(super) fn pack_a<K: MicroKernel>(
             panel.fill(0.0);
         }
         if a.rows_contiguous() {
-            // Blocks of 16 steps × `live` rows through the kernel's
-            // in-register transpose where it has one; the rest (and every
-            // block, without one) a float at a time.
-            let mut p = 0; // steps before p are done
-            while p + 16 <= kc
-                && kernel.transpose16(
-                    a.from(i, p0 + p),
-                    a.row_stride,
-                    live,
-                    &mut panel[p * K::MR..],
-                    K::MR,
-                )
-            {
-                p += 16;
-            }
-            for r in 0..live {
-                let steps = panel[p * K::MR..].chunks_exact_mut(K::MR);
-                for (step, &v) in steps.zip(a.run(i + r, p0 + p, kc - p)) {
-                    step[r] = v;
-                }
-            }
+            // Each row of the panel is a run in the source.
+            transpose_runs(kernel, a.from(i, p0), a.row_stride, live, kc, panel, K::MR);
         } else if live == K::MR {
             // A whole panel: `MR` contiguous values per step, a copy of a
             // length known at compile time (a few vector moves; with the
@@ -145,31 +126,45 @@ pub(super) fn pack_b<K: MicroKernel>(
         if live < K::NR {
             panel.fill(0.0);
         }
-        // Blocks of 16 steps × 16 columns go through the kernel's
-        // in-register transpose where it has one; the rest (and every
-        // block, without one) a float at a time.
-        for (s, steps) in panel.chunks_mut(16 * K::NR).enumerate() {
-            let p = p0 + 16 * s; // first step of this block
-            let depth = steps.len() / K::NR;
-            let mut c0 = 0; // columns before c0 are done
-            if depth == 16 {
-                while c0 + 16 <= live
-                    && kernel.transpose16(
-                        b.from(p, j + c0),
-                        b.col_stride,
-                        16,
-                        &mut steps[c0..],
-                        K::NR,
-                    )
-                {
-                    c0 += 16;
-                }
+        transpose_runs(kernel, b.from(p0, j), b.col_stride, live, kc, panel, K::NR);
+    }
+}
+
+/// `panel[p * width + c] = src[c * lane_stride + p]` for lanes `c < live`
+/// and steps `p < steps`: one run per lane, contiguous in the source,
+/// dealt out to that lane of every step of a panel `width` wide (the rows
+/// of a row-major `A` into an `A` panel, the columns of a transposed `B`
+/// into a `B` panel). Blocks of 16 steps × up to 16 lanes go through the
+/// kernel's in-register transpose where it has one; the rest (everything,
+/// without one) a float at a time.
+#[inline(always)]
+fn transpose_runs<K: MicroKernel>(
+    kernel: K,
+    src: &[f32],
+    lane_stride: usize,
+    live: usize,
+    steps: usize,
+    panel: &mut [f32],
+    width: usize,
+) {
+    let mut done = 0; // steps before `done` are packed, for every lane
+    'blocks: while done + 16 <= steps {
+        let block = &mut panel[done * width..];
+        let mut c = 0; // lanes before c are packed for this block
+        while c < live {
+            let lanes = (live - c).min(16);
+            let run = &src[c * lane_stride + done..];
+            if !kernel.transpose16(run, lane_stride, lanes, &mut block[c..], width) {
+                break 'blocks; // no in-register transpose: the loop below does it all
             }
-            for c in c0..live {
-                for (step, &v) in steps.chunks_exact_mut(K::NR).zip(b.run(p, j + c, depth)) {
-                    step[c] = v;
-                }
-            }
+            c += lanes;
+        }
+        done += 16;
+    }
+    for c in 0..live {
+        let run = &src[c * lane_stride + done..c * lane_stride + steps];
+        for (step, &v) in panel[done * width..].chunks_exact_mut(width).zip(run) {
+            step[c] = v;
         }
     }
 }
