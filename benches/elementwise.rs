@@ -10,8 +10,9 @@
 //! (`gb_per_s`: the bytes the kernel reads and writes, per second). Name
 //! ops to run only those: `cargo bench --bench elementwise -- adam`.
 
-use minimax::autodiff::cpu::threads::{threads, with_threads};
-use minimax::autodiff::{AdamStep, Backend, Binary, Cpu, Dist, Shape, Unary};
+use minimax::autodiff::{AdamStep, Backend, Binary, Dist, Shape, Unary};
+use minimax::cpu::threads::{threads, with_threads};
+use minimax::cpu::Cpu;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

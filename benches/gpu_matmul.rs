@@ -22,7 +22,8 @@
 //! are missing. On lavapipe (Mesa's software Vulkan) the GPU figures measure
 //! a CPU emulating a GPU: they prove the kernels run, not that they are fast.
 
-use minimax::autodiff::{Backend, Cpu, Dist, Shape, TensorShape, Unary};
+use minimax::autodiff::{Backend, Dist, Shape, TensorShape, Unary};
+use minimax::cpu::Cpu;
 use minimax::wgsl::{MatmulKernel, Wgpu};
 use std::time::{Duration, Instant};
 

@@ -23,9 +23,9 @@
 //! at least ~20 ms. Compare with `benches/peers/matmul.py` run right after
 //! (see `benches/peers/README.md` and `BENCHMARKS.md`).
 
-use minimax::autodiff::cpu::gemm::{self, Kernel};
-use minimax::autodiff::cpu::matmul as reference;
+use minimax::autodiff::reference::matmul as reference;
 use minimax::autodiff::rng;
+use minimax::cpu::gemm::{self, Kernel};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -174,7 +174,7 @@ fn sgemm_lines(sizes: &[usize]) {
             .find(|k| k.name() == name)
             .unwrap_or_else(|| panic!("MINIMAX_GEMM_KERNEL={name}: not a kernel this CPU has")),
     };
-    let threads = minimax::autodiff::cpu::threads::threads();
+    let threads = minimax::cpu::threads::threads();
     for &n in sizes {
         let (a, b) = (random(n * n, 1), random(n * n, 2));
         let mut c = vec![0.0f32; n * n];

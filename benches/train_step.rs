@@ -30,8 +30,9 @@
 //! thread, so the figures are one-thread figures (run under `taskset -c 0`
 //! to be sure). Compare with `benches/peers/train_step.py`.
 
-use minimax::autodiff::cpu::threads::threads;
-use minimax::autodiff::{Backend, Cpu, Dist, Grads, Shape, Tape, Var};
+use minimax::autodiff::{Backend, Dist, Grads, Shape, Tape, Var};
+use minimax::cpu::threads::threads;
+use minimax::cpu::Cpu;
 use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax::gan::{Config, Preset, RunOptions, Trainer};
 use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};

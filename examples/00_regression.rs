@@ -20,7 +20,8 @@
 //! The mean squared error should fall below 1e-3 (printed at the end). Next
 //! on the path: `01_autodiff` opens up what the tape and `backward` do.
 
-use minimax::autodiff::{Backend, Cpu, Shape, Tape};
+use minimax::autodiff::{Backend, Shape, Tape};
+use minimax::cpu::Cpu;
 use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig};
 use std::f32::consts::PI;
 use std::time::Instant;

@@ -12,7 +12,7 @@
 //!
 //! Read the file top to bottom: it is the tutorial.
 
-use minimax::autodiff::{gradcheck, Backend, Cpu, Shape, Tape, Var};
+use minimax::autodiff::{gradcheck, Backend, Reference, Shape, Tape, Var};
 
 /// Our numbers: one sample with two features, its weights, bias and target.
 const X: [f64; 2] = [0.5, -1.0];
@@ -21,7 +21,7 @@ const B: f64 = 0.1;
 const TARGET: f64 = 0.5;
 
 /// The backend: plain loops on the CPU, in `f64` so the numbers are precise.
-type Be = Cpu<f64>;
+type Be = Reference<f64>;
 
 /// The forward pass, written once and used three times below:
 /// `z = x·w + b`, `y = tanh z`, `L = (y - t)²`. Returns `(z, y, L)`.

@@ -77,7 +77,8 @@
 
 use clap::Parser;
 use minimax::autodiff::rng::{normal, seed_key};
-use minimax::autodiff::{Backend, Cpu};
+use minimax::autodiff::Backend;
+use minimax::cpu::Cpu;
 use minimax::gan::image::classifier::ClassifierConfig;
 use minimax::gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax::gan::{judge, CounterHook, DeviceCounters, PerStep, RunOptions, TrainError};

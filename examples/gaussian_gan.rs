@@ -68,7 +68,8 @@
 //! summaries and figures are `minimax-io`'s. This file is the narration.
 
 use clap::{Parser, ValueEnum};
-use minimax::autodiff::{Backend, Cpu, Tape};
+use minimax::autodiff::{Backend, Tape};
+use minimax::cpu::Cpu;
 use minimax::gan::{Config, CounterHook, Evaluation, GanLoss, Preset, RunOptions, RunStats};
 use minimax::gan::{Target, TrainError, Trainer};
 use minimax::io::cli::{self, Device, GameArgs, RunArgs, TerminalHooks};

@@ -57,7 +57,8 @@
 //! `minimax-io`'s. This file is the narration around them.
 
 use clap::{Parser, ValueEnum};
-use minimax::autodiff::{Backend, Cpu};
+use minimax::autodiff::Backend;
+use minimax::cpu::Cpu;
 use minimax::gan::coverage::{HQ_RADIUS, MIN_PER_MODE};
 use minimax::gan::snapshot::REAL_POINTS;
 use minimax::gan::{Config, Coverage, PlaneSnapshot, Preset, RunOptions, RunStats, Target};

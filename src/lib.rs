@@ -3,8 +3,9 @@
 //! A from-scratch reverse-mode autodiff and WGSL GPU kernel engine, and the
 //! GAN trainer built on it. This facade re-exports the crates:
 //!
-//! - [`autodiff`]: tensors, the [`autodiff::Backend`] trait, the CPU backend
-//!   and the tape;
+//! - [`autodiff`]: tensors, the [`autodiff::Backend`] trait, the plain
+//!   reference backend and the tape;
+//! - [`cpu`]: the tuned CPU backend ([`cpu::Cpu`]: SIMD, threads, fused ops);
 //! - [`nn`]: layers, MLPs, named parameters, optimizers, schedules;
 //! - [`gan`]: G and D, the four games, Algorithm 1, data and evaluation;
 //! - [`io`]: checkpoints, summaries and figures (files; the others do no I/O);
@@ -12,6 +13,7 @@
 //!   through `wgpu`.
 
 pub use minimax_autodiff as autodiff;
+pub use minimax_cpu as cpu;
 pub use minimax_gan as gan;
 pub use minimax_io as io;
 pub use minimax_nn as nn;

@@ -18,9 +18,8 @@
 //! either: the blocked path opens a thread scope only for two threads or
 //! more, and that is only for products far larger than these).
 
-use minimax::autodiff::{
-    AdamStep, Axis, Backend, Binary, Cpu, CpuTensor, Dist, Shape, Tape, Unary, Var,
-};
+use minimax::autodiff::{AdamStep, Axis, Backend, Binary, Dist, Shape, Tape, Unary, Var};
+use minimax::cpu::{Cpu, CpuTensor};
 use minimax::gan::Config;
 use minimax::gan::{Preset, Trainer};
 use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};

@@ -5,7 +5,7 @@
 //! Skipped (with a printed line) where there is no GPU adapter, unless
 //! `MINIMAX_REQUIRE_GPU=1`, which turns a missing GPU into a failure.
 
-use minimax::autodiff::Cpu;
+use minimax::cpu::Cpu;
 use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax::gan::run::WARMUP_STEPS;
 use minimax::gan::{Config, Preset, RunOptions, Trainer};

@@ -8,7 +8,8 @@
 //! - the conditional GAN draws the class it is asked for: the classifier
 //!   agrees with the requested class far above chance (10%).
 
-use minimax::autodiff::{Backend, Cpu};
+use minimax::autodiff::Backend;
+use minimax::cpu::Cpu;
 use minimax::gan::image::classifier::ClassifierConfig;
 use minimax::gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax::gan::run::{run_with, RunHooks};

@@ -1,7 +1,8 @@
 //! The `Backend` trait: the small set of primitive kernels a training step
 //! needs, on tensors that live wherever the backend keeps them.
 //!
-//! The CPU backend ([`crate::Cpu`]) keeps tensors in host memory; the GPU
+//! The CPU backends (the plain [`crate::Reference`], and the tuned one of
+//! crate `minimax-cpu`) keep tensors in host memory; the GPU
 //! backend (crate `minimax-wgsl`) keeps them in GPU buffers and records work
 //! lazily. So that a GPU backend can keep every tensor resident, **no method
 //! here returns host data except [`Backend::download`]**: every other method
@@ -149,8 +150,9 @@ pub struct AdamStep {
 
 /// The primitive kernels of a training step.
 ///
-/// Implemented by [`crate::Cpu`] (`f32` and `f64`, the reference) and by the
-/// GPU backend in `minimax-wgsl` (`f32`). Everything above this trait (the
+/// Implemented by [`crate::Reference`] (`f32` and `f64`, the plain loops
+/// everything is checked against), by the tuned CPU backend in `minimax-cpu`
+/// (`f32` and `f64`) and by the GPU backend in `minimax-wgsl` (`f32`). Everything above this trait (the
 /// tape, the models, the optimizers) is written once against it.
 pub trait Backend: Clone + 'static {
     /// The element type.

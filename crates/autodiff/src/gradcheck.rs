@@ -1,7 +1,7 @@
 //! `gradcheck`: compare the tape's gradients with finite differences, like
 //! `torch.autograd.gradcheck`.
 //!
-//! For a function `y = f(x₁, …, xₙ)` on `Cpu<f64>`, the numerical derivative
+//! For a function `y = f(x₁, …, xₙ)` on `Reference<f64>`, the numerical derivative
 //! of output `j` with respect to input element `e` is the central difference
 //!
 //! ```text
@@ -20,7 +20,7 @@
 //! input, and at a few random single elements of each input (so a failure
 //! still names an element).
 
-use crate::{Backend, Cpu, CpuTensor, Error, Real, Shape, Tape, TensorShape, Var};
+use crate::{Backend, Error, Real, RefTensor, Reference, Shape, Tape, TensorShape, Var};
 use std::fmt;
 
 /// Tolerances and limits for [`gradcheck_with`].
@@ -107,10 +107,10 @@ impl From<Error> for GradcheckError {
 }
 
 /// The CPU backend gradcheck runs on.
-pub type F64 = Cpu<f64>;
+pub type F64 = Reference<f64>;
 
 /// [`gradcheck_with`] and the default options.
-pub fn gradcheck<F>(f: F, inputs: &[CpuTensor<f64>]) -> Result<(), GradcheckError>
+pub fn gradcheck<F>(f: F, inputs: &[RefTensor<f64>]) -> Result<(), GradcheckError>
 where
     F: Fn(&[Var<F64>]) -> crate::Result<Var<F64>>,
 {
@@ -122,7 +122,7 @@ where
 /// both values and the error.
 pub fn gradcheck_with<F>(
     f: F,
-    inputs: &[CpuTensor<f64>],
+    inputs: &[RefTensor<f64>],
     opts: GradcheckOptions,
 ) -> Result<(), GradcheckError>
 where
@@ -130,13 +130,13 @@ where
 {
     let be = F64::new();
     // Evaluate f on some inputs, without tracking.
-    let eval = |xs: &[CpuTensor<f64>]| -> crate::Result<CpuTensor<f64>> {
+    let eval = |xs: &[RefTensor<f64>]| -> crate::Result<RefTensor<f64>> {
         let tape = Tape::new(be);
         let vars: Vec<_> = xs.iter().map(|x| tape.constant(x.clone())).collect();
         Ok(f(&vars)?.value)
     };
     // The gradient of seedᵀ f with respect to every input.
-    let vjp = |seed: CpuTensor<f64>| -> crate::Result<Vec<CpuTensor<f64>>> {
+    let vjp = |seed: RefTensor<f64>| -> crate::Result<Vec<RefTensor<f64>>> {
         let tape = Tape::new(be);
         let vars: Vec<_> = inputs.iter().map(|x| tape.leaf(x.clone())).collect();
         let out = f(&vars)?;
@@ -149,7 +149,7 @@ where
         let moved = |sign: f64| {
             let x = &inputs[k];
             let data = x.data().iter().zip(dir).map(|(xi, di)| xi + sign * opts.eps * di).collect();
-            CpuTensor::new(x.shape(), data)
+            RefTensor::new(x.shape(), data)
         };
         shifted[k] = moved(1.0)?;
         let plus = eval(&shifted)?;
@@ -169,7 +169,7 @@ where
             .map(|j| {
                 let mut onehot = vec![0.0; out_shape.numel()];
                 onehot[j] = 1.0;
-                vjp(CpuTensor::new(out_shape, onehot)?)
+                vjp(RefTensor::new(out_shape, onehot)?)
             })
             .collect::<crate::Result<Vec<_>>>()?;
         // Column e of input k (one pair of evaluations per input element),
@@ -242,7 +242,7 @@ fn rc(shape: Shape, idx: usize) -> (usize, usize) {
 
 /// A `[rows, cols]` `f64` tensor of uniform numbers in `[lo, hi)` from
 /// `seed`: the random inputs the gradcheck tests use.
-pub fn random_input(rows: usize, cols: usize, lo: f64, hi: f64, seed: u64) -> CpuTensor<f64> {
+pub fn random_input(rows: usize, cols: usize, lo: f64, hi: f64, seed: u64) -> RefTensor<f64> {
     F64::new().random(Shape::new(rows, cols), crate::Dist::Uniform { lo, hi }, seed)
 }
 
@@ -267,7 +267,7 @@ mod tests {
                     dx[i] += err * g.data()[i];
                 }
             }
-            Ok(vec![CpuTensor::new(xv.shape(), dx)?])
+            Ok(vec![RefTensor::new(xv.shape(), dx)?])
         });
         x.tape().record("square_with_bug", y, &[x], backward).unwrap()
     }
@@ -277,7 +277,7 @@ mod tests {
         move |v| v[0].add(&square_with_bug(&v[1], at, err))
     }
 
-    fn inputs(rows: usize, cols: usize) -> [CpuTensor<f64>; 2] {
+    fn inputs(rows: usize, cols: usize) -> [RefTensor<f64>; 2] {
         [random_input(rows, cols, -1.0, 1.0, 1), random_input(rows, cols, -1.0, 1.0, 2)]
     }
 

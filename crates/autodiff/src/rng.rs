@@ -38,9 +38,9 @@ pub fn uniform(key: u32, i: u32) -> f64 {
 
 /// A standard normal number for element `i` by Box–Muller, from the two
 /// uniforms at counters `2i` and `2i + 1`:
-/// `z = √(-2 ln u₁) · cos(2π u₂)` with `u₁ ∈ (0, 1]`. (`Cpu<f32>` computes
-/// the same formula from the same uniforms in `f32` arithmetic, as the GPU
-/// does; see `normal_f32` in `cpu/mod.rs`.)
+/// `z = √(-2 ln u₁) · cos(2π u₂)` with `u₁ ∈ (0, 1]`. (The tuned CPU backend
+/// computes the same formula from the same uniforms in `f32` arithmetic, as
+/// the GPU does; see `normal_f32` in crate `minimax-cpu`.)
 #[inline]
 pub fn normal(key: u32, i: u32) -> f64 {
     let u1 = 1.0 - uniform(key, i.wrapping_mul(2));

@@ -8,7 +8,7 @@
 //!   flow; `backward` needs a scalar; constants get no gradient.
 
 use minimax_autodiff::gradcheck::{random_input, F64};
-use minimax_autodiff::{gradcheck, Backend, Cpu, CpuTensor, Error, Result, Shape, Tape, Var};
+use minimax_autodiff::{gradcheck, Backend, Error, RefTensor, Reference, Result, Shape, Tape, Var};
 
 /// An activation function, applied between layers.
 type Act = fn(&Var<F64>) -> Var<F64>;
@@ -29,7 +29,7 @@ fn linear(x: &Var<F64>, w: &Var<F64>, b: &Var<F64>) -> Result<Var<F64>> {
 
 /// The three layers' weights and biases for `in -> 4 -> 4 -> out`, in the
 /// order `[W1, b1, W2, b2, W3, b3]`, uniform on [-1, 1).
-fn mlp_params(inputs: usize, outputs: usize, seed: u64) -> Vec<CpuTensor<f64>> {
+fn mlp_params(inputs: usize, outputs: usize, seed: u64) -> Vec<RefTensor<f64>> {
     let sizes = [(inputs, 4), (4, 4), (4, outputs)];
     let mut params = Vec::new();
     for (l, (fan_in, fan_out)) in sizes.into_iter().enumerate() {
@@ -91,9 +91,9 @@ fn bce_with_logits_on_both_labels_through_an_mlp() {
     gradcheck(loss, &inputs).unwrap();
 }
 
-/// A leaf `[1, n]` holding `xs` on a new `Cpu<f64>` tape.
-fn leaf(xs: &[f64]) -> (Tape<Cpu<f64>>, Var<Cpu<f64>>) {
-    let be = Cpu::<f64>::new();
+/// A leaf `[1, n]` holding `xs` on a new `Reference<f64>` tape.
+fn leaf(xs: &[f64]) -> (Tape<Reference<f64>>, Var<Reference<f64>>) {
+    let be = Reference::<f64>::new();
     let tape = Tape::new(be);
     let x = tape.leaf(be.upload(Shape::new(1, xs.len()), xs).unwrap());
     (tape, x)

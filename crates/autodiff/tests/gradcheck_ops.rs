@@ -1,7 +1,7 @@
 //! Gradcheck of every differentiable op on `Var`.
 //!
 //! Each op's tape gradient is compared with central finite differences by
-//! [`gradcheck`] on `Cpu<f64>`, with PyTorch's default tolerances
+//! [`gradcheck`] on `Reference<f64>`, with PyTorch's default tolerances
 //! (ε = 1e-6, atol = 1e-5, rtol = 1e-3), on random inputs from several seeds
 //! and shapes: `1×1`, a row `1×7`, a column `7×1`, a non-square `3×5`, and
 //! `33×65`, which is big enough that gradcheck switches from the full
@@ -19,8 +19,8 @@
 use approx::relative_eq;
 use minimax_autodiff::gradcheck::{random_input, F64};
 use minimax_autodiff::{
-    concat_cols, concat_rows, gradcheck, Axis, Backend, Cpu, CpuTensor, GradcheckOptions, Result,
-    Shape, Tape, TensorShape, Var,
+    concat_cols, concat_rows, gradcheck, Axis, Backend, GradcheckOptions, RefTensor, Reference,
+    Result, Shape, Tape, TensorShape, Var,
 };
 
 /// `[rows, cols]` of the (first) input: a scalar, a row, a column, a small
@@ -30,23 +30,23 @@ const SHAPES: [(usize, usize); 5] = [(1, 1), (1, 7), (7, 1), (3, 5), (33, 65)];
 const SEEDS: [u64; 3] = [1, 2, 3];
 
 /// A way to draw an input: `(rows, cols, seed) -> [rows, cols]` tensor.
-type Draw = fn(usize, usize, u64) -> CpuTensor<f64>;
+type Draw = fn(usize, usize, u64) -> RefTensor<f64>;
 /// An elementwise map on a variable.
 type Map = fn(&Var<F64>) -> Var<F64>;
 
 /// Uniform on [-2, 2): for ops defined everywhere.
-fn any(rows: usize, cols: usize, seed: u64) -> CpuTensor<f64> {
+fn any(rows: usize, cols: usize, seed: u64) -> RefTensor<f64> {
     random_input(rows, cols, -2.0, 2.0, seed)
 }
 
 /// Uniform on [0.5, 2): for log, sqrt, negative powers and divisors.
-fn positive(rows: usize, cols: usize, seed: u64) -> CpuTensor<f64> {
+fn positive(rows: usize, cols: usize, seed: u64) -> RefTensor<f64> {
     random_input(rows, cols, 0.5, 2.0, seed)
 }
 
 /// Uniform on [-2, 2), with every element closer than 0.05 to a kink moved
 /// to 0.1 past it, so that `x ± ε` never straddles a kink.
-fn away_from(kinks: &'static [f64]) -> impl Fn(usize, usize, u64) -> CpuTensor<f64> {
+fn away_from(kinks: &'static [f64]) -> impl Fn(usize, usize, u64) -> RefTensor<f64> {
     move |rows, cols, seed| {
         let x = any(rows, cols, seed);
         let moved = x
@@ -57,7 +57,7 @@ fn away_from(kinks: &'static [f64]) -> impl Fn(usize, usize, u64) -> CpuTensor<f
                 None => v,
             })
             .collect();
-        CpuTensor::new(x.shape(), moved).unwrap()
+        RefTensor::new(x.shape(), moved).unwrap()
     }
 }
 
@@ -66,7 +66,7 @@ fn away_from(kinks: &'static [f64]) -> impl Fn(usize, usize, u64) -> CpuTensor<f
 fn check_on(
     op: &str,
     shapes: &[(usize, usize)],
-    make: impl Fn(usize, usize, u64) -> Vec<CpuTensor<f64>>,
+    make: impl Fn(usize, usize, u64) -> Vec<RefTensor<f64>>,
     f: impl Fn(&[Var<F64>]) -> Result<Var<F64>>,
 ) {
     for &(rows, cols) in shapes {
@@ -81,7 +81,7 @@ fn check_on(
 /// Gradchecks a one-input op `f` on inputs drawn by `gen`, for every shape.
 fn check1(
     op: &str,
-    gen: impl Fn(usize, usize, u64) -> CpuTensor<f64>,
+    gen: impl Fn(usize, usize, u64) -> RefTensor<f64>,
     f: impl Fn(&Var<F64>) -> Var<F64>,
 ) {
     check_on(op, &SHAPES, |r, c, s| vec![gen(r, c, s)], |v| Ok(f(&v[0])));
@@ -105,7 +105,7 @@ fn rhs_shape(form: &str, rows: usize, cols: usize) -> (usize, usize) {
 /// by `gen_b`, for every shape of `a` and every form of `b`.
 fn check_binary(
     op: &str,
-    gen_b: impl Fn(usize, usize, u64) -> CpuTensor<f64>,
+    gen_b: impl Fn(usize, usize, u64) -> RefTensor<f64>,
     f: impl Fn(&Var<F64>, &Var<F64>) -> Result<Var<F64>>,
 ) {
     for form in FORMS {
@@ -386,8 +386,8 @@ fn bce_with_logits() {
     // Logits and targets are both inputs (d loss/dt = -x / n).
     let logits = |r, c, s| random_input(r, c, -4.0, 4.0, s);
     let targets: [(&str, Draw); 3] = [
-        ("t = 0", |r, c, _| Cpu::<f64>::new().fill(Shape::new(r, c), 0.0)),
-        ("t = 1", |r, c, _| Cpu::<f64>::new().fill(Shape::new(r, c), 1.0)),
+        ("t = 0", |r, c, _| Reference::<f64>::new().fill(Shape::new(r, c), 0.0)),
+        ("t = 1", |r, c, _| Reference::<f64>::new().fill(Shape::new(r, c), 1.0)),
         ("soft t", |r, c, s| random_input(r, c, 0.0, 1.0, s + 100)),
     ];
     for (name, target) in targets {
@@ -423,7 +423,7 @@ const BIG: [f64; 4] = [100.0, -100.0, 1000.0, -1000.0];
 /// The value of `f` at each of `xs` (one `[1, n]` row) and the gradient of
 /// `Σ f(x)`, which for an elementwise map is `f'(x)` elementwise.
 fn value_and_grad(xs: &[f64], f: impl Fn(&Var<F64>) -> Var<F64>) -> (Vec<f64>, Vec<f64>) {
-    let be = Cpu::<f64>::new();
+    let be = Reference::<f64>::new();
     let tape = Tape::new(be);
     let x = tape.leaf(be.upload(Shape::new(1, xs.len()), xs).unwrap());
     let y = f(&x);
@@ -484,7 +484,7 @@ fn bce_with_logits_is_stable_at_large_logits() {
     let xs = [1000.0, -1000.0, 1000.0, -1000.0, 100.0, -100.0, 100.0, -100.0];
     let ts = [0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0];
     let want_grad = [0.125, -0.125, 0.0, 0.0, 0.125, -0.125, 0.0, 0.0];
-    let be = Cpu::<f64>::new();
+    let be = Reference::<f64>::new();
     let tape = Tape::new(be);
     let x = tape.leaf(be.upload(Shape::new(1, 8), &xs).unwrap());
     let t = tape.constant(be.upload(Shape::new(1, 8), &ts).unwrap());
@@ -498,7 +498,7 @@ fn bce_with_logits_is_stable_at_large_logits() {
 
 #[test]
 fn stable_ops_pass_gradcheck_at_large_logits() {
-    let be = Cpu::<f64>::new();
+    let be = Reference::<f64>::new();
     let x = be.upload(Shape::new(1, 4), &BIG).unwrap();
     let t = be.upload(Shape::new(1, 4), &[0.0, 1.0, 0.3, 0.0]).unwrap();
     let cases: [(&str, Map); 3] = [

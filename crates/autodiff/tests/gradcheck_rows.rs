@@ -4,22 +4,22 @@
 //! `softmax_rows`, `cross_entropy`, `cross_entropy_probs`, `batch_norm`,
 //! `batch_norm_eval`.
 //!
-//! As in `gradcheck_ops.rs`: central differences on `Cpu<f64>` with
+//! As in `gradcheck_ops.rs`: central differences on `Reference<f64>` with
 //! PyTorch's tolerances (ε = 1e-6, atol = 1e-5, rtol = 1e-3), several seeds,
 //! shapes from `1×1` to ones large enough for gradcheck's random-projection
 //! path. The last tests check the softmax family at logits of ±1000.
 
 use minimax_autodiff::gradcheck::{random_input, F64};
 use minimax_autodiff::{
-    gradcheck, Backend, BatchNormOutput, Cpu, CpuIndices, CpuTensor, GradcheckOptions, Result,
-    Shape, Tape, Var,
+    gradcheck, Backend, BatchNormOutput, GradcheckOptions, HostIndices, RefTensor, Reference,
+    Result, Shape, Tape, Var,
 };
 
 /// Seeds of the random inputs.
 const SEEDS: [u64; 3] = [1, 2, 3];
 
 /// Logits `[rows, cols]`, uniform on [-3, 3).
-fn logits(rows: usize, cols: usize, seed: u64) -> CpuTensor<f64> {
+fn logits(rows: usize, cols: usize, seed: u64) -> RefTensor<f64> {
     random_input(rows, cols, -3.0, 3.0, seed)
 }
 
@@ -38,7 +38,7 @@ fn indices(n: usize, bound: usize, seed: u64) -> Vec<u32> {
 }
 
 /// Gradchecks `f` at `inputs`, panicking with `what` on a mismatch.
-fn check(what: &str, inputs: &[CpuTensor<f64>], f: impl Fn(&[Var<F64>]) -> Result<Var<F64>>) {
+fn check(what: &str, inputs: &[RefTensor<f64>], f: impl Fn(&[Var<F64>]) -> Result<Var<F64>>) {
     if let Err(e) = gradcheck(f, inputs) {
         panic!("{what}: {e}");
     }
@@ -63,7 +63,7 @@ fn gather_rows() {
     // times, fewer indices than rows, more (so rows repeat), and large.
     for (rows, cols, n) in [(1, 1, 3), (7, 1, 4), (7, 3, 12), (3, 5, 3), (40, 33, 50)] {
         for seed in SEEDS {
-            let idx = CpuIndices::new(&indices(n, rows, seed));
+            let idx = HostIndices::new(&indices(n, rows, seed));
             let what = format!("gather_rows [{rows}, {cols}] by {:?}", idx.data());
             check(&what, &[random_input(rows, cols, -2.0, 2.0, seed)], |v| v[0].gather_rows(&idx));
         }
@@ -75,10 +75,10 @@ fn gather_rows_of_every_row_and_none() {
     // A permutation (every row once) and an empty batch (no rows at all:
     // the gradient is all zeros).
     let x = random_input(5, 4, -2.0, 2.0, 9);
-    let perm = CpuIndices::new(&[4, 2, 0, 1, 3]);
+    let perm = HostIndices::new(&[4, 2, 0, 1, 3]);
     check("gather_rows by a permutation", std::slice::from_ref(&x), |v| v[0].gather_rows(&perm));
-    let none = CpuIndices::new(&[]);
-    let be = Cpu::<f64>::new();
+    let none = HostIndices::new(&[]);
+    let be = Reference::<f64>::new();
     let tape = Tape::new(be);
     let xv = tape.leaf(x);
     let y = xv.gather_rows(&none).unwrap();
@@ -91,7 +91,7 @@ fn gather_rows_of_every_row_and_none() {
 fn pick_cols() {
     for (rows, cols) in [(1, 1), (1, 7), (7, 1), (3, 5), (65, 10)] {
         for seed in SEEDS {
-            let labels = CpuIndices::new(&indices(rows, cols, seed));
+            let labels = HostIndices::new(&indices(rows, cols, seed));
             let what = format!("pick_cols [{rows}, {cols}] by {:?}", labels.data());
             check(&what, &[logits(rows, cols, seed)], |v| v[0].pick_cols(&labels));
         }
@@ -129,7 +129,7 @@ fn cross_entropy() {
     // classes at a few batch sizes.
     for (n, k) in [(1, 1), (1, 10), (7, 2), (3, 5), (64, 10)] {
         for seed in SEEDS {
-            let labels = CpuIndices::new(&indices(n, k, seed));
+            let labels = HostIndices::new(&indices(n, k, seed));
             let what = format!("cross_entropy [{n}, {k}] with labels {:?}", labels.data());
             check(&what, &[logits(n, k, seed)], |v| v[0].cross_entropy(&labels));
         }
@@ -226,9 +226,9 @@ const BIG: [f64; 12] = [
 
 #[test]
 fn softmax_family_passes_gradcheck_at_large_logits() {
-    let be = Cpu::<f64>::new();
+    let be = Reference::<f64>::new();
     let x = be.upload(Shape::new(4, 3), &BIG).unwrap();
-    let labels = CpuIndices::new(&[0, 2, 1, 0]);
+    let labels = HostIndices::new(&[0, 2, 1, 0]);
     let x = std::slice::from_ref(&x);
     check("logsumexp_rows at ±1000", x, |v| Ok(v[0].logsumexp_rows()));
     check("log_softmax_rows at ±1000", x, |v| v[0].log_softmax_rows());
@@ -247,10 +247,10 @@ fn cross_entropy_at_large_logits_is_finite_and_exact() {
     // are 0, 2000 + ln 2, ln 3 and 1999.5: a mean of (3999.5 + ln 6) / 4.
     // The gradient is (softmax - onehot) / 4, softmax rows [1, 0, 0],
     // [½, ½, 0], [⅓, ⅓, ⅓] and [0, 0, 1].
-    let be = Cpu::<f64>::new();
+    let be = Reference::<f64>::new();
     let tape = Tape::new(be);
     let z = tape.leaf(be.upload(Shape::new(4, 3), &BIG).unwrap());
-    let labels = CpuIndices::new(&[0, 2, 1, 0]);
+    let labels = HostIndices::new(&[0, 2, 1, 0]);
     let loss = z.cross_entropy(&labels).unwrap();
     let want = (3999.5 + 6f64.ln()) / 4.0;
     let got = loss.item().unwrap();

@@ -10,7 +10,7 @@
 //! a misplaced gradient shows.
 
 use approx::assert_relative_eq;
-use minimax_autodiff::{Backend, CpuIndices, Shape, Tape, Var};
+use minimax_autodiff::{Backend, HostIndices, Shape, Tape, Var};
 use std::f64::consts::LN_2;
 
 mod common;
@@ -24,7 +24,7 @@ fn gather_rows_with_a_repeated_and_a_missing_row() {
     //   dx₀ = G₁ = [100, 1000]
     //   dx₁ = 0 (never gathered)
     //   dx₂ = G₀ + G₂ = [1.5, 10.25]
-    let idx = CpuIndices::new(&[2, 0, 2]);
+    let idx = HostIndices::new(&[2, 0, 2]);
     let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
     let g = [1.0, 10.0, 100.0, 1000.0, 0.5, 0.25];
     let (y, d) = run(&[(3, 2, &x)], Some(&g), |v| v[0].gather_rows(&idx));
@@ -36,7 +36,7 @@ fn gather_rows_with_a_repeated_and_a_missing_row() {
 fn pick_cols_and_its_one_hot_gradient() {
     // x = [[1, 2, 3], [4, 5, 6]], labels = [2, 0]: y = [x[0, 2], x[1, 0]] = [3, 4].
     // G = [10, 20]; dx[i, j] = G_i · [j = labels[i]] = [[0, 0, 10], [20, 0, 0]].
-    let labels = CpuIndices::new(&[2, 0]);
+    let labels = HostIndices::new(&[2, 0]);
     let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
     let (y, d) = run(&[(2, 3, &x)], Some(&[10.0, 20.0]), |v| v[0].pick_cols(&labels));
     assert_eq!(y, [3.0, 4.0]);
@@ -97,7 +97,7 @@ fn cross_entropy_two_examples() {
     // ∂L/∂z_ij = (softmax(z_i)_j - [j = y_i]) / n:
     //   row 0: ([¼, ¼, ¼, ¼] - [0, 1, 0, 0]) / 2 = [⅛, -⅜, ⅛, ⅛]
     //   row 1: ([½, 0, ½, 0] - [0, 0, 0, 1]) / 2 = [¼, 0, ¼, -½]
-    let labels = CpuIndices::new(&[1, 3]);
+    let labels = HostIndices::new(&[1, 3]);
     let z = [0.0, 0.0, 0.0, 0.0, 1000.0, -1000.0, 1000.0, -1000.0];
     let (loss, d) = run(&[(2, 4, &z)], None, |v| v[0].cross_entropy(&labels));
     assert_relative_eq!(loss[0], 1000.0 + 1.5 * LN_2, max_relative = 1e-15);
@@ -117,7 +117,7 @@ fn cross_entropy_probs_with_one_hot_rows_is_cross_entropy() {
     let z = tape.leaf(be.upload(Shape::new(2, 3), &[0.5, -1.0, 2.0, 3.0, 0.0, -2.0]).unwrap());
     let eye = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
     let eye = tape.constant(be.upload(Shape::new(3, 3), &eye).unwrap());
-    let labels = CpuIndices::new(&[2, 0]);
+    let labels = HostIndices::new(&[2, 0]);
     let onehot = eye.gather_rows(&labels).unwrap();
     assert_eq!(onehot.to_vec().unwrap(), [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
     let a = z.cross_entropy(&labels).unwrap();

@@ -6,14 +6,14 @@
 //! backend must match, since both call the shared checks in `backend.rs`).
 
 use minimax_autodiff::{
-    concat_cols, concat_rows, AdamStep, Backend, Cpu, CpuIndices, CpuTensor, Error, Shape, Tape,
-    TensorShape, Var,
+    concat_cols, concat_rows, AdamStep, Backend, Error, HostIndices, RefTensor, Reference, Shape,
+    Tape, TensorShape, Var,
 };
 
-type B = Cpu<f64>;
+type B = Reference<f64>;
 
 /// A tensor of `[rows, cols]` zeros.
-fn zeros(rows: usize, cols: usize) -> CpuTensor<f64> {
+fn zeros(rows: usize, cols: usize) -> RefTensor<f64> {
     B::new().fill(Shape::new(rows, cols), 0.0)
 }
 
@@ -128,7 +128,7 @@ fn upload_with_the_wrong_data_length() {
     let message = "upload: shape [2, 3] holds 6 elements but 5 were given";
     assert_err(be.upload(Shape::new(2, 3), &[0.0; 5]), &[message]);
     assert_err(be.upload(Shape::new(2, 3), &[0.0; 7]), &["holds 6 elements but 7 were given"]);
-    assert_err(CpuTensor::new(Shape::new(1, 2), vec![0.0]), &["[1, 2] holds 2", "1 were given"]);
+    assert_err(RefTensor::new(Shape::new(1, 2), vec![0.0]), &["[1, 2] holds 2", "1 were given"]);
 }
 
 #[test]
@@ -188,19 +188,19 @@ fn gather_rows_with_an_index_past_the_last_row() {
     // the op, the largest bad index, where it is, and the row count.
     let tape = Tape::new(B::new());
     let x = var(&tape, 7, 2);
-    let idx = CpuIndices::new(&[0, 6, 9, 7, 9]);
+    let idx = HostIndices::new(&[0, 6, 9, 7, 9]);
     let message = "gather_rows: index 9 (position 2 of 5) is out of range for a tensor of 7 rows \
                    ([7, 2])";
     assert_err(x.gather_rows(&idx), &[message]);
     assert_err(B::new().gather_rows(x.value(), &idx), &[message]);
     // The last row is fine.
-    assert_eq!(x.gather_rows(&CpuIndices::new(&[6])).unwrap().shape(), Shape::new(1, 2));
+    assert_eq!(x.gather_rows(&HostIndices::new(&[6])).unwrap().shape(), Shape::new(1, 2));
 }
 
 #[test]
 fn scatter_add_rows_with_a_bad_gradient_or_index() {
     let be = B::new();
-    let idx = CpuIndices::new(&[0, 4, 1]);
+    let idx = HostIndices::new(&[0, 4, 1]);
     // dy must have one row per index.
     let message = "scatter_add_rows: [2, 5] has 2 rows but 3 indices were given";
     assert_err(be.scatter_add_rows(&zeros(2, 5), &idx, 5), &[message]);
@@ -215,7 +215,7 @@ fn a_label_that_is_not_a_class() {
     // Logits [3, 10] (10 classes): label 10 is one past the last class.
     let tape = Tape::new(B::new());
     let z = var(&tape, 3, 10);
-    let labels = CpuIndices::new(&[2, 10, 9]);
+    let labels = HostIndices::new(&[2, 10, 9]);
     let why = "label 10 (row 1) is not a column of [3, 10]: labels must be below 10";
     assert_err(z.cross_entropy(&labels), &["cross_entropy: ", why]);
     assert_err(z.pick_cols(&labels), &["pick_cols: ", why]);
@@ -228,7 +228,7 @@ fn a_label_that_is_not_a_class() {
 fn a_label_count_that_is_not_the_row_count() {
     let tape = Tape::new(B::new());
     let z = var(&tape, 3, 10);
-    let labels = CpuIndices::new(&[1, 2]);
+    let labels = HostIndices::new(&[1, 2]);
     let why = "[3, 10] has 3 rows but 2 labels were given";
     assert_err(z.cross_entropy(&labels), &["cross_entropy: ", why]);
     assert_err(z.pick_cols(&labels), &["pick_cols: ", why]);

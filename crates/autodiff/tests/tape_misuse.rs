@@ -6,9 +6,9 @@
 //! - a custom backward ([`Tape::record`]) returning a gradient whose shape
 //!   is not its input's.
 
-use minimax_autodiff::{concat_cols, Backend, Cpu, Dist, Error, Shape, Tape, Var};
+use minimax_autodiff::{concat_cols, Backend, Dist, Error, Reference, Shape, Tape, Var};
 
-type B = Cpu<f64>;
+type B = Reference<f64>;
 
 fn input(rows: usize, cols: usize, seed: u64) -> <B as Backend>::Tensor {
     B::new().random(Shape::new(rows, cols), Dist::Uniform { lo: 0.5, hi: 1.5 }, seed)

@@ -11,9 +11,9 @@
 //! - A user-defined backward (`Tape::record`) that returns the wrong number
 //!   of gradients is an error, not a panic.
 
-use minimax_autodiff::{concat_cols, Backend, Cpu, Dist, Error, Result, Shape, Tape, Var};
+use minimax_autodiff::{concat_cols, Backend, Dist, Error, Reference, Result, Shape, Tape, Var};
 
-type B = Cpu<f64>;
+type B = Reference<f64>;
 
 fn input(rows: usize, cols: usize, seed: u64) -> <B as Backend>::Tensor {
     B::new().random(Shape::new(rows, cols), Dist::Uniform { lo: 0.5, hi: 1.5 }, seed)

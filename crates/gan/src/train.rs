@@ -61,7 +61,7 @@ pub mod purpose {
 /// counter, and the config.
 ///
 /// ```
-/// use minimax_autodiff::Cpu;
+/// use minimax_cpu::Cpu;
 /// use minimax_gan::{Config, Preset, RunOptions, Trainer};
 ///
 /// let mut config = Config::preset(Preset::Default);

@@ -2,7 +2,7 @@
 //! generated samples have a mean within 0.1 of 4 and a std within 0.1 of
 //! 1.25, and D can no longer tell them apart (D ≈ ½ on both).
 
-use minimax_autodiff::Cpu;
+use minimax_cpu::Cpu;
 use minimax_gan::{Config, Preset, RunOptions, Trainer};
 
 #[test]

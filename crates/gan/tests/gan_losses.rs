@@ -1,16 +1,17 @@
 //! The four GAN games, checked three ways: each loss's value against its
 //! formula computed on the host, each loss's gradient (for D and for G)
 //! against finite differences through a small D (and a small G) on
-//! `Cpu<f64>`, and the training passes' gradient flow (`detach` keeps D's
+//! `Reference<f64>`, and the training passes' gradient flow (`detach` keeps D's
 //! loss away from G; WGAN's clipping holds).
 
 use minimax_autodiff::gradcheck::random_input;
-use minimax_autodiff::{gradcheck, Backend, Cpu, CpuTensor, Shape, Tape, Var};
+use minimax_autodiff::{gradcheck, Backend, RefTensor, Reference, Shape, Tape, Var};
+use minimax_cpu::Cpu;
 use minimax_gan::config::DInput;
 use minimax_gan::{Config, Discriminator, GanLoss, Generator, Preset, RunOptions, Trainer};
 use minimax_nn::{Activation, Optimizer};
 
-type F64 = Cpu<f64>;
+type F64 = Reference<f64>;
 
 /// A small config: D 1 → 3 → 1 with tanh (smooth, so finite differences
 /// are exact to O(ε²)), G 2 → 3 → 1 with tanh.
@@ -25,7 +26,7 @@ fn small(input: DInput) -> Config {
 }
 
 /// D's parameters at a random point: `[w0, b0, w1, b1]`.
-fn d_params(d: &Discriminator, seed: u64) -> Vec<CpuTensor<f64>> {
+fn d_params(d: &Discriminator, seed: u64) -> Vec<RefTensor<f64>> {
     let mut out = Vec::new();
     for (l, layer) in d.mlp.layers.iter().enumerate() {
         let (w, b) = (layer.weight_shape(), layer.bias_shape());

@@ -2,7 +2,8 @@
 //! "GANs in 50 lines of code" shape for shape and number for number, and
 //! every config survives the JSON round trip a checkpoint puts it through.
 
-use minimax_autodiff::{Cpu, Shape, TensorShape};
+use minimax_autodiff::{Shape, TensorShape};
+use minimax_cpu::Cpu;
 use minimax_gan::config::{DInput, GOutput, Latent};
 use minimax_gan::{Config, GanLoss, Preset, Trainer};
 use minimax_nn::{Activation, Init, OptimizerConfig, ParamStore};

@@ -3,7 +3,8 @@
 //! stays in its interval, and a run with every trick on trains to finite
 //! values.
 
-use minimax_autodiff::{Backend, Cpu, Shape, Tape};
+use minimax_autodiff::{Backend, Shape, Tape};
+use minimax_cpu::Cpu;
 use minimax_gan::config::{GOutput, Latent};
 use minimax_gan::{Config, Preset, RunOptions, Trainer};
 use minimax_nn::Activation;

@@ -5,7 +5,8 @@
 //! deterministic from the seed, sample by sample, and a config naming any
 //! data set survives the JSON round trip a checkpoint puts it through.
 
-use minimax_autodiff::{Backend, Cpu, Dist, Shape, Tape};
+use minimax_autodiff::{Backend, Dist, Shape, Tape};
+use minimax_cpu::Cpu;
 use minimax_gan::config::DInput;
 use minimax_gan::coverage::nearest;
 use minimax_gan::{Config, DataKind, Preset, Target, Trainer};

@@ -7,7 +7,7 @@
 //! where an uninterrupted one does. (Covering all 8 modes with ≥ 80% high-quality samples takes the full
 //! 4000 steps: measured by `examples/ring_gan.rs`, not here.)
 
-use minimax_autodiff::Cpu;
+use minimax_cpu::Cpu;
 use minimax_gan::snapshot::HEAT_CELLS;
 use minimax_gan::{Config, PlaneSnapshot, Preset, RunOptions, Trainer};
 

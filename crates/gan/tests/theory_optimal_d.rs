@@ -27,7 +27,8 @@
 //! D(x) must come within 0.05 of D*(x), much closer than the untrained D.
 
 use minimax_autodiff::rng::derive_seed;
-use minimax_autodiff::{Backend, Cpu, Dist, Shape, Tape};
+use minimax_autodiff::{Backend, Dist, Shape, Tape};
+use minimax_cpu::Cpu;
 use minimax_gan::GanLoss;
 use minimax_nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig};
 

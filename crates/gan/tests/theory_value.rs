@@ -12,7 +12,8 @@
 //! are compared with is computed independently, in plain `f64`, from its
 //! definition as a mean of two KL divergences to the mixture.
 
-use minimax_autodiff::{Backend, Cpu, Shape, Tape, Var};
+use minimax_autodiff::{Backend, Shape, Tape, Var};
+use minimax_cpu::Cpu;
 
 type B = Cpu<f64>;
 

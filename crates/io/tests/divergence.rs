@@ -2,7 +2,7 @@
 //! checkpoint on disk is the last good one: it loads, it is from before
 //! the divergence, and every value in it is finite.
 
-use minimax_autodiff::Cpu;
+use minimax_cpu::Cpu;
 use minimax_gan::{Config, GanLoss, Preset, RunOptions, TrainError, Trainer};
 use minimax_io::checkpoint::{self, Checkpointing};
 use minimax_nn::OptimizerConfig;

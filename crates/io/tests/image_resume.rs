@@ -4,7 +4,8 @@
 //! foreign file is refused, naming what is wrong. The judging classifier's
 //! cache loads back exactly, and is refused for another data set or config.
 
-use minimax_autodiff::{Backend, Cpu};
+use minimax_autodiff::Backend;
+use minimax_cpu::Cpu;
 use minimax_gan::image::classifier::ClassifierConfig;
 use minimax_gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax_gan::run::{run_with, RunHooks};

@@ -4,7 +4,8 @@
 //! refused, before anything is allocated from it, with a message that says
 //! what is wrong.
 
-use minimax_autodiff::{Backend, Cpu};
+use minimax_autodiff::Backend;
+use minimax_cpu::Cpu;
 use minimax_gan::{Config, Evaluation, GanLoss, Preset, RunOptions, Trainer};
 use minimax_io::checkpoint::{self, Checkpointing};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};

@@ -17,7 +17,8 @@
 //! about forty lines.
 //!
 //! ```
-//! use minimax_autodiff::{Backend, Cpu, Shape, Tape, TensorShape};
+//! use minimax_autodiff::{Backend, Shape, Tape, TensorShape};
+//! use minimax_cpu::Cpu;
 //! use minimax_nn::{Activation, Init, Mlp, Module};
 //!
 //! let be = Cpu::<f32>::new();

@@ -180,7 +180,8 @@ enum Slots<T> {
 /// state tensors per parameter, and each parameter's update count.
 ///
 /// ```
-/// use minimax_autodiff::{Backend, Cpu, Shape, Tape};
+/// use minimax_autodiff::{Backend, Shape, Tape};
+/// use minimax_cpu::Cpu;
 /// use minimax_nn::{Optimizer, OptimizerConfig, ParamStore};
 ///
 /// // Minimise (p - 3)² from p = 0 with plain SGD, lr 0.25:

@@ -1,7 +1,8 @@
 //! The optimizers against updates computed by hand, following PyTorch's
 //! definitions (`torch.optim.SGD`, `Adam`, `AdamW`), in f64 on the CPU.
 
-use minimax_autodiff::{Backend, Cpu, Shape};
+use minimax_autodiff::{Backend, Shape};
+use minimax_cpu::Cpu;
 use minimax_nn::{Optimizer, OptimizerConfig, ParamStore};
 
 type Be = Cpu<f64>;

@@ -12,16 +12,16 @@ use minimax_autodiff::backend::{
     plain_bce_with_logits, plain_bce_with_logits_backward, plain_bias_act_backward, plain_linear,
 };
 use minimax_autodiff::{
-    AdamStep, AdamTensors, Backend, Cpu, CpuTensor, Dist, Product, Shape, Tape, TensorShape, Unary,
-    Var,
+    AdamStep, AdamTensors, Backend, Dist, Product, RefTensor, Reference, Shape, Tape, TensorShape,
+    Unary, Var,
 };
 use minimax_wgsl::testing::gpu_or_skip;
 use minimax_wgsl::{MatmulKernel, Wgpu, WgpuTensor};
 
-const CPU: Cpu<f32> = Cpu::new();
+const CPU: Reference<f32> = Reference::new();
 
 /// The same random `[rows, cols]` data on both backends, uniform on `[lo, hi)`.
-fn pair(gpu: &Wgpu, shape: Shape, lo: f64, hi: f64, seed: u64) -> (CpuTensor<f32>, WgpuTensor) {
+fn pair(gpu: &Wgpu, shape: Shape, lo: f64, hi: f64, seed: u64) -> (RefTensor<f32>, WgpuTensor) {
     let c = CPU.random(shape, Dist::Uniform { lo, hi }, seed);
     let g = gpu.upload(c.shape(), c.data()).unwrap();
     (c, g)

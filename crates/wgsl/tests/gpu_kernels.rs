@@ -1,4 +1,4 @@
-//! Every GPU kernel against the CPU reference, `Cpu<f32>`, on random data
+//! Every GPU kernel against the CPU reference, `Reference<f32>`, on random data
 //! with awkward shapes: forward and backward, the optimizers, the random
 //! draws, the shape errors, and the recording machinery (uploads and kernel
 //! parameters must not race the commands recorded before them).
@@ -9,13 +9,13 @@
 //! Vulkan) a dispatch costs ~20 µs and a matmul runs at ~1 GFLOP/s.
 
 use minimax_autodiff::{
-    concat_cols, concat_rows, AdamStep, Axis, Backend, Binary, Cpu, CpuTensor, Dist, Error, Shape,
-    Tape, TensorShape, Unary, Var,
+    concat_cols, concat_rows, AdamStep, Axis, Backend, Binary, Dist, Error, RefTensor, Reference,
+    Shape, Tape, TensorShape, Unary, Var,
 };
 use minimax_wgsl::testing::gpu_or_skip;
 use minimax_wgsl::{MatmulKernel, Wgpu, WgpuTensor};
 
-const CPU: Cpu<f32> = Cpu::new();
+const CPU: Reference<f32> = Reference::new();
 
 /// The same random `[rows, cols]` data on both backends, uniform on `[lo, hi)`.
 fn pair(
@@ -25,7 +25,7 @@ fn pair(
     lo: f64,
     hi: f64,
     seed: u64,
-) -> (CpuTensor<f32>, WgpuTensor) {
+) -> (RefTensor<f32>, WgpuTensor) {
     let c = CPU.random(Shape::new(rows, cols), Dist::Uniform { lo, hi }, seed);
     let g = gpu.upload(c.shape(), c.data()).unwrap();
     (c, g)
@@ -33,7 +33,7 @@ fn pair(
 
 /// Asserts `|gpu - cpu| ≤ atol + rtol · |cpu|` elementwise (NaNs must match).
 #[track_caller]
-fn assert_close(what: &str, gpu: &Wgpu, g: &WgpuTensor, c: &CpuTensor<f32>, rtol: f32, atol: f32) {
+fn assert_close(what: &str, gpu: &Wgpu, g: &WgpuTensor, c: &RefTensor<f32>, rtol: f32, atol: f32) {
     assert_eq!(g.shape(), c.shape(), "{what}: shapes");
     let got = gpu.download(g).unwrap();
     for (i, (&x, &y)) in got.iter().zip(c.data()).enumerate() {
@@ -270,7 +270,7 @@ fn sums_match_the_cpu_on_every_axis() {
     for (rows, cols) in [(1, 1), (7, 7), (63, 65), (257, 257), (1, 70_000), (300, 1)] {
         let (x_cpu, x) = pair(&gpu, rows, cols, -1.0, 1.0, rows as u64);
         let abs: Vec<f32> = x_cpu.data().iter().map(|v| v.abs()).collect();
-        let abs = CpuTensor::new(x_cpu.shape(), abs).unwrap();
+        let abs = RefTensor::new(x_cpu.shape(), abs).unwrap();
         for axis in [None, Some(Axis::Rows), Some(Axis::Cols)] {
             let want = CPU.sum(&x_cpu, axis);
             let got = gpu.download(&gpu.sum(&x, axis)).unwrap();

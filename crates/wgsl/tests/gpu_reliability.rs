@@ -9,11 +9,11 @@
 //!
 //! As in `gpu_kernels.rs`, each test gets its GPU from `gpu_or_skip`.
 
-use minimax_autodiff::{rng, Axis, Backend, Cpu, Dist, Shape, Tape, TensorShape, Unary};
+use minimax_autodiff::{rng, Axis, Backend, Dist, Reference, Shape, Tape, TensorShape, Unary};
 use minimax_wgsl::testing::gpu_or_skip;
 use minimax_wgsl::MatmulKernel;
 
-const CPU: Cpu<f32> = Cpu::new();
+const CPU: Reference<f32> = Reference::new();
 
 // ---------------------------------------------------------------------------
 // Precision at confident logits

@@ -1,5 +1,5 @@
 //! The row-wise GPU kernels (`shaders/gather.wgsl`, `shaders/pick.wgsl`,
-//! `shaders/logsumexp.wgsl`) against the CPU reference, `Cpu<f32>`, on
+//! `shaders/logsumexp.wgsl`) against the CPU reference, `Reference<f32>`, on
 //! awkward shapes (1, 7, 63, 64, 65, 257 rows; several column counts),
 //! forward and backward, directly and through the tape (cross-entropy,
 //! softmax, batch norm); and the promise that makes a resident data set
@@ -12,25 +12,25 @@
 //! and is compared with a tolerance.
 
 use minimax_autodiff::{
-    Backend, Cpu, CpuIndices, CpuTensor, Dist, Error, IndexInfo, Shape, Tape, TensorShape,
+    Backend, Dist, Error, HostIndices, IndexInfo, RefTensor, Reference, Shape, Tape, TensorShape,
 };
 use minimax_wgsl::testing::gpu_or_skip;
 use minimax_wgsl::{Wgpu, WgpuIndices, WgpuTensor};
 
-const CPU: Cpu<f32> = Cpu::new();
+const CPU: Reference<f32> = Reference::new();
 
 /// Row counts around the 64-wide and 256-wide edges of workgroups.
 const ROWS: [usize; 6] = [1, 7, 63, 64, 65, 257];
 
 /// The same random `[rows, cols]` data on both backends, uniform on `[lo, hi)`.
-fn pair(gpu: &Wgpu, shape: Shape, lo: f64, hi: f64, seed: u64) -> (CpuTensor<f32>, WgpuTensor) {
+fn pair(gpu: &Wgpu, shape: Shape, lo: f64, hi: f64, seed: u64) -> (RefTensor<f32>, WgpuTensor) {
     let c = CPU.random(shape, Dist::Uniform { lo, hi }, seed);
     let g = gpu.upload(shape, c.data()).unwrap();
     (c, g)
 }
 
 /// `n` indices in `0..bound` (xorshift), the same list on both backends.
-fn indices(gpu: &Wgpu, n: usize, bound: usize, seed: u64) -> (CpuIndices, WgpuIndices) {
+fn indices(gpu: &Wgpu, n: usize, bound: usize, seed: u64) -> (HostIndices, WgpuIndices) {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let idx: Vec<u32> = (0..n)
         .map(|_| {
@@ -45,7 +45,7 @@ fn indices(gpu: &Wgpu, n: usize, bound: usize, seed: u64) -> (CpuIndices, WgpuIn
 
 /// Asserts the GPU tensor is the CPU one, bit for bit.
 #[track_caller]
-fn assert_same(what: &str, gpu: &Wgpu, g: &WgpuTensor, c: &CpuTensor<f32>) {
+fn assert_same(what: &str, gpu: &Wgpu, g: &WgpuTensor, c: &RefTensor<f32>) {
     assert_eq!(g.shape(), c.shape(), "{what}: shapes");
     let got = gpu.download(g).unwrap();
     for (i, (&x, &y)) in got.iter().zip(c.data()).enumerate() {

@@ -7,7 +7,7 @@
 //! add, tanh or leaky ReLU, BCE on logits), trained once with Adam and once
 //! with SGD + momentum, each optimizer being one fused kernel per parameter.
 
-use minimax_autodiff::{AdamStep, Backend, Cpu, Dist, Result, Shape, Tape, Var};
+use minimax_autodiff::{AdamStep, Backend, Dist, Reference, Result, Shape, Tape, Var};
 use minimax_wgsl::testing::gpu_or_skip;
 use minimax_wgsl::Wgpu;
 
@@ -25,7 +25,7 @@ enum Optimizer {
 /// The data set on the host: `x` is `[DATASET, IN]` standard normal, the
 /// label is 1 when x₀ · x₁ > 0 (an XOR: it needs the hidden layer).
 fn dataset() -> (Vec<f32>, Vec<f32>) {
-    let cpu = Cpu::<f32>::new();
+    let cpu = Reference::<f32>::new();
     let x = cpu.random(Shape::new(DATASET, IN), Dist::Normal { mean: 0.0, std: 1.0 }, 7);
     let x = x.data().to_vec();
     let t = (0..DATASET).map(|i| (x[i * IN] * x[i * IN + 1] > 0.0) as u8 as f32).collect();
@@ -34,7 +34,7 @@ fn dataset() -> (Vec<f32>, Vec<f32>) {
 
 /// The initial parameters on the host, in the order w1, b1, w2, b2.
 fn initial_params() -> Vec<(Shape, Vec<f32>)> {
-    let cpu = Cpu::<f32>::new();
+    let cpu = Reference::<f32>::new();
     let shapes =
         [Shape::new(IN, HIDDEN), Shape::new(1, HIDDEN), Shape::new(HIDDEN, 1), Shape::new(1, 1)];
     let scale = |fan_in: usize| 1.0 / (fan_in as f64).sqrt();
@@ -131,7 +131,7 @@ impl<B: Backend<Elem = f32>> Trainer<B> {
 /// Trains `steps` steps on both backends and compares the parameters.
 fn cpu_and_gpu_agree(gpu: &Wgpu, opt: Optimizer, steps: usize) {
     let data = dataset();
-    let mut cpu = Trainer::new(&Cpu::<f32>::new(), opt).unwrap();
+    let mut cpu = Trainer::new(&Reference::<f32>::new(), opt).unwrap();
     let mut gpu = Trainer::new(gpu, opt).unwrap();
     for step in 0..steps {
         cpu.step(&data, step).unwrap();

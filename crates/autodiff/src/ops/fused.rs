@@ -23,9 +23,9 @@ impl<B: Backend> Var<B> {
     /// `self.matmul(w)?.add(b)?.map(f)`.
     ///
     /// ```
-    /// use minimax_autodiff::{Backend, Cpu, Shape, Tape, Unary};
+    /// use minimax_autodiff::{Backend, Reference, Shape, Tape, Unary};
     ///
-    /// let be = Cpu::<f64>::new();
+    /// let be = Reference::<f64>::new();
     /// let tape = Tape::new(be);
     /// let x = tape.constant(be.upload(Shape::new(1, 2), &[1.0, -2.0])?); // [batch 1, in 2]
     /// let w = tape.leaf(be.upload(Shape::new(2, 1), &[3.0, 1.0])?); // [in 2, out 1]

@@ -1,9 +1,9 @@
 //! Shared by the hand-computed gradient tests.
 
-use minimax_autodiff::{Backend, Cpu, Result, Shape, Tape, Var};
+use minimax_autodiff::{Backend, Reference, Result, Shape, Tape, Var};
 
 /// The backend of the hand-computed tests: exact enough for `f64` asserts.
-pub type B = Cpu<f64>;
+pub type B = Reference<f64>;
 
 /// An input: `(rows, cols, row-major data)`.
 pub type Input<'a> = (usize, usize, &'a [f64]);

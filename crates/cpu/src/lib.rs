@@ -1,21 +1,21 @@
-//! The CPU backend: plain, readable loops over host memory.
+//! # minimax-cpu: the tuned CPU backend
 //!
-//! `Cpu<f64>` is the reference every gradient is checked on; `Cpu<f32>` is
-//! the reference every GPU kernel is checked against. Each kernel is a
-//! simple loop, written so the compiler can vectorise it (the branch on the
-//! op or the broadcast hoisted out of the loop). What is there for speed,
-//! each tested against its plain reference:
+//! [`Cpu`] implements the same [`Backend`] as the plain reference
+//! ([`minimax_autodiff::Reference`]), with the same definitions (each
+//! elementwise `f` and `df`, the row kernels, SGD) and these for speed,
+//! each tested against the reference (`tests/against_reference.rs`) or
+//! against its own plain loop:
 //!
 //! - matmul: `f32` products go to the blocked SIMD path in [`gemm`], and
 //!   outputs at most 8 wide to its narrow path (`gemm/narrow.rs`, the plain
-//!   loop's bits); both are tested against the plain loop in [`matmul`];
+//!   loop's bits); `f64` and small products run the plain loop;
 //! - the elementwise loops run in a copy compiled with AVX-512 (else AVX2)
-//!   when the CPU has it (`simd.rs`: same operations, same bits), and short
-//!   rows (a bias of 5) are worked a block of whole rows at a time;
-//! - Adam folds its bias corrections into two constants ([`optim`], tested
-//!   against the definition, `optim::adam_reference`), and the multi-tensor
-//!   `adam_step_many` updates unshared parameters in place, all tensors of
-//!   one call split together across the threads;
+//!   when the CPU has it, chosen at run time (`simd.rs`: same operations,
+//!   same bits), and short rows (a bias of 5) are worked a block of whole
+//!   rows at a time;
+//! - Adam folds its bias corrections into two constants ([`optim`]), and
+//!   the multi-tensor `adam_step_many` updates unshared parameters in place,
+//!   all tensors of one call split together across the threads;
 //! - the fused ops (`linear`, `bias_act_backward`, `bce_with_logits` and its
 //!   backward) are one pass each over memory (`fused.rs`), doing the
 //!   trait's plain defaults' operations in the same order (the same bits,
@@ -23,35 +23,44 @@
 //! - large products and elementwise kernels are split across threads
 //!   ([`threads`]: `MINIMAX_THREADS`, default one per core), with the same
 //!   bits for any thread count;
-//! - e^x, tanh and σ in `f32` use the fast versions in [`approx`] (the
-//!   reference `f`/`df` of [`unary`] stay, and `f64` uses them unchanged),
-//!   and so do the `f32` normal draws (its `ln` and `cos`);
+//! - e^x, tanh and σ in `f32` use the fast versions in [`approx`] (`f64`
+//!   uses the reference's `f` unchanged), and so do the `f32` normal draws
+//!   (their `ln` and `cos`);
 //! - tensor buffers are recycled through a per-thread pool (`pool.rs`), so a
 //!   training step in steady state allocates no tensor storage.
+//!
+//! ```
+//! use minimax_autodiff::{Backend, Shape, Tape};
+//! use minimax_cpu::Cpu;
+//!
+//! // y = x² + 5x  =>  dy/dx = 2x + 5 = 11 at x = 3
+//! let be = Cpu::<f32>::new();
+//! let tape = Tape::new(be);
+//! let x = tape.leaf(be.upload(Shape::scalar(), &[3.0]).unwrap());
+//! let y = x.square().add(&x.mul_scalar(5.0)).unwrap();
+//! let grads = tape.backward(&y).unwrap();
+//! assert_eq!(be.download(grads.get(&x).unwrap()).unwrap(), vec![11.0]);
+//! ```
 
 pub mod approx;
 mod fused;
 pub mod gemm;
-pub mod matmul;
 pub mod optim;
 mod pool;
-pub mod rows;
 mod simd;
 pub mod threads;
 pub mod unary;
 
-pub use rows::CpuIndices;
-
-use crate::backend::{
+use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
     gather_rows_shape, linear_shape, logsumexp_rows_shape, matmul_shape, pick_cols_shape,
     plain_bias_act_backward, same_shape, scatter_add_rows_shape, scatter_cols_shape,
     slice_cols_shape, slice_rows_shape, sum_shape, Broadcast,
 };
-use crate::error::shape_error;
-use crate::{
-    rng, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, Real, Result, Shape,
-    TensorShape, Unary,
+use minimax_autodiff::reference::{optim::sgd, rows};
+use minimax_autodiff::{
+    rng, shape_error, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, HostIndices, Real,
+    Result, Shape, TensorShape, Unary,
 };
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -138,7 +147,7 @@ impl<T: Real> TensorShape for CpuTensor<T> {
 impl<T: Real> Backend for Cpu<T> {
     type Elem = T;
     type Tensor = CpuTensor<T>;
-    type Indices = CpuIndices;
+    type Indices = HostIndices;
 
     fn name(&self) -> String {
         format!("cpu-{}", T::NAME)
@@ -155,8 +164,8 @@ impl<T: Real> Backend for Cpu<T> {
         Ok(x.data.to_vec())
     }
 
-    fn upload_indices(&self, indices: &[u32]) -> Result<CpuIndices> {
-        Ok(CpuIndices::new(indices))
+    fn upload_indices(&self, indices: &[u32]) -> Result<HostIndices> {
+        Ok(HostIndices::new(indices))
     }
 
     fn fill(&self, shape: Shape, value: f64) -> CpuTensor<T> {
@@ -414,7 +423,7 @@ impl<T: Real> Backend for Cpu<T> {
         }))
     }
 
-    fn gather_rows(&self, x: &CpuTensor<T>, idx: &CpuIndices) -> Result<CpuTensor<T>> {
+    fn gather_rows(&self, x: &CpuTensor<T>, idx: &HostIndices) -> Result<CpuTensor<T>> {
         let shape = gather_rows_shape(x.shape, idx)?; // [n, cols]
         Ok(CpuTensor::build(shape, |out| rows::gather_rows(&x.data, shape.cols, idx.data(), out)))
     }
@@ -422,7 +431,7 @@ impl<T: Real> Backend for Cpu<T> {
     fn scatter_add_rows(
         &self,
         dy: &CpuTensor<T>,
-        idx: &CpuIndices,
+        idx: &HostIndices,
         rows: usize,
     ) -> Result<CpuTensor<T>> {
         let shape = scatter_add_rows_shape(dy.shape, idx, rows)?; // [rows, cols]
@@ -431,7 +440,7 @@ impl<T: Real> Backend for Cpu<T> {
         }))
     }
 
-    fn pick_cols(&self, x: &CpuTensor<T>, labels: &CpuIndices) -> Result<CpuTensor<T>> {
+    fn pick_cols(&self, x: &CpuTensor<T>, labels: &HostIndices) -> Result<CpuTensor<T>> {
         let shape = pick_cols_shape(x.shape, labels)?; // [n, 1]
         Ok(CpuTensor::build(shape, |out| {
             rows::pick_cols(&x.data, x.shape.cols, labels.data(), out)
@@ -441,7 +450,7 @@ impl<T: Real> Backend for Cpu<T> {
     fn scatter_cols(
         &self,
         dy: &CpuTensor<T>,
-        labels: &CpuIndices,
+        labels: &HostIndices,
         cols: usize,
     ) -> Result<CpuTensor<T>> {
         let shape = scatter_cols_shape(dy.shape, labels, cols)?; // [n, cols]
@@ -450,7 +459,7 @@ impl<T: Real> Backend for Cpu<T> {
 
     fn logsumexp_rows(&self, x: &CpuTensor<T>) -> CpuTensor<T> {
         let shape = logsumexp_rows_shape(x.shape); // [n, 1]
-        CpuTensor::build(shape, |out| rows::logsumexp_rows(x, x.shape, out))
+        CpuTensor::build(shape, |out| rows::logsumexp_rows(&x.data, x.shape.cols, out))
     }
 
     fn sgd_step(
@@ -473,7 +482,7 @@ impl<T: Real> Backend for Cpu<T> {
                 let (p, g) = (&p[range.clone()], &g[range]);
                 simd::vectorized(
                     #[inline(always)]
-                    || optim::sgd(lr, mu, p, g, v, p_new),
+                    || sgd(lr, mu, p, g, v, p_new),
                 )
             })
         });
@@ -966,7 +975,7 @@ mod tests {
             for cols in COLS {
                 let x = be.upload(Shape::new(rows, cols), &ints(rows * cols, 1)).unwrap();
                 let bias = be.upload(Shape::new(1, cols), &ints(cols, 2)).unwrap();
-                // x + bias, broadcast down the rows: element by element.
+                // x - bias, broadcast down the rows: element by element.
                 let y = be.binary(Binary::Sub, &x, &bias).unwrap();
                 for i in 0..rows {
                     for j in 0..cols {

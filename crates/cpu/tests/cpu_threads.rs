@@ -5,11 +5,10 @@
 //! broadcast, SGD and Adam) on sizes past the split thresholds, with
 //! uneven lengths so the last part is short.
 
-use minimax_autodiff::cpu::threads::with_threads;
-use minimax_autodiff::cpu::{gemm, ELEMENTWISE_PER_THREAD};
-use minimax_autodiff::{
-    AdamStep, Backend, Binary, Cpu, CpuTensor, Dist, Shape, TensorShape, Unary,
-};
+use minimax_autodiff::{AdamStep, Backend, Binary, Dist, Shape, TensorShape, Unary};
+use minimax_cpu::threads::with_threads;
+use minimax_cpu::{gemm, ELEMENTWISE_PER_THREAD};
+use minimax_cpu::{Cpu, CpuTensor};
 
 /// Everything one "step" computes, downloaded: a product, maps, their
 /// backward, broadcasts, and the optimizer updates.

@@ -1,12 +1,13 @@
-//! The optimizer updates over slices: Adam as written in its definition
-//! (the reference), Adam as the backend runs it, and SGD with momentum.
+//! Adam over slices as the backend runs it, tested against its definition
+//! (`minimax_autodiff::reference::optim::adam`). SGD is the reference's loop
+//! as it is.
 //!
 //! The backend splits a parameter into parts (one per thread, see
 //! `threads.rs`) and runs these on each part, compiled with the widest SIMD
 //! the CPU has (`simd.rs`). Every element is updated on its own, so the
 //! split does not change a bit.
 
-use crate::{AdamStep, Real};
+use minimax_autodiff::{AdamStep, Real};
 
 /// Adam's constants for one step, in `T`.
 #[derive(Clone, Copy, Debug)]
@@ -16,10 +17,6 @@ pub struct AdamConsts<T> {
     /// 1 - β₁ and 1 - β₂.
     one_minus_b1: T,
     one_minus_b2: T,
-    /// The bias corrections 1 - β₁ᵗ and 1 - β₂ᵗ (for the reference).
-    bc1: T,
-    bc2: T,
-    lr: T,
     eps: T,
     /// lr / (1 - β₁ᵗ), and 1 / √(1 - β₂ᵗ), computed in `f64` and rounded once.
     step_size: T,
@@ -37,9 +34,6 @@ impl<T: Real> AdamConsts<T> {
             b2: c(hp.beta2),
             one_minus_b1: T::one() - c(hp.beta1),
             one_minus_b2: T::one() - c(hp.beta2),
-            bc1: c(bc1),
-            bc2: c(bc2),
-            lr: c(hp.lr),
             eps: c(hp.eps),
             step_size: c(hp.lr / bc1),
             inv_sqrt_bc2: c(1.0 / bc2.sqrt()),
@@ -47,31 +41,11 @@ impl<T: Real> AdamConsts<T> {
     }
 }
 
-/// Adam by its definition, element by element (the reference):
-/// `m ← β₁m + (1-β₁)g`, `v ← β₂v + (1-β₂)g²`,
-/// `p_new = p - lr · m̂ / (√v̂ + ε)` with `m̂ = m / (1-β₁ᵗ)`,
-/// `v̂ = v / (1-β₂ᵗ)`. Three divisions and a square root per element.
-pub fn adam_reference<T: Real>(
-    k: &AdamConsts<T>,
-    p: &[T],
-    g: &[T],
-    m: &mut [T],
-    v: &mut [T],
-    p_new: &mut [T],
-) {
-    for i in 0..p.len() {
-        m[i] = k.b1 * m[i] + k.one_minus_b1 * g[i];
-        v[i] = k.b2 * v[i] + k.one_minus_b2 * g[i] * g[i];
-        let (m_hat, v_hat) = (m[i] / k.bc1, v[i] / k.bc2);
-        p_new[i] = p[i] - k.lr * m_hat / (v_hat.sqrt() + k.eps);
-    }
-}
-
 /// Adam as the backend runs it: the same update with the bias corrections
 /// folded into two constants, as PyTorch does,
 /// `p_new = p - (lr / (1-β₁ᵗ)) · m / (√v · (1/√(1-β₂ᵗ)) + ε)`: one
 /// division and one square root per element, and a loop with no branch,
-/// which vectorises. Within a few ulp of [`adam_reference`] (tested).
+/// which vectorises. Within a few ulp of the reference (tested).
 #[inline(always)]
 pub fn adam<T: Real>(
     k: &AdamConsts<T>,
@@ -109,22 +83,11 @@ pub fn adam_in_place<T: Real>(k: &AdamConsts<T>, p: &mut [T], g: &[T], m: &mut [
     }
 }
 
-/// SGD with momentum, as PyTorch does it: `v ← μ v + g`,
-/// `p_new = p - lr · v`.
-#[inline(always)]
-pub fn sgd<T: Real>(lr: T, mu: T, p: &[T], g: &[T], v: &mut [T], p_new: &mut [T]) {
-    let n = p_new.len();
-    let (p, g, v) = (&p[..n], &g[..n], &mut v[..n]);
-    for i in 0..n {
-        v[i] = mu * v[i] + g[i];
-        p_new[i] = p[i] - lr * v[i];
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng;
+    use minimax_autodiff::reference::optim as reference;
+    use minimax_autodiff::rng;
 
     fn values(len: usize, seed: u64, scale: f64) -> Vec<f64> {
         let key = rng::seed_key(seed);
@@ -151,7 +114,7 @@ mod tests {
             let hp = AdamStep { lr: 1e-3, beta1: 0.5, beta2: 0.999, eps: 1e-8, t: t as u32 };
             let k = AdamConsts::new(hp);
             let mut out = vec![T::zero(); n];
-            adam_reference(&k, &p_ref, &g, &mut m_ref, &mut v_ref, &mut out);
+            reference::adam(hp, &p_ref, &g, &mut m_ref, &mut v_ref, &mut out);
             p_ref = out;
             let mut out = vec![T::zero(); n];
             adam(&k, &p_fast, &g, &mut m_fast, &mut v_fast, &mut out);

@@ -1,7 +1,7 @@
 //! Fast `f32` matmul on the CPU: cache blocking, packing and a SIMD
 //! micro-kernel, `C[m, n] = op(A)[m, k] · op(B)[k, n]`.
 //!
-//! The plain triple loop in [`super::matmul`] streams all of `B` through the
+//! The plain triple loop (`minimax_autodiff::reference::matmul`) streams all of `B` through the
 //! cache once per row of `C`, so it is limited by memory, not arithmetic.
 //! This module reorganises the same sums the way BLAS libraries do (the
 //! "BLIS" loop nest):
@@ -56,8 +56,8 @@ pub(crate) use avx512::Avx512;
 pub mod narrow;
 mod pack;
 
-use super::matmul::matmul as plain_matmul;
-use crate::Real;
+use minimax_autodiff::reference::matmul::matmul as plain_matmul;
+use minimax_autodiff::Real;
 use pack::{pack_a, pack_b, PackBuffer, View};
 use std::any::Any;
 

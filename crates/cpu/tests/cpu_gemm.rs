@@ -5,9 +5,10 @@
 //! by passing its `Kernel` to `gemm::matmul_f32`), thread counts, run-to-run
 //! bit-identity, and the dispatch the backend uses.
 
-use minimax_autodiff::cpu::gemm::{self, Kernel};
-use minimax_autodiff::cpu::matmul as reference;
-use minimax_autodiff::{rng, Backend, Cpu, Shape};
+use minimax_autodiff::reference::matmul as reference;
+use minimax_autodiff::{rng, Backend, Shape};
+use minimax_cpu::gemm::{self, Kernel};
+use minimax_cpu::Cpu;
 
 /// Sizes around the tile (6 × 16), block (KC = 256, MC = 144) edges.
 const AWKWARD: [usize; 6] = [1, 7, 63, 64, 65, 257];

@@ -5,7 +5,8 @@
 //! `Shape::MAX_NUMEL` = u32::MAX elements.
 
 use minimax_autodiff::backend::concat_cols_shape;
-use minimax_autodiff::{Backend, Cpu, CpuTensor, Dist, Error, Shape, Tape, TensorShape};
+use minimax_autodiff::{Backend, Dist, Error, Shape, Tape, TensorShape};
+use minimax_cpu::{Cpu, CpuTensor};
 
 type B = Cpu<f32>;
 const BIG: usize = 1 << 32;

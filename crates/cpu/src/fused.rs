@@ -11,8 +11,8 @@
 
 use super::unary;
 use super::{block_len, repeated, BLOCK};
-use crate::backend::Broadcast;
-use crate::{Real, Unary};
+use minimax_autodiff::backend::Broadcast;
+use minimax_autodiff::{Real, Unary};
 
 /// Elements per chunk of a fused pass: the chunk's rows are worked by each
 /// stage in turn while they are in L1 (4 KiB of `f32` per stream).

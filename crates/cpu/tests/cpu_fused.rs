@@ -14,11 +14,12 @@
 use minimax_autodiff::backend::{
     plain_bce_with_logits, plain_bce_with_logits_backward, plain_bias_act_backward, plain_linear,
 };
-use minimax_autodiff::cpu::threads::with_threads;
-use minimax_autodiff::cpu::ELEMENTWISE_PER_THREAD;
 use minimax_autodiff::{
-    AdamStep, AdamTensors, Backend, Binary, Cpu, CpuTensor, Dist, Real, Shape, TensorShape, Unary,
+    AdamStep, AdamTensors, Backend, Binary, Dist, Real, Shape, TensorShape, Unary,
 };
+use minimax_cpu::threads::with_threads;
+use minimax_cpu::ELEMENTWISE_PER_THREAD;
+use minimax_cpu::{Cpu, CpuTensor};
 
 const SIZES: [usize; 6] = [1, 7, 63, 64, 65, 257];
 

@@ -1,9 +1,7 @@
 //! Matrix multiply on the CPU: `C[m, n] = op(A)[m, k] · op(B)[k, n]`.
 //!
-//! This is the plain triple loop, kept as the portable reference that every
-//! faster kernel (the GPU ones, the blocked SIMD one in [`super::gemm`]) is
-//! tested against. The CPU backend calls [`super::gemm::matmul`], which keeps
-//! this loop for `f64` and for small or skinny `f32` products.
+//! The plain triple loop: the reference every faster kernel (the GPU ones,
+//! the blocked SIMD one of the tuned CPU backend) is tested against.
 
 use crate::Real;
 

@@ -1,30 +1,28 @@
-//! Row-wise kernels on the CPU: gathering rows by index and scattering them
-//! back, picking one column per row by label and scattering it back, and
-//! the log-sum-exp of each row. Plain loops, the reference the GPU kernels
+//! Row-wise kernels: gathering rows by index and scattering them back,
+//! picking one column per row by label and scattering it back, and the
+//! log-sum-exp of each row. Plain loops: the GPU kernels
 //! (`shaders/gather.wgsl`, `shaders/pick.wgsl`, `shaders/logsumexp.wgsl`)
-//! are tested against.
+//! are tested against them, and the tuned CPU backend runs them as they are.
 //!
-//! The shapes and indices are checked by the caller (`Cpu`'s `Backend`
-//! methods, through the shared checks in `backend.rs`): every index here is
-//! in range.
+//! The shapes and indices are checked by the caller (each backend's methods,
+//! through the shared checks in `backend.rs`): every index here is in range.
 
-use super::CpuTensor;
 use crate::backend::{index_max, IndexInfo};
-use crate::{Real, Shape};
+use crate::Real;
 use std::sync::Arc;
 
-/// A list of indices in host memory, the `Indices` of [`super::Cpu`], with
+/// A list of indices in host memory, the `Indices` of the CPU backends, with
 /// its largest index recorded when it was made (see [`IndexInfo`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CpuIndices {
+pub struct HostIndices {
     data: Arc<Vec<u32>>,
     max: Option<(usize, u32)>,
 }
 
-impl CpuIndices {
+impl HostIndices {
     /// A list of indices.
     pub fn new(indices: &[u32]) -> Self {
-        CpuIndices { data: Arc::new(indices.to_vec()), max: index_max(indices) }
+        HostIndices { data: Arc::new(indices.to_vec()), max: index_max(indices) }
     }
 
     /// The indices.
@@ -33,7 +31,7 @@ impl CpuIndices {
     }
 }
 
-impl IndexInfo for CpuIndices {
+impl IndexInfo for HostIndices {
     fn len(&self) -> usize {
         self.data.len()
     }
@@ -44,7 +42,7 @@ impl IndexInfo for CpuIndices {
 }
 
 /// `out[i, :] = x[idx[i], :]`; `out` is `[idx.len(), cols]`.
-pub(super) fn gather_rows<T: Real>(x: &[T], cols: usize, idx: &[u32], out: &mut [T]) {
+pub fn gather_rows<T: Real>(x: &[T], cols: usize, idx: &[u32], out: &mut [T]) {
     for (row, &i) in out.chunks_exact_mut(cols.max(1)).zip(idx) {
         let i = i as usize;
         row.copy_from_slice(&x[i * cols..(i + 1) * cols]);
@@ -56,7 +54,7 @@ pub(super) fn gather_rows<T: Real>(x: &[T], cols: usize, idx: &[u32], out: &mut 
 /// So row `r` of `out` is `((0 + dy[i₁]) + dy[i₂]) + …` over the positions
 /// `i₁ < i₂ < …` where `idx` is `r`: the order the GPU kernel adds them in
 /// too (`shaders/gather.wgsl`), hence the same bits.
-pub(super) fn scatter_add_rows<T: Real>(dy: &[T], cols: usize, idx: &[u32], out: &mut [T]) {
+pub fn scatter_add_rows<T: Real>(dy: &[T], cols: usize, idx: &[u32], out: &mut [T]) {
     out.fill(T::zero());
     for (row, &i) in dy.chunks_exact(cols.max(1)).zip(idx) {
         let i = i as usize;
@@ -65,14 +63,14 @@ pub(super) fn scatter_add_rows<T: Real>(dy: &[T], cols: usize, idx: &[u32], out:
 }
 
 /// `out[i] = x[i, labels[i]]` for `x` of `cols` columns.
-pub(super) fn pick_cols<T: Real>(x: &[T], cols: usize, labels: &[u32], out: &mut [T]) {
+pub fn pick_cols<T: Real>(x: &[T], cols: usize, labels: &[u32], out: &mut [T]) {
     for (i, (o, &label)) in out.iter_mut().zip(labels).enumerate() {
         *o = x[i * cols + label as usize];
     }
 }
 
 /// `out[i, j] = dy[i]` where `j = labels[i]`, else 0; `out` has `cols` columns.
-pub(super) fn scatter_cols<T: Real>(dy: &[T], cols: usize, labels: &[u32], out: &mut [T]) {
+pub fn scatter_cols<T: Real>(dy: &[T], cols: usize, labels: &[u32], out: &mut [T]) {
     out.fill(T::zero());
     for (i, (&g, &label)) in dy.iter().zip(labels).enumerate() {
         out[i * cols + label as usize] = g;
@@ -97,13 +95,14 @@ pub fn logsumexp<T: Real>(row: &[T]) -> T {
     m + s.ln()
 }
 
-/// `out[i] = logsumexp(x[i, :])` for `x` of shape `shape`.
-pub(super) fn logsumexp_rows<T: Real>(x: &CpuTensor<T>, shape: Shape, out: &mut [T]) {
-    if shape.cols == 0 {
+/// `out[i] = logsumexp(x[i, :])` for `x` of `cols` columns (`-∞`, `ln 0`,
+/// for rows of no columns).
+pub fn logsumexp_rows<T: Real>(x: &[T], cols: usize, out: &mut [T]) {
+    if cols == 0 {
         out.fill(T::from_f64(f64::NEG_INFINITY));
         return;
     }
-    for (o, row) in out.iter_mut().zip(x.data().chunks_exact(shape.cols)) {
+    for (o, row) in out.iter_mut().zip(x.chunks_exact(cols)) {
         *o = logsumexp(row);
     }
 }
@@ -130,6 +129,6 @@ mod tests {
     fn index_max_reports_the_first_position_of_the_largest_index() {
         assert_eq!(index_max(&[]), None);
         assert_eq!(index_max(&[3, 9, 1, 9]), Some((1, 9)));
-        assert_eq!(CpuIndices::new(&[0, 0]).max(), Some((0, 0)));
+        assert_eq!(HostIndices::new(&[0, 0]).max(), Some((0, 0)));
     }
 }

@@ -13,7 +13,7 @@
 //! buffers are freed as usual), so a step with other sizes than the last
 //! one cannot grow it without bound.
 
-use crate::Real;
+use minimax_autodiff::Real;
 use std::any::Any;
 use std::cell::RefCell;
 use std::sync::Arc;

@@ -15,9 +15,10 @@
 
 use minimax_autodiff::gradcheck::{random_input, F64};
 use minimax_autodiff::{
-    gradcheck, AdamStep, AdamTensors, Backend, Cpu, CpuTensor, Dist, Real, Result, Shape, Tape,
-    TensorShape, Unary, Var,
+    gradcheck, AdamStep, AdamTensors, Backend, Dist, Real, Result, Shape, Tape, TensorShape, Unary,
+    Var,
 };
+use minimax_cpu::{Cpu, CpuTensor};
 
 /// Every activation a layer may have (`None`: the identity), and a few more
 /// maps, since any `Unary` is accepted.

@@ -18,12 +18,12 @@
 //! is packed or copied beforehand.
 //!
 //! **Bit-identical to the plain loop.** Every `C[i, j]` starts at zero and
-//! adds its `k` products in `p` order, exactly as [`super::super::matmul`]
+//! adds its `k` products in `p` order, exactly as [`minimax_autodiff::reference::matmul`]
 //! does, so the result is the same bits (the tests check equality). The
 //! padding columns compute zeros that are never stored.
 
 use super::super::simd;
-use crate::Real;
+use minimax_autodiff::Real;
 
 /// The widest output this path takes.
 pub const MAX_N: usize = 8;

@@ -3,9 +3,10 @@
 //! operations in the same order, so the same bits as the loops compiled
 //! for the baseline target, which these tests call directly.
 
-use minimax_autodiff::cpu::optim::{self, AdamConsts};
-use minimax_autodiff::cpu::unary;
-use minimax_autodiff::{rng, AdamStep, Backend, Cpu, Shape, Unary};
+use minimax_autodiff::{rng, AdamStep, Backend, Shape, Unary};
+use minimax_cpu::optim::{self, AdamConsts};
+use minimax_cpu::unary;
+use minimax_cpu::Cpu;
 
 /// `len` values in `[-6, 6)` (in `(0, 6)` for ops with a domain), a few
 /// exact zeros among them.
