@@ -10,12 +10,12 @@
 //!    want the gradient of); [`Tape::constant`] puts one on as data.
 //! 3. Every op on a [`Var`] (see `ops/`) computes its output with the
 //!    backend, then pushes a node holding the ids of its inputs and its
-//!    *backward rule*: a [`Backward`] value naming the op, with whatever the
+//!    *backward rule*: a struct of the op's file holding whatever the
 //!    derivative needs (usually the inputs or the output, sometimes flags).
 //!    Given the gradient of the loss with respect to the op's output, the
 //!    rule gives the gradient with respect to each input (the chain rule,
-//!    one op at a time). Each rule is a function in `ops/`, right under the
-//!    forward of its op; [`backward_rule`] below dispatches to them.
+//!    one op at a time). Each rule's `backward` is in `ops/`, right under the
+//!    forward of its op, registered once in `ops/mod.rs`.
 //! 4. [`Tape::backward`] seeds the loss's gradient with 1 and walks the
 //!    nodes in reverse. Nodes were pushed in the order they were computed,
 //!    so reverse order is a valid reverse topological order: by the time a
@@ -54,9 +54,8 @@
 //! carry the recording tape's id: a mix is an error naming the op. The same
 //! goes for a gradient of the wrong shape from a custom backward.
 
-use crate::backend::Broadcast;
-use crate::ops::{arith, concat, fused, gather, matmul, reduce, softmax, unary};
-use crate::{Backend, Binary, Error, Result, Shape, TensorShape, Unary};
+use crate::ops::{Backward, Rule};
+use crate::{Backend, Error, Result, Shape, TensorShape};
 use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
@@ -67,112 +66,34 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub type BackwardFn<B> =
     Box<dyn Fn(&B, &<B as Backend>::Tensor) -> Result<Vec<<B as Backend>::Tensor>>>;
 
-/// The backward rule of a node: which op made it, and what its derivative
-/// needs. The rule itself is a function under the op's forward in `ops/`.
-pub(crate) enum Backward<B: Backend> {
-    /// `c = op(a) · op(b)`, `op` transposing where its flag is set
-    /// (`ops/matmul.rs`).
-    Matmul { a: B::Tensor, ta: bool, b: B::Tensor, tb: bool },
-    /// `y = xᵀ` (`ops/matmul.rs`).
-    Transpose,
-    /// `y = a ∘ b`, `b` broadcast as `rule` says (`ops/arith.rs`).
-    Binary { op: Binary, rule: Broadcast, a: B::Tensor, b: B::Tensor, y: B::Tensor },
-    /// `y = f(x)` elementwise (`ops/unary.rs`).
-    Map { op: Unary, x: B::Tensor, y: B::Tensor },
-    /// A sum over everything or over one axis (`ops/reduce.rs`).
-    Sum,
-    /// `y = [x₁ | x₂ | …]` (`ops/concat.rs`).
-    ConcatCols,
-    /// `y = x[:, start..start + len]` (`ops/concat.rs`).
-    SliceCols { start: usize },
-    /// `y = [x₁; x₂; …]` (`ops/concat.rs`).
-    ConcatRows,
-    /// `y = x[start..start + len, :]` (`ops/concat.rs`).
-    SliceRows { start: usize },
-    /// `y[i, :] = x[idx[i], :]` (`ops/gather.rs`).
-    GatherRows { idx: B::Indices },
-    /// `y[i] = x[i, labels[i]]` (`ops/softmax.rs`).
-    PickCols { labels: B::Indices },
-    /// `y[i] = ln Σ_j e^(x_ij)` (`ops/softmax.rs`).
-    LogSumExp { x: B::Tensor, y: B::Tensor },
-    /// A layer `y = f(z)`, `z = x·w (+ b)` (`ops/fused.rs`).
-    Linear { x: B::Tensor, w: B::Tensor, z: B::Tensor, y: B::Tensor, act: Option<Unary> },
-    /// `y = mean(softplus(x) - t·x)`, `t` broadcast as `rule` says (`ops/fused.rs`).
-    BceLogits { x: B::Tensor, t: B::Tensor, rule: Broadcast },
-    /// An op defined outside this crate, named `op`, see [`Tape::record`].
-    Custom { op: &'static str, backward: BackwardFn<B> },
+/// The rule of an op defined outside this crate, named `op`: its boxed
+/// closure, see [`Tape::record`].
+pub(crate) struct CustomRule<B: Backend> {
+    op: &'static str,
+    backward: BackwardFn<B>,
 }
 
-impl<B: Backend> Backward<B> {
-    /// The name of the op that recorded this rule, for error messages.
-    fn op(&self) -> &'static str {
-        match self {
-            Backward::Matmul { .. } => "matmul",
-            Backward::Transpose => "transpose",
-            Backward::Binary { op, .. } => crate::backend::binary_name(*op),
-            Backward::Map { .. } => "map",
-            Backward::Sum => "sum",
-            Backward::ConcatCols => "concat_cols",
-            Backward::SliceCols { .. } => "slice_cols",
-            Backward::ConcatRows => "concat_rows",
-            Backward::SliceRows { .. } => "slice_rows",
-            Backward::GatherRows { .. } => "gather_rows",
-            Backward::PickCols { .. } => "pick_cols",
-            Backward::LogSumExp { .. } => "logsumexp_rows",
-            Backward::Linear { .. } => "linear",
-            Backward::BceLogits { .. } => "bce_logits",
-            Backward::Custom { op, .. } => op,
-        }
+impl<B: Backend> Rule<B> for CustomRule<B> {
+    fn name(&self) -> &'static str {
+        self.op
     }
-}
 
-/// Runs the rule of one node: `dy` is the gradient of the node's output.
-fn backward_rule<B: Backend>(
-    rule: &Backward<B>,
-    be: &B,
-    dy: &B::Tensor,
-    inputs: &mut InputGrads<'_, B>,
-) -> Result<()> {
-    match rule {
-        Backward::Matmul { a, ta, b, tb } => {
-            matmul::matmul_backward(be, dy, a, *ta, b, *tb, inputs)
+    fn backward(&self, be: &B, dy: &B::Tensor, inputs: &mut InputGrads<'_, B>) -> Result<()> {
+        let grads = (self.backward)(be, dy)?;
+        if grads.len() != inputs.len() {
+            return Err(Error::Invalid {
+                op: self.op,
+                why: format!(
+                    "the backward returned {} gradients for {} inputs",
+                    grads.len(),
+                    inputs.len()
+                ),
+            });
         }
-        Backward::Transpose => matmul::transpose_backward(be, dy, inputs),
-        Backward::Binary { op, rule, a, b, y } => {
-            arith::binary_backward(be, dy, *op, *rule, a, b, y, inputs)
+        for (k, g) in grads.into_iter().enumerate() {
+            inputs.add(k, g)?;
         }
-        Backward::Map { op, x, y } => unary::map_backward(be, dy, *op, x, y, inputs),
-        Backward::Sum => reduce::sum_backward(be, dy, inputs),
-        Backward::ConcatCols => concat::concat_cols_backward(be, dy, inputs),
-        Backward::SliceCols { start } => concat::slice_cols_backward(be, dy, *start, inputs),
-        Backward::ConcatRows => concat::concat_rows_backward(be, dy, inputs),
-        Backward::SliceRows { start } => concat::slice_rows_backward(be, dy, *start, inputs),
-        Backward::GatherRows { idx } => gather::gather_rows_backward(be, dy, idx, inputs),
-        Backward::PickCols { labels } => softmax::pick_cols_backward(be, dy, labels, inputs),
-        Backward::LogSumExp { x, y } => softmax::logsumexp_rows_backward(be, dy, x, y, inputs),
-        Backward::Linear { x, w, z, y, act } => {
-            fused::linear_backward(be, dy, x, w, z, y, *act, inputs)
-        }
-        Backward::BceLogits { x, t, rule } => {
-            fused::bce_logits_backward(be, dy, x, t, *rule, inputs)
-        }
-        Backward::Custom { op, backward } => {
-            let grads = backward(be, dy)?;
-            if grads.len() != inputs.len() {
-                return Err(Error::Invalid {
-                    op,
-                    why: format!(
-                        "the backward returned {} gradients for {} inputs",
-                        grads.len(),
-                        inputs.len()
-                    ),
-                });
-            }
-            for (k, g) in grads.into_iter().enumerate() {
-                inputs.add(k, g)?;
-            }
-            Ok(())
-        }
+        Ok(())
     }
 }
 
@@ -377,7 +298,7 @@ impl<B: Backend> Tape<B> {
         inputs: &[&Var<B>],
         backward: BackwardFn<B>,
     ) -> Result<Var<B>> {
-        self.record_op(value, inputs, Backward::Custom { op, backward })
+        self.record_op(value, inputs, CustomRule { op, backward })
     }
 
     /// Records an op's output `value`, computed from `inputs`, with its
@@ -387,11 +308,11 @@ impl<B: Backend> Tape<B> {
         &self,
         value: B::Tensor,
         inputs: &[&Var<B>],
-        backward: Backward<B>,
+        backward: impl Into<Backward<B>>,
     ) -> Result<Var<B>> {
         if let Some((k, other)) = inputs.iter().enumerate().find(|(_, v)| v.tape.id != self.id) {
             return Err(Error::Invalid {
-                op: backward.op(),
+                op: backward.into().name(),
                 why: format!(
                     "input {k} is a variable of tape {}, but the op is recorded on tape {}: \
                      an op's inputs must all be on one tape (to use a value of another \
@@ -409,14 +330,14 @@ impl<B: Backend> Tape<B> {
         &self,
         value: B::Tensor,
         inputs: &[&Var<B>],
-        backward: Backward<B>,
+        backward: impl Into<Backward<B>>,
     ) -> Var<B> {
         debug_assert!(inputs.iter().all(|v| v.tape.id == self.id));
         let requires_grad = {
             let storage = self.storage.borrow();
             inputs.iter().any(|v| storage.nodes[v.id].requires_grad)
         };
-        self.push_node(value, inputs, requires_grad.then_some(backward), requires_grad)
+        self.push_node(value, inputs, requires_grad.then(|| backward.into()), requires_grad)
     }
 
     fn push_node(
@@ -500,12 +421,12 @@ impl<B: Backend> Tape<B> {
             };
             let mut input_grads = InputGrads {
                 backend: &self.backend,
-                op: rule.op(),
+                op: rule.name(),
                 ids: &inputs[node.inputs.clone()],
                 nodes,
                 grads: &mut grads[..id],
             };
-            backward_rule(rule, &self.backend, &dy, &mut input_grads)?;
+            rule.backward(&self.backend, &dy, &mut input_grads)?;
         }
         Ok(())
     }

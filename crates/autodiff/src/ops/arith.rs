@@ -7,7 +7,8 @@
 //! repeated axis: `reduce_like` below.
 
 use crate::backend::{binary_name, broadcast_rule, Broadcast};
-use crate::tape::{Backward, InputGrads};
+use crate::ops::Rule;
+use crate::tape::InputGrads;
 use crate::{Axis, Backend, Binary, Result, Unary, Var};
 
 impl<B: Backend> Var<B> {
@@ -15,8 +16,17 @@ impl<B: Backend> Var<B> {
         let rule = broadcast_rule(binary_name(op), self.shape(), rhs.shape())?;
         let y = self.backend().binary(op, &self.value, &rhs.value)?;
         let (a, b, out) = (self.value.clone(), rhs.value.clone(), y.clone());
-        self.tape.record_op(y, &[self, rhs], Backward::Binary { op, rule, a, b, y: out })
+        self.tape.record_op(y, &[self, rhs], BinaryRule { op, rule, a, b, y: out })
     }
+}
+
+/// What the backward below needs, saved when the op is recorded.
+pub(crate) struct BinaryRule<B: Backend> {
+    pub(crate) op: Binary,
+    pub(crate) rule: Broadcast,
+    pub(crate) a: B::Tensor,
+    pub(crate) b: B::Tensor,
+    pub(crate) y: B::Tensor,
 }
 
 /// The backward of `a ∘ b` ([`Var::add`], [`Var::sub`], [`Var::mul`],
@@ -30,37 +40,35 @@ impl<B: Backend> Var<B> {
 /// ```
 ///
 /// `db` has `a`'s shape until `reduce_like` sums it down to `b`'s.
-pub(crate) fn binary_backward<B: Backend>(
-    be: &B,
-    g: &B::Tensor,
-    op: Binary,
-    rule: Broadcast,
-    a: &B::Tensor,
-    b: &B::Tensor,
-    y: &B::Tensor,
-    inputs: &mut InputGrads<'_, B>,
-) -> Result<()> {
-    if inputs.needs(0) {
-        let da = match op {
-            Binary::Add | Binary::Sub => g.clone(),
-            Binary::Mul => be.binary(Binary::Mul, g, b)?,
-            Binary::Div => be.binary(Binary::Div, g, b)?,
-        };
-        inputs.add(0, da)?;
+impl<B: Backend> Rule<B> for BinaryRule<B> {
+    fn name(&self) -> &'static str {
+        binary_name(self.op)
     }
-    if inputs.needs(1) {
-        let db = match op {
-            Binary::Add => g.clone(),
-            Binary::Sub => be.unary(Unary::Neg, g),
-            Binary::Mul => be.binary(Binary::Mul, g, a)?,
-            Binary::Div => {
-                let gy = be.binary(Binary::Mul, g, y)?;
-                be.binary(Binary::Div, &be.unary(Unary::Neg, &gy), b)?
-            }
-        };
-        inputs.add(1, reduce_like(be, db, rule))?;
+
+    fn backward(&self, be: &B, g: &B::Tensor, inputs: &mut InputGrads<'_, B>) -> Result<()> {
+        let BinaryRule { op, rule, ref a, ref b, ref y } = *self;
+        if inputs.needs(0) {
+            let da = match op {
+                Binary::Add | Binary::Sub => g.clone(),
+                Binary::Mul => be.binary(Binary::Mul, g, b)?,
+                Binary::Div => be.binary(Binary::Div, g, b)?,
+            };
+            inputs.add(0, da)?;
+        }
+        if inputs.needs(1) {
+            let db = match op {
+                Binary::Add => g.clone(),
+                Binary::Sub => be.unary(Unary::Neg, g),
+                Binary::Mul => be.binary(Binary::Mul, g, a)?,
+                Binary::Div => {
+                    let gy = be.binary(Binary::Mul, g, y)?;
+                    be.binary(Binary::Div, &be.unary(Unary::Neg, &gy), b)?
+                }
+            };
+            inputs.add(1, reduce_like(be, db, rule))?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Sums a gradient of the left operand's shape down to the right operand's.

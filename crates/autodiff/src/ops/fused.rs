@@ -13,7 +13,8 @@
 //! which the GPU backend overrides with fused kernels.
 
 use crate::backend::{broadcast_rule, Broadcast};
-use crate::tape::{Backward, InputGrads};
+use crate::ops::Rule;
+use crate::tape::InputGrads;
 use crate::{Axis, Backend, Binary, Product, Result, Unary, Var};
 
 impl<B: Backend> Var<B> {
@@ -36,13 +37,21 @@ impl<B: Backend> Var<B> {
     /// ```
     pub fn linear(&self, w: &Var<B>, b: Option<&Var<B>>, act: Option<Unary>) -> Result<Var<B>> {
         let (z, y) = self.backend().linear(&self.value, &w.value, b.map(|b| &b.value), act)?;
-        let rule =
-            Backward::Linear { x: self.value.clone(), w: w.value.clone(), z, y: y.clone(), act };
+        let rule = LinearRule { x: self.value.clone(), w: w.value.clone(), z, y: y.clone(), act };
         match b {
             Some(b) => self.tape.record_op(y, &[self, w, b], rule),
             None => self.tape.record_op(y, &[self, w], rule),
         }
     }
+}
+
+/// What the backward below needs, saved when the op is recorded.
+pub(crate) struct LinearRule<B: Backend> {
+    pub(crate) x: B::Tensor,
+    pub(crate) w: B::Tensor,
+    pub(crate) z: B::Tensor,
+    pub(crate) y: B::Tensor,
+    pub(crate) act: Option<Unary>,
 }
 
 /// The backward of [`Var::linear`]. With `z = x·W + b` (`[batch, out]`),
@@ -58,35 +67,33 @@ impl<B: Backend> Var<B> {
 /// `dz` and `db` come from one call ([`Backend::bias_act_backward`], one
 /// kernel on the GPU), and so do the two products when both are needed
 /// ([`Backend::matmul_pair`]), which read `x` and `W` transposed in place.
-pub(crate) fn linear_backward<B: Backend>(
-    be: &B,
-    g: &B::Tensor,
-    x: &B::Tensor,
-    w: &B::Tensor,
-    z: &B::Tensor,
-    y: &B::Tensor,
-    act: Option<Unary>,
-    inputs: &mut InputGrads<'_, B>,
-) -> Result<()> {
-    let want_bias = inputs.len() == 3 && inputs.needs(2);
-    let (dz, db) = be.bias_act_backward(act, z, y, g, want_bias)?; // [batch, out], [1, out]
-    let dx = Product::new(&dz, false, w, true); // [batch, out]·[out, in]
-    let dw = Product::new(x, true, &dz, false); // [in, batch]·[batch, out]
-    match (inputs.needs(0), inputs.needs(1)) {
-        // Both: one call, which the GPU runs as one kernel.
-        (true, true) => {
-            let (dx, dw) = be.matmul_pair(dx, dw)?;
-            inputs.add(0, dx)?;
-            inputs.add(1, dw)?;
+impl<B: Backend> Rule<B> for LinearRule<B> {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+
+    fn backward(&self, be: &B, g: &B::Tensor, inputs: &mut InputGrads<'_, B>) -> Result<()> {
+        let LinearRule { ref x, ref w, ref z, ref y, act } = *self;
+        let want_bias = inputs.len() == 3 && inputs.needs(2);
+        let (dz, db) = be.bias_act_backward(act, z, y, g, want_bias)?; // [batch, out], [1, out]
+        let dx = Product::new(&dz, false, w, true); // [batch, out]·[out, in]
+        let dw = Product::new(x, true, &dz, false); // [in, batch]·[batch, out]
+        match (inputs.needs(0), inputs.needs(1)) {
+            // Both: one call, which the GPU runs as one kernel.
+            (true, true) => {
+                let (dx, dw) = be.matmul_pair(dx, dw)?;
+                inputs.add(0, dx)?;
+                inputs.add(1, dw)?;
+            }
+            (true, false) => inputs.add(0, be.matmul(dx.a, false, dx.b, true)?)?,
+            (false, true) => inputs.add(1, be.matmul(dw.a, true, dw.b, false)?)?,
+            (false, false) => {}
         }
-        (true, false) => inputs.add(0, be.matmul(dx.a, false, dx.b, true)?)?,
-        (false, true) => inputs.add(1, be.matmul(dw.a, true, dw.b, false)?)?,
-        (false, false) => {}
+        if let Some(db) = db {
+            inputs.add(2, db)?;
+        }
+        Ok(())
     }
-    if let Some(db) = db {
-        inputs.add(2, db)?;
-    }
-    Ok(())
 }
 
 impl<B: Backend> Var<B> {
@@ -100,8 +107,15 @@ impl<B: Backend> Var<B> {
         let rule = broadcast_rule("bce_with_logits", self.shape(), t.shape())?;
         let y = self.backend().bce_with_logits(&self.value, &t.value)?;
         let (x, tv) = (self.value.clone(), t.value.clone());
-        self.tape.record_op(y, &[self, t], Backward::BceLogits { x, t: tv, rule })
+        self.tape.record_op(y, &[self, t], BceLogitsRule { x, t: tv, rule })
     }
+}
+
+/// What the backward below needs, saved when the op is recorded.
+pub(crate) struct BceLogitsRule<B: Backend> {
+    pub(crate) x: B::Tensor,
+    pub(crate) t: B::Tensor,
+    pub(crate) rule: Broadcast,
 }
 
 /// The backward of [`Var::bce_logits`]. With
@@ -112,38 +126,38 @@ impl<B: Backend> Var<B> {
 /// dℓ/dx = (σ(x) - t) / n                        (softplus' = σ)
 /// dℓ/dt = (softplus(-x) - softplus(x)) / n = -x / n  (summed down to t's shape if t was broadcast)
 /// ```
-pub(crate) fn bce_logits_backward<B: Backend>(
-    be: &B,
-    g: &B::Tensor,
-    x: &B::Tensor,
-    t: &B::Tensor,
-    rule: Broadcast,
-    inputs: &mut InputGrads<'_, B>,
-) -> Result<()> {
-    if inputs.needs(0) {
-        inputs.add(0, be.bce_with_logits_backward(x, t, g)?)?;
+impl<B: Backend> Rule<B> for BceLogitsRule<B> {
+    fn name(&self) -> &'static str {
+        "bce_logits"
     }
-    if inputs.needs(1) {
-        // Targets are usually data; when they are not, plain primitives, op
-        // for op as the tape differentiates `Var::bce_with_logits`
-        // (ℓ = t·softplus(-x) + (1 - t)·softplus(x), so dℓ/dt =
-        // softplus(-x) - softplus(x), which is -x up to rounding).
-        let n = inputs.shape(0).numel() as f64;
-        let g = be.unary_backward(Unary::MulScalar(1.0 / n), g, g, g); // g/n, [1, 1]
-        let gn = be.broadcast(&g, inputs.shape(0))?; // [r, c]
-        let reduce = |d: B::Tensor| match rule {
-            Broadcast::Same => d,
-            Broadcast::Row => be.sum(&d, Some(Axis::Rows)),
-            Broadcast::Col => be.sum(&d, Some(Axis::Cols)),
-            Broadcast::Scalar => be.sum(&d, None),
-        };
-        let if_one = be.unary(Unary::Softplus, &be.unary(Unary::Neg, x)); // [r, c]
-        let if_zero = be.unary(Unary::Softplus, x); // [r, c]
-        let from_one = reduce(be.binary(Binary::Mul, &gn, &if_one)?); // t's shape
-        let d_one_minus_t = reduce(be.binary(Binary::Mul, &gn, &if_zero)?); // t's shape
-        let from_zero = be.unary_backward(Unary::Neg, t, t, &d_one_minus_t); // AddScalar: dy
-        let dt = be.binary(Binary::Add, &from_one, &from_zero)?;
-        inputs.add(1, dt)?;
+
+    fn backward(&self, be: &B, g: &B::Tensor, inputs: &mut InputGrads<'_, B>) -> Result<()> {
+        let BceLogitsRule { ref x, ref t, rule } = *self;
+        if inputs.needs(0) {
+            inputs.add(0, be.bce_with_logits_backward(x, t, g)?)?;
+        }
+        if inputs.needs(1) {
+            // Targets are usually data; when they are not, plain primitives, op
+            // for op as the tape differentiates `Var::bce_with_logits`
+            // (ℓ = t·softplus(-x) + (1 - t)·softplus(x), so dℓ/dt =
+            // softplus(-x) - softplus(x), which is -x up to rounding).
+            let n = inputs.shape(0).numel() as f64;
+            let g = be.unary_backward(Unary::MulScalar(1.0 / n), g, g, g); // g/n, [1, 1]
+            let gn = be.broadcast(&g, inputs.shape(0))?; // [r, c]
+            let reduce = |d: B::Tensor| match rule {
+                Broadcast::Same => d,
+                Broadcast::Row => be.sum(&d, Some(Axis::Rows)),
+                Broadcast::Col => be.sum(&d, Some(Axis::Cols)),
+                Broadcast::Scalar => be.sum(&d, None),
+            };
+            let if_one = be.unary(Unary::Softplus, &be.unary(Unary::Neg, x)); // [r, c]
+            let if_zero = be.unary(Unary::Softplus, x); // [r, c]
+            let from_one = reduce(be.binary(Binary::Mul, &gn, &if_one)?); // t's shape
+            let d_one_minus_t = reduce(be.binary(Binary::Mul, &gn, &if_zero)?); // t's shape
+            let from_zero = be.unary_backward(Unary::Neg, t, t, &d_one_minus_t); // AddScalar: dy
+            let dt = be.binary(Binary::Add, &from_one, &from_zero)?;
+            inputs.add(1, dt)?;
+        }
+        Ok(())
     }
-    Ok(())
 }

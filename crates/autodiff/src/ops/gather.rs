@@ -1,7 +1,8 @@
 //! Gathering rows by index: a minibatch from a data set that stays on the
 //! device, or an embedding lookup.
 
-use crate::tape::{Backward, InputGrads};
+use crate::ops::Rule;
+use crate::tape::InputGrads;
 use crate::{Backend, Result, Var};
 
 impl<B: Backend> Var<B> {
@@ -23,8 +24,13 @@ impl<B: Backend> Var<B> {
     /// An index outside `0..rows` is an error naming it and the row count.
     pub fn gather_rows(&self, idx: &B::Indices) -> Result<Var<B>> {
         let y = self.backend().gather_rows(&self.value, idx)?; // [n, c]
-        Ok(self.tape.record_on_own_tape(y, &[self], Backward::GatherRows { idx: idx.clone() }))
+        Ok(self.tape.record_on_own_tape(y, &[self], GatherRowsRule { idx: idx.clone() }))
     }
+}
+
+/// What the backward below needs, saved when the op is recorded.
+pub(crate) struct GatherRowsRule<B: Backend> {
+    pub(crate) idx: B::Indices,
 }
 
 /// The backward of [`Var::gather_rows`]. y[i, :] = x[idx[i], :], so
@@ -37,12 +43,14 @@ impl<B: Backend> Var<B> {
 /// zero for rows never gathered, the sum of several rows of dy for a row
 /// gathered several times: a scatter-add, in a fixed order on every backend
 /// (no float atomics), so it is deterministic.
-pub(crate) fn gather_rows_backward<B: Backend>(
-    be: &B,
-    dy: &B::Tensor,
-    idx: &B::Indices,
-    inputs: &mut InputGrads<'_, B>,
-) -> Result<()> {
-    let rows = inputs.shape(0).rows;
-    inputs.add(0, be.scatter_add_rows(dy, idx, rows)?)
+impl<B: Backend> Rule<B> for GatherRowsRule<B> {
+    fn name(&self) -> &'static str {
+        "gather_rows"
+    }
+
+    fn backward(&self, be: &B, dy: &B::Tensor, inputs: &mut InputGrads<'_, B>) -> Result<()> {
+        let GatherRowsRule { ref idx } = *self;
+        let rows = inputs.shape(0).rows;
+        inputs.add(0, be.scatter_add_rows(dy, idx, rows)?)
+    }
 }

@@ -1,6 +1,7 @@
 //! Sums and means, over everything or one axis.
 
-use crate::tape::{Backward, InputGrads};
+use crate::ops::Rule;
+use crate::tape::InputGrads;
 use crate::{Axis, Backend, Result, Var};
 
 impl<B: Backend> Var<B> {
@@ -16,20 +17,25 @@ impl<B: Backend> Var<B> {
 
     fn reduce(&self, axis: Option<Axis>) -> Var<B> {
         let y = self.backend().sum(&self.value, axis);
-        self.tape.record_on_own_tape(y, &[self], Backward::Sum)
+        self.tape.record_on_own_tape(y, &[self], SumRule)
     }
 }
+
+/// The backward below, which needs nothing saved.
+pub(crate) struct SumRule;
 
 /// The backward of [`Var::sum`] and [`Var::sum_axis`]: y = Σ x, so every x
 /// that went into a sum gets that sum's gradient, dx_ij = dy (broadcast
 /// back to x's shape).
-pub(crate) fn sum_backward<B: Backend>(
-    be: &B,
-    dy: &B::Tensor,
-    inputs: &mut InputGrads<'_, B>,
-) -> Result<()> {
-    let shape = inputs.shape(0);
-    inputs.add(0, be.broadcast(dy, shape)?)
+impl<B: Backend> Rule<B> for SumRule {
+    fn name(&self) -> &'static str {
+        "sum"
+    }
+
+    fn backward(&self, be: &B, dy: &B::Tensor, inputs: &mut InputGrads<'_, B>) -> Result<()> {
+        let shape = inputs.shape(0);
+        inputs.add(0, be.broadcast(dy, shape)?)
+    }
 }
 
 impl<B: Backend> Var<B> {

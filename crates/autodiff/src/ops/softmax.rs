@@ -1,7 +1,8 @@
 //! Row-wise log-sum-exp and softmax, and picking one column per row by
 //! label: what a classifier's cross-entropy is built from (`loss.rs`).
 
-use crate::tape::{Backward, InputGrads};
+use crate::ops::Rule;
+use crate::tape::InputGrads;
 use crate::{Backend, Binary, Result, Unary, Var};
 
 impl<B: Backend> Var<B> {
@@ -12,8 +13,14 @@ impl<B: Backend> Var<B> {
     pub fn logsumexp_rows(&self) -> Var<B> {
         let y = self.backend().logsumexp_rows(&self.value); // [n, 1]
         let (x, out) = (self.value.clone(), y.clone());
-        self.tape.record_on_own_tape(y, &[self], Backward::LogSumExp { x, y: out })
+        self.tape.record_on_own_tape(y, &[self], LogSumExpRule { x, y: out })
     }
+}
+
+/// What the backward below needs, saved when the op is recorded.
+pub(crate) struct LogSumExpRule<B: Backend> {
+    pub(crate) x: B::Tensor,
+    pub(crate) y: B::Tensor,
 }
 
 /// The backward of [`Var::logsumexp_rows`]. y_i = ln Σ_l e^(x_il), so
@@ -26,15 +33,16 @@ impl<B: Backend> Var<B> {
 /// with `x_ij - y_i ≤ 0` (y_i is at least the row's maximum), so `e^…`
 /// never overflows. Three primitives: a column-broadcast sub, exp, and a
 /// column-broadcast mul.
-pub(crate) fn logsumexp_rows_backward<B: Backend>(
-    be: &B,
-    dy: &B::Tensor,
-    x: &B::Tensor,
-    y: &B::Tensor,
-    inputs: &mut InputGrads<'_, B>,
-) -> Result<()> {
-    let softmax = be.unary(Unary::Exp, &be.binary(Binary::Sub, x, y)?); // [n, k]
-    inputs.add(0, be.binary(Binary::Mul, &softmax, dy)?)
+impl<B: Backend> Rule<B> for LogSumExpRule<B> {
+    fn name(&self) -> &'static str {
+        "logsumexp_rows"
+    }
+
+    fn backward(&self, be: &B, dy: &B::Tensor, inputs: &mut InputGrads<'_, B>) -> Result<()> {
+        let LogSumExpRule { ref x, ref y } = *self;
+        let softmax = be.unary(Unary::Exp, &be.binary(Binary::Sub, x, y)?); // [n, k]
+        inputs.add(0, be.binary(Binary::Mul, &softmax, dy)?)
+    }
 }
 
 impl<B: Backend> Var<B> {
@@ -43,8 +51,13 @@ impl<B: Backend> Var<B> {
     /// (`≥ k`), or a label count that is not the row count, is an error.
     pub fn pick_cols(&self, labels: &B::Indices) -> Result<Var<B>> {
         let y = self.backend().pick_cols(&self.value, labels)?; // [n, 1]
-        Ok(self.tape.record_on_own_tape(y, &[self], Backward::PickCols { labels: labels.clone() }))
+        Ok(self.tape.record_on_own_tape(y, &[self], PickColsRule { labels: labels.clone() }))
     }
+}
+
+/// What the backward below needs, saved when the op is recorded.
+pub(crate) struct PickColsRule<B: Backend> {
+    pub(crate) labels: B::Indices,
 }
 
 /// The backward of [`Var::pick_cols`]. y_i = x[i, labels[i]], so
@@ -53,14 +66,16 @@ impl<B: Backend> Var<B> {
 /// ```text
 /// dx[i, j] = dy_i · onehot(labels[i])_j
 /// ```
-pub(crate) fn pick_cols_backward<B: Backend>(
-    be: &B,
-    dy: &B::Tensor,
-    labels: &B::Indices,
-    inputs: &mut InputGrads<'_, B>,
-) -> Result<()> {
-    let cols = inputs.shape(0).cols;
-    inputs.add(0, be.scatter_cols(dy, labels, cols)?)
+impl<B: Backend> Rule<B> for PickColsRule<B> {
+    fn name(&self) -> &'static str {
+        "pick_cols"
+    }
+
+    fn backward(&self, be: &B, dy: &B::Tensor, inputs: &mut InputGrads<'_, B>) -> Result<()> {
+        let PickColsRule { ref labels } = *self;
+        let cols = inputs.shape(0).cols;
+        inputs.add(0, be.scatter_cols(dy, labels, cols)?)
+    }
 }
 
 impl<B: Backend> Var<B> {

@@ -2,9 +2,10 @@
 //!
 //! They share one recording: the backward is `dx = dy · f'(x)`, computed by
 //! the backend's `unary_backward`, which has each `f'` written beside its `f`
-//! (`cpu/unary.rs`; `shaders/unary.wgsl` on the GPU).
+//! (`reference/unary.rs`; `shaders/unary.wgsl` on the GPU).
 
-use crate::tape::{Backward, InputGrads};
+use crate::ops::Rule;
+use crate::tape::InputGrads;
 use crate::{Backend, Result, Unary, Var};
 
 impl<B: Backend> Var<B> {
@@ -12,21 +13,28 @@ impl<B: Backend> Var<B> {
     pub fn map(&self, op: Unary) -> Var<B> {
         let y = self.backend().unary(op, &self.value);
         let (x, out) = (self.value.clone(), y.clone());
-        self.tape.record_on_own_tape(y, &[self], Backward::Map { op, x, y: out })
+        self.tape.record_on_own_tape(y, &[self], MapRule { op, x, y: out })
     }
+}
+
+/// What the backward below needs, saved when the op is recorded.
+pub(crate) struct MapRule<B: Backend> {
+    pub(crate) op: Unary,
+    pub(crate) x: B::Tensor,
+    pub(crate) y: B::Tensor,
 }
 
 /// The backward of [`Var::map`]: y = f(x)  =>  dx = dy · f'(x), with f'
 /// given x and y (whichever is cheaper: σ' = y(1 - y), exp' = y).
-pub(crate) fn map_backward<B: Backend>(
-    be: &B,
-    dy: &B::Tensor,
-    op: Unary,
-    x: &B::Tensor,
-    y: &B::Tensor,
-    inputs: &mut InputGrads<'_, B>,
-) -> Result<()> {
-    inputs.add(0, be.unary_backward(op, x, y, dy))
+impl<B: Backend> Rule<B> for MapRule<B> {
+    fn name(&self) -> &'static str {
+        "map"
+    }
+
+    fn backward(&self, be: &B, dy: &B::Tensor, inputs: &mut InputGrads<'_, B>) -> Result<()> {
+        let MapRule { op, ref x, ref y } = *self;
+        inputs.add(0, be.unary_backward(op, x, y, dy))
+    }
 }
 
 impl<B: Backend> Var<B> {
