@@ -35,7 +35,7 @@ use minimax::cpu::threads::threads;
 use minimax::cpu::Cpu;
 use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax::gan::{Config, Preset, RunOptions, Trainer};
-use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};
+use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore, Sequential};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -144,7 +144,7 @@ fn devnag_full() {
 /// reused from step to step.
 struct MlpStep {
     be: Cpu<f32>,
-    mlp: Mlp,
+    mlp: Sequential,
     params: ParamStore<Cpu<f32>>,
     opt: Optimizer<Cpu<f32>>,
     x: <Cpu<f32> as Backend>::Tensor,
@@ -159,7 +159,8 @@ impl MlpStep {
         let be = Cpu::<f32>::new();
         let leaky = Activation::LeakyRelu(0.2);
         let mlp = Mlp::new(&[784, 256, 256, 1], &[leaky, leaky, Activation::Identity])
-            .expect("a valid MLP");
+            .expect("a valid MLP")
+            .build();
         let params = mlp.init_params(&be, Init::TorchDefault, 1);
         let adam = OptimizerConfig::adam(2e-4, 0.5, 0.999, 1e-8);
         let opt = Optimizer::new(&be, adam, &params);
@@ -178,7 +179,7 @@ impl MlpStep {
         let mut grads = {
             let x = self.tape.constant(self.x.clone()); // [batch, 784]
             let t = self.tape.constant(self.t.clone()); // [batch, 1]
-            let logits = self.mlp.forward(&self.vars, &x, None).expect("forward"); // [batch, 1]
+            let logits = self.mlp.forward(&self.vars, &x).expect("forward"); // [batch, 1]
             let loss = logits.bce_logits(&t).expect("loss");
             self.tape.backward(&loss).expect("backward")
         };
@@ -210,8 +211,8 @@ fn mlp(batch: usize) {
 /// "real" batch, and the tape and leaf vectors reused from step to step.
 struct GanStep {
     be: Cpu<f32>,
-    g: Mlp,
-    d: Mlp,
+    g: Sequential,
+    d: Sequential,
     g_params: ParamStore<Cpu<f32>>,
     d_params: ParamStore<Cpu<f32>>,
     g_opt: Optimizer<Cpu<f32>>,
@@ -233,8 +234,11 @@ impl GanStep {
     fn new() -> GanStep {
         let be = Cpu::<f32>::new();
         let leaky = Activation::LeakyRelu(0.2);
-        let g = Mlp::new(&[100, 256, 512, 784], &[leaky, leaky, Activation::Tanh]).expect("G");
-        let d = Mlp::new(&[784, 512, 256, 1], &[leaky, leaky, Activation::Identity]).expect("D");
+        let g =
+            Mlp::new(&[100, 256, 512, 784], &[leaky, leaky, Activation::Tanh]).expect("G").build();
+        let d = Mlp::new(&[784, 512, 256, 1], &[leaky, leaky, Activation::Identity])
+            .expect("D")
+            .build();
         let (g_params, d_params) =
             (g.init_params(&be, Init::TorchDefault, 1), d.init_params(&be, Init::TorchDefault, 2));
         let adam = OptimizerConfig::adam(2e-4, 0.5, 0.999, 1e-8);
@@ -299,9 +303,9 @@ impl GanStep {
             let real = tape.constant(self.real.clone()); // [64, 784]
             let (ones, zeros) =
                 (tape.constant(self.ones.clone()), tape.constant(self.zeros.clone()));
-            let fake = self.g.forward(&self.g_vars, &z, None).expect("G").detach(); // [64, 784]
-            let d_real = self.d.forward(&self.d_vars, &real, None).expect("D"); // [64, 1]
-            let d_fake = self.d.forward(&self.d_vars, &fake, None).expect("D");
+            let fake = self.g.forward(&self.g_vars, &z).expect("G").detach(); // [64, 784]
+            let d_real = self.d.forward(&self.d_vars, &real).expect("D"); // [64, 1]
+            let d_fake = self.d.forward(&self.d_vars, &fake).expect("D");
             let real_loss = d_real.bce_logits(&ones).expect("loss");
             let loss = real_loss.add(&d_fake.bce_logits(&zeros).expect("loss")).expect("loss");
             self.tape.backward(&loss).expect("backward")
@@ -313,8 +317,8 @@ impl GanStep {
         let grads = {
             let z = self.begin(); // [64, 100]
             let ones = self.tape.constant(self.ones.clone()); // [64, 1]
-            let fake = self.g.forward(&self.g_vars, &z, None).expect("G"); // [64, 784]
-            let loss = self.d.forward(&self.d_vars, &fake, None).expect("D").bce_logits(&ones);
+            let fake = self.g.forward(&self.g_vars, &z).expect("G"); // [64, 784]
+            let loss = self.d.forward(&self.d_vars, &fake).expect("D").bce_logits(&ones);
             self.tape.backward(&loss.expect("loss")).expect("backward")
         };
         self.end(grads, false);

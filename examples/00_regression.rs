@@ -8,8 +8,8 @@
 //! Every training loop in this project has the same four beats:
 //!
 //! 1. **data** as tensors on a backend (here the CPU, in `f32`);
-//! 2. **a model**, which is only a shape (an [`Mlp`] knows its widths and
-//!    activations), and its **parameters**, which live in a `ParamStore`
+//! 2. **a model**, which is only a shape (an [`Mlp`] of given widths and
+//!    activations builds a network of layers), and its **parameters**, which live in a `ParamStore`
 //!    that outlives every step, each tensor with a name (`layer0.weight`);
 //! 3. **each step**: a fresh tape; the parameters go on it as leaves; the
 //!    forward pass and the loss are recorded; `backward` walks the tape in
@@ -48,7 +48,8 @@ fn main() -> minimax::autodiff::Result<()> {
     // 2. The model, 1 → 32 → 32 → 1 with tanh hidden layers and a linear
     //    output, its parameters (Xavier, seed 0), and Adam to train them.
     let mlp =
-        Mlp::new(&[1, 32, 32, 1], &[Activation::Tanh, Activation::Tanh, Activation::Identity])?;
+        Mlp::new(&[1, 32, 32, 1], &[Activation::Tanh, Activation::Tanh, Activation::Identity])?
+            .build();
     let mut params = mlp.init_params(&be, Init::XavierUniform, 0);
     let mut adam = Optimizer::new(&be, OptimizerConfig::adam(0.01, 0.9, 0.999, 1e-8), &params);
 
@@ -56,7 +57,7 @@ fn main() -> minimax::autodiff::Result<()> {
     for step in 1..=STEPS {
         let tape = Tape::new(be);
         let vars = params.on_tape(&tape); // the parameters, as leaves
-        let prediction = mlp.forward(&vars, &tape.constant(x.clone()), None)?; // [N, 1]
+        let prediction = mlp.forward(&vars, &tape.constant(x.clone()))?; // [N, 1]
         let loss = prediction.sub(&tape.constant(y.clone()))?.square().mean(); // [1, 1]
         let grads = tape.backward(&loss)?;
         adam.step(&be, &mut params, &vars, &grads)?;
@@ -69,7 +70,7 @@ fn main() -> minimax::autodiff::Result<()> {
     let tape = Tape::new(be);
     let x_test = tape.constant(be.upload(Shape::new(N, 1), &test_x)?);
     let y_test = tape.constant(be.upload(Shape::new(N, 1), &sines(&test_x))?);
-    let prediction = mlp.forward(&params.constants(&tape), &x_test, None)?;
+    let prediction = mlp.forward(&params.constants(&tape), &x_test)?;
     let mse = prediction.sub(&y_test)?.square().mean().item()?;
     let seconds = started.elapsed().as_secs_f64();
     println!("final test MSE {mse:.2e} on {N} unseen points ({STEPS} steps, {seconds:.2} s)");

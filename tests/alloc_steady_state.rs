@@ -22,7 +22,7 @@ use minimax::autodiff::{AdamStep, Axis, Backend, Binary, Dist, Shape, Tape, Unar
 use minimax::cpu::{Cpu, CpuTensor};
 use minimax::gan::Config;
 use minimax::gan::{Preset, Trainer};
-use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};
+use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore, Sequential};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -125,7 +125,7 @@ fn steady_state(mut step: impl FnMut()) -> Vec<u64> {
 /// outside [`Trainer`] does.
 struct MlpStep<B: Backend> {
     be: B,
-    mlp: Mlp,
+    mlp: Sequential,
     params: ParamStore<B>,
     opt: Optimizer<B>,
     x: B::Tensor,
@@ -137,7 +137,8 @@ struct MlpStep<B: Backend> {
 impl<B: Backend> MlpStep<B> {
     fn new(be: B) -> Self {
         let leaky = Activation::LeakyRelu(0.2);
-        let mlp = Mlp::new(&[32, 64, 64, 1], &[leaky, leaky, Activation::Identity]).unwrap();
+        let mlp =
+            Mlp::new(&[32, 64, 64, 1], &[leaky, leaky, Activation::Identity]).unwrap().build();
         let params = mlp.init_params(&be, Init::TorchDefault, 1);
         let adam = OptimizerConfig::adam(1e-3, 0.5, 0.999, 1e-8);
         let opt = Optimizer::new(&be, adam, &params);
@@ -153,7 +154,7 @@ impl<B: Backend> MlpStep<B> {
         self.params.on_tape_into(&self.tape, &mut self.vars);
         let x = self.tape.constant(self.x.clone()); // [64, 32]
         let t = self.tape.constant(self.t.clone()); // [64, 1]
-        let logits = self.mlp.forward(&self.vars, &x, None).unwrap(); // [64, 1]
+        let logits = self.mlp.forward(&self.vars, &x).unwrap(); // [64, 1]
         let loss = logits.bce_with_logits(&t).unwrap();
         let grads = self.tape.backward(&loss).unwrap();
         self.opt.step(&self.be, &mut self.params, &self.vars, &grads).unwrap();

@@ -120,9 +120,10 @@ fn the_image_trainer_on_the_gpu_tracks_the_cpu_one() {
     // of ~1e-9, which Adam's first steps scale up to ±lr on either device.
     // It changes nothing downstream, so it is left out of the comparison.
     let (g, _) = on_cpu.players();
-    let cancelled: Vec<String> = (0..g.layers.len())
-        .filter(|&l| g.norms[l].is_some())
-        .map(|l| format!("layer{l}.bias"))
+    let cancelled: Vec<String> = g
+        .layers()
+        .filter(|(_, layer)| matches!(layer, minimax::nn::LayerKind::BatchNorm(_)))
+        .map(|(block, _)| format!("layer{block}.bias"))
         .collect();
     let worst = |a: &ImageTrainer<minimax::wgsl::Wgpu>, b: &ImageTrainer<Be>| {
         let (ga, da, ra) = a.stores();

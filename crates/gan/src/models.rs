@@ -1,12 +1,12 @@
-//! The two players: [`Generator`] G and [`Discriminator`] D, each an [`Mlp`]
-//! plus what turns it into a GAN player (G's noise and output map, D's input
-//! and dropout).
+//! The two players: [`Generator`] G and [`Discriminator`] D, each a
+//! [`Sequential`] network plus what turns it into a GAN player (G's noise
+//! and output map, D's input and dropout).
 
 use crate::config::{Config, DInput, GOutput, Latent, Target};
 use minimax_autodiff::{concat_cols, Backend, Dist, Error, Result, Shape, Tape, Var};
-use minimax_nn::{Activation, Dropout, Mlp};
+use minimax_nn::{Activation, Context, Mlp, Sequential};
 
-/// Network tags mixed into the run seed for [`minimax_nn::Mlp::init_params`]: G's and D's layers draw
+/// Network tags mixed into the run seed for [`Sequential::init_params`]: G's and D's layers draw
 /// from different streams.
 pub const GENERATOR_NET: u64 = 1;
 /// See [`GENERATOR_NET`].
@@ -16,7 +16,7 @@ pub const DISCRIMINATOR_NET: u64 = 2;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Generator {
     /// `latent_dim → hidden… → dim`.
-    pub mlp: Mlp,
+    pub net: Sequential,
     /// The noise distribution.
     pub latent: Latent,
     /// The output map.
@@ -38,7 +38,7 @@ impl Generator {
             GOutput::Tanh => Activation::Tanh,
         });
         Ok(Generator {
-            mlp: Mlp::new(&sizes, &acts)?,
+            net: Mlp::new(&sizes, &acts)?.build(),
             latent: g.latent,
             output: g.output,
             target: config.target,
@@ -52,12 +52,13 @@ impl Generator {
             Latent::Gaussian => Dist::Normal { mean: 0.0, std: 1.0 },
             Latent::Uniform { lo, hi } => Dist::Uniform { lo, hi },
         };
-        tape.random(Shape::new(n, self.mlp.input_size()), dist, seed)
+        let latent_dim = self.net.input_size().expect("G's first layer has a width");
+        tape.random(Shape::new(n, latent_dim), dist, seed)
     }
 
     /// `G(z)`: `[n, latent_dim] → [n, dim]` samples.
     pub fn forward<B: Backend>(&self, params: &[Var<B>], z: &Var<B>) -> Result<Var<B>> {
-        let h = self.mlp.forward(params, z, None)?; // [n, dim]
+        let h = self.net.forward(params, z)?; // [n, dim]
         Ok(match self.output {
             GOutput::Linear => h,
             // tanh ∈ (-1, 1) stretched to the data's window mean ± reach
@@ -76,8 +77,9 @@ impl Generator {
 /// least-squares and Wasserstein games use `l` as it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Discriminator {
-    /// `dim (or 4 moments) → hidden… → 1`.
-    pub mlp: Mlp,
+    /// `dim (or 4 moments) → hidden… → 1`, with dropout after each hidden
+    /// layer if `dropout` > 0.
+    pub net: Sequential,
     /// What D is shown.
     pub input: DInput,
     /// Dropout probability on the hidden layers while training.
@@ -99,12 +101,11 @@ impl Discriminator {
         sizes.push(1);
         let mut acts = vec![d.activation; d.hidden.len()];
         acts.push(Activation::Identity); // a logit; the sigmoid is in the loss
-        Ok(Discriminator {
-            mlp: Mlp::new(&sizes, &acts)?,
-            input: d.input,
-            dropout: d.dropout,
-            pack: d.pack,
-        })
+        let mut mlp = Mlp::new(&sizes, &acts)?;
+        if d.dropout > 0.0 {
+            mlp = mlp.with_dropout(1.0 - d.dropout)?;
+        }
+        Ok(Discriminator { net: mlp.build(), input: d.input, dropout: d.dropout, pack: d.pack })
     }
 
     /// Whether D's logit for a sample depends on that sample alone, with
@@ -131,11 +132,7 @@ impl Discriminator {
             DInput::Samples => x.clone(),                            // [n, dim]
             DInput::Moments => x.moments()?,                         // [n, 1] -> [1, 4]
         };
-        let dropout = match dropout_seed {
-            Some(seed) if self.dropout > 0.0 => Some(Dropout { keep: 1.0 - self.dropout, seed }),
-            _ => None,
-        };
-        self.mlp.forward(params, &input, dropout)
+        self.net.forward_with(params, &input, Context { norm: None, dropout_seed })
     }
 }
 

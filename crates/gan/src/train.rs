@@ -116,8 +116,8 @@ impl<B: Backend> Trainer<B> {
         let d = Discriminator::new(&config)?;
         let g_seed = derive_seed(&[config.seed, GENERATOR_NET]);
         let d_seed = derive_seed(&[config.seed, DISCRIMINATOR_NET]);
-        let g_params = g.mlp.init_params(&backend, config.init, g_seed);
-        let d_params = d.mlp.init_params(&backend, config.init, d_seed);
+        let g_params = g.net.init_params(&backend, config.init, g_seed);
+        let d_params = d.net.init_params(&backend, config.init, d_seed);
         let g_opt = Optimizer::new(&backend, config.g_optimizer, &g_params);
         let d_opt = Optimizer::new(&backend, config.d_optimizer, &d_params);
         let fixed_labels =

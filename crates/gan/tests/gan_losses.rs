@@ -9,7 +9,7 @@ use minimax_autodiff::{gradcheck, Backend, RefTensor, Reference, Shape, Tape, Va
 use minimax_cpu::Cpu;
 use minimax_gan::config::DInput;
 use minimax_gan::{Config, Discriminator, GanLoss, Generator, Preset, RunOptions, Trainer};
-use minimax_nn::{Activation, Optimizer};
+use minimax_nn::{Activation, Module, Optimizer};
 
 type F64 = Reference<f64>;
 
@@ -28,8 +28,8 @@ fn small(input: DInput) -> Config {
 /// D's parameters at a random point: `[w0, b0, w1, b1]`.
 fn d_params(d: &Discriminator, seed: u64) -> Vec<RefTensor<f64>> {
     let mut out = Vec::new();
-    for (l, layer) in d.mlp.layers.iter().enumerate() {
-        let (w, b) = (layer.weight_shape(), layer.bias_shape());
+    for (l, pair) in d.net.param_specs().chunks(2).enumerate() {
+        let (w, b) = (pair[0].1, pair[1].1);
         out.push(random_input(w.rows, w.cols, -1.0, 1.0, seed + 2 * l as u64));
         out.push(random_input(b.rows, b.cols, -0.5, 0.5, seed + 2 * l as u64 + 1));
     }
@@ -76,8 +76,8 @@ fn every_g_loss_passes_gradcheck_through_a_small_discriminator_and_generator() {
             // gradient G's output receives is checked too).
             let mut inputs = d_params(&d, 20);
             let nd = inputs.len();
-            for (l, layer) in g.mlp.layers.iter().enumerate() {
-                let (w, b) = (layer.weight_shape(), layer.bias_shape());
+            for (l, pair) in g.net.param_specs().chunks(2).enumerate() {
+                let (w, b) = (pair[0].1, pair[1].1);
                 inputs.push(random_input(w.rows, w.cols, -1.0, 1.0, 40 + l as u64));
                 inputs.push(random_input(b.rows, b.cols, -0.5, 0.5, 50 + l as u64));
             }

@@ -6,11 +6,21 @@ use minimax_autodiff::{Shape, TensorShape};
 use minimax_cpu::Cpu;
 use minimax_gan::config::{DInput, GOutput, Latent};
 use minimax_gan::{Config, GanLoss, Preset, Trainer};
-use minimax_nn::{Activation, Init, OptimizerConfig, ParamStore};
+use minimax_nn::{Activation, Init, LayerKind, OptimizerConfig, ParamStore, Sequential};
 
 /// `(name, shape)` of every parameter, in order.
 fn shapes(store: &ParamStore<Cpu<f64>>) -> Vec<(String, Shape)> {
     store.iter().map(|p| (p.name.clone(), p.tensor.shape())).collect()
+}
+
+/// The network's activations, in order.
+fn activations(net: &Sequential) -> Vec<Activation> {
+    net.layers()
+        .filter_map(|(_, layer)| match layer {
+            LayerKind::Act(act) => Some(*act),
+            _ => None,
+        })
+        .collect()
 }
 
 fn named(list: &[(&str, usize, usize)]) -> Vec<(String, Shape)> {
@@ -40,16 +50,16 @@ fn devnag_builds_dev_nags_networks_and_hyperparameters() {
     let trainer = Trainer::new(Cpu::<f64>::new(), config).unwrap();
     // G: 1 → 5 → 5 → 1, tanh, tanh, linear.
     let g = trainer.generator();
-    assert_eq!(g.mlp.sizes(), vec![1, 5, 5, 1]);
-    assert_eq!(g.mlp.activations, vec![Activation::Tanh, Activation::Tanh, Activation::Identity]);
+    assert_eq!(g.net.sizes(), vec![1, 5, 5, 1]);
+    assert_eq!(activations(&g.net), vec![Activation::Tanh, Activation::Tanh, Activation::Identity]);
     assert_eq!(g.output, GOutput::Linear);
     // D: the 4 moments → 10 → 10 → 1, sigmoid on the hidden layers; its last
     // sigmoid is inside bce_with_logits, so the last layer itself is linear.
     let d = trainer.discriminator();
     assert_eq!(d.input, DInput::Moments);
-    assert_eq!(d.mlp.sizes(), vec![4, 10, 10, 1]);
+    assert_eq!(d.net.sizes(), vec![4, 10, 10, 1]);
     assert_eq!(
-        d.mlp.activations,
+        activations(&d.net),
         vec![Activation::Sigmoid, Activation::Sigmoid, Activation::Identity]
     );
 

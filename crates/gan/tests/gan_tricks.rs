@@ -46,7 +46,8 @@ fn a_tanh_output_keeps_every_sample_inside_the_data_range() {
     let g = t.generator();
     // Large noise pushes tanh into saturation (±1): still within mean ± 4 std.
     let z = tape.constant(Be::new().upload(Shape::new(4, 1), &[-1e3, -1.0, 1.0, 1e3]).unwrap());
-    let z = z.matmul(&tape.fill(Shape::new(1, g.mlp.input_size()), 1.0)).unwrap(); // [4, latent]
+    let latent = g.net.input_size().unwrap();
+    let z = z.matmul(&tape.fill(Shape::new(1, latent), 1.0)).unwrap(); // [4, latent]
     let x = g.forward(&t.g_params().constants(&tape), &z).unwrap().to_vec().unwrap();
     assert!(x.iter().all(|&v| (-1.0..=9.0).contains(&v)), "{x:?}");
     assert!(

@@ -177,8 +177,8 @@ fn two_d_configs_build_two_d_players_and_round_trip_through_json() {
         assert_eq!(back, config, "{}", target.name());
         let t = Trainer::new(Cpu::<f32>::new(), config.clone()).unwrap();
         // G ends in 2 outputs; D, packing 2 samples, starts with 2 · 2 inputs.
-        assert_eq!(t.generator().mlp.output_size(), 2);
-        assert_eq!(t.discriminator().mlp.input_size(), 2 * config.discriminator.pack);
+        assert_eq!(t.generator().net.output_size(), Some(2));
+        assert_eq!(t.discriminator().net.input_size(), Some(2 * config.discriminator.pack));
     }
 }
 

@@ -30,7 +30,7 @@ use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{Backend, Dist, Shape, Tape};
 use minimax_cpu::Cpu;
 use minimax_gan::GanLoss;
-use minimax_nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig};
+use minimax_nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, Sequential};
 
 type B = Cpu<f32>;
 
@@ -65,11 +65,11 @@ fn grid() -> Vec<f64> {
 }
 
 /// D(x) = σ(logit) on the grid.
-fn d_on_grid(mlp: &Mlp, params: &minimax_nn::ParamStore<B>, xs: &[f64]) -> Vec<f64> {
+fn d_on_grid(mlp: &Sequential, params: &minimax_nn::ParamStore<B>, xs: &[f64]) -> Vec<f64> {
     let be = B::new();
     let tape = Tape::new(be);
     let x = be.upload(Shape::new(xs.len(), 1), &xs.iter().map(|&x| x as f32).collect::<Vec<_>>());
-    let logits = mlp.forward(&params.constants(&tape), &tape.constant(x.unwrap()), None).unwrap();
+    let logits = mlp.forward(&params.constants(&tape), &tape.constant(x.unwrap())).unwrap();
     logits.sigmoid().to_vec().unwrap().into_iter().map(f64::from).collect()
 }
 
@@ -87,7 +87,8 @@ fn proposition_1_a_trained_discriminator_approaches_p_data_over_p_data_plus_p_g(
     // is a smooth quadratic here), a logit out; the sigmoid is in the loss.
     let mlp =
         Mlp::new(&[1, 16, 16, 1], &[Activation::Tanh, Activation::Tanh, Activation::Identity])
-            .unwrap();
+            .unwrap()
+            .build();
     let mut params = mlp.init_params(&be, Init::XavierUniform, 7);
     let adam = OptimizerConfig::adam(3e-3, 0.9, 0.999, 1e-8);
     let mut opt = Optimizer::new(&be, adam, &params);
@@ -115,8 +116,8 @@ fn proposition_1_a_trained_discriminator_approaches_p_data_over_p_data_plus_p_g(
             Dist::Normal { mean: GEN.0, std: GEN.1 },
             derive_seed(&[1, 11, step]),
         );
-        let real_logits = mlp.forward(&vars, &real, None).unwrap();
-        let fake_logits = mlp.forward(&vars, &fake, None).unwrap();
+        let real_logits = mlp.forward(&vars, &real).unwrap();
+        let fake_logits = mlp.forward(&vars, &fake).unwrap();
         // BCE(real, 1) + BCE(fake, 0) = -(batch estimate of V).
         let loss = GanLoss::Minimax
             .d_loss(

@@ -385,9 +385,9 @@ fn check(file: &SafeTensors<'_>, meta: &HashMap<String, String>) -> Result<Check
     let d = Discriminator::new(&config).map_err(|e| e.to_string())?;
     let mut expected = BTreeMap::new();
     let g_updates =
-        meta.network(NETS[0], &g.mlp.param_specs(), config.g_optimizer, &mut expected)?;
+        meta.network(NETS[0], &g.net.param_specs(), config.g_optimizer, &mut expected)?;
     let d_updates =
-        meta.network(NETS[1], &d.mlp.param_specs(), config.d_optimizer, &mut expected)?;
+        meta.network(NETS[1], &d.net.param_specs(), config.d_optimizer, &mut expected)?;
     check_tensors(file, &meta, &expected, dtype)?;
     Ok(Checked { config, step, updates: [g_updates, d_updates] })
 }
@@ -521,12 +521,8 @@ fn check_image(
     let mut expected = BTreeMap::new();
     let g_updates = meta.network(NETS[0], &g.param_specs(), config.g_optimizer, &mut expected)?;
     let d_updates = meta.network(NETS[1], &d.param_specs(), config.d_optimizer, &mut expected)?;
-    for (l, norm) in g.norms.iter().enumerate() {
-        if let Some(bn) = norm {
-            for stat in ["running_mean", "running_var"] {
-                expected.insert(format!("{RUNNING}.layer{l}.{stat}"), bn.shape());
-            }
-        }
+    for (name, shape) in g.running_specs() {
+        expected.insert(format!("{RUNNING}.{name}"), shape);
     }
     check_tensors(file, &meta, &expected, dtype)?;
     Ok((config, step, [g_updates, d_updates]))

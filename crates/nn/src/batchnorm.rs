@@ -13,6 +13,8 @@
 //! theirs; the running statistics are "buffers": kept beside the parameters
 //! in a [`ParamStore`] of their own, never trained, saved with the model.
 
+use crate::layer::{Layer, LayerContext, Spec};
+use crate::layers::Init;
 use crate::ParamStore;
 use minimax_autodiff::{Backend, Result, Shape, Var};
 
@@ -40,16 +42,6 @@ impl BatchNorm1d {
     /// The shape of `γ`, `β` and the running statistics: `[1, features]`.
     pub fn shape(&self) -> Shape {
         Shape::new(1, self.features)
-    }
-
-    /// `γ = 1`, `β = 0`: the layer starts as a plain normalisation.
-    pub fn init<B: Backend>(&self, backend: &B) -> (B::Tensor, B::Tensor) {
-        (backend.fill(self.shape(), 1.0), backend.fill(self.shape(), 0.0))
-    }
-
-    /// Running mean 0 and running variance 1, PyTorch's starting buffers.
-    pub fn init_running<B: Backend>(&self, backend: &B) -> (B::Tensor, B::Tensor) {
-        (backend.fill(self.shape(), 0.0), backend.fill(self.shape(), 1.0))
     }
 
     /// Training mode on `x` (`[n, features]`, n ≥ 2): normalises with the
@@ -81,6 +73,46 @@ impl BatchNorm1d {
     }
 }
 
+impl Layer for BatchNorm1d {
+    fn param_specs(&self) -> Vec<Spec> {
+        vec![("gamma", self.shape()), ("beta", self.shape())]
+    }
+
+    /// `γ = 1`, `β = 0`: the layer starts as a plain normalisation.
+    fn init_params<B: Backend>(&self, backend: &B, _: Init, _: u64) -> Vec<B::Tensor> {
+        vec![backend.fill(self.shape(), 1.0), backend.fill(self.shape(), 0.0)]
+    }
+
+    fn running_specs(&self) -> Vec<Spec> {
+        vec![("running_mean", self.shape()), ("running_var", self.shape())]
+    }
+
+    /// Running mean 0 and running variance 1, PyTorch's starting buffers.
+    fn init_running<B: Backend>(&self, backend: &B) -> Vec<B::Tensor> {
+        vec![backend.fill(self.shape(), 0.0), backend.fill(self.shape(), 1.0)]
+    }
+
+    /// `[batch, features] -> [batch, features]`: the batch's statistics
+    /// (and the running ones updated) when the pass trains, the running
+    /// ones when it evaluates.
+    fn forward<B: Backend>(
+        &self,
+        params: &[Var<B>],
+        x: &Var<B>,
+        ctx: &mut LayerContext<'_, B>,
+    ) -> Result<Var<B>> {
+        let (gamma, beta) = (&params[0], &params[1]);
+        let running = (ctx.running(0)?, ctx.running(1)?);
+        if !ctx.updates_running() {
+            return self.forward_eval(x, gamma, beta, running);
+        }
+        let (y, (mean, var)) = self.forward_train(x, gamma, beta, running)?;
+        ctx.set_running(0, mean)?;
+        ctx.set_running(1, var)?;
+        Ok(y)
+    }
+}
+
 /// Which statistics a network's batch-norm layers use in a forward pass.
 pub enum Norm<'a, B: Backend> {
     /// Training: the batch's own, and the running ones in the store are
@@ -88,4 +120,15 @@ pub enum Norm<'a, B: Backend> {
     Train(&'a mut ParamStore<B>),
     /// Evaluation: the running ones in the store.
     Eval(&'a ParamStore<B>),
+}
+
+impl<B: Backend> Norm<'_, B> {
+    /// The same choice and store, borrowed for a shorter while (one
+    /// layer's forward).
+    pub fn reborrow(&mut self) -> Norm<'_, B> {
+        match self {
+            Norm::Train(store) => Norm::Train(store),
+            Norm::Eval(store) => Norm::Eval(store),
+        }
+    }
 }

@@ -3,8 +3,10 @@
 //!
 //! A layer here is only a *shape* (and a way to fill its parameters): the
 //! parameter tensors themselves live in a [`crate::ParamStore`] that outlives
-//! every tape, and are handed to [`Linear::forward`] as variables each step.
+//! every tape, and are handed to the layer's [`crate::Layer::forward`] as
+//! variables each step.
 
+use crate::layer::{Layer, LayerContext, Spec};
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{Backend, Dist, Result, Shape, Unary, Var};
 use std::fmt;
@@ -153,16 +155,9 @@ impl Linear {
         Shape::new(1, self.fan_out)
     }
 
-    /// `x·W + b`: `[batch, fan_in] · [fan_in, fan_out] + [1, fan_out]`
-    /// (the bias broadcast down the rows) `= [batch, fan_out]`, recorded as
-    /// one op ([`Var::linear`]); its value is `x.matmul(w)?.add(b)`.
-    pub fn forward<B: Backend>(&self, w: &Var<B>, b: &Var<B>, x: &Var<B>) -> Result<Var<B>> {
-        x.linear(w, Some(b), None)
-    }
-
     /// Fresh `(weight, bias)` tensors drawn by `init` on the backend with the
     /// counter-based generator, so every backend starts from the same
-    /// numbers. `seed` identifies the layer (see [`crate::Mlp::init_params`]).
+    /// numbers. `seed` identifies the layer (see [`crate::Sequential::init_params`]).
     pub fn init<B: Backend>(&self, backend: &B, init: Init, seed: u64) -> (B::Tensor, B::Tensor) {
         let weight_seed = derive_seed(&[seed, 0]);
         let bias_seed = derive_seed(&[seed, 1]);
@@ -180,6 +175,59 @@ impl Linear {
                 (w, b)
             }
         }
+    }
+}
+
+impl Layer for Linear {
+    fn param_specs(&self) -> Vec<Spec> {
+        vec![("weight", self.weight_shape()), ("bias", self.bias_shape())]
+    }
+
+    fn init_params<B: Backend>(&self, backend: &B, init: Init, seed: u64) -> Vec<B::Tensor> {
+        let (w, b) = self.init(backend, init, seed);
+        vec![w, b]
+    }
+
+    fn widths(&self) -> Option<(usize, usize)> {
+        Some((self.fan_in, self.fan_out))
+    }
+
+    /// `x·W + b`: `[batch, fan_in] · [fan_in, fan_out] + [1, fan_out]`
+    /// (the bias broadcast down the rows) `= [batch, fan_out]`, recorded as
+    /// one op ([`Var::linear`]); its value is `x.matmul(w)?.add(b)`.
+    fn forward<B: Backend>(
+        &self,
+        params: &[Var<B>],
+        x: &Var<B>,
+        _: &mut LayerContext<'_, B>,
+    ) -> Result<Var<B>> {
+        x.linear(&params[0], Some(&params[1]), None)
+    }
+
+    /// `f(x·W + b)` as one op ([`Var::linear`]: one kernel on the GPU).
+    fn forward_then<B: Backend>(
+        &self,
+        params: &[Var<B>],
+        x: &Var<B>,
+        act: Activation,
+        _: &mut LayerContext<'_, B>,
+    ) -> Result<Var<B>> {
+        x.linear(&params[0], Some(&params[1]), act.as_unary())
+    }
+}
+
+impl Layer for Activation {
+    fn forward<B: Backend>(
+        &self,
+        _: &[Var<B>],
+        x: &Var<B>,
+        _: &mut LayerContext<'_, B>,
+    ) -> Result<Var<B>> {
+        Ok(self.apply(x))
+    }
+
+    fn as_activation(&self) -> Option<Activation> {
+        Some(*self)
     }
 }
 

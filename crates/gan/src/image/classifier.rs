@@ -8,7 +8,9 @@ use crate::error::TrainError;
 use crate::image::data::shuffled;
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{Backend, Real, Shape, Tape};
-use minimax_nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore};
+use minimax_nn::{
+    Activation, Context, Init, Mlp, Optimizer, OptimizerConfig, ParamStore, Sequential,
+};
 
 /// How a classifier is shaped and trained.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -53,7 +55,7 @@ pub struct Prediction {
 /// A trained classifier: its shape and parameters.
 pub struct Classifier<B: Backend> {
     /// `pixels → hidden… → classes`.
-    pub mlp: Mlp,
+    pub mlp: Sequential,
     /// Its parameters.
     pub params: ParamStore<B>,
 }
@@ -64,13 +66,13 @@ impl<B: Backend> Classifier<B> {
         pixels: usize,
         classes: usize,
         config: &ClassifierConfig,
-    ) -> Result<Mlp, TrainError> {
+    ) -> Result<Sequential, TrainError> {
         let mut sizes = vec![pixels];
         sizes.extend(&config.hidden);
         sizes.push(classes);
         let mut acts = vec![Activation::Relu; config.hidden.len()];
         acts.push(Activation::Identity);
-        Ok(Mlp::new(&sizes, &acts)?)
+        Ok(Mlp::new(&sizes, &acts)?.build())
     }
 
     /// Trains a classifier on `images` (`[n, pixels]`, in [-1, 1]) and
@@ -100,7 +102,7 @@ impl<B: Backend> Classifier<B> {
                 let y = backend.upload_indices(&y)?;
                 let x = tape.constant(x_all.clone()).gather_rows(&idx)?; // [batch, pixels]
                 let vars = params.on_tape(&tape);
-                let loss = mlp.forward(&vars, &x, None)?.cross_entropy(&y)?; // [1, 1]
+                let loss = mlp.forward(&vars, &x)?.cross_entropy(&y)?; // [1, 1]
                 let grads = tape.backward(&loss)?;
                 opt.step(backend, &mut params, &vars, &grads)?;
             }
@@ -112,10 +114,10 @@ impl<B: Backend> Classifier<B> {
     /// Probabilities, features and predicted classes for `images`
     /// (`[n, pixels]` row-major), computed in chunks.
     pub fn predict(&self, backend: &B, images: &[f32]) -> Result<Prediction, TrainError> {
-        let pixels = self.mlp.input_size();
+        let sizes = self.mlp.sizes(); // [pixels, hidden…, classes]
+        let (pixels, classes) = (sizes[0], sizes[sizes.len() - 1]);
         let n = images.len() / pixels;
-        let (classes, layers) = (self.mlp.output_size(), self.mlp.layers.len());
-        let feature_dim = self.mlp.layers[layers - 2].fan_out;
+        let (feature_dim, blocks) = (sizes[sizes.len() - 2], self.mlp.blocks());
         let mut out = Prediction {
             probs: Vec::new(),
             features: Vec::new(),
@@ -133,11 +135,12 @@ impl<B: Backend> Classifier<B> {
                 m,
                 pixels,
             )?);
-            let features = self.mlp.forward_layers(&vars, &x, None, None, layers - 1)?; // [m, feature_dim]
-                                                                                        // The last layer (affine, no activation) on the features gives the
-                                                                                        // logits, so the hidden layers run once for both.
-            let (w, b) = (&vars[vars.len() - 2], &vars[vars.len() - 1]);
-            let logits = self.mlp.layers[layers - 1].forward(w, b, &features)?; // [m, classes]
+            // The hidden layers give the features [m, feature_dim]; the
+            // last layer (affine, no activation) on them gives the logits
+            // [m, classes], so the hidden layers run once for both.
+            let (hidden, last) = (0..blocks - 1, blocks - 1..blocks);
+            let features = self.mlp.forward_blocks(&vars, &x, Context::new(), hidden)?;
+            let logits = self.mlp.forward_blocks(&vars, &features, Context::new(), last)?;
             let probs = logits.softmax_rows()?;
             let host = |v: &minimax_autodiff::Var<B>| -> Result<Vec<f64>, TrainError> {
                 Ok(v.to_vec()?.into_iter().map(Real::to_f64).collect())

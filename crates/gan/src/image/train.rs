@@ -29,7 +29,7 @@ use crate::run::{
 };
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{concat_cols, concat_rows, Backend, Dist, Real, Shape, Tape, Var};
-use minimax_nn::{Activation, Mlp, Norm, Optimizer, ParamStore};
+use minimax_nn::{Activation, Context, Mlp, Norm, Optimizer, ParamStore, Sequential};
 use std::time::Instant;
 
 /// What a random draw is for: `derive_seed(&[seed, purpose, step, j])`.
@@ -51,8 +51,8 @@ pub struct ImageTrainer<B: Backend> {
     backend: B,
     config: ImageConfig,
     data: ImageData<B>,
-    g: Mlp,
-    d: Mlp,
+    g: Sequential,
+    d: Sequential,
     g_params: ParamStore<B>,
     d_params: ParamStore<B>,
     /// G's batch-norm running statistics (empty without batch norm).
@@ -72,7 +72,7 @@ pub struct ImageTrainer<B: Backend> {
 }
 
 /// G and D for `config`: G ends in tanh (pixels in [-1, 1]), D in a logit.
-pub fn players(config: &ImageConfig) -> Result<(Mlp, Mlp), TrainError> {
+pub fn players(config: &ImageConfig) -> Result<(Sequential, Sequential), TrainError> {
     let c = config;
     let mut g_sizes = vec![c.g_input()];
     g_sizes.extend(&c.g_hidden);
@@ -89,7 +89,7 @@ pub fn players(config: &ImageConfig) -> Result<(Mlp, Mlp), TrainError> {
     d_sizes.push(1);
     let mut d_acts = vec![c.d_activation; c.d_hidden.len()];
     d_acts.push(Activation::Identity);
-    Ok((g, Mlp::new(&d_sizes, &d_acts)?))
+    Ok((g.build(), Mlp::new(&d_sizes, &d_acts)?.build()))
 }
 
 impl<B: Backend> ImageTrainer<B> {
@@ -142,7 +142,7 @@ impl<B: Backend> ImageTrainer<B> {
     }
 
     /// The generator and the discriminator.
-    pub fn players(&self) -> (&Mlp, &Mlp) {
+    pub fn players(&self) -> (&Sequential, &Sequential) {
         (&self.g, &self.d)
     }
 
@@ -238,7 +238,7 @@ impl<B: Backend> ImageTrainer<B> {
         // D scores each image on its own, so it sees both batches as one,
         // the real rows first: one pass through D instead of two.
         let both = concat_rows(&[&real, &fake_input])?; // [2·batch, pixels (+ classes)]
-        let logits = self.d.forward(&d_vars, &both, None)?; // [2·batch, 1]
+        let logits = self.d.forward(&d_vars, &both)?; // [2·batch, 1]
         let targets = tape.constant(self.joint_labels.clone());
         let loss = self.config.loss.d_loss_joint(&logits, &targets)?;
         let pass = Pass { loss, g_vars, d_vars, logits, fake_logits: None, fake };
@@ -263,7 +263,7 @@ impl<B: Backend> ImageTrainer<B> {
         let gen = (&self.g, &mut self.g_running, &self.config);
         let fake = generate_train(gen, tape, &g_vars, &onehot, seed)?; // [batch, pixels]
         let input = with_class(self.config.conditional, &fake, &onehot)?;
-        let fake_logits = self.d.forward(&d_vars, &input, None)?;
+        let fake_logits = self.d.forward(&d_vars, &input)?;
         let one = tape.constant(self.one.clone());
         let loss = self.config.loss.g_loss(&fake_logits, &one)?;
         Ok(Pass { loss, g_vars, d_vars, logits: fake_logits, fake_logits: None, fake })
@@ -346,11 +346,8 @@ impl<B: Backend> ImageTrainer<B> {
         } else {
             z.clone()
         };
-        let x = if self.g.has_batch_norm() {
-            self.g.forward_norm(&g_vars, &input, None, Norm::Eval(&self.g_running))?
-        } else {
-            self.g.forward(&g_vars, &input, None)?
-        }; // [m, pixels]
+        let eval = Context::new().with_norm(Norm::Eval(&self.g_running));
+        let x = self.g.forward_with(&g_vars, &input, eval)?; // [m, pixels]
         Ok(x.to_vec()?.into_iter().map(|v| v.to_f64() as f32).collect())
     }
 }
@@ -371,7 +368,7 @@ fn with_class<B: Backend>(
 /// `G(z|y)` in training mode (batch statistics, the running ones updated),
 /// for fresh noise `z ~ N(0, 1)` `[batch, latent]` drawn from `seed`.
 fn generate_train<B: Backend>(
-    (g, running, c): (&Mlp, &mut ParamStore<B>, &ImageConfig),
+    (g, running, c): (&Sequential, &mut ParamStore<B>, &ImageConfig),
     tape: &Tape<B>,
     g_vars: &[Var<B>],
     onehot: &Var<B>,
@@ -380,11 +377,7 @@ fn generate_train<B: Backend>(
     let normal = Dist::Normal { mean: 0.0, std: 1.0 };
     let z = tape.random(Shape::new(c.batch, c.latent_dim), normal, seed);
     let input = with_class(c.conditional, &z, onehot)?; // [batch, latent (+ classes)]
-    Ok(if g.has_batch_norm() {
-        g.forward_norm(g_vars, &input, None, Norm::Train(running))?
-    } else {
-        g.forward(g_vars, &input, None)?
-    })
+    Ok(g.forward_with(g_vars, &input, Context::new().with_norm(Norm::Train(running)))?)
 }
 
 /// Images G draws per forward pass when sampling.
