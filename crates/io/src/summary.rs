@@ -92,8 +92,8 @@ impl std::fmt::Display for Verdict {
 /// Device work per training step, as `summary.json` names it: each count
 /// of [`PerStep`] under its name with `_per_step` added
 /// (`dispatches_per_step`, `bind_groups_per_step`, …), for the run's steady
-/// state (every step after its first; see
-/// [`minimax_gan::RunStats::device_work`]).
+/// state (every step after the first [`minimax_gan::run::WARMUP_STEPS`];
+/// see [`minimax_gan::RunStats::device_work`]).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct DeviceWork(pub PerStep);
 
