@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # gpu_device.sh: what a machine with a real GPU checks and measures, in
-# one run of under 5 minutes (after the build): issue 14's device script.
+# one run of under 5 minutes (after the build). Its RESULT lines are what
+# BENCHMARKS.md's GPU sections record; lavapipe can give their counts, not
+# a GPU's speed.
 #
 #   benches/gpu_device.sh                    # on a machine with a GPU
 #   benches/gpu_device.sh --allow-software   # anywhere: a software rasterizer

@@ -9,8 +9,10 @@
 //! (lavapipe runs the kernels on the same CPU) does not run beside the
 //! timed recording. Median of the timed steps, after 20 steps of warm-up.
 //!
-//! The file uses only API that predates issue 14's trainer changes, so the
-//! same bench built on an older commit gives the "before" figures.
+//! The file uses only long-standing public API (the trainers' `new` and
+//! `train_step`, `ImageData::upload`, `Wgpu`'s stats and `sync`), so the
+//! same file builds on older commits too: build it on two commits and run
+//! the two binaries alternately to compare their steps.
 //!
 //! Run with `cargo bench --bench gpu_trainer [-- gan1d|image]`; prints one
 //! `RESULT bench=gpu_trainer workload=… host_us=… dispatches=…` line each.

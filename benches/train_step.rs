@@ -10,8 +10,9 @@
 //!   LeakyReLU(0.2) hidden layers and a BCE-with-logits loss, batch 64;
 //! - `gan`: one image-GAN step: G 100-256-512-784 (LeakyReLU 0.2, tanh
 //!   out), D 784-512-256-1 (LeakyReLU 0.2), batch 64, one D step and one G
-//!   step with the non-saturating loss, Adam 2e-4 (0.5, 0.999), the work
-//!   of `../shared/peers/gan_step_torch.py`;
+//!   step with the non-saturating loss, Adam 2e-4 (0.5, 0.999): the same
+//!   work as one PyTorch step of these nets, where `.backward()` also fills
+//!   D's gradients in the G step (the peer column of `BENCHMARKS.md`);
 //! - `gan-trainer`: the same step through `ImageTrainer`, which does less
 //!   work for the same update (D sees both batches as one; the G step does
 //!   not compute D's weight gradients);

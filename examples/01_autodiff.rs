@@ -1,6 +1,6 @@
 //! # Example 01: reverse-mode autodiff on one neuron
 //!
-//! Run it with `cargo run --example 01_autodiff`.
+//! Run it with `cargo run --release --example 01_autodiff`.
 //!
 //! We build one neuron, `y = tanh(x·w + b)`, and a squared-error loss
 //! `L = (y - t)²` on a tape; print every intermediate value; call

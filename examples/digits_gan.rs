@@ -73,9 +73,13 @@
 //!
 //! The algorithm is `crates/gan/src/image/train.rs`, the judges are
 //! `judge.rs` and `frechet.rs`; data files, PNGs, checkpoints and flags are
-//! `minimax-io`'s. This file is the narration around them.
+//! `minimax-io`'s; opening the device is `common/mod.rs`'s. This file is
+//! the narration around them.
+
+mod common;
 
 use clap::Parser;
+use common::{io_error, Chosen, Job};
 use minimax::autodiff::rng::{normal, seed_key};
 use minimax::autodiff::Backend;
 use minimax::cpu::Cpu;
@@ -165,34 +169,28 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let result = match args.run.device {
-        Device::Cpu => run(Cpu::<f32>::new(), "cpu".into(), usize::MAX, None, &args, &splits),
-        Device::Gpu => on_gpu(&args, &splits),
-    };
-    if let Err(e) = result {
-        eprintln!("\nerror: {e}");
-        std::process::exit(1);
+    // Pick the device and run on it (`common/mod.rs`). Everything after
+    // this is generic over `Backend`.
+    common::run_on(args.run.device, Digits { args: &args, splits: &splits });
+}
+
+/// The example, on whichever backend `--device` chose.
+struct Digits<'a> {
+    args: &'a Args,
+    splits: &'a Splits,
+}
+
+impl Job for Digits<'_> {
+    type Args = Args;
+
+    fn run<B: Backend>(self, backend: B, device: Chosen) -> Result<(), TrainError> {
+        // The training set in as few tensors as the device can hold.
+        let pixels = self.splits.train.rows * self.splits.train.cols;
+        let max_rows = device
+            .max_tensor_bytes
+            .map_or(usize::MAX, |bytes| (bytes / (4 * pixels as u64)) as usize);
+        run(backend, device.label, max_rows, device.counters, self.args, self.splits)
     }
-}
-
-#[cfg(feature = "gpu")]
-fn on_gpu(args: &Args, splits: &Splits) -> Result<(), TrainError> {
-    let gpu = minimax::wgsl::Wgpu::new()?;
-    let device = gpu.adapter_summary();
-    println!("device: {device}");
-    let hook = minimax::gpu_counters(&gpu);
-    // The training set in as few tensors as the adapter can hold.
-    let pixels = splits.train.rows * splits.train.cols;
-    let max_rows = (gpu.max_tensor_bytes() / (4 * pixels as u64)) as usize;
-    run(gpu, device, max_rows, Some(Box::new(hook)), args, splits)
-}
-
-#[cfg(not(feature = "gpu"))]
-fn on_gpu(_: &Args, _: &Splits) -> Result<(), TrainError> {
-    cli::usage_error::<Args>(
-        "--device gpu: this build has no GPU backend; build without --no-default-features \
-         (the `gpu` feature is on by default)",
-    )
 }
 
 /// The run's config: the preset for this data, then the flags.
@@ -501,8 +499,4 @@ fn save_picture(
     let scale = if rows <= 8 { 6 } else { 2 };
     let spec = GridSpec { rows, cols, per_row, scale };
     save_grid(path, images, &spec).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))
-}
-
-fn io_error(path: &Path, e: std::io::Error) -> TrainError {
-    TrainError::Io(format!("cannot write {}: {e}", path.display()))
 }

@@ -65,14 +65,18 @@
 //!
 //! The algorithm is in the `minimax-gan` crate (`train.rs`: Algorithm 1;
 //! `config.rs`: the presets and the training tricks); flags, checkpoints,
-//! summaries and figures are `minimax-io`'s. This file is the narration.
+//! summaries and figures are `minimax-io`'s; opening the device `--device`
+//! names is `common/mod.rs`'s, shared by the GAN examples. This file is the
+//! narration.
+
+mod common;
 
 use clap::{Parser, ValueEnum};
+use common::{io_error, Chosen, Job};
 use minimax::autodiff::{Backend, Tape};
-use minimax::cpu::Cpu;
 use minimax::gan::{Config, CounterHook, Evaluation, GanLoss, Preset, RunOptions, RunStats};
 use minimax::gan::{Target, TrainError, Trainer};
-use minimax::io::cli::{self, Device, GameArgs, RunArgs, TerminalHooks};
+use minimax::io::cli::{self, GameArgs, RunArgs, TerminalHooks};
 use minimax::io::summary::{self, Check, DeviceWork, Verdict};
 use minimax::io::{checkpoint, figures, fsutil, svg};
 use serde_json::{json, Value};
@@ -199,34 +203,18 @@ fn main() {
     if let (None, Err(why)) = (&args.resume, args.config().validate()) {
         cli::usage_error::<Args>(format!("these flags make an invalid configuration: {why}"));
     }
-    // Pick the device. Everything after this is generic over `Backend`.
-    let result = match args.run.device {
-        Device::Cpu => {
-            println!("device: CPU (f32 reference backend)");
-            run(Cpu::<f32>::new(), &args, None)
-        }
-        Device::Gpu => on_gpu(&args),
-    };
-    if let Err(e) = result {
-        eprintln!("\nerror: {e}");
-        std::process::exit(1);
+    // Pick the device and run on it (`common/mod.rs`). Everything after
+    // this is generic over `Backend`.
+    common::run_on(args.run.device, &args);
+}
+
+/// The example, on whichever backend `--device` chose.
+impl Job for &Args {
+    type Args = Args;
+
+    fn run<B: Backend>(self, backend: B, device: Chosen) -> Result<(), TrainError> {
+        run(backend, self, device.counters)
     }
-}
-
-#[cfg(feature = "gpu")]
-fn on_gpu(args: &Args) -> Result<(), TrainError> {
-    let gpu = minimax::wgsl::Wgpu::new()?;
-    println!("device: {}", gpu.adapter_summary());
-    let hook = minimax::gpu_counters(&gpu);
-    run(gpu, args, Some(Box::new(hook)))
-}
-
-#[cfg(not(feature = "gpu"))]
-fn on_gpu(_: &Args) -> Result<(), TrainError> {
-    cli::usage_error::<Args>(
-        "--device gpu: this build has no GPU backend; build without --no-default-features \
-         (the `gpu` feature is on by default)",
-    )
 }
 
 fn run<B: Backend>(
@@ -528,8 +516,4 @@ fn compare_losses<B: Backend>(backend: B, args: &Args) -> Result<(), TrainError>
         .map_err(|e| io_error(&figure_path, e))?;
     println!("\nwrote {} and {}", summary_path.display(), figure_path.display());
     Ok(())
-}
-
-fn io_error(path: &Path, e: std::io::Error) -> TrainError {
-    TrainError::Io(format!("writing {}: {e}", path.display()))
 }

@@ -54,16 +54,19 @@
 //! The algorithm and the measures are in the `minimax-gan` crate (`data.rs`
 //! draws the ring, `coverage.rs` counts modes, `plane.rs` takes the
 //! snapshots); flags, summaries and figures (`scatter.rs`) are
-//! `minimax-io`'s. This file is the narration around them.
+//! `minimax-io`'s; opening the device is `common/mod.rs`'s. This file is
+//! the narration around them.
+
+mod common;
 
 use clap::{Parser, ValueEnum};
+use common::{io_error, Chosen, Job};
 use minimax::autodiff::Backend;
-use minimax::cpu::Cpu;
 use minimax::gan::coverage::{HQ_RADIUS, MIN_PER_MODE};
 use minimax::gan::snapshot::REAL_POINTS;
 use minimax::gan::{Config, Coverage, PlaneSnapshot, Preset, RunOptions, RunStats, Target};
 use minimax::gan::{CounterHook, TrainError, Trainer};
-use minimax::io::cli::{self, Device, GameArgs, RunArgs, TerminalHooks};
+use minimax::io::cli::{self, GameArgs, RunArgs, TerminalHooks};
 use minimax::io::summary::{self, Check, DeviceWork, Verdict};
 use minimax::io::{figures, fsutil, scatter};
 use serde_json::{json, Value};
@@ -152,34 +155,18 @@ fn main() {
     if let Err(why) = args.config().validate() {
         cli::usage_error::<Args>(format!("these flags make an invalid configuration: {why}"));
     }
-    // Pick the device. Everything after this is generic over `Backend`.
-    let result = match args.run.device {
-        Device::Cpu => {
-            println!("device: CPU (f32 reference backend)");
-            run(Cpu::<f32>::new(), &args, None)
-        }
-        Device::Gpu => on_gpu(&args),
-    };
-    if let Err(e) = result {
-        eprintln!("\nerror: {e}");
-        std::process::exit(1);
+    // Pick the device and run on it (`common/mod.rs`). Everything after
+    // this is generic over `Backend`.
+    common::run_on(args.run.device, &args);
+}
+
+/// The example, on whichever backend `--device` chose.
+impl Job for &Args {
+    type Args = Args;
+
+    fn run<B: Backend>(self, backend: B, device: Chosen) -> Result<(), TrainError> {
+        run(backend, self, device.counters)
     }
-}
-
-#[cfg(feature = "gpu")]
-fn on_gpu(args: &Args) -> Result<(), TrainError> {
-    let gpu = minimax::wgsl::Wgpu::new()?;
-    println!("device: {}", gpu.adapter_summary());
-    let hook = minimax::gpu_counters(&gpu);
-    run(gpu, args, Some(Box::new(hook)))
-}
-
-#[cfg(not(feature = "gpu"))]
-fn on_gpu(_: &Args) -> Result<(), TrainError> {
-    cli::usage_error::<Args>(
-        "--device gpu: this build has no GPU backend; build without --no-default-features \
-         (the `gpu` feature is on by default)",
-    )
 }
 
 fn run<B: Backend>(
@@ -528,8 +515,4 @@ fn history_json(snapshots: &[&PlaneSnapshot]) -> Value {
 
 fn write(path: &Path, text: String) -> Result<(), TrainError> {
     fsutil::write_atomic(path, text.as_bytes()).map_err(|e| io_error(path, e))
-}
-
-fn io_error(path: &Path, e: std::io::Error) -> TrainError {
-    TrainError::Io(format!("writing {}: {e}", path.display()))
 }

@@ -22,7 +22,8 @@ pub use minimax_wgsl as wgsl;
 
 /// The GPU backend's work counters as the trainers read them
 /// ([`gan::Trainer::set_counter_hook`]), so a run can report its commands
-/// per step.
+/// per step. (`wgsl::Stats` holds the same counts: a field-by-field copy,
+/// `bind_groups_created` becoming `bind_groups`.)
 #[cfg(feature = "gpu")]
 pub fn gpu_counters(gpu: &wgsl::Wgpu) -> impl Fn() -> gan::DeviceCounters + 'static {
     let gpu = gpu.clone();
@@ -34,7 +35,12 @@ pub fn gpu_counters(gpu: &wgsl::Wgpu) -> impl Fn() -> gan::DeviceCounters + 'sta
             bind_groups: s.bind_groups_created,
             copies: s.copies,
             submits: s.submits,
+            uploads: s.uploads,
+            upload_bytes: s.upload_bytes,
+            readbacks: s.readbacks,
             readback_bytes: s.readback_bytes,
+            buffers_allocated: s.buffers_allocated,
+            bytes_allocated: s.bytes_allocated,
         }
     }
 }

@@ -76,7 +76,7 @@ fn per_step(gpu: &minimax::wgsl::Wgpu, steps: usize, mut step: impl FnMut()) -> 
         .collect()
 }
 
-/// Issue 14's budget for a steady-state step: at most `max_dispatches`
+/// What a lean steady-state step may cost: at most `max_dispatches`
 /// kernels in one compute pass and one submit, no copy (every update in
 /// place), no bind group created (the cache serves them), no readback.
 fn assert_lean(name: &str, steps: &[Stats], max_dispatches: u64) {
@@ -100,7 +100,7 @@ fn assert_lean(name: &str, steps: &[Stats], max_dispatches: u64) {
     assert!(steady.windows(2).all(|w| w[0] == w[1]), "{name}: steady steps differ");
 }
 
-/// Issue 14's dispatch budget `base` holds where Adam updates six tensors
+/// The dispatch budget of a step: `base` where Adam updates six tensors
 /// per dispatch (Vulkan, lavapipe included). Where the device binds too few
 /// storage buffers for that (wgpu's OpenGL backend), Adam runs one tensor
 /// per dispatch: `⌈n / per⌉ - ⌈n / 6⌉` more for a network of `n`
@@ -128,8 +128,8 @@ fn the_image_gan_sized_step_is_at_most_60_dispatches_with_no_copies_or_new_bind_
         return;
     };
     // G 100-256-512-784 (LeakyReLU 0.2, tanh out), D 784-512-256-1, batch
-    // 64, non-saturating, Adam: issue 14's image-GAN-sized step, on 256
-    // random "images" (the counts do not depend on the pixels).
+    // 64, non-saturating, Adam: the image-GAN-sized step of BENCHMARKS.md,
+    // on 256 random "images" (the counts do not depend on the pixels).
     let mut c = ImageConfig::preset(ImagePreset::Classic, 784, 10);
     c.g_hidden = vec![256, 512];
     c.g_batch_norm = false;

@@ -11,7 +11,7 @@ update), and in PyTorch if `import torch` works.
 
 Run: `python3 benches/peers/train_step.py`. These measure the same work,
 not the same code: NumPy calls are the per-op overhead a Python framework
-pays, which is what the issue's PyTorch figures are dominated by.
+pays, which is what PyTorch's figures for steps this small are dominated by.
 """
 
 import os

@@ -1,36 +1,93 @@
-//! [`DeviceCounters`]: what a device counts of its own work, and
-//! [`PerStep`]: those counts averaged over a run's training steps.
+//! [`Counters`]: the counts a device keeps of its own work, as totals
+//! ([`DeviceCounters`]) and averaged over a run's training steps
+//! ([`PerStep`]). One list of counts for the trainers, the facade's GPU hook
+//! (`minimax::gpu_counters`) and `summary.json` (`minimax_io::summary`).
 
 use std::ops::{Add, Sub};
 
-/// Counts a device keeps of its own work (the GPU backend's `Stats`), read
-/// through a hook so this crate need not know the GPU crate.
+/// Counts of a device's work, one field per kind of work; `T` is `u64` for
+/// totals ([`DeviceCounters`]) and `f64` for averages ([`PerStep`]).
+///
+/// They make a backend's cost model visible: a GPU training step in steady
+/// state should show a fixed number of `dispatches` in one pass, one
+/// `submit`, no `readbacks` unless the host asked for a value, no `copies`
+/// (updates in place), no `bind_groups` created (they are cached) and no
+/// `buffers_allocated` (every buffer comes back from the pool). The GPU
+/// backend counts them; this crate reads them through a [`CounterHook`],
+/// so it need not know the GPU crate.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct DeviceCounters {
-    /// Kernels launched.
-    pub dispatches: u64,
-    /// Compute passes recorded (one per step when nothing breaks a pass).
-    pub passes: u64,
+pub struct Counters<T> {
+    /// Kernels launched (compute dispatches recorded).
+    pub dispatches: T,
+    /// Compute passes recorded. Dispatches go into one open pass, ended
+    /// only by a copy, a readback or a submit: one per step in steady state.
+    pub passes: T,
     /// Bind groups created (none in steady state when they are cached).
-    pub bind_groups: u64,
-    /// Buffer-to-buffer copies (copy-on-write of a shared tensor).
-    pub copies: u64,
+    pub bind_groups: T,
+    /// Buffer-to-buffer copies recorded (copy-on-write of a shared tensor;
+    /// not counting the copies of a readback).
+    pub copies: T,
     /// Command buffers submitted to the queue.
-    pub submits: u64,
-    /// Bytes copied from the device to the host.
-    pub readback_bytes: u64,
+    pub submits: T,
+    /// Host-to-device transfers.
+    pub uploads: T,
+    /// Bytes moved by those uploads.
+    pub upload_bytes: T,
+    /// Device-to-host transfers.
+    pub readbacks: T,
+    /// Bytes moved by those readbacks.
+    pub readback_bytes: T,
+    /// Device buffers created (zero in steady state when a pool recycles
+    /// them).
+    pub buffers_allocated: T,
+    /// Total size of those buffers, in bytes.
+    pub bytes_allocated: T,
 }
 
-impl DeviceCounters {
+/// A device's work counted since some moment: totals.
+pub type DeviceCounters = Counters<u64>;
+
+/// Average device work per training step.
+pub type PerStep = Counters<f64>;
+
+impl<T: Copy> Counters<T> {
+    /// Each count with its field's name, in declaration order (for
+    /// reports that list them all, such as `summary.json`).
+    pub fn fields(&self) -> [(&'static str, T); 11] {
+        [
+            ("dispatches", self.dispatches),
+            ("passes", self.passes),
+            ("bind_groups", self.bind_groups),
+            ("copies", self.copies),
+            ("submits", self.submits),
+            ("uploads", self.uploads),
+            ("upload_bytes", self.upload_bytes),
+            ("readbacks", self.readbacks),
+            ("readback_bytes", self.readback_bytes),
+            ("buffers_allocated", self.buffers_allocated),
+            ("bytes_allocated", self.bytes_allocated),
+        ]
+    }
+
+    /// Applies `f` to each count.
+    pub fn map<U>(self, f: impl Fn(T) -> U) -> Counters<U> {
+        self.zip(self, |a, _| f(a))
+    }
+
     /// Applies `f` to each pair of counts.
-    fn zip(self, o: Self, f: impl Fn(u64, u64) -> u64) -> Self {
-        DeviceCounters {
+    fn zip<U>(self, o: Self, f: impl Fn(T, T) -> U) -> Counters<U> {
+        Counters {
             dispatches: f(self.dispatches, o.dispatches),
             passes: f(self.passes, o.passes),
             bind_groups: f(self.bind_groups, o.bind_groups),
             copies: f(self.copies, o.copies),
             submits: f(self.submits, o.submits),
+            uploads: f(self.uploads, o.uploads),
+            upload_bytes: f(self.upload_bytes, o.upload_bytes),
+            readbacks: f(self.readbacks, o.readbacks),
             readback_bytes: f(self.readback_bytes, o.readback_bytes),
+            buffers_allocated: f(self.buffers_allocated, o.buffers_allocated),
+            bytes_allocated: f(self.bytes_allocated, o.bytes_allocated),
         }
     }
 }
@@ -50,38 +107,39 @@ impl Sub for DeviceCounters {
     }
 }
 
+impl PerStep {
+    /// `total` work spread over `steps` steps (`None` for no steps).
+    pub fn new(total: DeviceCounters, steps: u64) -> Option<PerStep> {
+        (steps > 0).then(|| total.map(|n| n as f64 / steps as f64))
+    }
+}
+
 /// A hook that reads a device's counters (see `minimax::gpu_counters` for
 /// the GPU backend's), as the trainers and the examples hold it.
 pub type CounterHook = Box<dyn Fn() -> DeviceCounters>;
 
-/// Average device work per training step.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub struct PerStep {
-    /// Kernels launched per step.
-    pub dispatches: f64,
-    /// Compute passes per step.
-    pub passes: f64,
-    /// Bind groups created per step.
-    pub bind_groups: f64,
-    /// Buffer copies per step.
-    pub copies: f64,
-    /// Queue submissions per step.
-    pub submits: f64,
-    /// Bytes read back to the host per step.
-    pub readback_bytes: f64,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl PerStep {
-    /// `total` work spread over `steps` steps (`None` for no steps).
-    pub fn new(total: DeviceCounters, steps: u64) -> Option<PerStep> {
-        let per = |n: u64| n as f64 / steps as f64;
-        (steps > 0).then(|| PerStep {
-            dispatches: per(total.dispatches),
-            passes: per(total.passes),
-            bind_groups: per(total.bind_groups),
-            copies: per(total.copies),
-            submits: per(total.submits),
-            readback_bytes: per(total.readback_bytes),
-        })
+    #[test]
+    fn counts_add_subtract_and_average_field_by_field() {
+        let a = DeviceCounters {
+            dispatches: 10,
+            readback_bytes: 8,
+            buffers_allocated: 1,
+            ..Default::default()
+        };
+        let b = DeviceCounters { dispatches: 4, submits: 2, ..Default::default() };
+        let sum = a + b;
+        assert_eq!((sum.dispatches, sum.submits, sum.readback_bytes), (14, 2, 8));
+        assert_eq!(sum - a, b);
+        assert_eq!((b - a).dispatches, 0, "a later reading never goes below an earlier one");
+        let per = PerStep::new(sum, 2).unwrap();
+        assert_eq!((per.dispatches, per.buffers_allocated), (7.0, 0.5));
+        assert!(PerStep::new(sum, 0).is_none());
+        let names: Vec<&str> = per.fields().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names.len(), 11);
+        assert_eq!(names[..3], ["dispatches", "passes", "bind_groups"]);
     }
 }

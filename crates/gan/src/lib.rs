@@ -45,7 +45,8 @@ pub use eval::Evaluation;
 pub use loss::GanLoss;
 pub use models::{Discriminator, Generator};
 pub use run::{
-    CounterHook, DeviceCounters, PerStep, Progress, RunHooks, RunOptions, RunStats, Training,
+    CounterHook, Counters, DeviceCounters, PerStep, Progress, RunHooks, RunOptions, RunStats,
+    Training,
 };
 pub use snapshot::{LineSnapshot, PlaneSnapshot, Snapshot};
 pub use train::Trainer;

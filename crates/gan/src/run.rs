@@ -3,7 +3,7 @@
 //! snapshots, checkpoints (through a hook: this crate writes no files),
 //! and the device counters. The step itself is [`Trainer::train_step`].
 
-pub use crate::counters::{CounterHook, DeviceCounters, PerStep};
+pub use crate::counters::{CounterHook, Counters, DeviceCounters, PerStep};
 use crate::error::TrainError;
 use crate::pass::LastStep;
 use crate::snapshot::Snapshot;

@@ -34,6 +34,7 @@
 //! fingerprint and its config.
 
 use crate::fsutil;
+use crate::hash::Fnv1a;
 use minimax_autodiff::{Backend, Real, Shape, TensorShape};
 use minimax_gan::image::classifier::ClassifierConfig;
 use minimax_gan::image::{Classifier, ImageConfig, ImageData, ImageTrainer};
@@ -58,12 +59,6 @@ pub fn path_in(dir: &Path) -> PathBuf {
 
 /// The two networks' names in tensor names, and their parts of a trainer.
 const NETS: [&str; 2] = ["generator", "discriminator"];
-
-/// FNV-1a, 64-bit: a checksum that catches flipped bits in the data.
-fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(hash, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3))
-}
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// One tensor on the host, as little-endian bytes of the backend's type.
 struct HostTensor {
@@ -155,7 +150,11 @@ impl Outgoing {
     ) -> Result<(), TrainError> {
         let mut tensors = self.tensors;
         tensors.sort_by(|a, b| a.name.cmp(&b.name));
-        let checksum = tensors.iter().fold(FNV_OFFSET, |h, t| fnv1a(h, &t.bytes));
+        let mut checksum = Fnv1a::new();
+        for t in &tensors {
+            checksum.write(&t.bytes);
+        }
+        let checksum = checksum.finish();
         for (key, value) in [
             ("format", format.to_string()),
             ("version", VERSION.to_string()),
@@ -406,7 +405,7 @@ fn check_tensors(
     if let Some(extra) = names.iter().find(|n| !expected.contains_key(**n)) {
         return Err(format!("tensor {extra} is not part of this config's run"));
     }
-    let mut checksum = FNV_OFFSET;
+    let mut checksum = Fnv1a::new();
     for (name, shape) in expected {
         let view = file.tensor(name).map_err(|_| format!("tensor {name} is missing"))?;
         if view.shape() != [shape.rows, shape.cols] {
@@ -421,7 +420,7 @@ fn check_tensors(
                 view.dtype()
             ));
         }
-        checksum = fnv1a(checksum, view.data());
+        checksum.write(view.data());
         let finite = match dtype {
             Dtype::F32 => view
                 .data()
@@ -436,6 +435,7 @@ fn check_tensors(
             return Err(format!("tensor {name} holds a NaN or infinite value"));
         }
     }
+    let checksum = checksum.finish();
     if meta.get("checksum")? != format!("{checksum:016x}") {
         return Err(format!(
             "checksum {} does not match the data ({checksum:016x}): the file is damaged",

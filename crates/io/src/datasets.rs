@@ -34,6 +34,8 @@
 //! than the file really holds. Then image and label counts must agree, and
 //! the training and test images must have one shape.
 
+pub use crate::hash::fnv1a64;
+use crate::hash::Fnv1a;
 use flate2::read::GzDecoder;
 use std::fmt;
 use std::fs::File;
@@ -362,37 +364,6 @@ impl Splits {
     /// [`Self::fingerprint`] as 16 hex digits, for file names and JSON.
     pub fn fingerprint_hex(&self) -> String {
         format!("{:016x}", self.fingerprint())
-    }
-}
-
-/// The 64-bit FNV-1a hash (Fowler, Noll, Vo): for each byte,
-/// `h = (h ^ byte) * 0x100000001b3`, from `h = 0xcbf29ce484222325`.
-/// Not cryptographic: it tells data sets apart, it does not resist forgery.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h = Fnv1a::new();
-    h.write(bytes);
-    h.finish()
-}
-
-/// FNV-1a, fed in pieces.
-struct Fnv1a(u64);
-
-impl Fnv1a {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-
-    fn new() -> Self {
-        Self(Self::OFFSET)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(Self::PRIME);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

@@ -13,13 +13,16 @@
 //!   scatter plots, as SVG;
 //! - `datasets.rs`: image data sets (the shipped 8×8 digits, IDX files such
 //!   as Fashion-MNIST and MNIST), validated before anything is allocated;
-//! - `png_grid.rs`, `loss_curves.rs`: sample grids as PNG, loss curves as SVG.
+//! - `png_grid.rs`, `loss_curves.rs`: sample grids as PNG, loss curves as SVG;
+//! - `hash.rs`: FNV-1a, for checkpoints' checksums and data sets'
+//!   fingerprints.
 
 pub mod checkpoint;
 pub mod cli;
 pub mod datasets;
 pub mod figures;
 pub mod fsutil;
+pub mod hash;
 pub mod loss_curves;
 pub mod png_grid;
 pub mod scatter;

@@ -89,50 +89,40 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// Device work per training step, as `summary.json` names it: the run's
-/// steady state (every step after its first; see
-/// [`minimax_gan::RunStats::device_work`]).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct DeviceWork {
-    /// Kernels launched per step.
-    pub dispatches_per_step: f64,
-    /// Compute passes recorded per step.
-    pub passes_per_step: f64,
-    /// Bind groups created per step (0 when the cache serves them all).
-    pub bind_groups_per_step: f64,
-    /// Buffer copies per step (0 when every update is in place).
-    pub copies_per_step: f64,
-    /// Queue submissions per step.
-    pub submits_per_step: f64,
-    /// Bytes read back to the host per step.
-    pub readback_bytes_per_step: f64,
-}
+/// Device work per training step, as `summary.json` names it: each count
+/// of [`PerStep`] under its name with `_per_step` added
+/// (`dispatches_per_step`, `bind_groups_per_step`, …), for the run's steady
+/// state (every step after the first [`minimax_gan::run::WARMUP_STEPS`];
+/// see [`minimax_gan::RunStats::device_work`]).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct DeviceWork(pub PerStep);
 
 impl From<PerStep> for DeviceWork {
     fn from(p: PerStep) -> Self {
-        DeviceWork {
-            dispatches_per_step: p.dispatches,
-            passes_per_step: p.passes,
-            bind_groups_per_step: p.bind_groups,
-            copies_per_step: p.copies,
-            submits_per_step: p.submits,
-            readback_bytes_per_step: p.readback_bytes,
+        DeviceWork(p)
+    }
+}
+
+impl Serialize for DeviceWork {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let fields = self.0.fields();
+        let mut map = serializer.serialize_map(Some(fields.len()))?;
+        for (name, value) in fields {
+            map.serialize_entry(&format!("{name}_per_step"), &value)?;
         }
+        map.end()
     }
 }
 
 impl std::fmt::Display for DeviceWork {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.0;
         write!(
             f,
             "per step: {:.1} dispatches in {:.2} passes, {:.2} bind groups created, {:.2} copies, \
              {:.2} submits, {:.1} bytes read back",
-            self.dispatches_per_step,
-            self.passes_per_step,
-            self.bind_groups_per_step,
-            self.copies_per_step,
-            self.submits_per_step,
-            self.readback_bytes_per_step
+            p.dispatches, p.passes, p.bind_groups, p.copies, p.submits, p.readback_bytes
         )
     }
 }
@@ -181,6 +171,18 @@ mod tests {
         assert!(Verdict::all(vec![good.clone()]).passed);
         assert!(!Verdict::all(vec![good, bad]).passed);
         assert!(!Verdict::all(vec![]).passed);
+    }
+
+    #[test]
+    fn device_work_names_every_count_per_step() {
+        let total =
+            minimax_gan::DeviceCounters { dispatches: 84, submits: 2, ..Default::default() };
+        let work = DeviceWork(PerStep::new(total, 2).unwrap());
+        let v = serde_json::to_value(work).unwrap();
+        assert_eq!(v["dispatches_per_step"], serde_json::json!(42.0));
+        assert_eq!(v["submits_per_step"], serde_json::json!(1.0));
+        assert_eq!(v["bind_groups_per_step"], serde_json::json!(0.0));
+        assert_eq!(v.as_object().unwrap().len(), 11);
     }
 
     #[test]

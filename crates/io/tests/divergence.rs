@@ -102,7 +102,7 @@ fn divergence_hidden_by_relu_is_caught_in_the_parameters() {
 fn the_last_good_checkpoint_always_resumes() {
     // Settings that diverge in the optimizer state before the losses show
     // it (Adam's v overflows first): the checkpoint named as the last good
-    // one used to be refused by --resume.
+    // one must hold only finite state, or --resume would refuse it.
     let mut minimax = Config::preset(Preset::Default);
     minimax.loss = GanLoss::Minimax;
     minimax.g_optimizer = minimax.g_optimizer.with_lr(1e10);

@@ -224,7 +224,8 @@ fn bad_checkpoints_are_refused_with_a_clear_message() {
     assert!(err.contains("generator.layer9.weight is not part of"), "{err}");
 
     // A 22 KB file whose config asks for 40 GB of network: refused by the
-    // config's bounds before anything is allocated (it used to abort).
+    // config's bounds before anything is allocated (allocating first would
+    // abort the process, not return an error).
     let err = crafted("huge.safetensors", &|(_, m)| {
         let mut c: serde_json::Value = serde_json::from_str(&m["config"]).unwrap();
         c["generator"]["hidden"] = serde_json::json!([100_000, 100_000]);

@@ -2,7 +2,8 @@
 //! store that does not fit is refused by name; and an `Mlp` built as a
 //! `Sequential` draws and computes exactly what the `Mlp` before it did.
 
-use minimax_autodiff::{Backend, Cpu, Shape, Tape};
+use minimax_autodiff::{Backend, Shape, Tape};
+use minimax_cpu::Cpu;
 use minimax_nn::{
     Activation, BatchNorm1d, Context, Dropout, Init, LayerKind, Linear, Mlp, Module, Norm,
     Sequential,

@@ -14,7 +14,7 @@
 //! and one G-pass (Adam on G), then `flush`. Three variants
 //! ([`Gan::step`]):
 //!
-//! - `plain`: the step as the trainer recorded it before issue 14: a layer
+//! - `plain`: the step recorded with the primitive ops only: a layer
 //!   is matmul, bias add and activation; the loss is the composite
 //!   `bce_with_logits`; Adam runs once per parameter while the tape's
 //!   leaves still share the parameters (so each is copied first);
