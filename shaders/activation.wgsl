@@ -6,14 +6,9 @@
 //
 // The formulas are those of the matching arms of unary.wgsl, which stays
 // the reference: the fused kernels are tested against it. The codes are
-// unary.wgsl's op codes, plus ACT_NONE for the identity.
-
-const ACT_NONE: u32 = 100u;
-const ACT_TANH: u32 = 7u;
-const ACT_SIGMOID: u32 = 8u;
-const ACT_RELU: u32 = 9u;
-const ACT_LEAKY_RELU: u32 = 10u;
-const ACT_ELU: u32 = 11u;
+// unary.wgsl's op codes with ACT_ in front (ACT_TANH, ACT_SIGMOID,
+// ACT_RELU, ACT_LEAKY_RELU, ACT_ELU), plus ACT_NONE for the identity: the
+// host appends their declarations, generated from crates/wgsl/src/codes.rs.
 
 // y = f(v); `a` is LEAKY_RELU's slope or ELU's α.
 fn act_f(code: u32, a: f32, v: f32) -> f32 {

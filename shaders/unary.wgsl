@@ -23,22 +23,10 @@ struct Params {
     b: f32,     // CLAMP: hi
 }
 
-// Op codes: the order of the `Unary` enum (the Rust side maps them in
-// `crates/wgsl/src/kernels.rs`, `unary_params`).
-const NEG: u32 = 0u;
-const ADD_SCALAR: u32 = 1u;
-const MUL_SCALAR: u32 = 2u;
-const EXP: u32 = 3u;
-const LOG: u32 = 4u;
-const SQRT: u32 = 5u;
-const POWI: u32 = 6u;
-const TANH: u32 = 7u;
-const SIGMOID: u32 = 8u;
-const RELU: u32 = 9u;
-const LEAKY_RELU: u32 = 10u;
-const ELU: u32 = 11u;
-const SOFTPLUS: u32 = 12u;
-const CLAMP: u32 = 13u;
+// Op codes, one per variant of `Unary`: NEG, ADD_SCALAR, MUL_SCALAR, EXP,
+// LOG, SQRT, POWI, TANH, SIGMOID, RELU, LEAKY_RELU, ELU, SOFTPLUS, CLAMP.
+// The host appends their declarations, generated from the table in
+// crates/wgsl/src/codes.rs (the one place the numbers come from).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

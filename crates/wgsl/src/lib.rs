@@ -21,7 +21,9 @@
 //! ## Reading order
 //!
 //! 1. `shaders/fill.wgsl`, then `kernels.rs`: what a kernel looks like on
-//!    both sides.
+//!    both sides, one row of the kernel table each; `params.rs`, the
+//!    parameters each takes, and `codes.rs`, the op codes that choose what
+//!    `unary.wgsl`, `binary.wgsl`, … compute.
 //! 2. `backend.rs`: each `Backend` method, narrated: check the shapes, take
 //!    an output buffer, fill in the parameters, dispatch.
 //! 3. `context.rs`: recording and submitting; `uniforms.rs` and `pool.rs`:
@@ -48,10 +50,12 @@
 //! ```
 
 mod backend;
+mod codes;
 mod context;
 mod device;
 mod fused;
 mod kernels;
+mod params;
 mod pool;
 mod rows;
 mod stats;

@@ -32,6 +32,15 @@ pub fn gpu_or_skip(test: &str) -> Option<Wgpu> {
     }
 }
 
+/// The WGSL the backend compiles the kernels of shader `file` from (such as
+/// `"random.wgsl"`): the file, any file appended to it, and the generated
+/// declarations of the codes it uses by name, for a test that builds a
+/// variant of a kernel's pipeline itself. Panics if no kernel is compiled
+/// from `file`.
+pub fn shader_source(file: &str) -> String {
+    crate::kernels::source_of(file).unwrap_or_else(|| panic!("no kernel is compiled from {file}"))
+}
+
 /// Whether `MINIMAX_REQUIRE_GPU`, set to `value`, requires a GPU.
 fn require_gpu(value: Option<&str>) -> Result<bool, String> {
     let Some(value) = value else { return Ok(false) };
