@@ -241,6 +241,43 @@ fn unary_ops_stay_finite_at_extreme_inputs() {
 }
 
 #[test]
+fn tanh_of_nan_is_nan_in_the_plain_and_the_fused_kernels() {
+    let Some(gpu) = gpu_or_skip("tanh_of_nan_is_nan_in_the_plain_and_the_fused_kernels") else {
+        return;
+    };
+    // The kernels clamp tanh's input to ±15, and a clamp of NaN may be the
+    // lower bound: tanh(NaN) would come out -1, a finite number.
+    let xs = [f32::NAN, -f32::NAN, 0.5, -20.0, f32::INFINITY, f32::NEG_INFINITY];
+    let shape = Shape::new(xs.len(), 1);
+    let (x_cpu, x) = (CPU.upload(shape, &xs).unwrap(), gpu.upload(shape, &xs).unwrap());
+    let dy_cpu = CPU.fill(shape, 1.0);
+    let dy = gpu.fill(shape, 1.0);
+    let y_cpu = CPU.unary(Unary::Tanh, &x_cpu);
+    let y = gpu.unary(Unary::Tanh, &x);
+    let dx = gpu.unary_backward(Unary::Tanh, &x, &y, &dy);
+    let dx_cpu = CPU.unary_backward(Unary::Tanh, &x_cpu, &y_cpu, &dy_cpu);
+    // A layer [6, 1] · [1, 1] + 0 with tanh: its z is x, its y tanh(x).
+    let (w_cpu, w) = (CPU.fill(Shape::new(1, 1), 1.0), gpu.fill(Shape::new(1, 1), 1.0));
+    let (b_cpu, b) = (CPU.fill(Shape::new(1, 1), 0.0), gpu.fill(Shape::new(1, 1), 0.0));
+    let (z, y_fused) = gpu.linear(&x, &w, Some(&b), Some(Unary::Tanh)).unwrap();
+    let (z_cpu, y_fused_cpu) = CPU.linear(&x_cpu, &w_cpu, Some(&b_cpu), Some(Unary::Tanh)).unwrap();
+    let (dz, _) = gpu.bias_act_backward(Some(Unary::Tanh), &z, &y_fused, &dy, true).unwrap();
+    let (dz_cpu, _) =
+        CPU.bias_act_backward(Some(Unary::Tanh), &z_cpu, &y_fused_cpu, &dy_cpu, true).unwrap();
+    for (what, got, want) in [
+        ("tanh", &y, &y_cpu),
+        ("tanh'", &dx, &dx_cpu),
+        ("fused tanh", &y_fused, &y_fused_cpu),
+        ("fused tanh'", &dz, &dz_cpu),
+    ] {
+        let values = gpu.download(got).unwrap();
+        assert!(values[0].is_nan() && values[1].is_nan(), "{what}: {values:?}");
+        // The rest as on the CPU (a NaN matches only a NaN).
+        assert_close(what, &gpu, got, want, 1e-6, 1e-7);
+    }
+}
+
+#[test]
 fn binary_matches_the_cpu_with_every_broadcast() {
     let Some(gpu) = gpu_or_skip("binary_matches_the_cpu_with_every_broadcast") else { return };
     for (rows, cols) in [(1, 1), (65, 7), (1, 257), (63, 1)] {
