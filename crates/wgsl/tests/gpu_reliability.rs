@@ -10,7 +10,7 @@
 //! As in `gpu_kernels.rs`, each test gets its GPU from `gpu_or_skip`.
 
 use minimax_autodiff::{rng, Axis, Backend, Cpu, Dist, Shape, Tape, TensorShape, Unary};
-use minimax_wgsl::testing::{gpu_or_skip, shader_source};
+use minimax_wgsl::testing::{gpu_or_skip, raw_device, shader_source};
 use minimax_wgsl::MatmulKernel;
 
 const CPU: Cpu<f32> = Cpu::new();
@@ -208,17 +208,7 @@ fn random_wgsl_with_the_worst_log() -> String {
 /// Runs `source` (a `random.wgsl`) for `n` standard normal draws under `key`.
 fn normals_from(source: &str, key: u32, n: u32) -> Vec<f32> {
     use wgpu::util::DeviceExt;
-    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-        backends,
-        ..wgpu::InstanceDescriptor::new_without_display_handle()
-    });
-    let adapter = pollster::block_on(instance.enumerate_adapters(backends))
-        .into_iter()
-        .next()
-        .expect("an adapter (gpu_or_skip found one)");
-    let (device, queue) =
-        pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor::default())).unwrap();
+    let (device, queue) = raw_device();
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: None,
         source: wgpu::ShaderSource::Wgsl(source.into()),
