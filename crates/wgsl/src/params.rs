@@ -50,7 +50,15 @@ pub(crate) fn unary_params(op: Unary, n: u32) -> UnaryParams {
         Unary::LeakyRelu(slope) => (0, slope, 0.0),
         Unary::Elu(alpha) => (0, alpha, 0.0),
         Unary::Clamp(lo, hi) => (0, lo, hi),
-        _ => (0, 0.0, 0.0),
+        // No wildcard: a new variant must say what it passes.
+        Unary::Neg
+        | Unary::Exp
+        | Unary::Log
+        | Unary::Sqrt
+        | Unary::Tanh
+        | Unary::Sigmoid
+        | Unary::Relu
+        | Unary::Softplus => (0, 0.0, 0.0),
     };
     UnaryParams { n, op: unary_code(op), k, _pad: 0, a: a as f32, b: b as f32 }
 }
