@@ -6,19 +6,15 @@
 //
 // The formulas are those of the matching arms of unary.wgsl, which stays
 // the reference: the fused kernels are tested against it. The codes are
-// unary.wgsl's op codes, plus ACT_NONE for the identity.
-
-const ACT_NONE: u32 = 100u;
-const ACT_TANH: u32 = 7u;
-const ACT_SIGMOID: u32 = 8u;
-const ACT_RELU: u32 = 9u;
-const ACT_LEAKY_RELU: u32 = 10u;
-const ACT_ELU: u32 = 11u;
+// unary.wgsl's op codes with ACT_ in front (ACT_TANH, ACT_SIGMOID,
+// ACT_RELU, ACT_LEAKY_RELU, ACT_ELU), plus ACT_NONE for the identity: the
+// host appends their declarations, generated from crates/wgsl/src/codes.rs.
 
 // y = f(v); `a` is LEAKY_RELU's slope or ELU's α.
 fn act_f(code: u32, a: f32, v: f32) -> f32 {
     switch code {
-        case ACT_TANH: { return tanh(clamp(v, -15.0, 15.0)); } // see unary.wgsl
+        // See unary.wgsl: the clamp, and NaN passed through on its own.
+        case ACT_TANH: { return select(tanh(clamp(v, -15.0, 15.0)), v, act_is_nan(v)); }
         case ACT_SIGMOID: { return act_sigmoid(v); }
         case ACT_RELU: { return max(v, 0.0); }
         case ACT_LEAKY_RELU: { return select(a * v, v, v > 0.0); }
@@ -42,6 +38,11 @@ fn act_df(code: u32, a: f32, v: f32, fv: f32) -> f32 {
         case ACT_ELU: { return select(fv + a, 1.0, v > 0.0); }
         default: { return 1.0; } // ACT_NONE
     }
+}
+
+// Whether v is NaN, from its bits, as `is_nan` in unary.wgsl.
+fn act_is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
 // σ(v) without overflow, as in unary.wgsl.

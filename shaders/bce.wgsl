@@ -31,10 +31,8 @@ struct Params {
     inv_n: f32,      // 1 / (rows · cols)
 }
 
-const SAME: u32 = 0u;
-const ROW: u32 = 1u;
-const COL: u32 = 2u;
-const SCALAR: u32 = 3u;
+// SAME, ROW, COL and SCALAR: the host appends their declarations,
+// generated from the table in crates/wgsl/src/codes.rs.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

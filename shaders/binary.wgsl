@@ -15,15 +15,9 @@ struct Params {
     broadcast: u32,  // SAME, ROW, COL, SCALAR: how b is indexed
 }
 
-const ADD: u32 = 0u;
-const SUB: u32 = 1u;
-const MUL: u32 = 2u;
-const DIV: u32 = 3u;
-
-const SAME: u32 = 0u;
-const ROW: u32 = 1u;
-const COL: u32 = 2u;
-const SCALAR: u32 = 3u;
+// The op codes ADD, SUB, MUL, DIV and the broadcast rules SAME, ROW, COL,
+// SCALAR: the host appends their declarations, generated from the tables
+// in crates/wgsl/src/codes.rs.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;

@@ -20,9 +20,8 @@ struct Params {
     b: f32,          // UNIFORM: hi;  NORMAL: std
 }
 
-const UNIFORM: u32 = 0u;
-const NORMAL: u32 = 1u;
-const BERNOULLI: u32 = 2u;
+// UNIFORM, NORMAL and BERNOULLI: the host appends their declarations,
+// generated from the table in crates/wgsl/src/codes.rs.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>; // [n]

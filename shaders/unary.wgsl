@@ -23,22 +23,10 @@ struct Params {
     b: f32,     // CLAMP: hi
 }
 
-// Op codes: the order of the `Unary` enum (the Rust side maps them in
-// `crates/wgsl/src/kernels.rs`, `unary_params`).
-const NEG: u32 = 0u;
-const ADD_SCALAR: u32 = 1u;
-const MUL_SCALAR: u32 = 2u;
-const EXP: u32 = 3u;
-const LOG: u32 = 4u;
-const SQRT: u32 = 5u;
-const POWI: u32 = 6u;
-const TANH: u32 = 7u;
-const SIGMOID: u32 = 8u;
-const RELU: u32 = 9u;
-const LEAKY_RELU: u32 = 10u;
-const ELU: u32 = 11u;
-const SOFTPLUS: u32 = 12u;
-const CLAMP: u32 = 13u;
+// Op codes, one per variant of `Unary`: NEG, ADD_SCALAR, MUL_SCALAR, EXP,
+// LOG, SQRT, POWI, TANH, SIGMOID, RELU, LEAKY_RELU, ELU, SOFTPLUS, CLAMP.
+// The host appends their declarations, generated from the table in
+// crates/wgsl/src/codes.rs (the one place the numbers come from).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -59,8 +47,9 @@ fn f(v: f32) -> f32 {
         case SQRT: { return sqrt(v); }
         case POWI: { return powi(v, params.k); }
         // tanh saturates to ±1 in f32 beyond |x| = 9; clamping first keeps
-        // drivers that compute it from e^2x away from inf / inf = NaN.
-        case TANH: { return tanh(clamp(v, -15.0, 15.0)); }
+        // drivers that compute it from e^2x away from inf / inf = NaN. A
+        // clamp may turn NaN into -15, so NaN is passed through on its own.
+        case TANH: { return select(tanh(clamp(v, -15.0, 15.0)), v, is_nan(v)); }
         case SIGMOID: { return sigmoid(v); }
         case RELU: { return max(v, 0.0); }
         case LEAKY_RELU: { return select(params.a * v, v, v > 0.0); }
@@ -111,6 +100,13 @@ fn df(v: f32, fv: f32) -> f32 {
         case CLAMP: { return select(0.0, 1.0, v > params.a && v < params.b); }
         default: { return 0.0; }
     }
+}
+
+// Whether v is NaN, from its bits: all exponent bits set and a nonzero
+// mantissa. (`v != v` says the same, but a compiler may assume there are
+// no NaNs and fold it to false.)
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
 // σ(x) = 1 / (1 + e^-x), written so e^… never overflows:

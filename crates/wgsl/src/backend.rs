@@ -12,8 +12,10 @@
 //!
 //! Nothing waits for the GPU here except `download` and `sync`.
 
+use crate::codes::{binary_code, broadcast_code, dist_code};
 use crate::fused;
 use crate::kernels::*;
+use crate::params::*;
 use crate::{rows, MatmulKernel, Wgpu, WgpuIndices, WgpuTensor};
 use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
@@ -203,13 +205,14 @@ impl Backend for Wgpu {
         // The 64-bit seed is folded to the shader's 32-bit key here, exactly
         // as the CPU does it.
         let key = rng::seed_key(seed);
-        let (code, a, b, threshold) = match d {
-            Dist::Uniform { lo, hi } => (dist::UNIFORM, lo, hi, 0),
-            Dist::Normal { mean, std } => (dist::NORMAL, mean, std, 0),
-            Dist::Bernoulli { p } => (dist::BERNOULLI, 0.0, 0.0, bernoulli_threshold(p)),
+        let (a, b, threshold) = match d {
+            Dist::Uniform { lo, hi } => (lo, hi, 0),
+            Dist::Normal { mean, std } => (mean, std, 0),
+            Dist::Bernoulli { p } => (0.0, 0.0, bernoulli_threshold(p)),
         };
         let n = u(shape.numel());
-        let params = RandomParams { n, dist: code, key, threshold, a: a as f32, b: b as f32 };
+        let (dist, a, b) = (dist_code(d), a as f32, b as f32);
+        let params = RandomParams { n, dist, key, threshold, a, b };
         self.ctx.dispatch(K::Random, &params, &[&out], grid_1d(shape.numel()));
         WgpuTensor::new(shape, out)
     }

@@ -36,6 +36,7 @@ use crate::pool::{lock, GpuBuffer, Pool, Purpose, Use};
 use crate::uniforms::{UniformArena, SLOT};
 use crate::Stats;
 use minimax_autodiff::{Error, Result, Shape};
+use std::any::{type_name, TypeId};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{mpsc, Arc, Mutex};
@@ -262,6 +263,10 @@ impl Context {
     /// Records one dispatch of kernel `k` over `groups` workgroups, with
     /// `params` in binding 0 and `buffers` in bindings 1, 2, … (the order
     /// of the shader's header). A grid with no workgroups records nothing.
+    ///
+    /// Panics if `params` is not the struct of `k`'s row in the kernel
+    /// table, or `buffers` not as many as its storage bindings: a bug in
+    /// the caller, found the first time it records a dispatch.
     pub(crate) fn dispatch<P: bytemuck::Pod>(
         &self,
         k: K,
@@ -273,6 +278,9 @@ impl Context {
             return;
         }
         let kernel = self.kernels.get(&self.device, k); // compiled on first use
+        let (name, params_type) = kernel.params;
+        assert!(params_type == TypeId::of::<P>(), "{k:?} takes {name}, not {}", type_name::<P>());
+        assert_eq!(buffers.len(), kernel.storage, "{k:?}: storage buffers");
         let mut guard = lock(&self.state);
         let st = &mut *guard;
         let (chunk, offset) = st.uniforms.push(&self.device, bytemuck::bytes_of(params));

@@ -9,7 +9,9 @@
 //! (`tests/gpu_fused.rs`).
 
 use crate::backend::{grid, grid_1d, u};
+use crate::codes::{broadcast_code, ACT_NONE};
 use crate::kernels::*;
+use crate::params::*;
 use crate::pool::GpuBuffer;
 use crate::{MatmulKernel, Wgpu, WgpuTensor};
 use bytemuck::Zeroable;

@@ -1,14 +1,23 @@
-//! The WGSL kernels: their sources, their bindings, their parameters, and
-//! the compute pipelines built from them (once, on first use).
+//! The WGSL kernels: one table row each, and the compute pipelines built
+//! from the rows (once, on first use).
 //!
 //! Every shader follows one convention: binding 0 is a uniform holding the
-//! kernel's `Params`, the other bindings are storage buffers, listed in each
-//! `.wgsl` file's header. [`Spec`] records the same list on the Rust side,
-//! from which the bind-group layout is built.
+//! kernel's `Params` (a struct of `params.rs`), the other bindings are
+//! storage buffers, listed in each `.wgsl` file's header. A kernel's row in
+//! the table below says the same on the Rust side: its shader file, its entry
+//! point, its parameters' struct, whether each storage binding is read or
+//! written, and the sets of codes (`codes.rs`) the shader uses by name.
+//! Everything else is made from the rows: the kernel enum [`K`], the
+//! shader sources compiled into the binary, the bind-group layouts, and
+//! the check that each dispatch passes the parameters its kernel takes.
+//!
+//! Adding a kernel: its `.wgsl` file in `shaders/`, its row here (and a
+//! `Params` struct in `params.rs` if none fits), and its dispatch in the
+//! backend method that runs it.
 
-use bytemuck::{Pod, Zeroable};
-use minimax_autodiff::backend::Broadcast;
-use minimax_autodiff::{Binary, Unary};
+use crate::codes::Codes;
+use crate::params::*;
+use std::any::TypeId;
 use std::sync::OnceLock;
 
 /// Invocations per workgroup of every 1-D kernel: `WORKGROUP_SIZE` in
@@ -51,44 +60,7 @@ pub(crate) const BIAS_ACT_ROW_LANES: u32 = 8;
 /// `adam_multi.wgsl`: tensors per dispatch.
 pub(crate) const ADAM_SLOTS: usize = 6;
 
-/// The shader files, compiled into the binary.
-mod source {
-    pub const FILL: &str = include_str!("../../../shaders/fill.wgsl");
-    pub const RANDOM: &str = include_str!("../../../shaders/random.wgsl");
-    pub const UNARY: &str = include_str!("../../../shaders/unary.wgsl");
-    pub const BINARY: &str = include_str!("../../../shaders/binary.wgsl");
-    pub const BROADCAST: &str = include_str!("../../../shaders/broadcast.wgsl");
-    pub const TRANSPOSE: &str = include_str!("../../../shaders/transpose.wgsl");
-    pub const COPY_COLS: &str = include_str!("../../../shaders/copy_cols.wgsl");
-    pub const SUM: &str = include_str!("../../../shaders/sum.wgsl");
-    pub const MATMUL_NAIVE: &str = include_str!("../../../shaders/matmul_naive.wgsl");
-    pub const MATMUL_TILED: &str = include_str!("../../../shaders/matmul_tiled.wgsl");
-    pub const SGD: &str = include_str!("../../../shaders/sgd.wgsl");
-    pub const ADAM: &str = include_str!("../../../shaders/adam.wgsl");
-    pub const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
-    pub const PICK: &str = include_str!("../../../shaders/pick.wgsl");
-    pub const LOGSUMEXP: &str = include_str!("../../../shaders/logsumexp.wgsl");
-    /// Not a kernel: appended to the fused kernels' sources below.
-    #[cfg(test)]
-    pub const ACTIVATION: &str = include_str!("../../../shaders/activation.wgsl");
-    pub const MATMUL_SMALL: &str = concat!(
-        include_str!("../../../shaders/matmul_small.wgsl"),
-        include_str!("../../../shaders/activation.wgsl")
-    );
-    pub const MATMUL_LARGE: &str = concat!(
-        include_str!("../../../shaders/matmul_large.wgsl"),
-        include_str!("../../../shaders/activation.wgsl")
-    );
-    pub const BIAS_ACT: &str = concat!(
-        include_str!("../../../shaders/bias_act.wgsl"),
-        include_str!("../../../shaders/activation.wgsl")
-    );
-    pub const MATMUL_PAIR: &str = include_str!("../../../shaders/matmul_pair.wgsl");
-    pub const BCE: &str = include_str!("../../../shaders/bce.wgsl");
-    pub const ADAM_MULTI: &str = include_str!("../../../shaders/adam_multi.wgsl");
-}
-
-/// What a binding holds.
+/// What a storage binding holds.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Slot {
     /// `var<storage, read>`: an input.
@@ -98,52 +70,40 @@ pub(crate) enum Slot {
 }
 use Slot::{Read, Write};
 
-/// One entry point of one shader file, and its storage bindings (1, 2, …;
-/// binding 0 is always the uniform parameters).
+/// One kernel: an entry point of a shader, what it binds, and the source
+/// its pipeline is compiled from.
 pub(crate) struct Spec {
-    file: &'static str,
-    source: &'static str,
+    /// The shader file, then any files appended to it (WGSL has no
+    /// `#include`), as in `shaders/`.
+    files: &'static [&'static str],
+    /// The contents of `files`, compiled into the binary.
+    sources: &'static [&'static str],
+    /// The entry point.
     entry: &'static str,
+    /// The name, size and type of the kernel's `Params` (binding 0).
+    params: (&'static str, u64, fn() -> TypeId),
+    /// Storage bindings 1, 2, …, in the order of the shader's header.
     slots: &'static [Slot],
+    /// The codes the shader uses by name, declared after its source.
+    codes: &'static [Codes],
+}
+
+impl Spec {
+    /// The WGSL the pipeline is compiled from: the files, then the `const`
+    /// declarations of the codes. Appended, so the line numbers of an error
+    /// in the shader file are those of the file.
+    pub(crate) fn source(&self) -> String {
+        let mut source = self.sources.concat();
+        for codes in self.codes {
+            source += &codes.wgsl();
+        }
+        source
+    }
 }
 
 /// The most storage bindings a kernel has (`adam_multi.wgsl`: 4 per tensor,
 /// 6 tensors).
 pub(crate) const MAX_STORAGE: usize = 24;
-
-/// Every kernel, by name. The discriminant indexes [`Kernels`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum K {
-    Fill,
-    Random,
-    UnaryForward,
-    UnaryBackward,
-    Binary,
-    Broadcast,
-    Transpose,
-    CopyCols,
-    SumAll,
-    SumRows,
-    SumCols,
-    MatmulNaive,
-    MatmulTiled,
-    Sgd,
-    Adam,
-    GatherRows,
-    ScatterAddRows,
-    PickCols,
-    ScatterCols,
-    LogSumExpRows,
-    MatmulSmall,
-    MatmulLarge,
-    MatmulPair,
-    BiasAct,
-    BceLoss,
-    BceGrad,
-    AdamMulti,
-}
-
-const COUNT: usize = K::AdamMulti as usize + 1;
 
 /// `adam_multi.wgsl`'s bindings: gradient, parameter, m, v for each slot.
 const ADAM_MULTI_SLOTS: [Slot; 4 * ADAM_SLOTS] = {
@@ -158,98 +118,128 @@ const ADAM_MULTI_SLOTS: [Slot; 4 * ADAM_SLOTS] = {
     slots
 };
 
-impl K {
-    /// The shader entry point and its bindings, as in the `.wgsl` header.
-    pub(crate) fn spec(self) -> Spec {
-        let s = |file, source, entry, slots| Spec { file, source, entry, slots };
-        match self {
-            K::Fill => s("fill.wgsl", source::FILL, "main", &[Write]),
-            K::Random => s("random.wgsl", source::RANDOM, "main", &[Write]),
-            // x, out
-            K::UnaryForward => s("unary.wgsl", source::UNARY, "forward", &[Read, Write]),
-            // x, out (= dx), y, dy
-            K::UnaryBackward => {
-                s("unary.wgsl", source::UNARY, "backward", &[Read, Write, Read, Read])
-            }
-            // a, b, out
-            K::Binary => s("binary.wgsl", source::BINARY, "main", &[Read, Read, Write]),
-            K::Broadcast => s("broadcast.wgsl", source::BROADCAST, "main", &[Read, Write]),
-            K::Transpose => s("transpose.wgsl", source::TRANSPOSE, "main", &[Read, Write]),
-            K::CopyCols => s("copy_cols.wgsl", source::COPY_COLS, "main", &[Read, Write]),
-            K::SumAll => s("sum.wgsl", source::SUM, "sum_all", &[Read, Write]),
-            K::SumRows => s("sum.wgsl", source::SUM, "sum_rows", &[Read, Write]),
-            K::SumCols => s("sum.wgsl", source::SUM, "sum_cols", &[Read, Write]),
-            // a, b, c
-            K::MatmulNaive => {
-                s("matmul_naive.wgsl", source::MATMUL_NAIVE, "main", &[Read, Read, Write])
-            }
-            K::MatmulTiled => {
-                s("matmul_tiled.wgsl", source::MATMUL_TILED, "main", &[Read, Read, Write])
-            }
-            // grad, param, velocity
-            K::Sgd => s("sgd.wgsl", source::SGD, "main", &[Read, Write, Write]),
-            // grad, param, m, v
-            K::Adam => s("adam.wgsl", source::ADAM, "main", &[Read, Write, Write, Write]),
-            // x (or dy), indices, out (or dx)
-            K::GatherRows => s("gather.wgsl", source::GATHER, "gather_rows", &[Read, Read, Write]),
-            K::ScatterAddRows => {
-                s("gather.wgsl", source::GATHER, "scatter_add_rows", &[Read, Read, Write])
-            }
-            // x (or dy), labels, out (or dx)
-            K::PickCols => s("pick.wgsl", source::PICK, "pick_cols", &[Read, Read, Write]),
-            K::ScatterCols => s("pick.wgsl", source::PICK, "scatter_cols", &[Read, Read, Write]),
-            // x, out
-            K::LogSumExpRows => {
-                s("logsumexp.wgsl", source::LOGSUMEXP, "logsumexp_rows", &[Read, Write])
-            }
-            // a, b, z, bias, y
-            K::MatmulSmall => s(
-                "matmul_small.wgsl",
-                source::MATMUL_SMALL,
-                "main",
-                &[Read, Read, Write, Read, Write],
-            ),
-            K::MatmulLarge => s(
-                "matmul_large.wgsl",
-                source::MATMUL_LARGE,
-                "main",
-                &[Read, Read, Write, Read, Write],
-            ),
-            // a0, b0, c0, a1, b1, c1
-            K::MatmulPair => s(
-                "matmul_pair.wgsl",
-                source::MATMUL_PAIR,
-                "main",
-                &[Read, Read, Write, Read, Read, Write],
-            ),
-            // z, y, dy, dz, db
-            K::BiasAct => {
-                s("bias_act.wgsl", source::BIAS_ACT, "main", &[Read, Read, Read, Write, Write])
-            }
-            // x, t, out
-            K::BceLoss => s("bce.wgsl", source::BCE, "loss", &[Read, Read, Write]),
-            // x, t, out (= dx), g
-            K::BceGrad => s("bce.wgsl", source::BCE, "grad", &[Read, Read, Write, Read]),
-            K::AdamMulti => s("adam_multi.wgsl", source::ADAM_MULTI, "main", &ADAM_MULTI_SLOTS),
+/// The kernel table: rows `Name => "file.wgsl" (+ "appended.wgsl")*,
+/// "entry", Params, &[storage bindings]` and, for a shader that uses codes
+/// by name, `, codes [Unary, …]` (variants of [`Codes`]), each ending in
+/// `;`. Makes the enum [`K`], one variant per row, and [`K::spec`], the
+/// [`Spec`] of each row.
+macro_rules! kernels {
+    ($(
+        $name:ident => $file:literal $(+ $appended:literal)*, $entry:literal, $params:ty,
+            $slots:expr $(, codes [$($codes:ident),*])?;
+    )*) => {
+        /// Every kernel, by name: one row of the table each. The
+        /// discriminant indexes [`Kernels`].
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub(crate) enum K {
+            $($name,)*
         }
-    }
+
+        impl K {
+            /// Every kernel, in the table's order.
+            pub(crate) const ALL: &[K] = &[$(K::$name),*];
+
+            /// The kernel's row of the table.
+            pub(crate) fn spec(self) -> Spec {
+                match self {
+                    $(K::$name => Spec {
+                        files: &[$file $(, $appended)*],
+                        sources: &[
+                            include_str!(concat!("../../../shaders/", $file))
+                            $(, include_str!(concat!("../../../shaders/", $appended)))*
+                        ],
+                        entry: $entry,
+                        params: (
+                            stringify!($params),
+                            std::mem::size_of::<$params>() as u64,
+                            TypeId::of::<$params>,
+                        ),
+                        slots: $slots,
+                        codes: &[$($(Codes::$codes),*)?],
+                    },)*
+                }
+            }
+        }
+    };
 }
 
-/// A compute pipeline and the layout of its one bind group.
+kernels! {
+    // out
+    Fill => "fill.wgsl", "main", FillParams, &[Write];
+    Random => "random.wgsl", "main", RandomParams, &[Write], codes [Dist];
+    // x, out
+    UnaryForward => "unary.wgsl", "forward", UnaryParams, &[Read, Write], codes [Unary];
+    // x, out (= dx), y, dy
+    UnaryBackward => "unary.wgsl", "backward", UnaryParams,
+        &[Read, Write, Read, Read], codes [Unary];
+    // a, b, out
+    Binary => "binary.wgsl", "main", BinaryParams,
+        &[Read, Read, Write], codes [Binary, Broadcast];
+    // x, out
+    Broadcast => "broadcast.wgsl", "main", BroadcastParams, &[Read, Write], codes [Broadcast];
+    Transpose => "transpose.wgsl", "main", TransposeParams, &[Read, Write];
+    CopyCols => "copy_cols.wgsl", "main", CopyColsParams, &[Read, Write];
+    SumAll => "sum.wgsl", "sum_all", SumParams, &[Read, Write];
+    SumRows => "sum.wgsl", "sum_rows", SumParams, &[Read, Write];
+    SumCols => "sum.wgsl", "sum_cols", SumParams, &[Read, Write];
+    // a, b, c
+    MatmulNaive => "matmul_naive.wgsl", "main", MatmulParams, &[Read, Read, Write];
+    MatmulTiled => "matmul_tiled.wgsl", "main", MatmulParams, &[Read, Read, Write];
+    // grad, param, velocity
+    Sgd => "sgd.wgsl", "main", SgdParams, &[Read, Write, Write];
+    // grad, param, m, v
+    Adam => "adam.wgsl", "main", AdamParams, &[Read, Write, Write, Write];
+    // x (or dy), indices, out (or dx)
+    GatherRows => "gather.wgsl", "gather_rows", GatherParams, &[Read, Read, Write];
+    ScatterAddRows => "gather.wgsl", "scatter_add_rows", GatherParams, &[Read, Read, Write];
+    // x (or dy), labels, out (or dx)
+    PickCols => "pick.wgsl", "pick_cols", RowsParams, &[Read, Read, Write];
+    ScatterCols => "pick.wgsl", "scatter_cols", RowsParams, &[Read, Read, Write];
+    // x, out
+    LogSumExpRows => "logsumexp.wgsl", "logsumexp_rows", RowsParams, &[Read, Write];
+    // a, b, z, bias, y
+    MatmulSmall => "matmul_small.wgsl" + "activation.wgsl", "main", MatmulFusedParams,
+        &[Read, Read, Write, Read, Write], codes [Activation];
+    MatmulLarge => "matmul_large.wgsl" + "activation.wgsl", "main", MatmulFusedParams,
+        &[Read, Read, Write, Read, Write], codes [Activation];
+    // a0, b0, c0, a1, b1, c1
+    MatmulPair => "matmul_pair.wgsl", "main", MatmulPairParams,
+        &[Read, Read, Write, Read, Read, Write];
+    // z, y, dy, dz, db
+    BiasAct => "bias_act.wgsl" + "activation.wgsl", "main", BiasActParams,
+        &[Read, Read, Read, Write, Write], codes [Activation];
+    // x, t, out
+    BceLoss => "bce.wgsl", "loss", BceParams, &[Read, Read, Write], codes [Broadcast];
+    // x, t, out (= dx), g
+    BceGrad => "bce.wgsl", "grad", BceParams, &[Read, Read, Write, Read], codes [Broadcast];
+    // gradient, parameter, m, v of each of ADAM_SLOTS tensors
+    AdamMulti => "adam_multi.wgsl", "main", AdamMultiParams, &ADAM_MULTI_SLOTS;
+}
+
+/// How many kernels there are.
+const COUNT: usize = K::ALL.len();
+
+/// A compute pipeline, the layout of its one bind group, and what a
+/// dispatch of it must pass.
 pub(crate) struct Kernel {
     pub(crate) pipeline: wgpu::ComputePipeline,
     pub(crate) layout: wgpu::BindGroupLayout,
+    /// The name and type of the parameters' struct.
+    pub(crate) params: (&'static str, TypeId),
+    /// How many storage buffers it binds.
+    pub(crate) storage: usize,
 }
 
 impl Kernel {
     /// Compiles `spec` on `device`.
     fn build(device: &wgpu::Device, spec: &Spec) -> Kernel {
-        let label = format!("{}::{}", spec.file, spec.entry);
+        let label = format!("{}::{}", spec.files[0], spec.entry);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(spec.file),
-            source: wgpu::ShaderSource::Wgsl(spec.source.into()),
+            label: Some(spec.files[0]),
+            source: wgpu::ShaderSource::Wgsl(spec.source().into()),
         });
         // Binding 0: the parameters; then one storage buffer per slot.
+        let (params_name, params_size, params_type) = spec.params;
         let uniform = wgpu::BufferBindingType::Uniform;
         let storage = |slot| wgpu::BufferBindingType::Storage { read_only: slot == Read };
         let types = std::iter::once(uniform).chain(spec.slots.iter().map(|&s| storage(s)));
@@ -263,7 +253,13 @@ impl Kernel {
                     // The parameters' slot in the uniform chunk is chosen
                     // when the bind group is set (see `uniforms.rs`).
                     has_dynamic_offset: binding == 0,
-                    min_binding_size: None,
+                    // The parameters' size: the pipeline is refused if the
+                    // shader's `Params` is larger than the Rust struct.
+                    min_binding_size: if binding == 0 {
+                        wgpu::BufferSize::new(params_size)
+                    } else {
+                        None
+                    },
                 },
                 count: None,
             })
@@ -285,7 +281,7 @@ impl Kernel {
             compilation_options: Default::default(),
             cache: None,
         });
-        Kernel { pipeline, layout }
+        Kernel { pipeline, layout, params: (params_name, params_type()), storage: spec.slots.len() }
     }
 }
 
@@ -308,285 +304,16 @@ impl Kernels {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Parameters: each mirrors the `struct Params` of its shader, field by field
-// (u32, i32 and f32 only, so the layouts agree without padding rules).
-// ---------------------------------------------------------------------------
-
-/// `fill.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct FillParams {
-    pub n: u32,
-    pub value: f32,
-}
-
-/// `random.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct RandomParams {
-    pub n: u32,
-    pub dist: u32,
-    pub key: u32,
-    pub threshold: u32,
-    pub a: f32,
-    pub b: f32,
-}
-
-/// `random.wgsl` distribution codes.
-pub(crate) mod dist {
-    pub const UNIFORM: u32 = 0;
-    pub const NORMAL: u32 = 1;
-    pub const BERNOULLI: u32 = 2;
-}
-
-/// `unary.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct UnaryParams {
-    pub n: u32,
-    pub op: u32,
-    pub k: i32,
-    pub _pad: u32,
-    pub a: f32,
-    pub b: f32,
-}
-
-/// The op code and parameters of `op` for `unary.wgsl` (codes in the order
-/// of the `Unary` enum, as the shader's constants).
-pub(crate) fn unary_params(op: Unary, n: u32) -> UnaryParams {
-    let p = |op, k, a: f64, b: f64| UnaryParams { n, op, k, _pad: 0, a: a as f32, b: b as f32 };
-    match op {
-        Unary::Neg => p(0, 0, 0.0, 0.0),
-        Unary::AddScalar(c) => p(1, 0, c, 0.0),
-        Unary::MulScalar(c) => p(2, 0, c, 0.0),
-        Unary::Exp => p(3, 0, 0.0, 0.0),
-        Unary::Log => p(4, 0, 0.0, 0.0),
-        Unary::Sqrt => p(5, 0, 0.0, 0.0),
-        Unary::Powi(k) => p(6, k, 0.0, 0.0),
-        Unary::Tanh => p(7, 0, 0.0, 0.0),
-        Unary::Sigmoid => p(8, 0, 0.0, 0.0),
-        Unary::Relu => p(9, 0, 0.0, 0.0),
-        Unary::LeakyRelu(slope) => p(10, 0, slope, 0.0),
-        Unary::Elu(alpha) => p(11, 0, alpha, 0.0),
-        Unary::Softplus => p(12, 0, 0.0, 0.0),
-        Unary::Clamp(lo, hi) => p(13, 0, lo, hi),
-    }
-}
-
-/// `binary.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct BinaryParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub op: u32,
-    pub broadcast: u32,
-}
-
-/// The op code of `op` in `binary.wgsl`.
-pub(crate) fn binary_code(op: Binary) -> u32 {
-    match op {
-        Binary::Add => 0,
-        Binary::Sub => 1,
-        Binary::Mul => 2,
-        Binary::Div => 3,
-    }
-}
-
-/// The code of a broadcast rule in `binary.wgsl` and `broadcast.wgsl`.
-pub(crate) fn broadcast_code(rule: Broadcast) -> u32 {
-    match rule {
-        Broadcast::Same => 0,
-        Broadcast::Row => 1,
-        Broadcast::Col => 2,
-        Broadcast::Scalar => 3,
-    }
-}
-
-/// `broadcast.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct BroadcastParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub broadcast: u32,
-}
-
-/// `transpose.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct TransposeParams {
-    pub rows: u32,
-    pub cols: u32,
-}
-
-/// `copy_cols.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct CopyColsParams {
-    pub rows: u32,
-    pub len: u32,
-    pub src_cols: u32,
-    pub src_start: u32,
-    pub dst_cols: u32,
-    pub dst_start: u32,
-}
-
-/// `sum.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct SumParams {
-    pub n: u32,
-    pub rows: u32,
-    pub cols: u32,
-}
-
-/// `matmul_naive.wgsl` and `matmul_tiled.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct MatmulParams {
-    pub m: u32,
-    pub k: u32,
-    pub n: u32,
-    pub trans_a: u32,
-    pub trans_b: u32,
-    pub k_begin: u32,
-    pub k_end: u32,
-}
-
-/// `sgd.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct SgdParams {
-    pub n: u32,
-    pub lr: f32,
-    pub momentum: f32,
-}
-
-/// `adam.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct AdamParams {
-    pub n: u32,
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    pub bc1: f32,
-    pub bc2: f32,
-}
-
-/// `gather.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct GatherParams {
-    pub n: u32,
-    pub cols: u32,
-}
-
-/// `pick.wgsl` and `logsumexp.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct RowsParams {
-    pub rows: u32,
-    pub cols: u32,
-}
-
-/// `matmul_small.wgsl` and `matmul_large.wgsl`: the product's shape, and
-/// the epilogue.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct MatmulFusedParams {
-    pub m: u32,
-    pub k: u32,
-    pub n: u32,
-    pub trans_a: u32,
-    pub trans_b: u32,
-    pub bias: u32,
-    pub act: u32,
-    pub act_a: f32,
-}
-
-/// One product of `matmul_pair.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct PairProduct {
-    pub m: u32,
-    pub k: u32,
-    pub n: u32,
-    pub trans_a: u32,
-    pub trans_b: u32,
-    pub tiles_n: u32,
-    pub first: u32,
-    pub _pad: u32,
-}
-
-/// `matmul_pair.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct MatmulPairParams {
-    pub p: [PairProduct; 2],
-}
-
-/// `activation.wgsl`'s code for the identity.
-pub(crate) const ACT_NONE: u32 = 100;
-
-/// The `activation.wgsl` code and parameter of a layer's activation, or
-/// `None` for a map the fused kernels do not have (the caller falls back on
-/// the plain ops). The codes are `unary.wgsl`'s.
-pub(crate) fn fused_act(act: Option<Unary>) -> Option<(u32, f32)> {
-    let code = |op| unary_params(op, 0).op;
-    match act {
-        None => Some((ACT_NONE, 0.0)),
-        Some(op @ (Unary::Tanh | Unary::Sigmoid | Unary::Relu)) => Some((code(op), 0.0)),
-        Some(op @ (Unary::LeakyRelu(a) | Unary::Elu(a))) => Some((code(op), a as f32)),
-        Some(_) => None,
-    }
-}
-
-/// `bias_act.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct BiasActParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub bias: u32,
-    pub act: u32,
-    pub act_a: f32,
-}
-
-/// `bce.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct BceParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub broadcast: u32,
-    pub inv_n: f32,
-}
-
-/// `adam_multi.wgsl`.
-#[repr(C)]
-#[derive(Copy, Clone, Pod, Zeroable)]
-pub(crate) struct AdamMultiParams {
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    pub bc1: f32,
-    pub bc2: f32,
-    pub count: u32,
-    pub _pad: u32,
-    /// Elements of each tensor (8 places: two vec4s in the shader).
-    pub n: [u32; 8],
-    /// First workgroup of each tensor; `start[count]` is the grid's size.
-    pub start: [u32; 8],
+/// The source the pipelines of `file`'s kernels are compiled from (see
+/// [`Spec::source`]), or `None` if no kernel's shader is `file`.
+pub(crate) fn source_of(file: &str) -> Option<String> {
+    K::ALL.iter().map(|k| k.spec()).find(|spec| spec.files[0] == file).map(|spec| spec.source())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::{unary_code, FUSED_ACTIVATIONS, UNARY_NAMES};
 
     /// The value of `const NAME: u32 = 123u;` in a shader's source.
     fn shader_const(src: &str, name: &str) -> u32 {
@@ -596,123 +323,124 @@ mod tests {
         digits.parse().unwrap()
     }
 
+    /// The source of kernel `k`'s pipeline.
+    fn src(k: K) -> String {
+        k.spec().source()
+    }
+
     #[test]
     fn rust_constants_match_the_shaders() {
-        for src in [
-            source::FILL,
-            source::RANDOM,
-            source::UNARY,
-            source::BINARY,
-            source::BROADCAST,
-            source::TRANSPOSE,
-            source::COPY_COLS,
-            source::SUM,
-            source::SGD,
-            source::ADAM,
-            source::GATHER,
-            source::PICK,
-            source::LOGSUMEXP,
-            source::BIAS_ACT,
-            source::BCE,
-            source::ADAM_MULTI,
-        ] {
-            assert_eq!(shader_const(src, "WORKGROUP_SIZE"), WORKGROUP_SIZE);
+        use K::*;
+        for &k in K::ALL {
+            if !matches!(k, MatmulNaive | MatmulTiled | MatmulSmall | MatmulLarge | MatmulPair) {
+                assert_eq!(shader_const(&src(k), "WORKGROUP_SIZE"), WORKGROUP_SIZE, "{k:?}");
+            }
         }
-        assert_eq!(shader_const(source::MATMUL_SMALL, "TILE"), SMALL_TILE);
-        assert_eq!(shader_const(source::MATMUL_SMALL, "TILE_K"), SMALL_TILE_K);
-        assert_eq!(shader_const(source::MATMUL_PAIR, "TILE"), SMALL_TILE);
-        assert_eq!(shader_const(source::MATMUL_PAIR, "TILE_K"), SMALL_TILE_K);
-        assert_eq!(shader_const(source::MATMUL_LARGE, "TILE"), LARGE_TILE);
-        assert_eq!(shader_const(source::MATMUL_LARGE, "TILE_K"), LARGE_TILE_K);
-        assert_eq!(shader_const(source::BIAS_ACT, "COLS"), BIAS_ACT_COLS);
-        assert_eq!(shader_const(source::BIAS_ACT, "ROW_LANES"), BIAS_ACT_ROW_LANES);
-        assert_eq!(shader_const(source::ADAM_MULTI, "SLOTS") as usize, ADAM_SLOTS);
-        assert_eq!(shader_const(source::MATMUL_NAIVE, "WORKGROUP_X"), NAIVE_TILE);
-        assert_eq!(shader_const(source::MATMUL_NAIVE, "WORKGROUP_Y"), NAIVE_TILE);
-        assert_eq!(shader_const(source::MATMUL_TILED, "TILE_M"), TILE_M);
-        assert_eq!(shader_const(source::MATMUL_TILED, "TILE_N"), TILE_N);
-        assert_eq!(shader_const(source::MATMUL_TILED, "TILE_K"), TILE_K);
-    }
-
-    #[test]
-    fn unary_op_codes_match_the_shader() {
-        let ops = [
-            (Unary::Neg, "NEG"),
-            (Unary::AddScalar(1.0), "ADD_SCALAR"),
-            (Unary::MulScalar(1.0), "MUL_SCALAR"),
-            (Unary::Exp, "EXP"),
-            (Unary::Log, "LOG"),
-            (Unary::Sqrt, "SQRT"),
-            (Unary::Powi(2), "POWI"),
-            (Unary::Tanh, "TANH"),
-            (Unary::Sigmoid, "SIGMOID"),
-            (Unary::Relu, "RELU"),
-            (Unary::LeakyRelu(0.1), "LEAKY_RELU"),
-            (Unary::Elu(1.0), "ELU"),
-            (Unary::Softplus, "SOFTPLUS"),
-            (Unary::Clamp(0.0, 1.0), "CLAMP"),
-        ];
-        for (op, name) in ops {
-            assert_eq!(unary_params(op, 1).op, shader_const(source::UNARY, name), "{op:?}");
-        }
-    }
-
-    #[test]
-    fn other_codes_match_the_shaders() {
-        for (op, name) in
-            [(Binary::Add, "ADD"), (Binary::Sub, "SUB"), (Binary::Mul, "MUL"), (Binary::Div, "DIV")]
-        {
-            assert_eq!(binary_code(op), shader_const(source::BINARY, name));
-        }
-        let rules = [
-            (Broadcast::Same, "SAME"),
-            (Broadcast::Row, "ROW"),
-            (Broadcast::Col, "COL"),
-            (Broadcast::Scalar, "SCALAR"),
-        ];
-        for (rule, name) in rules {
-            assert_eq!(broadcast_code(rule), shader_const(source::BINARY, name));
-            assert_eq!(broadcast_code(rule), shader_const(source::BROADCAST, name));
-        }
-        assert_eq!(dist::UNIFORM, shader_const(source::RANDOM, "UNIFORM"));
-        assert_eq!(dist::NORMAL, shader_const(source::RANDOM, "NORMAL"));
-        assert_eq!(dist::BERNOULLI, shader_const(source::RANDOM, "BERNOULLI"));
+        assert_eq!(shader_const(&src(MatmulSmall), "TILE"), SMALL_TILE);
+        assert_eq!(shader_const(&src(MatmulSmall), "TILE_K"), SMALL_TILE_K);
+        assert_eq!(shader_const(&src(MatmulPair), "TILE"), SMALL_TILE);
+        assert_eq!(shader_const(&src(MatmulPair), "TILE_K"), SMALL_TILE_K);
+        assert_eq!(shader_const(&src(MatmulLarge), "TILE"), LARGE_TILE);
+        assert_eq!(shader_const(&src(MatmulLarge), "TILE_K"), LARGE_TILE_K);
+        assert_eq!(shader_const(&src(BiasAct), "COLS"), BIAS_ACT_COLS);
+        assert_eq!(shader_const(&src(BiasAct), "ROW_LANES"), BIAS_ACT_ROW_LANES);
+        assert_eq!(shader_const(&src(AdamMulti), "SLOTS") as usize, ADAM_SLOTS);
+        assert_eq!(shader_const(&src(MatmulNaive), "WORKGROUP_X"), NAIVE_TILE);
+        assert_eq!(shader_const(&src(MatmulNaive), "WORKGROUP_Y"), NAIVE_TILE);
+        assert_eq!(shader_const(&src(MatmulTiled), "TILE_M"), TILE_M);
+        assert_eq!(shader_const(&src(MatmulTiled), "TILE_N"), TILE_N);
+        assert_eq!(shader_const(&src(MatmulTiled), "TILE_K"), TILE_K);
         // The end of a chain of positions, 0xffffffffu in the shader.
-        assert!(source::GATHER.contains("const NONE: u32 = 0xffffffffu;"));
+        assert!(src(GatherRows).contains("const NONE: u32 = 0xffffffffu;"));
         assert_eq!(crate::tensor::NONE, 0xffff_ffff);
     }
 
     #[test]
-    fn parameters_fit_a_uniform_slot() {
-        assert!(std::mem::size_of::<RandomParams>() as u64 <= crate::uniforms::SLOT);
-        assert!(std::mem::size_of::<AdamParams>() as u64 <= crate::uniforms::SLOT);
-        assert!(std::mem::size_of::<AdamMultiParams>() as u64 <= crate::uniforms::SLOT);
-    }
-
-    #[test]
-    fn activation_codes_match_the_shaders() {
-        for (op, name) in [
-            (Unary::Tanh, "ACT_TANH"),
-            (Unary::Sigmoid, "ACT_SIGMOID"),
-            (Unary::Relu, "ACT_RELU"),
-            (Unary::LeakyRelu(0.2), "ACT_LEAKY_RELU"),
-            (Unary::Elu(1.0), "ACT_ELU"),
-        ] {
-            let (code, _) = fused_act(Some(op)).expect("a layer's activation is fused");
-            assert_eq!(code, shader_const(source::ACTIVATION, name), "{op:?}");
-            // The same code as unary.wgsl's op of the same name.
-            assert_eq!(code, shader_const(source::UNARY, &name[4..]), "{op:?}");
+    fn the_codes_are_declared_only_by_the_host() {
+        for &k in K::ALL {
+            let spec = k.spec();
+            let files = spec.sources.concat();
+            for codes in spec.codes {
+                for (name, code) in codes.consts() {
+                    let decl = format!("const {name}: u32");
+                    assert!(!files.contains(&decl), "{k:?}: the shader declares {name} itself");
+                    assert_eq!(shader_const(&spec.source(), &name), code, "{k:?}: {name}");
+                }
+            }
         }
-        assert_eq!(fused_act(None), Some((shader_const(source::ACTIVATION, "ACT_NONE"), 0.0)));
-        assert_eq!(fused_act(Some(Unary::Log)), None);
     }
 
     #[test]
-    fn every_kernel_fits_the_bind_group_key() {
+    fn every_op_and_activation_has_its_arms_in_the_shaders() {
+        // `f` and `df`: two arms per op.
+        let unary = src(K::UnaryForward);
+        for name in UNARY_NAMES {
+            assert_eq!(unary.matches(&format!("case {name}:")).count(), 2, "unary.wgsl: {name}");
+        }
+        let activation = include_str!("../../../shaders/activation.wgsl");
+        for op in FUSED_ACTIVATIONS {
+            let name = format!("ACT_{}", UNARY_NAMES[unary_code(op) as usize]);
+            let arms = activation.matches(&format!("case {name}:")).count();
+            assert_eq!(arms, 2, "activation.wgsl: {name}");
+        }
+    }
+
+    #[test]
+    fn every_kernels_parameters_fit_a_uniform_slot_and_its_buffers_the_bind_group_key() {
         assert_eq!(K::AdamMulti.spec().slots.len(), MAX_STORAGE);
-        for k in [K::MatmulSmall, K::MatmulLarge, K::BiasAct, K::BceGrad, K::Adam, K::UnaryBackward]
-        {
-            assert!(k.spec().slots.len() <= MAX_STORAGE, "{k:?}");
+        for &k in K::ALL {
+            let spec = k.spec();
+            assert!(spec.params.1 <= crate::uniforms::SLOT, "{k:?}: {}", spec.params.0);
+            assert!(spec.slots.len() <= MAX_STORAGE, "{k:?}");
+        }
+    }
+
+    /// What wgpu checks when it builds a pipeline, checked here without a
+    /// GPU: the source of every kernel parses and validates, has its entry
+    /// point, and every binding that entry point uses is in the row, with
+    /// the row's access, and a `Params` no larger than the row's struct.
+    #[test]
+    fn every_kernel_compiles_with_the_bindings_of_its_row() {
+        use naga::valid::{Capabilities, ValidationFlags, Validator};
+        use naga::{AddressSpace, StorageAccess};
+        for &k in K::ALL {
+            let spec = k.spec();
+            let module = naga::front::wgsl::parse_str(&spec.source())
+                .unwrap_or_else(|e| panic!("{k:?}: {}", e.emit_to_string(&spec.source())));
+            let info = Validator::new(ValidationFlags::all(), Capabilities::all())
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{k:?}: {e:?}"));
+            let index = module.entry_points.iter().position(|e| e.name == spec.entry);
+            let index = index.unwrap_or_else(|| panic!("{k:?}: no entry point {}", spec.entry));
+            let uses = info.get_entry_point(index);
+            for (handle, var) in module.global_variables.iter() {
+                let Some(binding) = &var.binding else { continue };
+                if uses[handle].is_empty() {
+                    continue; // another entry point's binding
+                }
+                let name = var.name.as_deref().unwrap_or("?");
+                assert_eq!(binding.group, 0, "{k:?}: {name}");
+                let slot = binding.binding as usize;
+                let want = match slot {
+                    0 => AddressSpace::Uniform,
+                    _ => {
+                        let row = spec.slots.get(slot - 1);
+                        let row = row.unwrap_or_else(|| panic!("{k:?}: {name}: not in the row"));
+                        let mut access = StorageAccess::LOAD;
+                        access.set(StorageAccess::STORE, *row == Write);
+                        AddressSpace::Storage { access }
+                    }
+                };
+                assert_eq!(var.space, want, "{k:?}: binding {slot}, {name}");
+                if slot == 0 {
+                    let size = module.types[var.ty].inner.size(module.to_ctx()) as u64;
+                    let (params, rust_size, _) = spec.params;
+                    assert!(
+                        size <= rust_size,
+                        "{k:?}: Params is {size} bytes, {params} {rust_size}"
+                    );
+                }
+            }
         }
     }
 }

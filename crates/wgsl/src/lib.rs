@@ -21,7 +21,9 @@
 //! ## Reading order
 //!
 //! 1. `shaders/fill.wgsl`, then `kernels.rs`: what a kernel looks like on
-//!    both sides.
+//!    both sides, one row of the kernel table each; `params.rs`, the
+//!    parameters each takes, and `codes.rs`, the op codes that choose what
+//!    `unary.wgsl`, `binary.wgsl`, … compute.
 //! 2. `backend.rs`: each `Backend` method, narrated: check the shapes, take
 //!    an output buffer, fill in the parameters, dispatch.
 //! 3. `context.rs`: recording and submitting; `uniforms.rs` and `pool.rs`:
@@ -33,6 +35,34 @@
 //!    (the product's epilogue), its backward through the activation and
 //!    bias (`bias_act.wgsl`), the BCE loss (`bce.wgsl`) and Adam over
 //!    several tensors (`adam_multi.wgsl`).
+//!
+//! ## Adding a kernel
+//!
+//! 1. Its shader, `shaders/<name>.wgsl`: a header saying what it computes
+//!    and listing its bindings; binding 0 is `var<uniform> params: Params`,
+//!    the others storage buffers.
+//! 2. Its row in the table of `kernels.rs`: name, file, entry point, the
+//!    `Params` struct, whether each storage binding is read or written,
+//!    and the op codes it uses by name, if any. Add the struct to
+//!    `params.rs` if no existing one matches the shader's `Params` field by
+//!    field.
+//! 3. Its dispatch, in the `Backend` method that runs it (`backend.rs`,
+//!    `fused.rs` or `rows.rs`): `self.ctx.dispatch(K::Name, &params,
+//!    &buffers, grid)`.
+//!
+//! The unit tests of `kernels.rs` then parse and validate the shader with
+//! naga and check its bindings against the row, without a GPU; a dispatch
+//! whose parameters are not the row's struct panics.
+//!
+//! A new op of an existing kernel (a `Unary` variant, say) is a row in the
+//! table of `codes.rs` and, for `Unary`, an arm in `unary_params`
+//! (`params.rs`) saying what goes in `k`, `a` and `b` (the compiler asks
+//! for both), then the arms under its name in the shader's `switch`es (a
+//! unit test checks `unary.wgsl` has two, `f` and `df`). The `const`
+//! declarations of the codes are generated and appended to the shader's
+//! source, never written by hand. A layer activation the fused kernels
+//! apply is also an entry of `FUSED_ACTIVATIONS` (`codes.rs`) and two arms
+//! of `activation.wgsl`.
 //!
 //! ## Example
 //!
@@ -48,10 +78,12 @@
 //! ```
 
 mod backend;
+mod codes;
 mod context;
 mod device;
 mod fused;
 mod kernels;
+mod params;
 mod pool;
 mod rows;
 mod stats;

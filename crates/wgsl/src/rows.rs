@@ -7,7 +7,8 @@
 //! upload: nothing here downloads anything.
 
 use crate::backend::{grid, grid_1d, u};
-use crate::kernels::{FillParams, GatherParams, RowsParams, K};
+use crate::kernels::K;
+use crate::params::{FillParams, GatherParams, RowsParams};
 use crate::tensor::{index_words, WgpuIndices};
 use crate::{Wgpu, WgpuTensor};
 use minimax_autodiff::backend::{

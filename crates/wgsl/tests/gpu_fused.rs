@@ -12,37 +12,12 @@ use minimax_autodiff::backend::{
     plain_bce_with_logits, plain_bce_with_logits_backward, plain_bias_act_backward, plain_linear,
 };
 use minimax_autodiff::{
-    AdamStep, AdamTensors, Backend, Dist, Product, RefTensor, Reference, Shape, Tape, TensorShape,
-    Unary, Var,
+    AdamStep, AdamTensors, Backend, Dist, Product, Reference, Shape, Tape, TensorShape, Unary, Var,
 };
-use minimax_wgsl::testing::gpu_or_skip;
+use minimax_wgsl::testing::{assert_close, download, gpu_or_skip, pair, TRANSPOSES};
 use minimax_wgsl::{MatmulKernel, Wgpu, WgpuTensor};
 
 const CPU: Reference<f32> = Reference::new();
-
-/// The same random `[rows, cols]` data on both backends, uniform on `[lo, hi)`.
-fn pair(gpu: &Wgpu, shape: Shape, lo: f64, hi: f64, seed: u64) -> (RefTensor<f32>, WgpuTensor) {
-    let c = CPU.random(shape, Dist::Uniform { lo, hi }, seed);
-    let g = gpu.upload(c.shape(), c.data()).unwrap();
-    (c, g)
-}
-
-/// Asserts `|got - want| ≤ atol + rtol · |want|` elementwise.
-#[track_caller]
-fn assert_close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    for (i, (&x, &y)) in got.iter().zip(want).enumerate() {
-        let ok = x == y || (x - y).abs() <= atol + rtol * y.abs();
-        assert!(ok, "{what}: element {i}: got {x}, want {y}");
-    }
-}
-
-/// Downloads a GPU tensor.
-fn get(gpu: &Wgpu, t: &WgpuTensor) -> Vec<f32> {
-    gpu.download(t).unwrap()
-}
-
-const TRANSPOSES: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
 
 /// `op(a) · op(b)` of `[m, k] · [k, n]` with `kernel`, checked against the
 /// CPU for every transpose combination.
@@ -51,14 +26,14 @@ fn check_kernel(gpu: &Wgpu, kernel: MatmulKernel, shapes: &[(usize, usize, usize
         for (ta, tb) in TRANSPOSES {
             let a_shape = if ta { Shape::new(k, m) } else { Shape::new(m, k) };
             let b_shape = if tb { Shape::new(n, k) } else { Shape::new(k, n) };
-            let (a_cpu, a) = pair(gpu, a_shape, -1.0, 1.0, 2 * seed as u64);
-            let (b_cpu, b) = pair(gpu, b_shape, -1.0, 1.0, 2 * seed as u64 + 1);
+            let (a_cpu, a) = pair(&CPU, gpu, a_shape, -1.0, 1.0, 2 * seed as u64);
+            let (b_cpu, b) = pair(&CPU, gpu, b_shape, -1.0, 1.0, 2 * seed as u64 + 1);
             let want = CPU.matmul(&a_cpu, ta, &b_cpu, tb).unwrap();
             let got = gpu.matmul_with(kernel, &a, ta, &b, tb).unwrap();
             assert_eq!(got.shape(), want.shape());
             let what = format!("{kernel:?} m={m} k={k} n={n} ta={ta} tb={tb}");
             // Sums of k products of numbers below 1: error ≲ k · 2⁻²⁴.
-            assert_close(&what, &get(gpu, &got), want.data(), 1e-5, 1e-6 * k as f32);
+            assert_close(&what, &download(gpu, &got), want.data(), 1e-5, 1e-6 * k as f32);
         }
     }
 }
@@ -118,7 +93,7 @@ fn the_large_kernel_refuses_shapes_that_are_not_multiples_of_4() {
     assert!(err.to_string().contains("multiples of 4"), "{err}");
     // Auto picks a kernel that can.
     let c = gpu.matmul(&a, false, &b, false).unwrap();
-    assert_eq!(get(&gpu, &c), vec![6.0; 64]);
+    assert_eq!(download(&gpu, &c), vec![6.0; 64]);
 }
 
 #[test]
@@ -150,10 +125,10 @@ fn two_products_in_one_dispatch_match_the_cpu() {
         for (t0, t1) in TRANSPOSES.into_iter().zip(TRANSPOSES.into_iter().rev()) {
             let stored = |m, k, t: bool| if t { Shape::new(k, m) } else { Shape::new(m, k) };
             let s = 10 * seed as u64;
-            let (a0c, a0) = pair(&gpu, stored(m0, k0, t0.0), -1.0, 1.0, s);
-            let (b0c, b0) = pair(&gpu, stored(n0, k0, !t0.1), -1.0, 1.0, s + 1);
-            let (a1c, a1) = pair(&gpu, stored(m1, k1, t1.0), -1.0, 1.0, s + 2);
-            let (b1c, b1) = pair(&gpu, stored(n1, k1, !t1.1), -1.0, 1.0, s + 3);
+            let (a0c, a0) = pair(&CPU, &gpu, stored(m0, k0, t0.0), -1.0, 1.0, s);
+            let (b0c, b0) = pair(&CPU, &gpu, stored(n0, k0, !t0.1), -1.0, 1.0, s + 1);
+            let (a1c, a1) = pair(&CPU, &gpu, stored(m1, k1, t1.0), -1.0, 1.0, s + 2);
+            let (b1c, b1) = pair(&CPU, &gpu, stored(n1, k1, !t1.1), -1.0, 1.0, s + 3);
             gpu.sync().unwrap();
             gpu.reset_stats();
             let (c0, c1) = gpu
@@ -166,14 +141,14 @@ fn two_products_in_one_dispatch_match_the_cpu() {
             assert_eq!((c0.shape(), c1.shape()), (want0.shape(), want1.shape()), "{what}");
             assert_close(
                 &format!("{what}: first"),
-                &get(&gpu, &c0),
+                &download(&gpu, &c0),
                 want0.data(),
                 1e-5,
                 1e-6 * k0 as f32,
             );
             assert_close(
                 &format!("{what}: second"),
-                &get(&gpu, &c1),
+                &download(&gpu, &c1),
                 want1.data(),
                 1e-5,
                 1e-6 * k1 as f32,
@@ -198,10 +173,14 @@ fn long_inner_dimensions_go_to_a_kernel_that_sums_them_all() {
         let a = gpu.fill(Shape::new(4, k), 1.0);
         let b = gpu.fill(Shape::new(k, 4), 1.0);
         let want = vec![k as f32; 16];
-        assert_eq!(get(&gpu, &gpu.matmul(&a, false, &b, false).unwrap()), want, "auto, k = {k}");
+        assert_eq!(
+            download(&gpu, &gpu.matmul(&a, false, &b, false).unwrap()),
+            want,
+            "auto, k = {k}"
+        );
         for kernel in [MatmulKernel::Small, MatmulKernel::Large] {
             match gpu.matmul_with(kernel, &a, false, &b, false) {
-                Ok(c) => assert_eq!(get(&gpu, &c), want, "{kernel:?}, k = {k}"),
+                Ok(c) => assert_eq!(download(&gpu, &c), want, "{kernel:?}, k = {k}"),
                 Err(e) => {
                     assert!(k > 1024, "{kernel:?}, k = {k}: {e}");
                     assert!(e.to_string().contains("k at most 1024"), "{e}");
@@ -209,11 +188,15 @@ fn long_inner_dimensions_go_to_a_kernel_that_sums_them_all() {
             }
         }
         let (_, y) = gpu.linear(&a, &b, None, Some(Unary::Relu)).unwrap();
-        assert_eq!(get(&gpu, &y), want, "linear, k = {k}");
+        assert_eq!(download(&gpu, &y), want, "linear, k = {k}");
         let (c0, c1) = gpu
             .matmul_pair(Product::new(&a, false, &b, false), Product::new(&b, true, &a, true))
             .unwrap();
-        assert_eq!((get(&gpu, &c0), get(&gpu, &c1)), (want.clone(), want), "pair, k = {k}");
+        assert_eq!(
+            (download(&gpu, &c0), download(&gpu, &c1)),
+            (want.clone(), want),
+            "pair, k = {k}"
+        );
     }
 }
 
@@ -249,10 +232,10 @@ fn the_fused_layer_matches_the_plain_ops_and_the_cpu() {
     };
     for (i, &(batch, fan_in, fan_out)) in LAYERS.iter().enumerate() {
         let s = 100 * i as u64;
-        let (x_cpu, x) = pair(&gpu, Shape::new(batch, fan_in), -2.0, 2.0, s);
-        let (w_cpu, w) = pair(&gpu, Shape::new(fan_in, fan_out), -0.5, 0.5, s + 1);
-        let (b_cpu, b) = pair(&gpu, Shape::new(1, fan_out), -1.0, 1.0, s + 2);
-        let (dy_cpu, dy) = pair(&gpu, Shape::new(batch, fan_out), -1.0, 1.0, s + 3);
+        let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(batch, fan_in), -2.0, 2.0, s);
+        let (w_cpu, w) = pair(&CPU, &gpu, Shape::new(fan_in, fan_out), -0.5, 0.5, s + 1);
+        let (b_cpu, b) = pair(&CPU, &gpu, Shape::new(1, fan_out), -1.0, 1.0, s + 2);
+        let (dy_cpu, dy) = pair(&CPU, &gpu, Shape::new(batch, fan_out), -1.0, 1.0, s + 3);
         let tol = 1e-6 * fan_in as f32;
         for act in ACTS {
             for bias in [true, false] {
@@ -264,11 +247,11 @@ fn the_fused_layer_matches_the_plain_ops_and_the_cpu() {
                 for (name, got, plain, cpu) in
                     [("z", &z, &z_plain, &z_cpu), ("y", &y, &y_plain, &y_cpu)]
                 {
-                    let got = get(&gpu, got);
+                    let got = download(&gpu, got);
                     assert_close(
                         &format!("{what}: {name} vs plain"),
                         &got,
-                        &get(&gpu, plain),
+                        &download(&gpu, plain),
                         1e-5,
                         tol,
                     );
@@ -280,23 +263,23 @@ fn the_fused_layer_matches_the_plain_ops_and_the_cpu() {
                     plain_bias_act_backward(&gpu, act, &z, &y, &dy, bias).unwrap();
                 let (dz_cpu, db_cpu) =
                     CPU.bias_act_backward(act, &z_cpu, &y_cpu, &dy_cpu, bias).unwrap();
-                let got = get(&gpu, &dz);
+                let got = download(&gpu, &dz);
                 assert_close(
                     &format!("{what}: dz vs plain"),
                     &got,
-                    &get(&gpu, &dz_plain),
+                    &download(&gpu, &dz_plain),
                     1e-5,
                     tol,
                 );
                 assert_close(&format!("{what}: dz vs cpu"), &got, dz_cpu.data(), 1e-4, tol);
                 assert_eq!(db.is_some(), bias, "{what}");
                 if let (Some(db), Some(db_plain), Some(db_cpu)) = (db, db_plain, db_cpu) {
-                    let got = get(&gpu, &db);
+                    let got = download(&gpu, &db);
                     let tol = tol * batch as f32;
                     assert_close(
                         &format!("{what}: db vs plain"),
                         &got,
-                        &get(&gpu, &db_plain),
+                        &download(&gpu, &db_plain),
                         1e-5,
                         tol,
                     );
@@ -354,24 +337,24 @@ fn gradients_through_fused_layers_match_the_cpu() {
 #[test]
 fn the_fused_bce_matches_the_plain_ops_and_the_cpu() {
     let Some(gpu) = gpu_or_skip("the_fused_bce_matches_the_plain_ops_and_the_cpu") else { return };
-    let (_, g) = pair(&gpu, Shape::scalar(), 0.5, 2.0, 9);
-    let g_cpu = CPU.upload(Shape::scalar(), &get(&gpu, &g)).unwrap();
+    let (_, g) = pair(&CPU, &gpu, Shape::scalar(), 0.5, 2.0, 9);
+    let g_cpu = CPU.upload(Shape::scalar(), &download(&gpu, &g)).unwrap();
     for (i, (rows, cols)) in
         [(1, 1), (1, 7), (7, 1), (128, 1), (64, 3), (300, 257)].into_iter().enumerate()
     {
-        let (x_cpu, x) = pair(&gpu, Shape::new(rows, cols), -8.0, 8.0, i as u64);
+        let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(rows, cols), -8.0, 8.0, i as u64);
         for t_shape in
             [Shape::new(rows, cols), Shape::new(1, cols), Shape::new(rows, 1), Shape::scalar()]
         {
             let what = format!("[{rows}, {cols}] against {t_shape}");
-            let (t_cpu, t) = pair(&gpu, t_shape, 0.0, 1.0, 50 + i as u64);
-            let loss = get(&gpu, &gpu.bce_with_logits(&x, &t).unwrap());
-            let plain = get(&gpu, &plain_bce_with_logits(&gpu, &x, &t).unwrap());
+            let (t_cpu, t) = pair(&CPU, &gpu, t_shape, 0.0, 1.0, 50 + i as u64);
+            let loss = download(&gpu, &gpu.bce_with_logits(&x, &t).unwrap());
+            let plain = download(&gpu, &plain_bce_with_logits(&gpu, &x, &t).unwrap());
             let cpu = CPU.bce_with_logits(&x_cpu, &t_cpu).unwrap();
             assert_close(&format!("{what}: loss vs plain"), &loss, &plain, 1e-5, 1e-6);
             assert_close(&format!("{what}: loss vs cpu"), &loss, cpu.data(), 1e-5, 1e-6);
-            let dx = get(&gpu, &gpu.bce_with_logits_backward(&x, &t, &g).unwrap());
-            let plain = get(&gpu, &plain_bce_with_logits_backward(&gpu, &x, &t, &g).unwrap());
+            let dx = download(&gpu, &gpu.bce_with_logits_backward(&x, &t, &g).unwrap());
+            let plain = download(&gpu, &plain_bce_with_logits_backward(&gpu, &x, &t, &g).unwrap());
             let cpu = CPU.bce_with_logits_backward(&x_cpu, &t_cpu, &g_cpu).unwrap();
             assert_close(&format!("{what}: dx vs plain"), &dx, &plain, 1e-5, 1e-9);
             assert_close(&format!("{what}: dx vs cpu"), &dx, cpu.data(), 1e-5, 1e-9);
@@ -399,7 +382,7 @@ fn the_fused_bce_keeps_its_precision_for_confident_logits() {
     for (x, t, want) in cases {
         let xg = gpu.upload(Shape::scalar(), &[x]).unwrap();
         let tg = gpu.upload(Shape::scalar(), &[t]).unwrap();
-        let got = get(&gpu, &gpu.bce_with_logits(&xg, &tg).unwrap())[0] as f64;
+        let got = download(&gpu, &gpu.bce_with_logits(&xg, &tg).unwrap())[0] as f64;
         assert!((got - want).abs() <= 1e-5 * want, "x = {x}, t = {t}: got {got:e}, want {want:e}");
     }
 }
@@ -460,7 +443,11 @@ fn adam_over_many_tensors_is_adam_on_each_bit_for_bit() {
         );
         for (i, (a, b)) in single.iter().zip(&many).enumerate() {
             for (j, (x, y)) in a.iter().zip(b).enumerate() {
-                assert_eq!(get(&gpu, x), get(&gpu, y), "{count} tensors: tensor {i}, state {j}");
+                assert_eq!(
+                    download(&gpu, x),
+                    download(&gpu, y),
+                    "{count} tensors: tensor {i}, state {j}"
+                );
             }
         }
     }
@@ -481,6 +468,6 @@ fn adam_over_many_tensors_copies_a_shared_parameter_first() {
     // The first step moves every element by lr (m̂ / (√v̂ + ε) = 1, up to
     // f32 rounding): the copy held elsewhere (as a tape's leaf would) keeps
     // the old values.
-    assert_eq!(get(&gpu, &shared), vec![1.0, 2.0, 3.0]);
-    assert_close("updated", &get(&gpu, &p), &[0.5, 1.5, 2.5], 1e-5, 0.0);
+    assert_eq!(download(&gpu, &shared), vec![1.0, 2.0, 3.0]);
+    assert_close("updated", &download(&gpu, &p), &[0.5, 1.5, 2.5], 1e-5, 0.0);
 }

@@ -12,35 +12,10 @@ use minimax_autodiff::{
     concat_cols, concat_rows, AdamStep, Axis, Backend, Binary, Dist, Error, RefTensor, Reference,
     Shape, Tape, TensorShape, Unary, Var,
 };
-use minimax_wgsl::testing::gpu_or_skip;
-use minimax_wgsl::{MatmulKernel, Wgpu, WgpuTensor};
+use minimax_wgsl::testing::{assert_close_to, download, gpu_or_skip, pair, TRANSPOSES};
+use minimax_wgsl::MatmulKernel;
 
 const CPU: Reference<f32> = Reference::new();
-
-/// The same random `[rows, cols]` data on both backends, uniform on `[lo, hi)`.
-fn pair(
-    gpu: &Wgpu,
-    rows: usize,
-    cols: usize,
-    lo: f64,
-    hi: f64,
-    seed: u64,
-) -> (RefTensor<f32>, WgpuTensor) {
-    let c = CPU.random(Shape::new(rows, cols), Dist::Uniform { lo, hi }, seed);
-    let g = gpu.upload(c.shape(), c.data()).unwrap();
-    (c, g)
-}
-
-/// Asserts `|gpu - cpu| ≤ atol + rtol · |cpu|` elementwise (NaNs must match).
-#[track_caller]
-fn assert_close(what: &str, gpu: &Wgpu, g: &WgpuTensor, c: &RefTensor<f32>, rtol: f32, atol: f32) {
-    assert_eq!(g.shape(), c.shape(), "{what}: shapes");
-    let got = gpu.download(g).unwrap();
-    for (i, (&x, &y)) in got.iter().zip(c.data()).enumerate() {
-        let ok = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= atol + rtol * y.abs();
-        assert!(ok, "{what}: element {i} of {}: gpu {x} vs cpu {y}", c.shape());
-    }
-}
 
 // ---------------------------------------------------------------------------
 // matmul
@@ -66,19 +41,19 @@ fn matmul_tiled_and_naive_match_the_cpu_for_every_transpose() {
         (130, 33, 129),
     ];
     for (seed, &(m, k, n)) in shapes.iter().enumerate() {
-        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+        for (ta, tb) in TRANSPOSES {
             // Stored shapes: [m, k] or [k, m]; [k, n] or [n, k].
             let (ar, ac) = if ta { (k, m) } else { (m, k) };
             let (br, bc) = if tb { (n, k) } else { (k, n) };
-            let (a_cpu, a) = pair(&gpu, ar, ac, -1.0, 1.0, 2 * seed as u64);
-            let (b_cpu, b) = pair(&gpu, br, bc, -1.0, 1.0, 2 * seed as u64 + 1);
+            let (a_cpu, a) = pair(&CPU, &gpu, Shape::new(ar, ac), -1.0, 1.0, 2 * seed as u64);
+            let (b_cpu, b) = pair(&CPU, &gpu, Shape::new(br, bc), -1.0, 1.0, 2 * seed as u64 + 1);
             let want = CPU.matmul(&a_cpu, ta, &b_cpu, tb).unwrap();
             // Sums of k products of numbers below 1: error ≲ k · 2⁻²⁴.
             let atol = 1e-6 * k as f32;
             for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
                 let got = gpu.matmul_with(kernel, &a, ta, &b, tb).unwrap();
                 let what = format!("{kernel:?} matmul m={m} k={k} n={n} ta={ta} tb={tb}");
-                assert_close(&what, &gpu, &got, &want, 1e-5, atol);
+                assert_close_to(&what, &gpu, &got, &CPU, &want, 1e-5, atol);
             }
         }
     }
@@ -118,10 +93,10 @@ fn a_long_inner_dimension_is_right() {
 #[test]
 fn shape_errors_are_the_cpus() {
     let Some(gpu) = gpu_or_skip("shape_errors_are_the_cpus") else { return };
-    let (c34, g34) = pair(&gpu, 3, 4, 0.0, 1.0, 1);
-    let (c52, g52) = pair(&gpu, 5, 2, 0.0, 1.0, 2);
-    let (c14, g14) = pair(&gpu, 1, 4, 0.0, 1.0, 3);
-    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+    let (c34, g34) = pair(&CPU, &gpu, Shape::new(3, 4), 0.0, 1.0, 1);
+    let (c52, g52) = pair(&CPU, &gpu, Shape::new(5, 2), 0.0, 1.0, 2);
+    let (c14, g14) = pair(&CPU, &gpu, Shape::new(1, 4), 0.0, 1.0, 3);
+    for (ta, tb) in TRANSPOSES {
         let want = CPU.matmul(&c34, ta, &c52, tb).unwrap_err();
         assert_eq!(gpu.matmul(&g34, ta, &g52, tb).unwrap_err(), want);
         let naive = gpu.matmul_with(MatmulKernel::Naive, &g34, ta, &g52, tb).unwrap_err();
@@ -207,15 +182,31 @@ fn unary_forward_and_backward_match_the_cpu_for_every_op() {
     for (seed, (op, lo, hi)) in every_unary().into_iter().enumerate() {
         for (rows, cols) in [(1, 1), (7, 65), (1, 257)] {
             let seed = 10 * seed as u64 + rows as u64;
-            let (x_cpu, x) = pair(&gpu, rows, cols, lo, hi, seed);
-            let (dy_cpu, dy) = pair(&gpu, rows, cols, -1.0, 1.0, seed + 1000);
+            let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(rows, cols), lo, hi, seed);
+            let (dy_cpu, dy) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, seed + 1000);
             let y_cpu = CPU.unary(op, &x_cpu);
             let y = gpu.unary(op, &x);
             // exp, log, tanh… may differ from the CPU's by a few ulps.
-            assert_close(&format!("{op:?} [{rows}, {cols}]"), &gpu, &y, &y_cpu, 1e-5, 1e-6);
+            assert_close_to(
+                &format!("{op:?} [{rows}, {cols}]"),
+                &gpu,
+                &y,
+                &CPU,
+                &y_cpu,
+                1e-5,
+                1e-6,
+            );
             let dx_cpu = CPU.unary_backward(op, &x_cpu, &y_cpu, &dy_cpu);
             let dx = gpu.unary_backward(op, &x, &y, &dy);
-            assert_close(&format!("{op:?}' [{rows}, {cols}]"), &gpu, &dx, &dx_cpu, 1e-5, 1e-6);
+            assert_close_to(
+                &format!("{op:?}' [{rows}, {cols}]"),
+                &gpu,
+                &dx,
+                &CPU,
+                &dx_cpu,
+                1e-5,
+                1e-6,
+            );
         }
     }
 }
@@ -233,10 +224,47 @@ fn unary_ops_stay_finite_at_extreme_inputs() {
     {
         let y_cpu = CPU.unary(op, &x_cpu);
         let y = gpu.unary(op, &x);
-        assert_close(&format!("{op:?} at extremes"), &gpu, &y, &y_cpu, 1e-6, 1e-7);
+        assert_close_to(&format!("{op:?} at extremes"), &gpu, &y, &CPU, &y_cpu, 1e-6, 1e-7);
         let dx_cpu = CPU.unary_backward(op, &x_cpu, &y_cpu, &dy_cpu);
         let dx = gpu.unary_backward(op, &x, &y, &dy);
-        assert_close(&format!("{op:?}' at extremes"), &gpu, &dx, &dx_cpu, 1e-6, 1e-7);
+        assert_close_to(&format!("{op:?}' at extremes"), &gpu, &dx, &CPU, &dx_cpu, 1e-6, 1e-7);
+    }
+}
+
+#[test]
+fn tanh_of_nan_is_nan_in_the_plain_and_the_fused_kernels() {
+    let Some(gpu) = gpu_or_skip("tanh_of_nan_is_nan_in_the_plain_and_the_fused_kernels") else {
+        return;
+    };
+    // The kernels clamp tanh's input to ±15, and a clamp of NaN may be the
+    // lower bound: tanh(NaN) would come out -1, a finite number.
+    let xs = [f32::NAN, -f32::NAN, 0.5, -20.0, f32::INFINITY, f32::NEG_INFINITY];
+    let shape = Shape::new(xs.len(), 1);
+    let (x_cpu, x) = (CPU.upload(shape, &xs).unwrap(), gpu.upload(shape, &xs).unwrap());
+    let dy_cpu = CPU.fill(shape, 1.0);
+    let dy = gpu.fill(shape, 1.0);
+    let y_cpu = CPU.unary(Unary::Tanh, &x_cpu);
+    let y = gpu.unary(Unary::Tanh, &x);
+    let dx = gpu.unary_backward(Unary::Tanh, &x, &y, &dy);
+    let dx_cpu = CPU.unary_backward(Unary::Tanh, &x_cpu, &y_cpu, &dy_cpu);
+    // A layer [6, 1] · [1, 1] + 0 with tanh: its z is x, its y tanh(x).
+    let (w_cpu, w) = (CPU.fill(Shape::new(1, 1), 1.0), gpu.fill(Shape::new(1, 1), 1.0));
+    let (b_cpu, b) = (CPU.fill(Shape::new(1, 1), 0.0), gpu.fill(Shape::new(1, 1), 0.0));
+    let (z, y_fused) = gpu.linear(&x, &w, Some(&b), Some(Unary::Tanh)).unwrap();
+    let (z_cpu, y_fused_cpu) = CPU.linear(&x_cpu, &w_cpu, Some(&b_cpu), Some(Unary::Tanh)).unwrap();
+    let (dz, _) = gpu.bias_act_backward(Some(Unary::Tanh), &z, &y_fused, &dy, true).unwrap();
+    let (dz_cpu, _) =
+        CPU.bias_act_backward(Some(Unary::Tanh), &z_cpu, &y_fused_cpu, &dy_cpu, true).unwrap();
+    for (what, got, want) in [
+        ("tanh", &y, &y_cpu),
+        ("tanh'", &dx, &dx_cpu),
+        ("fused tanh", &y_fused, &y_fused_cpu),
+        ("fused tanh'", &dz, &dz_cpu),
+    ] {
+        let values = download(&gpu, got);
+        assert!(values[0].is_nan() && values[1].is_nan(), "{what}: {values:?}");
+        // The rest as on the CPU (a NaN matches only a NaN).
+        assert_close_to(what, &gpu, got, &CPU, want, 1e-6, 1e-7);
     }
 }
 
@@ -244,15 +272,15 @@ fn unary_ops_stay_finite_at_extreme_inputs() {
 fn binary_matches_the_cpu_with_every_broadcast() {
     let Some(gpu) = gpu_or_skip("binary_matches_the_cpu_with_every_broadcast") else { return };
     for (rows, cols) in [(1, 1), (65, 7), (1, 257), (63, 1)] {
-        let (a_cpu, a) = pair(&gpu, rows, cols, -2.0, 2.0, 1);
+        let (a_cpu, a) = pair(&CPU, &gpu, Shape::new(rows, cols), -2.0, 2.0, 1);
         // b: same shape, a row, a column, a scalar. Kept away from 0 for div.
         for (br, bc) in [(rows, cols), (1, cols), (rows, 1), (1, 1)] {
-            let (b_cpu, b) = pair(&gpu, br, bc, 0.5, 2.0, 2);
+            let (b_cpu, b) = pair(&CPU, &gpu, Shape::new(br, bc), 0.5, 2.0, 2);
             for op in [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div] {
                 let want = CPU.binary(op, &a_cpu, &b_cpu).unwrap();
                 let got = gpu.binary(op, &a, &b).unwrap();
                 let what = format!("{op:?} [{rows}, {cols}] with [{br}, {bc}]");
-                assert_close(&what, &gpu, &got, &want, 1e-6, 0.0);
+                assert_close_to(&what, &gpu, &got, &CPU, &want, 1e-6, 0.0);
             }
         }
     }
@@ -268,7 +296,7 @@ fn sums_match_the_cpu_on_every_axis() {
     // 257 × 257 and 1 × 70 000 take the two-pass path of the full sum
     // (more than one workgroup); 1 × 1 and 7 × 7 the one-pass path.
     for (rows, cols) in [(1, 1), (7, 7), (63, 65), (257, 257), (1, 70_000), (300, 1)] {
-        let (x_cpu, x) = pair(&gpu, rows, cols, -1.0, 1.0, rows as u64);
+        let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, rows as u64);
         let abs: Vec<f32> = x_cpu.data().iter().map(|v| v.abs()).collect();
         let abs = RefTensor::new(x_cpu.shape(), abs).unwrap();
         for axis in [None, Some(Axis::Rows), Some(Axis::Cols)] {
@@ -312,44 +340,62 @@ fn broadcast_transpose_concat_and_slice_match_the_cpu() {
     for (rows, cols) in [(1, 1), (7, 65), (257, 3), (1, 64)] {
         let to = Shape::new(rows, cols);
         for (xr, xc) in [(1, cols), (rows, 1), (1, 1), (rows, cols)] {
-            let (x_cpu, x) = pair(&gpu, xr, xc, -1.0, 1.0, 5);
+            let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(xr, xc), -1.0, 1.0, 5);
             let want = CPU.broadcast(&x_cpu, to).unwrap();
-            assert_close(
+            assert_close_to(
                 &format!("broadcast [{xr}, {xc}] to {to}"),
                 &gpu,
                 &gpu.broadcast(&x, to).unwrap(),
+                &CPU,
                 &want,
                 0.0,
                 0.0,
             );
         }
-        let (x_cpu, x) = pair(&gpu, rows, cols, -1.0, 1.0, 6);
-        assert_close(
+        let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, 6);
+        assert_close_to(
             &format!("transpose {to}"),
             &gpu,
             &gpu.transpose(&x),
+            &CPU,
             &CPU.transpose(&x_cpu),
             0.0,
             0.0,
         );
-        let (y_cpu, y) = pair(&gpu, rows, 5, -1.0, 1.0, 7);
-        let (z_cpu, z) = pair(&gpu, rows, 1, -1.0, 1.0, 8);
+        let (y_cpu, y) = pair(&CPU, &gpu, Shape::new(rows, 5), -1.0, 1.0, 7);
+        let (z_cpu, z) = pair(&CPU, &gpu, Shape::new(rows, 1), -1.0, 1.0, 8);
         let want = CPU.concat_cols(&[&x_cpu, &y_cpu, &z_cpu, &x_cpu]).unwrap();
         let got = gpu.concat_cols(&[&x, &y, &z, &x]).unwrap();
-        assert_close(&format!("concat_cols with {to}"), &gpu, &got, &want, 0.0, 0.0);
-        let (v_cpu, v) = pair(&gpu, 63, cols, -1.0, 1.0, 9);
+        assert_close_to(&format!("concat_cols with {to}"), &gpu, &got, &CPU, &want, 0.0, 0.0);
+        let (v_cpu, v) = pair(&CPU, &gpu, Shape::new(63, cols), -1.0, 1.0, 9);
         let want = CPU.concat_rows(&[&x_cpu, &v_cpu, &x_cpu]).unwrap();
         let got = gpu.concat_rows(&[&x, &v, &x]).unwrap();
-        assert_close(&format!("concat_rows with {to}"), &gpu, &got, &want, 0.0, 0.0);
+        assert_close_to(&format!("concat_rows with {to}"), &gpu, &got, &CPU, &want, 0.0, 0.0);
         for (start, len) in [(0, 1), (rows - 1, 1), (0, rows), (rows / 2, rows - rows / 2)] {
             let want = CPU.slice_rows(&x_cpu, start, len).unwrap();
             let got = gpu.slice_rows(&x, start, len).unwrap();
-            assert_close(&format!("slice_rows {start}+{len} of {to}"), &gpu, &got, &want, 0.0, 0.0);
+            assert_close_to(
+                &format!("slice_rows {start}+{len} of {to}"),
+                &gpu,
+                &got,
+                &CPU,
+                &want,
+                0.0,
+                0.0,
+            );
         }
         for (start, len) in [(0, 1), (cols - 1, 1), (0, cols), (cols / 2, cols - cols / 2)] {
             let want = CPU.slice_cols(&x_cpu, start, len).unwrap();
             let got = gpu.slice_cols(&x, start, len).unwrap();
-            assert_close(&format!("slice_cols {start}+{len} of {to}"), &gpu, &got, &want, 0.0, 0.0);
+            assert_close_to(
+                &format!("slice_cols {start}+{len} of {to}"),
+                &gpu,
+                &got,
+                &CPU,
+                &want,
+                0.0,
+                0.0,
+            );
         }
     }
 }
@@ -362,7 +408,7 @@ fn broadcast_transpose_concat_and_slice_match_the_cpu() {
 fn fill_and_random_draw_the_cpus_numbers() {
     let Some(gpu) = gpu_or_skip("fill_and_random_draw_the_cpus_numbers") else { return };
     let shape = Shape::new(129, 65);
-    assert_close("fill", &gpu, &gpu.fill(shape, -0.1), &CPU.fill(shape, -0.1), 0.0, 0.0);
+    assert_close_to("fill", &gpu, &gpu.fill(shape, -0.1), &CPU, &CPU.fill(shape, -0.1), 0.0, 0.0);
     for seed in [0, 1, 42, u64::MAX, 0x1234_5678_9abc_def0] {
         // U[0, 1) is (24 random bits) · 2⁻²⁴ on both sides: exactly equal,
         // so the bits match exactly.
@@ -374,10 +420,11 @@ fn fill_and_random_draw_the_cpus_numbers() {
         // A Bernoulli mask compares those bits with p: exactly equal too.
         for p in [0.0, 0.1, 0.5, 0.77, 1.0] {
             let d = Dist::Bernoulli { p };
-            assert_close(
+            assert_close_to(
                 &format!("bernoulli {p}"),
                 &gpu,
                 &gpu.random(shape, d, seed),
+                &CPU,
                 &CPU.random(shape, d, seed),
                 0.0,
                 0.0,
@@ -385,19 +432,21 @@ fn fill_and_random_draw_the_cpus_numbers() {
         }
         // Other ranges and the normal differ by f32 vs f64 rounding only.
         let d = Dist::Uniform { lo: -3.0, hi: 5.0 };
-        assert_close(
+        assert_close_to(
             "uniform [-3, 5)",
             &gpu,
             &gpu.random(shape, d, seed),
+            &CPU,
             &CPU.random(shape, d, seed),
             1e-6,
             1e-6,
         );
         let d = Dist::Normal { mean: 1.0, std: 2.0 };
-        assert_close(
+        assert_close_to(
             "normal(1, 2)",
             &gpu,
             &gpu.random(shape, d, seed),
+            &CPU,
             &CPU.random(shape, d, seed),
             1e-5,
             1e-5,
@@ -413,12 +462,12 @@ fn fill_and_random_draw_the_cpus_numbers() {
 fn sgd_and_adam_steps_match_the_cpu() {
     let Some(gpu) = gpu_or_skip("sgd_and_adam_steps_match_the_cpu") else { return };
     for (rows, cols) in [(1, 1), (63, 65), (1, 257)] {
-        let (mut p_cpu, mut p) = pair(&gpu, rows, cols, -1.0, 1.0, 1);
-        let (mut v_cpu, mut v) = pair(&gpu, rows, cols, 0.0, 0.0, 2); // zeros
+        let (mut p_cpu, mut p) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, 1);
+        let (mut v_cpu, mut v) = pair(&CPU, &gpu, Shape::new(rows, cols), 0.0, 0.0, 2); // zeros
         let (mut m_cpu, mut m) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
         let (mut s_cpu, mut s) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
         for t in 1..=3 {
-            let (g_cpu, g) = pair(&gpu, rows, cols, -1.0, 1.0, 10 + t as u64);
+            let (g_cpu, g) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, 10 + t as u64);
             CPU.sgd_step(&mut p_cpu, &g_cpu, &mut v_cpu, 0.05, 0.9).unwrap();
             gpu.sgd_step(&mut p, &g, &mut v, 0.05, 0.9).unwrap();
             let hp = AdamStep { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, t };
@@ -426,10 +475,10 @@ fn sgd_and_adam_steps_match_the_cpu() {
             gpu.adam_step(&mut p, &g, &mut m, &mut s, hp).unwrap();
         }
         let what = format!("[{rows}, {cols}]");
-        assert_close(&format!("param {what}"), &gpu, &p, &p_cpu, 1e-5, 1e-6);
-        assert_close(&format!("velocity {what}"), &gpu, &v, &v_cpu, 1e-5, 1e-6);
-        assert_close(&format!("adam m {what}"), &gpu, &m, &m_cpu, 1e-5, 1e-6);
-        assert_close(&format!("adam v {what}"), &gpu, &s, &s_cpu, 1e-5, 1e-7);
+        assert_close_to(&format!("param {what}"), &gpu, &p, &CPU, &p_cpu, 1e-5, 1e-6);
+        assert_close_to(&format!("velocity {what}"), &gpu, &v, &CPU, &v_cpu, 1e-5, 1e-6);
+        assert_close_to(&format!("adam m {what}"), &gpu, &m, &CPU, &m_cpu, 1e-5, 1e-6);
+        assert_close_to(&format!("adam v {what}"), &gpu, &s, &CPU, &s_cpu, 1e-5, 1e-7);
     }
 }
 

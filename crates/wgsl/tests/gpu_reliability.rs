@@ -10,7 +10,7 @@
 //! As in `gpu_kernels.rs`, each test gets its GPU from `gpu_or_skip`.
 
 use minimax_autodiff::{rng, Axis, Backend, Dist, Reference, Shape, Tape, TensorShape, Unary};
-use minimax_wgsl::testing::gpu_or_skip;
+use minimax_wgsl::testing::{gpu_or_skip, raw_device, shader_source};
 use minimax_wgsl::MatmulKernel;
 
 const CPU: Reference<f32> = Reference::new();
@@ -198,7 +198,7 @@ fn millions_of_normal_draws_are_finite_with_the_right_moments() {
 /// such log: 2⁻²¹ too high near 1, where the true ln u₁ of a draw u₁ within
 /// 8 · 2⁻²⁴ of 1 is smaller than that, so -2 ln u₁ comes out negative.
 fn random_wgsl_with_the_worst_log() -> String {
-    let source = include_str!("../../../shaders/random.wgsl");
+    let source = shader_source("random.wgsl");
     assert!(source.contains("log(u1)"), "random.wgsl no longer takes log(u1): update this test");
     source.replace("log(", "worst_log(")
         + "\nfn worst_log(x: f32) -> f32 {\n    \
@@ -208,17 +208,7 @@ fn random_wgsl_with_the_worst_log() -> String {
 /// Runs `source` (a `random.wgsl`) for `n` standard normal draws under `key`.
 fn normals_from(source: &str, key: u32, n: u32) -> Vec<f32> {
     use wgpu::util::DeviceExt;
-    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-        backends,
-        ..wgpu::InstanceDescriptor::new_without_display_handle()
-    });
-    let adapter = pollster::block_on(instance.enumerate_adapters(backends))
-        .into_iter()
-        .next()
-        .expect("an adapter (gpu_or_skip found one)");
-    let (device, queue) =
-        pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor::default())).unwrap();
+    let (device, queue) = raw_device();
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: None,
         source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -231,9 +221,16 @@ fn normals_from(source: &str, key: u32, n: u32) -> Vec<f32> {
         compilation_options: Default::default(),
         cache: None,
     });
-    // Params: n, dist = NORMAL, key, threshold, a = mean 0, b = std 1 (and padding).
+    // Params: n, dist = NORMAL (the code the source declares), key,
+    // threshold, a = mean 0, b = std 1 (and padding).
+    let normal: u32 = source
+        .split("const NORMAL: u32 = ")
+        .nth(1)
+        .and_then(|s| s.split('u').next())
+        .and_then(|code| code.parse().ok())
+        .expect("random.wgsl's source declares NORMAL");
     let mut params = [0u8; 32];
-    for (k, word) in [n, 1, key, 0, 0f32.to_bits(), 1f32.to_bits()].into_iter().enumerate() {
+    for (k, word) in [n, normal, key, 0, 0f32.to_bits(), 1f32.to_bits()].into_iter().enumerate() {
         params[4 * k..4 * k + 4].copy_from_slice(&word.to_le_bytes());
     }
     let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -295,7 +292,7 @@ fn normal_draws_stay_finite_with_the_least_accurate_log_wgsl_allows() {
     assert_eq!(bad, 0, "{bad} of {n} draws are not finite");
     // There u₁ ≈ 1, so the draw is about 0: √(-2 ln u₁) ≤ √(2 · 8 · 2⁻²⁴) = 2⁻¹⁰,
     // with the worst log (clamped to 0) and with the shader's own.
-    let own = normals_from(include_str!("../../../shaders/random.wgsl"), key, n);
+    let own = normals_from(&shader_source("random.wgsl"), key, n);
     for (which, v) in [("worst log", z[i as usize]), ("own log", own[i as usize])] {
         assert!(v.abs() <= 1.0 / 1024.0, "draw {i} with the {which}: {v}");
     }

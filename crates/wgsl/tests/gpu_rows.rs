@@ -12,22 +12,15 @@
 //! and is compared with a tolerance.
 
 use minimax_autodiff::{
-    Backend, Dist, Error, HostIndices, IndexInfo, RefTensor, Reference, Shape, Tape, TensorShape,
+    Backend, Dist, Error, HostIndices, IndexInfo, Reference, Shape, Tape, TensorShape,
 };
-use minimax_wgsl::testing::gpu_or_skip;
-use minimax_wgsl::{Wgpu, WgpuIndices, WgpuTensor};
+use minimax_wgsl::testing::{assert_close, assert_finite, assert_same_bits, gpu_or_skip, pair};
+use minimax_wgsl::{Wgpu, WgpuIndices};
 
 const CPU: Reference<f32> = Reference::new();
 
 /// Row counts around the 64-wide and 256-wide edges of workgroups.
 const ROWS: [usize; 6] = [1, 7, 63, 64, 65, 257];
-
-/// The same random `[rows, cols]` data on both backends, uniform on `[lo, hi)`.
-fn pair(gpu: &Wgpu, shape: Shape, lo: f64, hi: f64, seed: u64) -> (RefTensor<f32>, WgpuTensor) {
-    let c = CPU.random(shape, Dist::Uniform { lo, hi }, seed);
-    let g = gpu.upload(shape, c.data()).unwrap();
-    (c, g)
-}
 
 /// `n` indices in `0..bound` (xorshift), the same list on both backends.
 fn indices(gpu: &Wgpu, n: usize, bound: usize, seed: u64) -> (HostIndices, WgpuIndices) {
@@ -43,31 +36,6 @@ fn indices(gpu: &Wgpu, n: usize, bound: usize, seed: u64) -> (HostIndices, WgpuI
     (CPU.upload_indices(&idx).unwrap(), gpu.upload_indices(&idx).unwrap())
 }
 
-/// Asserts the GPU tensor is the CPU one, bit for bit.
-#[track_caller]
-fn assert_same(what: &str, gpu: &Wgpu, g: &WgpuTensor, c: &RefTensor<f32>) {
-    assert_eq!(g.shape(), c.shape(), "{what}: shapes");
-    let got = gpu.download(g).unwrap();
-    for (i, (&x, &y)) in got.iter().zip(c.data()).enumerate() {
-        assert_eq!(
-            x.to_bits(),
-            y.to_bits(),
-            "{what}: element {i} of {}: gpu {x} vs cpu {y}",
-            c.shape()
-        );
-    }
-}
-
-/// Asserts `|gpu - cpu| ≤ atol + rtol · |cpu|` elementwise.
-#[track_caller]
-fn assert_close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    for (i, (&x, &y)) in got.iter().zip(want).enumerate() {
-        assert!(y.is_finite(), "{what}: element {i} is {y} on the CPU");
-        assert!((x - y).abs() <= atol + rtol * y.abs(), "{what}: element {i}: gpu {x} vs cpu {y}");
-    }
-}
-
 #[test]
 fn gather_and_scatter_add_rows_match_the_cpu_bit_for_bit() {
     let Some(gpu) = gpu_or_skip("gather_and_scatter_add_rows_match_the_cpu_bit_for_bit") else {
@@ -77,21 +45,22 @@ fn gather_and_scatter_add_rows_match_the_cpu_bit_for_bit() {
     // (many repeats) and 300 rows (few); n indices for n in ROWS.
     for (seed, data_rows) in [1usize, 5, 300].into_iter().enumerate() {
         for cols in [1, 3, 64, 65] {
-            let (x_cpu, x) = pair(&gpu, Shape::new(data_rows, cols), -1.0, 1.0, seed as u64);
+            let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(data_rows, cols), -1.0, 1.0, seed as u64);
             for n in ROWS {
                 let what = format!("{n} indices into [{data_rows}, {cols}]");
                 let (i_cpu, i) = indices(&gpu, n, data_rows, (n * cols) as u64);
                 let y = gpu.gather_rows(&x, &i).unwrap();
-                assert_same(
+                assert_same_bits(
                     &format!("gather_rows, {what}"),
                     &gpu,
                     &y,
+                    &CPU,
                     &CPU.gather_rows(&x_cpu, &i_cpu).unwrap(),
                 );
-                let (dy_cpu, dy) = pair(&gpu, Shape::new(n, cols), -1.0, 1.0, 7 + n as u64);
+                let (dy_cpu, dy) = pair(&CPU, &gpu, Shape::new(n, cols), -1.0, 1.0, 7 + n as u64);
                 let dx = gpu.scatter_add_rows(&dy, &i, data_rows).unwrap();
                 let want = CPU.scatter_add_rows(&dy_cpu, &i_cpu, data_rows).unwrap();
-                assert_same(&format!("scatter_add_rows, {what}"), &gpu, &dx, &want);
+                assert_same_bits(&format!("scatter_add_rows, {what}"), &gpu, &dx, &CPU, &want);
             }
         }
     }
@@ -119,20 +88,21 @@ fn pick_and_scatter_cols_match_the_cpu_bit_for_bit() {
     for rows in ROWS {
         for cols in [1, 2, 10, 257] {
             let what = format!("[{rows}, {cols}]");
-            let (x_cpu, x) = pair(&gpu, Shape::new(rows, cols), -1.0, 1.0, rows as u64);
+            let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, rows as u64);
             let (l_cpu, l) = indices(&gpu, rows, cols, (rows + cols) as u64);
             let y = gpu.pick_cols(&x, &l).unwrap();
-            assert_same(
+            assert_same_bits(
                 &format!("pick_cols {what}"),
                 &gpu,
                 &y,
+                &CPU,
                 &CPU.pick_cols(&x_cpu, &l_cpu).unwrap(),
             );
-            let (dy_cpu, dy) = pair(&gpu, Shape::new(rows, 1), -1.0, 1.0, 3 + rows as u64);
+            let (dy_cpu, dy) = pair(&CPU, &gpu, Shape::new(rows, 1), -1.0, 1.0, 3 + rows as u64);
             drop(gpu.fill(Shape::new(rows, cols), 7.0)); // a dirty buffer for dx
             let dx = gpu.scatter_cols(&dy, &l, cols).unwrap();
             let want = CPU.scatter_cols(&dy_cpu, &l_cpu, cols).unwrap();
-            assert_same(&format!("scatter_cols {what}"), &gpu, &dx, &want);
+            assert_same_bits(&format!("scatter_cols {what}"), &gpu, &dx, &CPU, &want);
         }
     }
 }
@@ -147,12 +117,13 @@ fn logsumexp_rows_matches_the_cpu_and_is_stable() {
         for cols in [1, 10, 255, 256, 257, 1000] {
             for scale in [3.0, 1000.0] {
                 let shape = Shape::new(rows, cols);
-                let (x_cpu, x) = pair(&gpu, shape, -scale, scale, (rows * cols) as u64);
+                let (x_cpu, x) = pair(&CPU, &gpu, shape, -scale, scale, (rows * cols) as u64);
                 let want = CPU.logsumexp_rows(&x_cpu);
                 let got = gpu.download(&gpu.logsumexp_rows(&x)).unwrap();
                 // exp and ln differ by a few ulps between the two; at ±1000
                 // the answer is ~1000, whose ulp is 6e-5.
                 let what = format!("logsumexp_rows [{rows}, {cols}] of ±{scale}");
+                assert_finite(&what, want.data());
                 assert_close(&what, &got, want.data(), 1e-5, 1e-5);
             }
         }
@@ -219,7 +190,9 @@ fn a_classifier_step_through_the_tape_matches_the_cpu() {
         let got = classifier(&gpu, &data, &w, dims, batch, labels);
         let names = ["loss", "batch mean", "batch var", "d data", "d w", "d gamma"];
         for (name, (g, c)) in names.iter().zip(got.iter().zip(&want)) {
-            assert_close(&format!("{name}, batch of {n}"), g, c, 1e-3, 1e-5);
+            let what = format!("{name}, batch of {n}");
+            assert_finite(&what, c);
+            assert_close(&what, g, c, 1e-3, 1e-5);
         }
     }
 }
@@ -256,7 +229,7 @@ fn a_minibatch_is_one_upload_and_no_download() {
 #[test]
 fn bad_indices_are_the_cpus_errors() {
     let Some(gpu) = gpu_or_skip("bad_indices_are_the_cpus_errors") else { return };
-    let (x_cpu, x) = pair(&gpu, Shape::new(7, 3), 0.0, 1.0, 1);
+    let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(7, 3), 0.0, 1.0, 1);
     let bad = [0, 7, 3];
     let (i_cpu, i) = (CPU.upload_indices(&bad).unwrap(), gpu.upload_indices(&bad).unwrap());
     assert_eq!((i.len(), i.max()), (3, Some((1, 7))));

@@ -18,7 +18,7 @@ mod gan_step;
 
 use gan_step::Gan;
 use minimax_autodiff::Tape;
-use minimax_wgsl::testing::gpu_or_skip;
+use minimax_wgsl::testing::{assert_steady_step, extra_adam_dispatches, gpu_or_skip};
 
 /// Runs `variant` on `workload` until steady, then checks one step's cost
 /// and returns its dispatches, less the Adam dispatches beyond one per
@@ -33,15 +33,11 @@ fn steady_step(workload: &str, variant: &str) -> Option<u64> {
     gan.step(variant, &mut tape);
     let one = gpu.stats();
     println!("{workload}, {variant}: {one}");
-    let what = format!("{workload}, {variant}: {one}");
-    assert_eq!((one.passes, one.submits), (1, 1), "{what}");
-    assert_eq!(one.bind_groups_created, 0, "every bind group comes from the cache: {what}");
-    assert_eq!(one.buffers_allocated, 0, "every buffer comes from the pool: {what}");
-    assert_eq!(one.copies, 0, "the updates are in place: {what}");
-    assert_eq!((one.readbacks, one.uploads), (0, 0), "{what}");
+    let what = format!("{workload}, {variant}");
+    assert_steady_step(&what, &one);
+    assert_eq!(one.uploads, 0, "{what}: {one}");
     // Each network has 3 layers, 6 parameters.
-    let extra_adam = 2 * (6usize.div_ceil(gpu.adam_tensors_per_dispatch()) - 1);
-    Some(one.dispatches - extra_adam as u64)
+    Some(one.dispatches - extra_adam_dispatches(&gpu, &[6, 6]))
 }
 
 #[test]

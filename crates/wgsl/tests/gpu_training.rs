@@ -8,7 +8,7 @@
 //! with SGD + momentum, each optimizer being one fused kernel per parameter.
 
 use minimax_autodiff::{AdamStep, Backend, Dist, Reference, Result, Shape, Tape, Var};
-use minimax_wgsl::testing::gpu_or_skip;
+use minimax_wgsl::testing::{assert_steady_step, gpu_or_skip};
 use minimax_wgsl::Wgpu;
 
 const IN: usize = 4;
@@ -188,14 +188,10 @@ fn a_training_step_is_one_submit_with_no_readback_and_no_new_buffer() {
         trainer.step(&data, 3).unwrap();
         let one = gpu.stats();
         println!("{opt:?}, one step: {one}");
-        assert_eq!(one.submits, 1, "{opt:?}: one step + flush is one submit: {one}");
-        assert_eq!(one.readbacks, 0, "{opt:?}: {one}");
-        assert_eq!(one.buffers_allocated, 0, "{opt:?}: the pool serves every buffer: {one}");
-        assert_eq!(one.copies, 0, "{opt:?}: updates are in place: {one}");
-        // The same step again: every bind group is found in the cache, and
-        // all dispatches go into one compute pass.
-        assert_eq!(one.bind_groups_created, 0, "{opt:?}: the bind groups are cached: {one}");
-        assert_eq!(one.passes, 1, "{opt:?}: one compute pass: {one}");
+        // The same step again: one step + flush is one submit of one
+        // compute pass, the pool serves every buffer, the cache every bind
+        // group, the updates are in place and nothing is read back.
+        assert_steady_step(&format!("{opt:?}"), &one);
         assert_eq!(
             (one.uploads, one.upload_bytes),
             (2, (BATCH * IN * 4 + BATCH * 4) as u64),
