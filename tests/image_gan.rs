@@ -119,7 +119,7 @@ fn the_image_trainer_on_the_gpu_tracks_the_cpu_one() {
     // zero in exact arithmetic (the norm subtracts it again): rounding noise
     // of ~1e-9, which Adam's first steps scale up to ±lr on either device.
     // It changes nothing downstream, so it is left out of the comparison.
-    let (g, _) = on_cpu.players();
+    let (g, _) = on_cpu.nets();
     let cancelled: Vec<String> = g
         .layers()
         .filter(|(_, layer)| matches!(layer, minimax::nn::LayerKind::BatchNorm(_)))

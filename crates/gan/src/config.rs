@@ -479,14 +479,10 @@ impl Config {
             );
         }
         positive("clip", self.clip)?;
-        if let Some(LrDecay { start, to }) = self.lr_decay {
-            if !((0.0..1.0).contains(&start) && to > 0.0 && to <= 1.0) {
-                return Err(format!(
-                    "learning-rate decay needs start in [0, 1) and to in (0, 1], got {start} and {to}"
-                ));
-            }
+        match self.lr_decay {
+            Some(decay) => decay.validate(),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -3,9 +3,10 @@
 
 use crate::config::{Config, DInput};
 use crate::error::TrainError;
+use crate::purpose;
 use crate::snapshot::{LineSnapshot, Snapshot};
 use crate::stats::{bin_centers, histogram_density, js_divergence, mean_std, normal_pdf};
-use crate::train::{purpose, Trainer};
+use crate::train::Trainer;
 use minimax_autodiff::{Backend, Real, Shape, Tape, Var};
 
 /// Bins of the histograms compared by the Jensen–Shannon divergence.

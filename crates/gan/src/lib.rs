@@ -10,7 +10,8 @@
 //! - `loss.rs`: the four games, each with its formula;
 //! - `data.rs`: the real data (a Gaussian, a ring, a grid, moons, a spiral);
 //! - `models.rs`, `config.rs`: G and D, and the presets;
-//! - `train.rs`: Algorithm 1 of the GAN paper, one step;
+//! - `algorithm1.rs`: Algorithm 1 of the GAN paper, one step, for every GAN;
+//! - `train.rs`: the 1-D and 2-D GANs' passes (`image/` has the image GAN's);
 //! - `pass.rs`: a step's plumbing (the tape, reused leaf vectors, the values
 //!   the progress line reads), out of Algorithm 1's way;
 //! - `run.rs`: many steps, with progress, the divergence check and saves;
@@ -19,6 +20,7 @@
 //! - `judge.rs`, `frechet.rs`: judging an image generator by a classifier's
 //!   outputs (class coverage, class KL, Inception Score, Fréchet distance).
 
+pub mod algorithm1;
 pub mod config;
 pub mod counters;
 pub mod coverage;
@@ -32,6 +34,7 @@ pub mod loss;
 pub mod models;
 pub mod pass;
 pub mod plane;
+pub mod purpose;
 pub mod run;
 pub mod snapshot;
 pub mod stats;

@@ -6,12 +6,6 @@ use crate::config::{Config, DInput, GOutput, Latent, Target};
 use minimax_autodiff::{concat_cols, Backend, Dist, Error, Result, Shape, Tape, Var};
 use minimax_nn::{Activation, Context, Mlp, Sequential};
 
-/// Network tags mixed into the run seed for [`Sequential::init_params`]: G's and D's layers draw
-/// from different streams.
-pub const GENERATOR_NET: u64 = 1;
-/// See [`GENERATOR_NET`].
-pub const DISCRIMINATOR_NET: u64 = 2;
-
 /// G: noise `z` in, one sample per row out (`dim` coordinates each).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Generator {

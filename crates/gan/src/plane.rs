@@ -5,8 +5,9 @@
 use crate::coverage::{coverage, Coverage, SAMPLES};
 use crate::error::TrainError;
 use crate::eval::{generate, host};
+use crate::purpose;
 use crate::snapshot::{PlaneSnapshot, HEAT_CELLS};
-use crate::train::{purpose, Trainer};
+use crate::train::Trainer;
 use minimax_autodiff::{Backend, Real, Shape, Tape};
 
 impl<B: Backend> Trainer<B> {

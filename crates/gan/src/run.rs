@@ -147,8 +147,8 @@ impl<B: Backend> Trainer<B> {
         first_step: u64,
         stop: u64,
     ) -> Result<Option<Progress>, TrainError> {
-        let clock = (started, first_step, self.step, stop);
-        progress_report(&self.backend, self.config.loss, &self.passes.last, clock)
+        let clock = (started, first_step, self.players.step, stop);
+        progress_report(&self.players.backend, self.config.loss, &self.players.passes.last, clock)
     }
 
     /// Trains until `config.steps`; see [`Trainer::run_with`].
@@ -190,8 +190,11 @@ impl<B: Backend> Trainer<B> {
     /// infinity, named, if any (see [`first_non_finite`]).
     pub fn first_non_finite(&self) -> Result<Option<String>, TrainError> {
         let (g_opt, d_opt) = self.optimizers();
-        let nets = [("generator", &self.g_params, g_opt), ("discriminator", &self.d_params, d_opt)];
-        first_non_finite(&self.backend, &nets)
+        let nets = [
+            ("generator", &self.players.g_params, g_opt),
+            ("discriminator", &self.players.d_params, d_opt),
+        ];
+        first_non_finite(&self.players.backend, &nets)
     }
 }
 
@@ -252,10 +255,10 @@ pub trait Training: Sized {
 impl<B: Backend> Training for Trainer<B> {
     type Backend = B;
     fn device(&self) -> &B {
-        &self.backend
+        &self.players.backend
     }
     fn steps_done(&self) -> u64 {
-        self.step
+        self.players.step
     }
     fn train_step(&mut self) -> Result<(), TrainError> {
         Trainer::train_step(self)

@@ -1,14 +1,6 @@
-//! The training loop: Algorithm 1 of Goodfellow et al. (2014).
-//!
-//! ```text
-//! for each training step:
-//!     repeat k times:                                   (the D-steps)
-//!         draw m real samples x and m noise vectors z
-//!         update D by descending  ∇_θd  D's loss on (x, G(z))      G's output detached
-//!     repeat g_steps times:                             (the G-steps; 1 in the paper)
-//!         draw m noise vectors z
-//!         update G by descending  ∇_θg  G's loss on D(G(z))         D frozen
-//! ```
+//! [`Trainer`]: the GAN on a 1-D or 2-D target, the [`Game`] whose passes
+//! Algorithm 1 (`algorithm1.rs`) trains. A D-pass draws `m` real samples
+//! from the target and `m` noise vectors; a G-pass draws `m` noise vectors.
 //!
 //! Every random draw (real data, noise, dropout masks, label noise) is made
 //! by the counter-based generator, from a seed derived from `(run seed,
@@ -22,40 +14,16 @@
 //! `log_every` steps) and for checkpoints; [`Backend::flush`] hands each
 //! step's work to the device without waiting.
 
+use crate::algorithm1::{self, Game, Players, Rules};
 use crate::config::{Config, DInput};
 use crate::counters::{CounterHook, DeviceCounters};
 use crate::error::TrainError;
-use crate::loss::GanLoss;
-use crate::models::{Discriminator, Generator, DISCRIMINATOR_NET, GENERATOR_NET};
-use crate::pass::{LeafVecs, Pass, Passes, Player};
+use crate::models::{Discriminator, Generator};
+use crate::pass::{LeafVecs, Pass};
+use crate::purpose::{self, DISCRIMINATOR_NET, GENERATOR_NET};
 use minimax_autodiff::rng::derive_seed;
-use minimax_autodiff::{concat_rows, Backend, Dist, Shape, Tape, Unary, Var};
+use minimax_autodiff::{concat_rows, Backend, Dist, Shape, Tape, Var};
 use minimax_nn::{Optimizer, ParamStore};
-
-/// What a random draw is for. With the run seed, the step and the sub-step
-/// it names the draw's stream: `derive_seed(&[seed, purpose, step, j])`.
-pub mod purpose {
-    /// Real samples for a D-step.
-    pub const REAL: u64 = 1;
-    /// Noise for a D-step's fake batch.
-    pub const NOISE_D: u64 = 2;
-    /// Noise for a G-step.
-    pub const NOISE_G: u64 = 3;
-    /// D's dropout masks on the real batch of a D-step.
-    pub const DROPOUT_REAL: u64 = 4;
-    /// D's dropout masks on the fake batch of a D-step.
-    pub const DROPOUT_FAKE: u64 = 5;
-    /// D's dropout masks in a G-step.
-    pub const DROPOUT_G: u64 = 6;
-    /// Label noise on the real labels.
-    pub const FLIP_REAL: u64 = 7;
-    /// Label noise on the fake labels.
-    pub const FLIP_FAKE: u64 = 8;
-    /// Evaluation samples (see `eval.rs`).
-    pub const EVAL: u64 = 9;
-    /// Figure snapshots (see `eval.rs`).
-    pub const SNAPSHOT: u64 = 10;
-}
 
 /// A GAN being trained: both players' parameters and optimizers, the step
 /// counter, and the config.
@@ -74,16 +42,11 @@ pub mod purpose {
 /// # Ok::<(), minimax_gan::TrainError>(())
 /// ```
 pub struct Trainer<B: Backend> {
-    pub(crate) backend: B,
+    /// Both players' parameters and optimizers, the step, the passes' tape.
+    pub(crate) players: Players<B>,
     pub(crate) config: Config,
     pub(crate) g: Generator,
     pub(crate) d: Discriminator,
-    pub(crate) g_params: ParamStore<B>,
-    pub(crate) d_params: ParamStore<B>,
-    pub(crate) g_opt: Optimizer<B>,
-    pub(crate) d_opt: Optimizer<B>,
-    /// Steps done so far.
-    pub(crate) step: u64,
     /// D's targets `[1, 1]` when there is no label noise: `real_label` and 0.
     fixed_labels: (B::Tensor, B::Tensor),
     /// The same stacked for a joint batch, `[2·batch, 1]`: `batch` rows of
@@ -91,17 +54,14 @@ pub struct Trainer<B: Backend> {
     fixed_joint_labels: B::Tensor,
     /// The label 1 `[1, 1]`, G's target for its fakes.
     one: B::Tensor,
-    /// The tape of every D- and G-pass, reset before each, and the vectors
-    /// of their leaves: kept, so a step in steady state allocates nothing.
-    pub(crate) passes: Passes<B>,
     pub(crate) counters: Option<CounterHook>,
 }
 
 impl<B: Backend> std::fmt::Debug for Trainer<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Trainer")
-            .field("backend", &self.backend.name())
-            .field("step", &self.step)
+            .field("backend", &self.players.backend.name())
+            .field("step", &self.players.step)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -125,20 +85,15 @@ impl<B: Backend> Trainer<B> {
         let column = |v| backend.fill(Shape::new(config.batch, 1), v); // [batch, 1]
         let fixed_joint_labels =
             backend.concat_rows(&[&column(config.real_label), &column(0.0)])?;
+        let one = backend.fill(Shape::scalar(), 1.0);
         Ok(Trainer {
-            backend: backend.clone(),
+            players: Players::new(backend, (g_params, d_params), (g_opt, d_opt)),
             config,
             g,
             d,
-            g_params,
-            d_params,
-            g_opt,
-            d_opt,
-            step: 0,
             fixed_labels,
             fixed_joint_labels,
-            one: backend.fill(Shape::scalar(), 1.0),
-            passes: Passes::new(backend),
+            one,
             counters: None,
         })
     }
@@ -155,12 +110,12 @@ impl<B: Backend> Trainer<B> {
 
     /// The backend.
     pub fn backend(&self) -> &B {
-        &self.backend
+        &self.players.backend
     }
 
     /// Steps done so far.
     pub fn step(&self) -> u64 {
-        self.step
+        self.players.step
     }
 
     /// Sets the total number of steps (to extend a resumed run). Nothing
@@ -183,17 +138,17 @@ impl<B: Backend> Trainer<B> {
 
     /// G's parameters.
     pub fn g_params(&self) -> &ParamStore<B> {
-        &self.g_params
+        &self.players.g_params
     }
 
     /// D's parameters.
     pub fn d_params(&self) -> &ParamStore<B> {
-        &self.d_params
+        &self.players.d_params
     }
 
     /// G's and D's optimizers.
     pub fn optimizers(&self) -> (&Optimizer<B>, &Optimizer<B>) {
-        (&self.g_opt, &self.d_opt)
+        (&self.players.g_opt, &self.players.d_opt)
     }
 
     /// G's and D's parameters and optimizers, mutably, to restore a saved
@@ -201,12 +156,17 @@ impl<B: Backend> Trainer<B> {
     pub fn parts_mut(
         &mut self,
     ) -> (&mut ParamStore<B>, &mut ParamStore<B>, &mut Optimizer<B>, &mut Optimizer<B>) {
-        (&mut self.g_params, &mut self.d_params, &mut self.g_opt, &mut self.d_opt)
+        (
+            &mut self.players.g_params,
+            &mut self.players.d_params,
+            &mut self.players.g_opt,
+            &mut self.players.d_opt,
+        )
     }
 
     /// Sets the number of steps done, to restore a saved run.
     pub fn set_step(&mut self, step: u64) {
-        self.step = step;
+        self.players.step = step;
     }
 
     /// The seed of one draw: `derive_seed(&[seed, purpose, step, j])`.
@@ -274,8 +234,8 @@ impl<B: Backend> Trainer<B> {
         (mut g_vars, mut d_vars): LeafVecs<B>,
     ) -> Result<Pass<B>, TrainError> {
         let c = &self.config;
-        self.g_params.on_tape_into(tape, &mut g_vars);
-        self.d_params.on_tape_into(tape, &mut d_vars);
+        self.players.g_params.on_tape_into(tape, &mut g_vars);
+        self.players.d_params.on_tape_into(tape, &mut d_vars);
         // [batch, dim]: drawn on the device for the 1-D Gaussian, on the
         // host and uploaded for the 2-D sets (see `data.rs`).
         let real = c.target.draw(tape, c.batch, self.stream(purpose::REAL, step, j))?;
@@ -320,8 +280,8 @@ impl<B: Backend> Trainer<B> {
         j: u64,
         (mut g_vars, mut d_vars): LeafVecs<B>,
     ) -> Result<Pass<B>, TrainError> {
-        self.g_params.on_tape_into(tape, &mut g_vars);
-        self.d_params.constants_into(tape, &mut d_vars);
+        self.players.g_params.on_tape_into(tape, &mut g_vars);
+        self.players.d_params.constants_into(tape, &mut d_vars);
         let z = self.g.noise(tape, self.config.batch, self.stream(purpose::NOISE_G, step, j));
         let fake = self.g.forward(&g_vars, &z)?; // [batch, dim], not detached
         let dropout = Some(self.stream(purpose::DROPOUT_G, step, j));
@@ -330,59 +290,42 @@ impl<B: Backend> Trainer<B> {
         Ok(Pass { loss, g_vars, d_vars, logits: fake_logits, fake_logits: None, fake })
     }
 
-    /// One training step of Algorithm 1: `k` D-updates, then `g_steps`
-    /// G-updates, then a flush. Downloads nothing.
-    ///
-    /// Every pass records on the trainer's one tape (`passes.fresh` empties it
-    /// and hands out the leaf vectors); `passes.gradients` differentiates
-    /// the loss, keeps what the progress line needs, takes the vectors
-    /// back and empties the tape before the update, so the update is in
-    /// place and a step in steady state allocates nothing.
+    /// One training step of Algorithm 1 ([`algorithm1::train_step`]): `k`
+    /// D-updates, then `g_steps` G-updates, then a flush. Downloads nothing.
     pub fn train_step(&mut self) -> Result<(), TrainError> {
-        let step = self.step;
-        self.follow_lr_schedule(step);
-        // k D-steps: D learns to tell real from fake; G's output is detached.
-        for j in 0..self.config.d_steps as u64 {
-            let leaves = self.passes.fresh()?;
-            let pass = self.discriminator_pass_into(&self.passes.tape, step, j, leaves)?;
-            let grads = self.passes.gradients(pass, Player::D)?;
-            self.d_opt.step_with(&self.backend, &mut self.d_params, |i| grads.get(i)?.as_ref())?;
-            if self.config.loss == GanLoss::Wasserstein {
-                self.clip_critic(); // WGAN keeps the critic Lipschitz by clipping
-            }
-        }
-        // The G-steps: G learns from D's answer; the gradient flows through D,
-        // but only G's parameters move (D is frozen).
-        for j in 0..self.config.g_steps as u64 {
-            let leaves = self.passes.fresh()?;
-            let pass = self.generator_pass_into(&self.passes.tape, step, j, leaves)?;
-            let grads = self.passes.gradients(pass, Player::G)?;
-            self.g_opt.step_with(&self.backend, &mut self.g_params, |i| grads.get(i)?.as_ref())?;
-        }
-        self.step += 1;
-        self.backend.flush()?;
-        Ok(())
-    }
-
-    /// Sets both learning rates for `step` from the config's schedule.
-    fn follow_lr_schedule(&mut self, step: u64) {
-        if let Some(decay) = self.config.lr_decay {
-            let factor = decay.factor(step, self.config.steps);
-            self.g_opt.set_lr(self.config.g_optimizer.lr() * factor);
-            self.d_opt.set_lr(self.config.d_optimizer.lr() * factor);
-        }
-    }
-
-    /// WGAN's weight clipping: every critic parameter to `[-c, c]`.
-    fn clip_critic(&mut self) {
-        let c = self.config.clip;
-        for p in self.d_params.iter_mut() {
-            p.tensor = self.backend.unary(Unary::Clamp(-c, c), &p.tensor);
-        }
+        algorithm1::train_step(self)
     }
 
     /// Whether D sees moments (Dev Nag) rather than samples.
     pub fn d_sees_moments(&self) -> bool {
         self.config.discriminator.input == DInput::Moments
+    }
+}
+
+/// The 1-D and 2-D GANs' passes, for [`algorithm1::train_step`].
+impl<B: Backend> Game<B> for Trainer<B> {
+    fn players(&mut self) -> &mut Players<B> {
+        &mut self.players
+    }
+
+    fn rules(&self) -> Rules {
+        let c = &self.config;
+        Rules {
+            loss: c.loss,
+            d_steps: c.d_steps,
+            g_steps: c.g_steps,
+            clip: c.clip,
+            lr_decay: c.lr_decay,
+            steps: c.steps,
+            lr: (c.g_optimizer.lr(), c.d_optimizer.lr()),
+        }
+    }
+
+    fn d_pass(&mut self, step: u64, j: u64, leaves: LeafVecs<B>) -> Result<Pass<B>, TrainError> {
+        self.discriminator_pass_into(&self.players.passes.tape, step, j, leaves)
+    }
+
+    fn g_pass(&mut self, step: u64, j: u64, leaves: LeafVecs<B>) -> Result<Pass<B>, TrainError> {
+        self.generator_pass_into(&self.players.passes.tape, step, j, leaves)
     }
 }

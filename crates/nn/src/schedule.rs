@@ -21,6 +21,18 @@ pub struct LrDecay {
 }
 
 impl LrDecay {
+    /// Checks `start` in [0, 1) and `to` in (0, 1], naming both if not.
+    pub fn validate(&self) -> Result<(), String> {
+        let LrDecay { start, to } = *self;
+        if (0.0..1.0).contains(&start) && to > 0.0 && to <= 1.0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "learning-rate decay needs start in [0, 1) and to in (0, 1], got {start} and {to}"
+            ))
+        }
+    }
+
     /// The factor the learning rates are multiplied by in step `step`
     /// (counted from 0) of a run of `steps` steps.
     ///

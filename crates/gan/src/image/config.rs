@@ -6,7 +6,7 @@
 //! hidden layer each, LeakyReLU 0.01, one-sided label smoothing 0.1).
 
 use crate::loss::GanLoss;
-use minimax_nn::{Activation, Init, OptimizerConfig};
+use minimax_nn::{Activation, Init, LrDecay, OptimizerConfig};
 use std::fmt;
 use std::str::FromStr;
 
@@ -98,6 +98,18 @@ pub struct ImageConfig {
     pub real_label: f64,
     /// How both networks' parameters start.
     pub init: Init,
+    /// Wasserstein only: the critic's weights are clipped to `±clip` after
+    /// each D-update. (Absent from configs saved before it: 0.01.)
+    #[serde(default = "default_clip")]
+    pub clip: f64,
+    /// Both learning rates fall linearly over the end of the run, if set.
+    #[serde(default)]
+    pub lr_decay: Option<LrDecay>,
+}
+
+/// WGAN's clipping bound, Arjovsky et al. (2017)'s default.
+fn default_clip() -> f64 {
+    0.01
 }
 
 /// The widest layer, the largest batch and the most pixels an image config
@@ -133,6 +145,8 @@ impl ImageConfig {
             d_optimizer: adam(2e-4),
             real_label: 1.0,
             init: Init::TorchDefault,
+            clip: default_clip(),
+            lr_decay: None,
         };
         match preset {
             ImagePreset::Classic => base,
@@ -195,10 +209,14 @@ impl ImageConfig {
         if !(self.real_label > 0.0 && self.real_label <= 1.0) {
             return Err(format!("real label must be in (0, 1], got {}", self.real_label));
         }
-        if self.loss == GanLoss::Wasserstein {
-            return Err("the image GAN plays the cross-entropy and least-squares games; \
-                        wasserstein needs weight clipping, which the 1-D trainer has"
-                .into());
+        if !self.loss.uses_labels() && self.real_label != 1.0 {
+            return Err("label smoothing needs a loss with labels, not wasserstein".into());
+        }
+        if !(self.clip > 0.0 && self.clip.is_finite()) {
+            return Err(format!("clip must be positive, got {}", self.clip));
+        }
+        if let Some(decay) = self.lr_decay {
+            decay.validate()?;
         }
         self.g_optimizer.validate().map_err(|e| format!("G's optimizer: {e}"))?;
         self.d_optimizer.validate().map_err(|e| format!("D's optimizer: {e}"))

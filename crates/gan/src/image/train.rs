@@ -20,10 +20,12 @@
 //! and update their running statistics; sampling ([`ImageTrainer::sample`])
 //! uses the running ones, as PyTorch's `eval()` does.
 
+use crate::algorithm1::{self, Game, Players, Rules};
 use crate::error::TrainError;
 use crate::image::data::ImageData;
 use crate::image::ImageConfig;
-use crate::pass::{LeafVecs, Pass, Passes, Player};
+use crate::pass::{LeafVecs, Pass};
+use crate::purpose::image as purpose;
 use crate::run::{
     first_non_finite, progress_report, CounterHook, DeviceCounters, Progress, Training,
 };
@@ -32,41 +34,24 @@ use minimax_autodiff::{concat_cols, concat_rows, Backend, Dist, Real, Shape, Tap
 use minimax_nn::{Activation, Context, Mlp, Norm, Optimizer, ParamStore, Sequential};
 use std::time::Instant;
 
-/// What a random draw is for: `derive_seed(&[seed, purpose, step, j])`.
-pub mod purpose {
-    /// G's initial parameters.
-    pub const INIT_G: u64 = 31;
-    /// D's initial parameters.
-    pub const INIT_D: u64 = 32;
-    /// Noise for a D-step's fake batch.
-    pub const NOISE_D: u64 = 33;
-    /// Noise for a G-step.
-    pub const NOISE_G: u64 = 34;
-    /// Noise for samples drawn to judge or picture G.
-    pub const SAMPLE: u64 = 35;
-}
-
 /// An image GAN being trained.
 pub struct ImageTrainer<B: Backend> {
-    backend: B,
+    /// Both players' parameters and optimizers, the step, the passes' tape.
+    players: Players<B>,
     config: ImageConfig,
     data: ImageData<B>,
     g: Sequential,
     d: Sequential,
-    g_params: ParamStore<B>,
-    d_params: ParamStore<B>,
     /// G's batch-norm running statistics (empty without batch norm).
     g_running: ParamStore<B>,
-    g_opt: Optimizer<B>,
-    d_opt: Optimizer<B>,
-    step: u64,
     /// D's targets on the stacked batch `[2·batch, 1]`: `batch` rows of
     /// `real_label` (the real images), then `batch` of 0 (the fakes).
     joint_labels: B::Tensor,
     /// G's target for its fakes, 1 (`[1, 1]`).
     one: B::Tensor,
-    /// The tape of every pass, its leaf vectors, and the last step's values.
-    passes: Passes<B>,
+    /// The one-hot classes `[batch, classes]` of the last D-step's real
+    /// batch, which the G-step asks G for.
+    classes: Option<B::Tensor>,
     /// Reads the device's work counters (see [`ImageTrainer::set_counter_hook`]).
     counters: Option<CounterHook>,
 }
@@ -108,20 +93,15 @@ impl<B: Backend> ImageTrainer<B> {
         let joint_labels = backend.concat_rows(&[&column(config.real_label), &column(0.0)])?;
         let one = backend.fill(Shape::scalar(), 1.0);
         Ok(ImageTrainer {
-            backend: backend.clone(),
+            players: Players::new(backend, (g_params, d_params), (g_opt, d_opt)),
             config,
             data,
             g,
             d,
-            g_params,
-            d_params,
             g_running,
-            g_opt,
-            d_opt,
-            step: 0,
             joint_labels,
             one,
-            passes: Passes::new(backend.clone()),
+            classes: None,
             counters: None,
         })
     }
@@ -133,27 +113,27 @@ impl<B: Backend> ImageTrainer<B> {
 
     /// The backend.
     pub fn backend(&self) -> &B {
-        &self.backend
+        &self.players.backend
     }
 
     /// Steps done so far.
     pub fn step(&self) -> u64 {
-        self.step
+        self.players.step
     }
 
     /// The generator and the discriminator.
-    pub fn players(&self) -> (&Sequential, &Sequential) {
+    pub fn nets(&self) -> (&Sequential, &Sequential) {
         (&self.g, &self.d)
     }
 
     /// G's parameters, D's parameters and G's running statistics.
     pub fn stores(&self) -> (&ParamStore<B>, &ParamStore<B>, &ParamStore<B>) {
-        (&self.g_params, &self.d_params, &self.g_running)
+        (&self.players.g_params, &self.players.d_params, &self.g_running)
     }
 
     /// G's and D's optimizers.
     pub fn optimizers(&self) -> (&Optimizer<B>, &Optimizer<B>) {
-        (&self.g_opt, &self.d_opt)
+        (&self.players.g_opt, &self.players.d_opt)
     }
 
     /// Everything that changes in training, mutably, to restore a saved
@@ -169,11 +149,11 @@ impl<B: Backend> ImageTrainer<B> {
         &mut Optimizer<B>,
     ) {
         (
-            &mut self.g_params,
-            &mut self.d_params,
+            &mut self.players.g_params,
+            &mut self.players.d_params,
             &mut self.g_running,
-            &mut self.g_opt,
-            &mut self.d_opt,
+            &mut self.players.g_opt,
+            &mut self.players.d_opt,
         )
     }
 
@@ -185,88 +165,17 @@ impl<B: Backend> ImageTrainer<B> {
 
     /// Sets the number of steps done, to restore a saved run.
     pub fn set_step(&mut self, step: u64) {
-        self.step = step;
+        self.players.step = step;
     }
 
     fn stream(&self, purpose: u64, step: u64, j: u64) -> u64 {
         derive_seed(&[self.config.seed, purpose, step, j])
     }
 
-    /// One training step of Algorithm 1 (see the module docs). Each pass
-    /// records on the trainer's one tape; `passes.gradients` empties it
-    /// before the update, so the update is in place.
+    /// One training step of Algorithm 1 ([`algorithm1::train_step`]): `k`
+    /// D-updates, then one G-update, then a flush. Downloads nothing.
     pub fn train_step(&mut self) -> Result<(), TrainError> {
-        let (step, k) = (self.step, self.config.d_steps as u64);
-        let mut classes = None; // the last real batch's one-hot classes
-        for j in 0..k {
-            let leaves = self.passes.fresh()?;
-            let (pass, onehot) = self.discriminator_pass(step, j, leaves)?;
-            let grads = self.passes.gradients(pass, Player::D)?;
-            self.d_opt.step_with(&self.backend, &mut self.d_params, |i| grads.get(i)?.as_ref())?;
-            classes = Some(onehot);
-        }
-        // The G-step, asking for the classes of the last real batch.
-        let leaves = self.passes.fresh()?;
-        let pass = self.generator_pass(step, classes.expect("k ≥ 1"), leaves)?;
-        let grads = self.passes.gradients(pass, Player::G)?;
-        self.g_opt.step_with(&self.backend, &mut self.g_params, |i| grads.get(i)?.as_ref())?;
-        self.step += 1;
-        self.backend.flush()?;
-        Ok(())
-    }
-
-    /// D-step `j` of `step`, built on the trainer's tape: D's loss on a
-    /// real batch and a detached fake batch. Returns the pass and the real
-    /// batch's one-hot classes `[batch, classes]`.
-    fn discriminator_pass(
-        &mut self,
-        step: u64,
-        j: u64,
-        (mut g_vars, mut d_vars): LeafVecs<B>,
-    ) -> Result<(Pass<B>, B::Tensor), TrainError> {
-        let k = self.config.d_steps as u64;
-        let tape = &self.passes.tape;
-        self.g_params.constants_into(tape, &mut g_vars); // D-step: G is not trained
-        self.d_params.on_tape_into(tape, &mut d_vars);
-        let batch = self.data.batch(tape, step * k + j)?; // [batch, pixels], [batch, classes]
-        let seed = self.stream(purpose::NOISE_D, step, j);
-        let gen = (&self.g, &mut self.g_running, &self.config);
-        let fake = generate_train(gen, tape, &g_vars, &batch.onehot, seed)?.detach();
-        let conditional = self.config.conditional;
-        let real = with_class(conditional, &batch.images, &batch.onehot)?; // [batch, pixels (+ classes)]
-        let fake_input = with_class(conditional, &fake, &batch.onehot)?;
-        // D scores each image on its own, so it sees both batches as one,
-        // the real rows first: one pass through D instead of two.
-        let both = concat_rows(&[&real, &fake_input])?; // [2·batch, pixels (+ classes)]
-        let logits = self.d.forward(&d_vars, &both)?; // [2·batch, 1]
-        let targets = tape.constant(self.joint_labels.clone());
-        let loss = self.config.loss.d_loss_joint(&logits, &targets)?;
-        let pass = Pass { loss, g_vars, d_vars, logits, fake_logits: None, fake };
-        Ok((pass, batch.onehot.value().clone()))
-    }
-
-    /// The G-step of `step`, built on the trainer's tape: G's loss on D's
-    /// answer to fakes of the given classes. D is frozen: its parameters
-    /// are constants, so the gradient flows through D to G and D's own
-    /// gradients are never computed.
-    fn generator_pass(
-        &mut self,
-        step: u64,
-        classes: B::Tensor,
-        (mut g_vars, mut d_vars): LeafVecs<B>,
-    ) -> Result<Pass<B>, TrainError> {
-        let tape = &self.passes.tape;
-        self.g_params.on_tape_into(tape, &mut g_vars);
-        self.d_params.constants_into(tape, &mut d_vars);
-        let onehot = tape.constant(classes); // [batch, classes]
-        let seed = self.stream(purpose::NOISE_G, step, 0);
-        let gen = (&self.g, &mut self.g_running, &self.config);
-        let fake = generate_train(gen, tape, &g_vars, &onehot, seed)?; // [batch, pixels]
-        let input = with_class(self.config.conditional, &fake, &onehot)?;
-        let fake_logits = self.d.forward(&d_vars, &input)?;
-        let one = tape.constant(self.one.clone());
-        let loss = self.config.loss.g_loss(&fake_logits, &one)?;
-        Ok(Pass { loss, g_vars, d_vars, logits: fake_logits, fake_logits: None, fake })
+        algorithm1::train_step(self)
     }
 
     /// `n` images from G (running batch-norm statistics, no gradients),
@@ -283,7 +192,7 @@ impl<B: Backend> ImageTrainer<B> {
         let mut out = Vec::with_capacity(n * c.pixels);
         for start in (0..n).step_by(SAMPLE_CHUNK) {
             let m = SAMPLE_CHUNK.min(n - start);
-            let tape = Tape::new(self.backend.clone());
+            let tape = Tape::new(self.players.backend.clone());
             let z = tape.random(
                 Shape::new(m, c.latent_dim),
                 Dist::Normal { mean: 0.0, std: 1.0 },
@@ -315,10 +224,11 @@ impl<B: Backend> ImageTrainer<B> {
         let mut out = Vec::with_capacity(n * c.pixels);
         for start in (0..n).step_by(SAMPLE_CHUNK) {
             let m = SAMPLE_CHUNK.min(n - start);
-            let tape = Tape::new(self.backend.clone());
+            let tape = Tape::new(self.players.backend.clone());
             let rows = &z[start * c.latent_dim..(start + m) * c.latent_dim];
             let values: Vec<B::Elem> = rows.iter().map(|&v| B::Elem::from_f64(v as f64)).collect();
-            let z = tape.constant(self.backend.upload(Shape::new(m, c.latent_dim), &values)?);
+            let z =
+                tape.constant(self.players.backend.upload(Shape::new(m, c.latent_dim), &values)?);
             let cl = if c.conditional { &classes[start..start + m] } else { &[][..] };
             out.extend(self.generate_eval(&tape, &z, cl)?);
         }
@@ -335,13 +245,14 @@ impl<B: Backend> ImageTrainer<B> {
     ) -> Result<Vec<f32>, TrainError> {
         let c = &self.config;
         let m = z.shape().rows;
-        let g_vars = self.g_params.constants(tape);
+        let g_vars = self.players.g_params.constants(tape);
         let input = if c.conditional {
             let mut hot = vec![B::Elem::from_f64(0.0); m * c.classes];
             for (i, &class) in classes.iter().take(m).enumerate() {
                 hot[i * c.classes + class.min(c.classes - 1)] = B::Elem::from_f64(1.0);
             }
-            let onehot = tape.constant(self.backend.upload(Shape::new(m, c.classes), &hot)?);
+            let onehot =
+                tape.constant(self.players.backend.upload(Shape::new(m, c.classes), &hot)?);
             concat_cols(&[z, &onehot])? // [m, latent + classes]
         } else {
             z.clone()
@@ -349,6 +260,81 @@ impl<B: Backend> ImageTrainer<B> {
         let eval = Context::new().with_norm(Norm::Eval(&self.g_running));
         let x = self.g.forward_with(&g_vars, &input, eval)?; // [m, pixels]
         Ok(x.to_vec()?.into_iter().map(|v| v.to_f64() as f32).collect())
+    }
+}
+
+/// The image GAN's passes, for [`algorithm1::train_step`].
+impl<B: Backend> Game<B> for ImageTrainer<B> {
+    fn players(&mut self) -> &mut Players<B> {
+        &mut self.players
+    }
+
+    fn rules(&self) -> Rules {
+        let c = &self.config;
+        Rules {
+            loss: c.loss,
+            d_steps: c.d_steps,
+            g_steps: 1,
+            clip: c.clip,
+            lr_decay: c.lr_decay,
+            steps: c.steps,
+            lr: (c.g_optimizer.lr(), c.d_optimizer.lr()),
+        }
+    }
+
+    /// D-step `j` of `step`, built on the trainer's tape: D's loss on a
+    /// real batch and a detached fake batch. Keeps the real batch's one-hot
+    /// classes `[batch, classes]` for the G-step.
+    fn d_pass(
+        &mut self,
+        step: u64,
+        j: u64,
+        (mut g_vars, mut d_vars): LeafVecs<B>,
+    ) -> Result<Pass<B>, TrainError> {
+        let k = self.config.d_steps as u64;
+        let tape = &self.players.passes.tape;
+        self.players.g_params.constants_into(tape, &mut g_vars); // D-step: G is not trained
+        self.players.d_params.on_tape_into(tape, &mut d_vars);
+        let batch = self.data.batch(tape, step * k + j)?; // [batch, pixels], [batch, classes]
+        let seed = self.stream(purpose::NOISE_D, step, j);
+        let gen = (&self.g, &mut self.g_running, &self.config);
+        let fake = generate_train(gen, tape, &g_vars, &batch.onehot, seed)?.detach();
+        let conditional = self.config.conditional;
+        let real = with_class(conditional, &batch.images, &batch.onehot)?; // [batch, pixels (+ classes)]
+        let fake_input = with_class(conditional, &fake, &batch.onehot)?;
+        // D scores each image on its own, so it sees both batches as one,
+        // the real rows first: one pass through D instead of two.
+        let both = concat_rows(&[&real, &fake_input])?; // [2·batch, pixels (+ classes)]
+        let logits = self.d.forward(&d_vars, &both)?; // [2·batch, 1]
+        let targets = tape.constant(self.joint_labels.clone());
+        let loss = self.config.loss.d_loss_joint(&logits, &targets)?;
+        self.classes = Some(batch.onehot.value().clone());
+        Ok(Pass { loss, g_vars, d_vars, logits, fake_logits: None, fake })
+    }
+
+    /// G-step `j` of `step`, built on the trainer's tape: G's loss on D's
+    /// answer to fakes of the last real batch's classes. D is frozen: its
+    /// parameters are constants, so the gradient flows through D to G and
+    /// D's own gradients are never computed.
+    fn g_pass(
+        &mut self,
+        step: u64,
+        j: u64,
+        (mut g_vars, mut d_vars): LeafVecs<B>,
+    ) -> Result<Pass<B>, TrainError> {
+        let tape = &self.players.passes.tape;
+        self.players.g_params.on_tape_into(tape, &mut g_vars);
+        self.players.d_params.constants_into(tape, &mut d_vars);
+        let classes = self.classes.clone().expect("a D-step came first (k ≥ 1)");
+        let onehot = tape.constant(classes); // [batch, classes]
+        let seed = self.stream(purpose::NOISE_G, step, j);
+        let gen = (&self.g, &mut self.g_running, &self.config);
+        let fake = generate_train(gen, tape, &g_vars, &onehot, seed)?; // [batch, pixels]
+        let input = with_class(self.config.conditional, &fake, &onehot)?;
+        let fake_logits = self.d.forward(&d_vars, &input)?;
+        let one = tape.constant(self.one.clone());
+        let loss = self.config.loss.g_loss(&fake_logits, &one)?;
+        Ok(Pass { loss, g_vars, d_vars, logits: fake_logits, fake_logits: None, fake })
     }
 }
 
@@ -386,10 +372,10 @@ const SAMPLE_CHUNK: usize = 1000;
 impl<B: Backend> Training for ImageTrainer<B> {
     type Backend = B;
     fn device(&self) -> &B {
-        &self.backend
+        &self.players.backend
     }
     fn steps_done(&self) -> u64 {
-        self.step
+        self.players.step
     }
     fn train_step(&mut self) -> Result<(), TrainError> {
         ImageTrainer::train_step(self)
@@ -400,15 +386,15 @@ impl<B: Backend> Training for ImageTrainer<B> {
         first_step: u64,
         stop: u64,
     ) -> Result<Option<Progress>, TrainError> {
-        let clock = (started, first_step, self.step, stop);
-        progress_report(&self.backend, self.config.loss, &self.passes.last, clock)
+        let clock = (started, first_step, self.players.step, stop);
+        progress_report(&self.players.backend, self.config.loss, &self.players.passes.last, clock)
     }
     fn first_non_finite(&self) -> Result<Option<String>, TrainError> {
         let nets = [
-            ("generator", &self.g_params, &self.g_opt),
-            ("discriminator", &self.d_params, &self.d_opt),
+            ("generator", &self.players.g_params, &self.players.g_opt),
+            ("discriminator", &self.players.d_params, &self.players.d_opt),
         ];
-        first_non_finite(&self.backend, &nets)
+        first_non_finite(&self.players.backend, &nets)
     }
     fn counters(&self) -> Option<DeviceCounters> {
         self.counters.as_ref().map(|read| read())
