@@ -76,6 +76,33 @@ fn logsumexp_rows_and_its_softmax_gradient() {
 }
 
 #[test]
+fn max_rows_with_a_tie_a_nan_and_infinities() {
+    // y_i = max_j x_ij = x[i, a_i], a_i the first column holding it (a NaN
+    // above every number); dx_ij = G_i · [j = a_i].
+    //   row 0 = [1, 3, 2]:     a = 1, y = 3
+    //   row 1 = [5, 5, -1]:    a tie; a = 0 (the first), y = 5
+    //   row 2 = [0, NaN, 7]:   a = 1, y = NaN (f32::max would skip it: 7)
+    //   row 3 = [-∞, -8, -∞]:  a = 1, y = -8
+    // With G = [2, 3, 5, 7]:
+    //   dx = [[0, 2, 0], [3, 0, 0], [0, 5, 0], [0, 7, 0]]
+    // (the NaN row's gradient is G itself, at the NaN: nothing is
+    // multiplied by NaN).
+    let (nan, inf) = (f64::NAN, f64::INFINITY);
+    let x = [1.0, 3.0, 2.0, 5.0, 5.0, -1.0, 0.0, nan, 7.0, -inf, -8.0, -inf];
+    let g = [2.0, 3.0, 5.0, 7.0];
+    let (y, d) = run(&[(4, 3, &x)], Some(&g), |v| Ok(v[0].max_rows()));
+    assert_eq!([y[0], y[1], y[3]], [3.0, 5.0, -8.0]);
+    assert!(y[2].is_nan(), "a NaN row gives NaN, got {}", y[2]);
+    assert_eq!(d[0], [0.0, 2.0, 0.0, 3.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 7.0, 0.0]);
+    // A row of only -∞ has its maximum -∞ at column 0; rows of no columns
+    // have the maximum of nothing, -∞, and an empty gradient.
+    let (y, d) = run(&[(1, 2, &[-inf, -inf])], Some(&[4.0]), |v| Ok(v[0].max_rows()));
+    assert_eq!((y, &d[0][..]), (vec![-inf], &[4.0, 0.0][..]));
+    let (y, d) = run(&[(2, 0, &[])], Some(&[1.0, 1.0]), |v| Ok(v[0].max_rows()));
+    assert_eq!((y, d[0].len()), (vec![-inf, -inf], 0));
+}
+
+#[test]
 fn softmax_rows_sum_to_one_and_log_softmax_is_its_log() {
     // softmax([0, ln 3]) = [1, 3] / 4 = [¼, ¾]; log_softmax = [ln ¼, ln ¾].
     let x = [0.0, 3f64.ln()];

@@ -27,6 +27,7 @@
 //! | `gather.rs` | `gather_rows` (by [`crate::Backend::Indices`]) | `GatherRowsRule` (a scatter-add) |
 //! | `softmax.rs` | `logsumexp_rows`, `pick_cols` (by label) | `LogSumExpRule` (the softmax), `PickColsRule` (a one-hot) |
 //! | | `log_softmax_rows`, `softmax_rows` | (composed) |
+//! | `max.rs` | `max_rows` | `MaxRowsRule` (to the first maximum) |
 //! | `loss.rs` | `log_sigmoid`, `bce_with_logits`, `mse`, `cross_entropy`, `cross_entropy_probs` | (composed) |
 //! | `fused.rs` | `linear` (a layer `f(x·W + b)`), `bce_logits` (`bce_with_logits` as one op) | `LinearRule`, `BceLogitsRule` |
 //! | `stats.rs` | `moments` (mean, std, skew, excess kurtosis) | (composed) |
@@ -38,6 +39,7 @@ mod fused;
 mod gather;
 mod loss;
 mod matmul;
+mod max;
 mod norm;
 mod reduce;
 mod softmax;
@@ -112,6 +114,7 @@ rules! {
     GatherRows(gather::GatherRowsRule<B>),
     PickCols(softmax::PickColsRule<B>),
     LogSumExp(softmax::LogSumExpRule<B>),
+    MaxRows(max::MaxRowsRule<B>),
     Linear(fused::LinearRule<B>),
     BceLogits(fused::BceLogitsRule<B>),
     Custom(CustomRule<B>),
