@@ -3,13 +3,13 @@
 //! Each primitive op computes its output with the backend, then records on
 //! the tape its backward rule: a small struct, defined in the op's file,
 //! holding what the rule needs (saved inputs or output, flags), whose
-//! [`Rule::backward`], directly below the op with the derivative written in
+//! `Rule::backward`, directly below the op with the derivative written in
 //! its comment, turns the output's gradient into the inputs' gradients. A
 //! rule computes the gradient of an input only if that input needs one.
 //! Only primitives have hand-written rules; composites (mean, the losses,
 //! the moments) are built from primitives and get their gradients for free.
 //!
-//! Every rule is registered once, in the [`rules!`] list at the bottom of
+//! Every rule is registered once, in the `rules!` list at the bottom of
 //! this file: one line that makes it a variant of the tape's `Backward`
 //! enum, stored inline in its node, so recording an op allocates nothing.
 //! (An op defined outside this crate records a boxed closure instead, with

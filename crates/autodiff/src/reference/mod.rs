@@ -3,7 +3,7 @@
 //! kernels (the fused ops are the trait's defaults, made of these
 //! primitives).
 //!
-//! `Reference<f64>` is what every gradient is checked on ([`crate::gradcheck`]),
+//! `Reference<f64>` is what every gradient is checked on ([`crate::gradcheck`](mod@crate::gradcheck)),
 //! and `Reference<f32>` is what the fast backends are tested against: the
 //! tuned CPU backend (crate `minimax-cpu`) and the GPU backend (crate
 //! `minimax-wgsl`), on awkward shapes, forward and backward. Read it as the
