@@ -116,6 +116,34 @@ fn softmax_rows_sum_to_one_and_log_softmax_is_its_log() {
 }
 
 #[test]
+fn log_softmax_rows_keeps_f32_precision_at_logits_near_1e4() {
+    // x = [10000, 10001, 10002]: log_softmax = x - lse with
+    //   lse = 10002 + ln(1 + e^-1 + e^-2) = 10002.40760596…,
+    // so log_softmax = [-2, -1, 0] - 0.40760596… In f32 the ulp at 1e4 is
+    // 2⁻¹⁰ ≈ 1e-3: x - lse computed directly carries lse's rounding (up to
+    // 5e-4), while x - m = [-2, -1, 0] is exact and ln Σ e^(x - m) = 0.4076…
+    // is good to an ulp of 0.4 (3e-8).
+    use minimax_autodiff::Reference;
+    let be = Reference::<f32>::new();
+    let tape = Tape::new(be);
+    let x = tape.leaf(be.upload(Shape::new(1, 3), &[10000.0, 10001.0, 10002.0]).unwrap());
+    let c = (1.0 + (-1.0f64).exp() + (-2.0f64).exp()).ln();
+    let want = [-2.0 - c, -1.0 - c, -c];
+    let err = |got: Vec<f32>| -> f64 {
+        got.iter().zip(&want).map(|(&g, w)| (g as f64 - w).abs()).fold(0.0, f64::max)
+    };
+    let direct = err(x.sub(&x.logsumexp_rows()).unwrap().to_vec().unwrap());
+    let shifted = err(x.log_softmax_rows().unwrap().to_vec().unwrap());
+    assert!(direct > 1e-5, "the direct formula lost {direct} here");
+    assert!(shifted < 1e-7, "log_softmax_rows is off by {shifted}");
+    // softmax = e^(log_softmax): relative error of the same size.
+    let p = x.softmax_rows().unwrap().to_vec().unwrap();
+    for (&p, w) in p.iter().zip(&want) {
+        assert_relative_eq!(p as f64, w.exp(), max_relative = 2e-7);
+    }
+}
+
+#[test]
 fn cross_entropy_two_examples() {
     // z = [[0, 0, 0, 0], [1000, -1000, 1000, -1000]], labels = [1, 3], n = 2.
     //   ℓ₀ = lse(z₀) - z₀₁ = ln 4 - 0 = 2 ln 2
