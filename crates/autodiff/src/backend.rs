@@ -291,6 +291,17 @@ pub trait Backend: Clone + 'static {
     /// ±1000) and the largest term is exactly 1. A row of no columns gives
     /// `ln 0 = -∞`.
     fn logsumexp_rows(&self, x: &Self::Tensor) -> Self::Tensor;
+    /// The maximum of each row, `[n, k] -> [n, 1]`: `y_i = max_j x_ij`,
+    /// taken at the row's argmax, the first column `j` holding the largest
+    /// value, where a NaN counts as larger than everything (so a row with
+    /// a NaN gives NaN, unlike `f32::max`, which skips it) and `-0` ties
+    /// with `+0`. A row of no columns gives `-∞`, the maximum of nothing.
+    fn max_rows(&self, x: &Self::Tensor) -> Self::Tensor;
+    /// The adjoint of [`Backend::max_rows`]: `[n, k]` zeros except
+    /// `dx[i, argmax_i] = dy[i, 0]`, with the argmax of row `i` of `x`
+    /// found as the forward finds it. `dy` must be `[n, 1]` for `x` of
+    /// `[n, k]`.
+    fn max_rows_backward(&self, x: &Self::Tensor, dy: &Self::Tensor) -> Result<Self::Tensor>;
 
     /// SGD with momentum, in place, as PyTorch does it:
     /// `v ← μ v + g`, `p ← p - lr · v`.
@@ -810,6 +821,25 @@ pub fn scatter_cols_shape(dy: Shape, labels: &impl IndexInfo, cols: usize) -> Re
 /// The shape of [`Backend::logsumexp_rows`]: `[n, 1]`.
 pub fn logsumexp_rows_shape(x: Shape) -> Shape {
     Shape::new(x.rows, 1)
+}
+
+/// The shape of [`Backend::max_rows`]: `[n, 1]`.
+pub fn max_rows_shape(x: Shape) -> Shape {
+    Shape::new(x.rows, 1)
+}
+
+/// The shape of [`Backend::max_rows_backward`]: `x`'s, after checking that
+/// `dy` is the column `[n, 1]` of `x`'s `n` rows.
+pub fn max_rows_backward_shape(x: Shape, dy: Shape) -> Result<Shape> {
+    if dy != Shape::new(x.rows, 1) {
+        return Err(shape_error(
+            "max_rows_backward",
+            x,
+            dy,
+            format!("the gradient must be the column [{}, 1] of the rows' maxima", x.rows),
+        ));
+    }
+    Ok(x)
 }
 
 /// Checks a layer `x · w + b` ([`Backend::linear`]) and returns the output

@@ -1,5 +1,5 @@
 //! Gradcheck of the row-wise ops an image classifier and GAN need:
-//! `gather_rows`, `pick_cols`, `logsumexp_rows` (primitives), and what is
+//! `gather_rows`, `pick_cols`, `logsumexp_rows`, `max_rows` (primitives), and what is
 //! composed from them or from older primitives: `log_softmax_rows`,
 //! `softmax_rows`, `cross_entropy`, `cross_entropy_probs`, `batch_norm`,
 //! `batch_norm_eval`.
@@ -104,6 +104,26 @@ fn logsumexp_rows() {
         for seed in SEEDS {
             let what = format!("logsumexp_rows [{rows}, {cols}], seed {seed}");
             check(&what, &[logits(rows, cols, seed)], |v| Ok(v[0].logsumexp_rows()));
+        }
+    }
+}
+
+#[test]
+fn max_rows() {
+    // The max is differentiable where each row's maximum is unique; central
+    // differences of ε = 1e-6 see the true derivative if the two largest
+    // values of every row are further apart than 2ε, checked first (a tie
+    // is the hand-computed test's business).
+    for (rows, cols) in [(1, 1), (1, 7), (7, 1), (3, 5), (33, 65)] {
+        for seed in SEEDS {
+            let x = logits(rows, cols, seed);
+            for row in x.data().chunks_exact(cols) {
+                let mut sorted = row.to_vec();
+                sorted.sort_by(|a, b| b.total_cmp(a));
+                assert!(cols == 1 || sorted[0] - sorted[1] > 1e-3, "a near tie in {row:?}");
+            }
+            let what = format!("max_rows [{rows}, {cols}], seed {seed}");
+            check(&what, &[x], |v| Ok(v[0].max_rows()));
         }
     }
 }

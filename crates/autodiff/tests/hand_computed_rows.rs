@@ -76,6 +76,33 @@ fn logsumexp_rows_and_its_softmax_gradient() {
 }
 
 #[test]
+fn max_rows_with_a_tie_a_nan_and_infinities() {
+    // y_i = max_j x_ij = x[i, a_i], a_i the first column holding it (a NaN
+    // above every number); dx_ij = G_i · [j = a_i].
+    //   row 0 = [1, 3, 2]:     a = 1, y = 3
+    //   row 1 = [5, 5, -1]:    a tie; a = 0 (the first), y = 5
+    //   row 2 = [0, NaN, 7]:   a = 1, y = NaN (f32::max would skip it: 7)
+    //   row 3 = [-∞, -8, -∞]:  a = 1, y = -8
+    // With G = [2, 3, 5, 7]:
+    //   dx = [[0, 2, 0], [3, 0, 0], [0, 5, 0], [0, 7, 0]]
+    // (the NaN row's gradient is G itself, at the NaN: nothing is
+    // multiplied by NaN).
+    let (nan, inf) = (f64::NAN, f64::INFINITY);
+    let x = [1.0, 3.0, 2.0, 5.0, 5.0, -1.0, 0.0, nan, 7.0, -inf, -8.0, -inf];
+    let g = [2.0, 3.0, 5.0, 7.0];
+    let (y, d) = run(&[(4, 3, &x)], Some(&g), |v| Ok(v[0].max_rows()));
+    assert_eq!([y[0], y[1], y[3]], [3.0, 5.0, -8.0]);
+    assert!(y[2].is_nan(), "a NaN row gives NaN, got {}", y[2]);
+    assert_eq!(d[0], [0.0, 2.0, 0.0, 3.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 7.0, 0.0]);
+    // A row of only -∞ has its maximum -∞ at column 0; rows of no columns
+    // have the maximum of nothing, -∞, and an empty gradient.
+    let (y, d) = run(&[(1, 2, &[-inf, -inf])], Some(&[4.0]), |v| Ok(v[0].max_rows()));
+    assert_eq!((y, &d[0][..]), (vec![-inf], &[4.0, 0.0][..]));
+    let (y, d) = run(&[(2, 0, &[])], Some(&[1.0, 1.0]), |v| Ok(v[0].max_rows()));
+    assert_eq!((y, d[0].len()), (vec![-inf, -inf], 0));
+}
+
+#[test]
 fn softmax_rows_sum_to_one_and_log_softmax_is_its_log() {
     // softmax([0, ln 3]) = [1, 3] / 4 = [¼, ¾]; log_softmax = [ln ¼, ln ¾].
     let x = [0.0, 3f64.ln()];
@@ -86,6 +113,34 @@ fn softmax_rows_sum_to_one_and_log_softmax_is_its_log() {
     assert_relative_eq!(&lp[..], &[0.25f64.ln(), 0.75f64.ln()][..], max_relative = 1e-14);
     // d log_softmax_0 / dx_j = [j = 0] - softmax_j = [1 - ¼, -¾] = [¾, -¾].
     assert_relative_eq!(&d[0][..], &[0.75, -0.75][..], max_relative = 1e-14);
+}
+
+#[test]
+fn log_softmax_rows_keeps_f32_precision_at_logits_near_1e4() {
+    // x = [10000, 10001, 10002]: log_softmax = x - lse with
+    //   lse = 10002 + ln(1 + e^-1 + e^-2) = 10002.40760596…,
+    // so log_softmax = [-2, -1, 0] - 0.40760596… In f32 the ulp at 1e4 is
+    // 2⁻¹⁰ ≈ 1e-3: x - lse computed directly carries lse's rounding (up to
+    // 5e-4), while x - m = [-2, -1, 0] is exact and ln Σ e^(x - m) = 0.4076…
+    // is good to an ulp of 0.4 (3e-8).
+    use minimax_autodiff::Reference;
+    let be = Reference::<f32>::new();
+    let tape = Tape::new(be);
+    let x = tape.leaf(be.upload(Shape::new(1, 3), &[10000.0, 10001.0, 10002.0]).unwrap());
+    let c = (1.0 + (-1.0f64).exp() + (-2.0f64).exp()).ln();
+    let want = [-2.0 - c, -1.0 - c, -c];
+    let err = |got: Vec<f32>| -> f64 {
+        got.iter().zip(&want).map(|(&g, w)| (g as f64 - w).abs()).fold(0.0, f64::max)
+    };
+    let direct = err(x.sub(&x.logsumexp_rows()).unwrap().to_vec().unwrap());
+    let shifted = err(x.log_softmax_rows().unwrap().to_vec().unwrap());
+    assert!(direct > 1e-5, "the direct formula lost {direct} here");
+    assert!(shifted < 1e-7, "log_softmax_rows is off by {shifted}");
+    // softmax = e^(log_softmax): relative error of the same size.
+    let p = x.softmax_rows().unwrap().to_vec().unwrap();
+    for (&p, w) in p.iter().zip(&want) {
+        assert_relative_eq!(p as f64, w.exp(), max_relative = 2e-7);
+    }
 }
 
 #[test]

@@ -278,3 +278,15 @@ fn batch_norm_statistics_of_the_wrong_shape() {
     let result = out.updated_running_stats(&zeros(1, 4), &zeros(4, 1), 0.1);
     assert_err(result, &["updated_running_stats: [3, 4] and [4, 1]", why]);
 }
+
+#[test]
+fn max_rows_backward_with_a_gradient_that_is_not_the_column_of_maxima() {
+    // max_rows itself cannot fail ([n, k] -> [n, 1] for every n, k); its
+    // adjoint, called directly, needs dy = [n, 1].
+    let be = B::new();
+    let why = "the gradient must be the column [3, 1] of the rows' maxima";
+    let message = format!("max_rows_backward: [3, 4] and [3, 2]: {why}");
+    assert_err(be.max_rows_backward(&zeros(3, 4), &zeros(3, 2)), &[&message]);
+    assert_err(be.max_rows_backward(&zeros(3, 4), &zeros(2, 1)), &["max_rows_backward: ", why]);
+    assert_eq!(be.max_rows_backward(&zeros(3, 4), &zeros(3, 1)).unwrap().shape(), Shape::new(3, 4));
+}

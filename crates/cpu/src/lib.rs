@@ -53,9 +53,9 @@ pub mod unary;
 
 use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
-    gather_rows_shape, linear_shape, logsumexp_rows_shape, matmul_shape, pick_cols_shape,
-    plain_bias_act_backward, same_shape, scatter_add_rows_shape, scatter_cols_shape,
-    slice_cols_shape, slice_rows_shape, sum_shape, Broadcast,
+    gather_rows_shape, linear_shape, logsumexp_rows_shape, matmul_shape, max_rows_backward_shape,
+    max_rows_shape, pick_cols_shape, plain_bias_act_backward, same_shape, scatter_add_rows_shape,
+    scatter_cols_shape, slice_cols_shape, slice_rows_shape, sum_shape, Broadcast,
 };
 use minimax_autodiff::reference::{optim::sgd, rows};
 use minimax_autodiff::{
@@ -460,6 +460,18 @@ impl<T: Real> Backend for Cpu<T> {
     fn logsumexp_rows(&self, x: &CpuTensor<T>) -> CpuTensor<T> {
         let shape = logsumexp_rows_shape(x.shape); // [n, 1]
         CpuTensor::build(shape, |out| rows::logsumexp_rows(&x.data, x.shape.cols, out))
+    }
+
+    // The maximum and its adjoint: the reference's loops, as they are (one
+    // comparison per element, nothing to tune).
+    fn max_rows(&self, x: &CpuTensor<T>) -> CpuTensor<T> {
+        let shape = max_rows_shape(x.shape); // [n, 1]
+        CpuTensor::build(shape, |out| rows::max_rows(&x.data, x.shape.cols, out))
+    }
+
+    fn max_rows_backward(&self, x: &CpuTensor<T>, dy: &CpuTensor<T>) -> Result<CpuTensor<T>> {
+        let shape = max_rows_backward_shape(x.shape, dy.shape)?; // [n, k]
+        Ok(CpuTensor::build(shape, |dx| rows::max_rows_backward(&x.data, &dy.data, shape.cols, dx)))
     }
 
     fn sgd_step(

@@ -8,6 +8,7 @@
 //! sums) or computed with the fast `f32` e^x, tanh and σ agrees within a
 //! tolerance scaled to the type's precision.
 
+use minimax_autodiff::reference::rows;
 use minimax_autodiff::{
     AdamStep, AdamTensors, Axis, Backend, Binary, Dist, HostIndices, Real, RefTensor, Reference,
     Shape, TensorShape, Unary,
@@ -206,6 +207,39 @@ fn copies_and_rows<T: Real>() {
     }
 }
 
+fn max_rows<T: Real>() {
+    let (r, c) = (Reference::<T>::new(), Cpu::<T>::new());
+    for rows in SIZES {
+        for cols in SIZES {
+            let shape = Shape::new(rows, cols);
+            let (ar, _) = pair::<T>(shape, -3.0, 3.0, (rows * cols) as u64);
+            // A NaN in row 0, a tie in the last row (its first maximum
+            // copied to its end), then the same values on both.
+            let mut x = ar.data().to_vec();
+            x[cols / 2] = T::from_f64(f64::NAN);
+            let last = &mut x[(rows - 1) * cols..];
+            let first_max = last[rows::argmax(last).unwrap()];
+            last[cols - 1] = first_max;
+            let (xr, xc) = (r.upload(shape, &x).unwrap(), c.upload(shape, &x).unwrap());
+            let (yr, yc) = (r.max_rows(&xr), c.max_rows(&xc));
+            same(&format!("max_rows {shape}"), &yr, &yc);
+            assert!(yr.data()[0].to_f64().is_nan(), "max_rows {shape}: the NaN row");
+            let (dr, dc) = pair::<T>(Shape::new(rows, 1), -3.0, 3.0, 11);
+            let what = format!("max_rows_backward {shape}");
+            same(
+                &what,
+                &r.max_rows_backward(&xr, &dr).unwrap(),
+                &c.max_rows_backward(&xc, &dc).unwrap(),
+            );
+        }
+    }
+    // No columns: -∞ and an empty gradient on both.
+    let (xr, xc) =
+        (r.upload(Shape::new(3, 0), &[]).unwrap(), c.upload(Shape::new(3, 0), &[]).unwrap());
+    same("max_rows [3, 0]", &r.max_rows(&xr), &c.max_rows(&xc));
+    assert_eq!(c.max_rows(&xc).data(), [T::from_f64(f64::NEG_INFINITY); 3]);
+}
+
 fn random_draws<T: Real>() {
     let (r, c) = (Reference::<T>::new(), Cpu::<T>::new());
     for n in SIZES {
@@ -325,6 +359,12 @@ fn elementwise_ops_match_the_reference() {
 fn copies_and_row_ops_match_the_reference() {
     copies_and_rows::<f32>();
     copies_and_rows::<f64>();
+}
+
+#[test]
+fn max_rows_matches_the_reference() {
+    max_rows::<f32>();
+    max_rows::<f64>();
 }
 
 #[test]

@@ -449,6 +449,14 @@ impl Backend for Wgpu {
         rows::logsumexp_rows(self, x)
     }
 
+    fn max_rows(&self, x: &WgpuTensor) -> WgpuTensor {
+        rows::max_rows(self, x)
+    }
+
+    fn max_rows_backward(&self, x: &WgpuTensor, dy: &WgpuTensor) -> Result<WgpuTensor> {
+        rows::max_rows_backward(self, x, dy)
+    }
+
     fn sgd_step(
         &self,
         param: &mut WgpuTensor,

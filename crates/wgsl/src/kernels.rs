@@ -197,6 +197,9 @@ kernels! {
     ScatterCols => "pick.wgsl", "scatter_cols", RowsParams, &[Read, Read, Write];
     // x, out
     LogSumExpRows => "logsumexp.wgsl", "logsumexp_rows", RowsParams, &[Read, Write];
+    MaxRows => "max_rows.wgsl", "max_rows", RowsParams, &[Read, Write];
+    // x, out (= dx), dy
+    MaxRowsBackward => "max_rows.wgsl", "max_rows_backward", RowsParams, &[Read, Write, Read];
     // a, b, z, bias, y
     MatmulSmall => "matmul_small.wgsl" + "activation.wgsl", "main", MatmulFusedParams,
         &[Read, Read, Write, Read, Write], codes [Activation];

@@ -154,7 +154,7 @@ pub(crate) struct GatherParams {
     pub cols: u32,
 }
 
-/// `pick.wgsl` and `logsumexp.wgsl`.
+/// `pick.wgsl`, `logsumexp.wgsl` and `max_rows.wgsl`.
 #[repr(C)]
 #[derive(Copy, Clone, Pod, Zeroable)]
 pub(crate) struct RowsParams {

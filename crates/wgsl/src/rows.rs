@@ -1,7 +1,8 @@
 //! The row-wise primitives of `Backend` on the GPU: indices, gathering and
 //! scattering rows (`shaders/gather.wgsl`), picking a column per row by
-//! label and scattering it back (`shaders/pick.wgsl`), and the log-sum-exp
-//! of each row (`shaders/logsumexp.wgsl`). Each reads as the methods of
+//! label and scattering it back (`shaders/pick.wgsl`), the log-sum-exp
+//! of each row (`shaders/logsumexp.wgsl`), and the maximum of each row and
+//! its adjoint (`shaders/max_rows.wgsl`). Each reads as the methods of
 //! `backend.rs` do: check, take an output, fill in the parameters, dispatch.
 //! The checks are on the host, against what [`WgpuIndices`] recorded at
 //! upload: nothing here downloads anything.
@@ -12,8 +13,8 @@ use crate::params::{FillParams, GatherParams, RowsParams};
 use crate::tensor::{index_words, WgpuIndices};
 use crate::{Wgpu, WgpuTensor};
 use minimax_autodiff::backend::{
-    gather_rows_shape, index_max, logsumexp_rows_shape, pick_cols_shape, scatter_add_rows_shape,
-    scatter_cols_shape,
+    gather_rows_shape, index_max, logsumexp_rows_shape, max_rows_backward_shape, max_rows_shape,
+    pick_cols_shape, scatter_add_rows_shape, scatter_cols_shape,
 };
 use minimax_autodiff::{Error, Result};
 use std::sync::Arc;
@@ -111,4 +112,32 @@ pub(crate) fn logsumexp_rows(gpu: &Wgpu, x: &WgpuTensor) -> WgpuTensor {
         gpu.ctx.dispatch(K::LogSumExpRows, &params, &[&x.buffer, &out], grid(shape.rows));
     }
     WgpuTensor::new(shape, out)
+}
+
+/// The maximum of each row: one workgroup per row. A row of no columns is
+/// `-∞`, the maximum of nothing, filled in here.
+pub(crate) fn max_rows(gpu: &Wgpu, x: &WgpuTensor) -> WgpuTensor {
+    let shape = max_rows_shape(x.shape); // [rows, 1]
+    let out = gpu.ctx.output("max_rows", shape);
+    if x.shape.cols == 0 {
+        let params = FillParams { n: u(shape.rows), value: f32::NEG_INFINITY };
+        gpu.ctx.dispatch(K::Fill, &params, &[&out], grid_1d(shape.rows));
+    } else {
+        let params = RowsParams { rows: u(x.shape.rows), cols: u(x.shape.cols) };
+        gpu.ctx.dispatch(K::MaxRows, &params, &[&x.buffer, &out], grid(shape.rows));
+    }
+    WgpuTensor::new(shape, out)
+}
+
+/// `dx[i, j] = dy[i]` at the argmax `j` of row `i` of `x`, else 0: one
+/// workgroup per row, which finds the argmax again and writes the row.
+pub(crate) fn max_rows_backward(gpu: &Wgpu, x: &WgpuTensor, dy: &WgpuTensor) -> Result<WgpuTensor> {
+    let shape = max_rows_backward_shape(x.shape, dy.shape)?; // [rows, cols]
+    let dx = gpu.ctx.output("max_rows_backward", shape);
+    let params = RowsParams { rows: u(shape.rows), cols: u(shape.cols) };
+    let buffers = [&*x.buffer, &dx, &*dy.buffer];
+    // No columns: dx is empty, and nothing is dispatched.
+    let groups = if shape.cols == 0 { 0 } else { shape.rows };
+    gpu.ctx.dispatch(K::MaxRowsBackward, &params, &buffers, grid(groups));
+    Ok(WgpuTensor::new(shape, dx))
 }

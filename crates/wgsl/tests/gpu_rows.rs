@@ -1,14 +1,14 @@
 //! The row-wise GPU kernels (`shaders/gather.wgsl`, `shaders/pick.wgsl`,
-//! `shaders/logsumexp.wgsl`) against the CPU reference, `Reference<f32>`, on
+//! `shaders/logsumexp.wgsl`, `shaders/max_rows.wgsl`) against the CPU reference, `Reference<f32>`, on
 //! awkward shapes (1, 7, 63, 64, 65, 257 rows; several column counts),
 //! forward and backward, directly and through the tape (cross-entropy,
 //! softmax, batch norm); and the promise that makes a resident data set
 //! worth having: a minibatch is gathered with one upload (its indices) and
 //! no download.
 //!
-//! Gathers, scatters and picks move numbers without arithmetic, or add
-//! them in the same order as the CPU (the scatter-add), so they must agree
-//! bit for bit; the log-sum-exp goes through the GPU's own `exp` and `ln`
+//! Gathers, scatters, picks and row maxima move numbers without
+//! arithmetic, or add them in the same order as the CPU (the scatter-add),
+//! so they must agree bit for bit; the log-sum-exp goes through the GPU's own `exp` and `ln`
 //! and is compared with a tolerance.
 
 use minimax_autodiff::{
@@ -131,6 +131,89 @@ fn logsumexp_rows_matches_the_cpu_and_is_stable() {
     // A row of no columns is ln 0 = -∞, as on the CPU.
     let empty = gpu.upload(Shape::new(3, 0), &[]).unwrap();
     assert_eq!(gpu.download(&gpu.logsumexp_rows(&empty)).unwrap(), [f32::NEG_INFINITY; 3]);
+}
+
+/// `[rows, cols]` values on both backends, uniform on [-3, 3), except for a
+/// NaN in row 0 (at column `cols / 2`), a tie for the maximum in the last
+/// row (its first maximum copied to its last column, so the gradient must
+/// pick the earlier one), and `-∞`, `-0` and `+0` in row 1 where it has
+/// room. A NaN's bits are kept by both.
+fn max_rows_input(
+    gpu: &Wgpu,
+    rows: usize,
+    cols: usize,
+) -> (minimax_autodiff::RefTensor<f32>, minimax_wgsl::WgpuTensor) {
+    let shape = Shape::new(rows, cols);
+    let mut x = CPU
+        .download(&CPU.random(shape, Dist::Uniform { lo: -3.0, hi: 3.0 }, (rows * cols) as u64))
+        .unwrap();
+    x[cols / 2] = f32::NAN;
+    if rows > 2 && cols > 3 {
+        x[cols..cols + 3].copy_from_slice(&[f32::NEG_INFINITY, -0.0, 0.0]);
+    }
+    let last = &mut x[(rows - 1) * cols..];
+    let first_max = last[minimax_autodiff::reference::rows::argmax(last).unwrap()];
+    last[cols - 1] = first_max;
+    (CPU.upload(shape, &x).unwrap(), gpu.upload(shape, &x).unwrap())
+}
+
+#[test]
+fn max_rows_and_its_backward_match_the_cpu_bit_for_bit() {
+    let Some(gpu) = gpu_or_skip("max_rows_and_its_backward_match_the_cpu_bit_for_bit") else {
+        return;
+    };
+    // Columns: one, 10, either side of the 256-wide workgroup, more than 3
+    // per lane; then one row of 70 000 columns, more than llvmpipe's 65 535
+    // loop iterations if one invocation walked it (its maximum near the end).
+    let shapes = ROWS.iter().flat_map(|&r| [1, 10, 255, 256, 257, 1000].map(|c| (r, c)));
+    for (rows, cols) in shapes.chain([(1, 70_000), (2, 70_000)]) {
+        let what = format!("[{rows}, {cols}]");
+        let (x_cpu, x) = max_rows_input(&gpu, rows, cols);
+        let y_cpu = CPU.max_rows(&x_cpu);
+        assert!(y_cpu.data()[0].is_nan(), "{what}: the NaN row");
+        assert_same_bits(&format!("max_rows {what}"), &gpu, &gpu.max_rows(&x), &CPU, &y_cpu);
+        let (dy_cpu, dy) = pair(&CPU, &gpu, Shape::new(rows, 1), -1.0, 1.0, 5 + rows as u64);
+        drop(gpu.fill(Shape::new(rows, cols), 7.0)); // a dirty buffer for dx
+        let dx = gpu.max_rows_backward(&x, &dy).unwrap();
+        let want = CPU.max_rows_backward(&x_cpu, &dy_cpu).unwrap();
+        assert_same_bits(&format!("max_rows_backward {what}"), &gpu, &dx, &CPU, &want);
+    }
+    // The long row's maximum at its very end: the last lane's last column.
+    let mut x = vec![0.0f32; 70_000];
+    x[69_999] = 1.0;
+    let long = gpu.upload(Shape::new(1, 70_000), &x).unwrap();
+    assert_eq!(gpu.download(&gpu.max_rows(&long)).unwrap(), [1.0]);
+    // A row of no columns is -∞, as on the CPU, and its gradient empty.
+    let empty = gpu.upload(Shape::new(3, 0), &[]).unwrap();
+    assert_eq!(gpu.download(&gpu.max_rows(&empty)).unwrap(), [f32::NEG_INFINITY; 3]);
+    let dy = gpu.upload(Shape::new(3, 1), &[1.0; 3]).unwrap();
+    assert_eq!(gpu.max_rows_backward(&empty, &dy).unwrap().shape(), Shape::new(3, 0));
+    // A bad dy is the CPU's error.
+    let x = gpu.upload(Shape::new(3, 2), &[0.0; 6]).unwrap();
+    let (got, want) = (
+        gpu.max_rows_backward(&x, &x),
+        CPU.max_rows_backward(&CPU.fill(Shape::new(3, 2), 0.0), &CPU.fill(Shape::new(3, 2), 0.0)),
+    );
+    assert_eq!(got.unwrap_err().to_string(), want.unwrap_err().to_string());
+}
+
+#[test]
+fn max_rows_through_the_tape_matches_the_cpu() {
+    let Some(gpu) = gpu_or_skip("max_rows_through_the_tape_matches_the_cpu") else { return };
+    // L = Σ_i w_i · max_j x_ij: the gradient of x is w_i at each row's argmax.
+    let (x_cpu, x_gpu) = max_rows_input(&gpu, 65, 257);
+    fn grad<B: Backend<Elem = f32>>(be: &B, x: &B::Tensor) -> Vec<f32> {
+        let tape = Tape::new(be.clone());
+        let x = tape.leaf(x.clone());
+        let w: Vec<f32> = (0..65).map(|i| (i as f32 - 32.0) / 8.0).collect(); // exact
+        let w = be.upload(Shape::new(65, 1), &w).unwrap();
+        let loss = x.max_rows().mul(&tape.constant(w)).unwrap().sum();
+        let grads = tape.backward(&loss).unwrap();
+        be.download(grads.get(&x).unwrap()).unwrap()
+    }
+    let (got, want) = (grad(&gpu, &x_gpu), grad(&CPU, &x_cpu));
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&got), bits(&want));
 }
 
 /// A classifier's loss through the tape: `x` gathered from a resident data

@@ -3,13 +3,13 @@
 //! Each primitive op computes its output with the backend, then records on
 //! the tape its backward rule: a small struct, defined in the op's file,
 //! holding what the rule needs (saved inputs or output, flags), whose
-//! [`Rule::backward`], directly below the op with the derivative written in
+//! `Rule::backward`, directly below the op with the derivative written in
 //! its comment, turns the output's gradient into the inputs' gradients. A
 //! rule computes the gradient of an input only if that input needs one.
 //! Only primitives have hand-written rules; composites (mean, the losses,
 //! the moments) are built from primitives and get their gradients for free.
 //!
-//! Every rule is registered once, in the [`rules!`] list at the bottom of
+//! Every rule is registered once, in the `rules!` list at the bottom of
 //! this file: one line that makes it a variant of the tape's `Backward`
 //! enum, stored inline in its node, so recording an op allocates nothing.
 //! (An op defined outside this crate records a boxed closure instead, with
@@ -27,6 +27,7 @@
 //! | `gather.rs` | `gather_rows` (by [`crate::Backend::Indices`]) | `GatherRowsRule` (a scatter-add) |
 //! | `softmax.rs` | `logsumexp_rows`, `pick_cols` (by label) | `LogSumExpRule` (the softmax), `PickColsRule` (a one-hot) |
 //! | | `log_softmax_rows`, `softmax_rows` | (composed) |
+//! | `max.rs` | `max_rows` | `MaxRowsRule` (to the first maximum) |
 //! | `loss.rs` | `log_sigmoid`, `bce_with_logits`, `mse`, `cross_entropy`, `cross_entropy_probs` | (composed) |
 //! | `fused.rs` | `linear` (a layer `f(x·W + b)`), `bce_logits` (`bce_with_logits` as one op) | `LinearRule`, `BceLogitsRule` |
 //! | `stats.rs` | `moments` (mean, std, skew, excess kurtosis) | (composed) |
@@ -38,6 +39,7 @@ mod fused;
 mod gather;
 mod loss;
 mod matmul;
+mod max;
 mod norm;
 mod reduce;
 mod softmax;
@@ -112,6 +114,7 @@ rules! {
     GatherRows(gather::GatherRowsRule<B>),
     PickCols(softmax::PickColsRule<B>),
     LogSumExp(softmax::LogSumExpRule<B>),
+    MaxRows(max::MaxRowsRule<B>),
     Linear(fused::LinearRule<B>),
     BceLogits(fused::BceLogitsRule<B>),
     Custom(CustomRule<B>),

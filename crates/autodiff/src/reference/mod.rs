@@ -3,7 +3,7 @@
 //! kernels (the fused ops are the trait's defaults, made of these
 //! primitives).
 //!
-//! `Reference<f64>` is what every gradient is checked on ([`crate::gradcheck`]),
+//! `Reference<f64>` is what every gradient is checked on ([`crate::gradcheck`](mod@crate::gradcheck)),
 //! and `Reference<f32>` is what the fast backends are tested against: the
 //! tuned CPU backend (crate `minimax-cpu`) and the GPU backend (crate
 //! `minimax-wgsl`), on awkward shapes, forward and backward. Read it as the
@@ -12,7 +12,7 @@
 //!
 //! - `unary.rs`: each elementwise function `f` and its derivative `df`;
 //! - `matmul.rs`: the triple loop;
-//! - `rows.rs`: gathers, scatters and the log-sum-exp of each row;
+//! - `rows.rs`: gathers, scatters, the log-sum-exp and the maximum of each row;
 //! - `optim.rs`: SGD and Adam by their definitions.
 
 pub mod matmul;
@@ -24,8 +24,9 @@ pub use rows::HostIndices;
 
 use crate::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
-    gather_rows_shape, logsumexp_rows_shape, matmul_shape, pick_cols_shape, same_shape,
-    scatter_add_rows_shape, scatter_cols_shape, slice_cols_shape, slice_rows_shape, sum_shape,
+    gather_rows_shape, logsumexp_rows_shape, matmul_shape, max_rows_backward_shape, max_rows_shape,
+    pick_cols_shape, same_shape, scatter_add_rows_shape, scatter_cols_shape, slice_cols_shape,
+    slice_rows_shape, sum_shape,
 };
 use crate::{rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape};
 use crate::{TensorShape, Unary};
@@ -282,6 +283,20 @@ impl<T: Real> Backend for Reference<T> {
         let mut out = vec![T::zero(); shape.numel()];
         rows::logsumexp_rows(&x.data, x.shape.cols, &mut out);
         RefTensor { shape, data: Arc::new(out) }
+    }
+
+    fn max_rows(&self, x: &RefTensor<T>) -> RefTensor<T> {
+        let shape = max_rows_shape(x.shape); // [n, 1]
+        let mut out = vec![T::zero(); shape.numel()];
+        rows::max_rows(&x.data, x.shape.cols, &mut out);
+        RefTensor { shape, data: Arc::new(out) }
+    }
+
+    fn max_rows_backward(&self, x: &RefTensor<T>, dy: &RefTensor<T>) -> Result<RefTensor<T>> {
+        let shape = max_rows_backward_shape(x.shape, dy.shape)?; // [n, k]
+        let mut dx = vec![T::zero(); shape.numel()];
+        rows::max_rows_backward(&x.data, &dy.data, shape.cols, &mut dx);
+        RefTensor::new(shape, dx)
     }
 
     fn sgd_step(

@@ -1,8 +1,8 @@
 //! Row-wise kernels: gathering rows by index and scattering them back,
-//! picking one column per row by label and scattering it back, and the
-//! log-sum-exp of each row. Plain loops: the GPU kernels
-//! (`shaders/gather.wgsl`, `shaders/pick.wgsl`, `shaders/logsumexp.wgsl`)
-//! are tested against them, and the tuned CPU backend runs them as they are.
+//! picking one column per row by label and scattering it back, the
+//! log-sum-exp of each row, and the maximum of each row and its adjoint.
+//! Plain loops: the GPU kernels (`shaders/gather.wgsl`, `shaders/pick.wgsl`,
+//! `shaders/logsumexp.wgsl`, `shaders/max_rows.wgsl`) are tested against them, and the tuned CPU backend runs them as they are.
 //!
 //! The shapes and indices are checked by the caller (each backend's methods,
 //! through the shared checks in `backend.rs`): every index here is in range.
@@ -104,6 +104,47 @@ pub fn logsumexp_rows<T: Real>(x: &[T], cols: usize, out: &mut [T]) {
     }
     for (o, row) in out.iter_mut().zip(x.chunks_exact(cols)) {
         *o = logsumexp(row);
+    }
+}
+
+/// The argmax of one row: the first position of its largest value, where
+/// a NaN is larger than every number (so the first NaN, if any) and `-0`
+/// ties with `+0`; `None` for a row of no elements. Written with `>`
+/// and an explicit NaN test rather than [`Real::max`], which skips NaNs.
+/// `shaders/max_rows.wgsl` ranks the values the same way.
+pub fn argmax<T: Real>(row: &[T]) -> Option<usize> {
+    let is_nan = |v: T| v.partial_cmp(&v).is_none();
+    let mut best = 0;
+    for (j, &v) in row.iter().enumerate().skip(1) {
+        let m = row[best];
+        if v > m || (is_nan(v) && !is_nan(m)) {
+            best = j;
+        }
+    }
+    (!row.is_empty()).then_some(best)
+}
+
+/// `out[i] = x[i, argmax_i]`, the maximum of each row of `x` (`cols`
+/// columns), NaN if the row holds one; `-∞` for rows of no columns.
+pub fn max_rows<T: Real>(x: &[T], cols: usize, out: &mut [T]) {
+    if cols == 0 {
+        out.fill(T::from_f64(f64::NEG_INFINITY));
+        return;
+    }
+    for (o, row) in out.iter_mut().zip(x.chunks_exact(cols)) {
+        *o = row[argmax(row).expect("a row of at least one column")];
+    }
+}
+
+/// `dx[i, j] = dy[i]` where `j = argmax_i` (of row `i` of `x`), else 0;
+/// `x` and `dx` have `cols` columns.
+pub fn max_rows_backward<T: Real>(x: &[T], dy: &[T], cols: usize, dx: &mut [T]) {
+    dx.fill(T::zero());
+    if cols == 0 {
+        return;
+    }
+    for ((d, row), &g) in dx.chunks_exact_mut(cols).zip(x.chunks_exact(cols)).zip(dy) {
+        d[argmax(row).expect("a row of at least one column")] = g;
     }
 }
 
