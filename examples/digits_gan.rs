@@ -85,13 +85,14 @@ use minimax::autodiff::Backend;
 use minimax::cpu::Cpu;
 use minimax::gan::image::classifier::ClassifierConfig;
 use minimax::gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
-use minimax::gan::{judge, CounterHook, DeviceCounters, PerStep, RunOptions, TrainError};
+use minimax::gan::{judge, CounterHook, DeviceCounters, GanLoss, PerStep, RunOptions, TrainError};
 use minimax::io::checkpoint;
-use minimax::io::cli::{self, Device, RunArgs, TerminalHooks};
+use minimax::io::cli::{self, Device, Loss, RunArgs, TerminalHooks};
 use minimax::io::datasets::{DataSource, Splits};
 use minimax::io::loss_curves::LossCurves;
 use minimax::io::png_grid::{save_grid, GridSpec};
 use minimax::io::summary::{self, Check, DeviceWork, Verdict};
+use minimax::nn::LrDecay;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -126,6 +127,17 @@ struct Args {
     /// A conditional GAN: G and D are told the class
     #[arg(long)]
     conditional: bool,
+    /// The game [default: non-saturating]
+    #[arg(long, value_enum, value_name = "LOSS")]
+    loss: Option<Loss>,
+    /// Wasserstein only: D's weights are clipped to ±C after each update
+    /// [default: 0.01]
+    #[arg(long, value_name = "C", value_parser = cli::positive)]
+    clip: Option<f64>,
+    /// Both learning rates fall linearly from step START·steps to the
+    /// factor TO at the last step, e.g. 0.5,0.02 [default: constant rates]
+    #[arg(long, value_name = "START,TO", value_parser = cli::parse_lr_decay)]
+    lr_decay: Option<LrDecay>,
     #[command(flatten)]
     run: RunArgs,
     /// Save a checkpoint every N steps (and at the end); 0: never
@@ -155,11 +167,14 @@ fn main() {
         && (args.run.steps.is_some()
             || args.run.seed.is_some()
             || args.preset.is_some()
-            || args.conditional)
+            || args.conditional
+            || args.loss.is_some()
+            || args.clip.is_some()
+            || args.lr_decay.is_some())
     {
         cli::usage_error::<Args>(
-            "--resume continues the saved run with its own config: \
-             leave out --steps, --seed, --preset and --conditional",
+            "--resume continues the saved run with its own config: leave out --steps, \
+             --seed, --preset, --conditional, --loss, --clip and --lr-decay",
         );
     }
     let splits = match DataSource::from_flag(&args.data).load() {
@@ -205,6 +220,11 @@ fn config(args: &Args, splits: &Splits) -> ImageConfig {
     c.conditional = args.conditional;
     c.seed = args.run.seed.unwrap_or(c.seed);
     c.steps = args.run.steps.unwrap_or(c.steps);
+    if let Some(loss) = args.loss {
+        c.loss = loss.into();
+    }
+    c.clip = args.clip.unwrap_or(c.clip);
+    c.lr_decay = args.lr_decay.or(c.lr_decay);
     c
 }
 
@@ -257,6 +277,15 @@ fn run<B: Backend>(
     let mut parts = vec![("data", splits.name.clone())];
     if c.conditional {
         parts.push(("data", "conditional".to_string()));
+    }
+    if let Some(loss) = args.loss {
+        parts.push(("loss", GanLoss::from(loss).name().to_string()));
+    }
+    if let Some(clip) = args.clip {
+        parts.push(("clip", clip.to_string()));
+    }
+    if let Some(LrDecay { start, to }) = args.lr_decay {
+        parts.push(("lrdecay", format!("{start}_{to}")));
     }
     if args.run.steps.is_some() {
         parts.push(("steps", c.steps.to_string()));

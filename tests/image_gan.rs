@@ -166,3 +166,37 @@ fn the_image_trainer_on_the_gpu_tracks_the_cpu_one() {
     eprintln!("after {} steps the runs differ by {end:e}", c.steps);
     assert!(end < 1e-3, "after {} steps the GPU and CPU runs differ by {end}", c.steps);
 }
+
+/// The image GAN plays every game of Algorithm 1, Wasserstein included:
+/// after a step, every critic weight lies in `±clip` (the clipping ran),
+/// and with a learning-rate decay the optimizers' rates follow the
+/// schedule (`LrDecay::factor`), as in the 1-D trainer: the same step
+/// function trains both.
+#[test]
+fn the_image_gan_plays_wasserstein_with_clipping_and_a_rate_schedule() {
+    use minimax::gan::GanLoss;
+    use minimax::nn::LrDecay;
+    let s = datasets::digits().unwrap();
+    let mut c = ImageConfig::preset(ImagePreset::Digits, 64, 10);
+    (c.steps, c.loss, c.clip) = (20, GanLoss::Wasserstein, 0.005);
+    c.lr_decay = Some(LrDecay { start: 0.5, to: 0.1 });
+    let t = trained(&c, &s);
+    let (_, d, _) = t.stores();
+    for p in d.iter() {
+        let most =
+            t.backend().download(&p.tensor).unwrap().iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(most <= 0.005, "critic {} reaches {most}, past the clip 0.005", p.name);
+    }
+    // The last step, 19 of 20, ran at the factor `to`.
+    let factor = c.lr_decay.unwrap().factor(19, 20);
+    assert!((factor - 0.1).abs() < 1e-12, "{factor}");
+    let (g_opt, d_opt) = t.optimizers();
+    assert_eq!(d_opt.config().lr(), c.d_optimizer.lr() * factor);
+    assert_eq!(g_opt.config().lr(), c.g_optimizer.lr() * factor);
+    assert!(t.sample(20, None, 1).unwrap().iter().all(|v| v.is_finite()));
+    // Label smoothing has no meaning for a critic: refused, named.
+    c.real_label = 0.9;
+    let data = ImageData::upload(&Be::new(), &c, &s.train.images, &s.train.labels, 64).unwrap();
+    let err = ImageTrainer::new(Be::new(), c, data).err().expect("refused").to_string();
+    assert!(err.contains("label smoothing"), "{err}");
+}

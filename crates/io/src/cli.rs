@@ -25,6 +25,7 @@ use clap::{CommandFactory, Parser, ValueEnum};
 use minimax_autodiff::Backend;
 use minimax_gan::image::ImageTrainer;
 use minimax_gan::{Config, GanLoss, Preset, Progress, RunHooks, TrainError, Trainer};
+use minimax_nn::LrDecay;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,19 @@ impl From<Loss> for GanLoss {
             Loss::Wasserstein => GanLoss::Wasserstein,
         }
     }
+}
+
+/// A learning-rate decay `START,TO` (see [`LrDecay`]): `0.5,0.02` keeps the
+/// rates until half-way, then lowers them linearly to 2% at the last step.
+pub fn parse_lr_decay(s: &str) -> Result<LrDecay, String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [start, to] = parts[..] else {
+        return Err(format!("expected START,TO (two numbers, e.g. 0.5,0.02), got {s:?}"));
+    };
+    let number = |x: &str| x.trim().parse::<f64>().map_err(|_| format!("{x:?} is not a number"));
+    let decay = LrDecay { start: number(start)?, to: number(to)? };
+    decay.validate()?;
+    Ok(decay)
 }
 
 /// A positive, finite number, such as a learning rate or a std.
@@ -377,6 +391,14 @@ impl<B: Backend> RunHooks<ImageTrainer<B>> for TerminalHooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_learning_rate_decay_is_start_comma_to_and_checked() {
+        assert_eq!(parse_lr_decay("0.5,0.02"), Ok(LrDecay { start: 0.5, to: 0.02 }));
+        assert!(parse_lr_decay("0.5").unwrap_err().contains("START,TO"));
+        assert!(parse_lr_decay("0.5,x").unwrap_err().contains("not a number"));
+        assert!(parse_lr_decay("1.5,0.1").unwrap_err().contains("start in [0, 1)"));
+    }
 
     #[derive(Debug, Parser)]
     struct Demo {
