@@ -59,6 +59,8 @@ pub trait Real:
     fn min(self, other: Self) -> Self;
     /// Whether the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
+    /// Whether the value is NaN.
+    fn is_nan(self) -> bool;
 }
 
 macro_rules! impl_real {
@@ -100,6 +102,9 @@ macro_rules! impl_real {
             }
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
+            }
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
             }
         }
     };

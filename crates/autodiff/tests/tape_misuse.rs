@@ -1,5 +1,5 @@
-//! Misuse of the tape that used to give a wrong gradient or a panic, and
-//! must be an error naming the op:
+//! Misuse of the tape that would otherwise give a wrong gradient or a
+//! panic, and must be an error naming the op:
 //!
 //! - an op whose inputs are variables of two different tapes (nodes are
 //!   numbered per tape, so the op would be linked to unrelated nodes);

@@ -178,7 +178,7 @@ impl<T: Real> Backend for Cpu<T> {
         let key = rng::seed_key(seed);
         if let (Dist::Normal { mean, std }, true) = (dist, unary::is_f32::<T>()) {
             // f32: the same Box–Muller draw in f32 arithmetic with the fast
-            // ln and cos (libm's, in f64, were a fifth of a devnag step).
+            // ln and cos, which vectorise (libm's f64 ones do not).
             let (mean, std) = (mean as f32, std as f32);
             return CpuTensor::build(shape, |out| {
                 simd::vectorized(
@@ -193,8 +193,8 @@ impl<T: Real> Backend for Cpu<T> {
             });
         }
         // One loop per distribution, compiled with the CPU's SIMD: the hash
-        // and the f64 arithmetic vectorise (a loop with the `match` inside
-        // did not: 5% of a devnag run, which draws its noise uniform).
+        // and the f64 arithmetic vectorise (a `match` inside the loop would
+        // keep it scalar).
         CpuTensor::build(shape, |out| {
             simd::vectorized(
                 #[inline(always)]
@@ -282,6 +282,9 @@ impl<T: Real> Backend for Cpu<T> {
     fn binary(&self, op: Binary, a: &CpuTensor<T>, b: &CpuTensor<T>) -> Result<CpuTensor<T>> {
         let rule = broadcast_rule(binary_name(op), a.shape, b.shape)?;
         let (a_shape, cols) = (a.shape, a.shape.cols);
+        if a_shape.numel() == 0 {
+            return Ok(CpuTensor::build(a_shape, |_| {})); // nothing to compute (nor to divide by)
+        }
         let (a, b) = (&a.data[..], &b.data[..]);
         // Parts of whole rows when `b` is a row or a column.
         let unit = match rule {
@@ -337,8 +340,9 @@ impl<T: Real> Backend for Cpu<T> {
                     None => out[0] = sum_all(&x.data),
                     Some(Axis::Rows) if cols == 1 => out[0] = sum_all(&x.data), // a column
                     Some(Axis::Rows) => sum_rows(&x.data, cols, out),
+                    Some(Axis::Cols) if cols == 0 => out.fill(T::zero()), // rows of nothing
                     Some(Axis::Cols) => {
-                        let rows = x.data.chunks_exact(cols.max(1));
+                        let rows = x.data.chunks_exact(cols);
                         out.iter_mut().zip(rows).for_each(|(o, row)| *o = sum_all(row))
                     }
                 },
@@ -685,8 +689,8 @@ const ADAM_BATCH: usize = 32;
 
 /// Elements per thread (all the batch's tensors together) from which an
 /// Adam update is split across threads: the elementwise kernels' threshold.
-/// Provisional: on this 2-core machine, loaded by other builds while it was
-/// measured (`BENCHMARKS.md`, issue 13), two threads beat one at no size.
+/// Provisional: on the 2-core machine it was measured on (`BENCHMARKS.md`,
+/// "Issue 13"), two threads beat one at no size.
 const ADAM_PER_THREAD: usize = ELEMENTWISE_PER_THREAD;
 
 /// Elements of one part of a threaded Adam update: parts are claimed one at

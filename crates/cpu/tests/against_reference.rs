@@ -384,3 +384,40 @@ fn fused_ops_match_the_reference() {
     fused::<f32>();
     fused::<f64>();
 }
+
+/// Tensors with no elements (`[3, 0]`, `[0, 3]`, `[0, 0]`) go through every
+/// kind of op without a panic and give what the reference gives: empty
+/// results, and sums over nothing that are 0 (`ln 0 = -∞` for log-sum-exp).
+fn empty<T: Real>() {
+    use minimax_autodiff::Tape;
+    let (r, c) = (Reference::<T>::new(), Cpu::<T>::new());
+    for shape in [Shape::new(3, 0), Shape::new(0, 3), Shape::new(0, 0)] {
+        let (ar, ac) = (r.fill(shape, 1.0), c.fill(shape, 1.0));
+        for op in UNARY {
+            same(&format!("{op:?} of {shape}"), &r.unary(op, &ar), &c.unary(op, &ac));
+        }
+        let bs = [shape, Shape::new(1, shape.cols), Shape::new(shape.rows, 1), Shape::scalar()];
+        for b_shape in bs {
+            let (br, bc) = (r.fill(b_shape, 2.0), c.fill(b_shape, 2.0));
+            for op in [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div] {
+                let what = format!("{op:?} of {shape} and {b_shape}");
+                same(&what, &r.binary(op, &ar, &br).unwrap(), &c.binary(op, &ac, &bc).unwrap());
+            }
+        }
+        for axis in [None, Some(Axis::Rows), Some(Axis::Cols)] {
+            same(&format!("sum {axis:?} of {shape}"), &r.sum(&ar, axis), &c.sum(&ac, axis));
+        }
+        same(&format!("transpose {shape}"), &r.transpose(&ar), &c.transpose(&ac));
+        same(&format!("logsumexp_rows {shape}"), &r.logsumexp_rows(&ar), &c.logsumexp_rows(&ac));
+        // softmax_rows through the tape: x - max - lse, broadcast over no columns.
+        let tape = Tape::new(c);
+        let y = tape.leaf(ac.clone()).softmax_rows().unwrap();
+        assert_eq!(y.shape(), shape, "softmax_rows of {shape}");
+    }
+}
+
+#[test]
+fn empty_tensors_match_the_reference() {
+    empty::<f32>();
+    empty::<f64>();
+}

@@ -36,7 +36,7 @@
 
 pub use crate::hash::fnv1a64;
 use crate::hash::Fnv1a;
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -419,7 +419,7 @@ pub fn parse_digits_csv_gz(bytes: &[u8], source: &Path) -> Result<Splits, Datase
     const PIXELS: usize = SIDE * SIDE;
     const CLASSES: usize = 10;
     let mut text = String::new();
-    GzDecoder::new(bytes)
+    MultiGzDecoder::new(bytes)
         .read_to_string(&mut text)
         .map_err(|e| DatasetError::Gzip { path: source.to_path_buf(), source: e })?;
     let csv_error = |line: usize, message: String| DatasetError::Csv {
@@ -606,7 +606,9 @@ fn open(path: &Path) -> Result<Box<dyn Read>, DatasetError> {
     };
     let mut file = BufReader::new(File::open(path).map_err(io_error)?);
     let gzipped = file.fill_buf().map_err(io_error)?.starts_with(&[0x1f, 0x8b]);
-    Ok(if gzipped { Box::new(GzDecoder::new(file)) } else { Box::new(file) })
+    // Every member of the file, as `gunzip` reads it (pigz, bgzip and `cat`
+    // write several).
+    Ok(if gzipped { Box::new(MultiGzDecoder::new(file)) } else { Box::new(file) })
 }
 
 /// Reads the magic number and `ndim` sizes, checking the magic.

@@ -362,3 +362,23 @@ fn fashion_mnist_when_installed() {
     assert_eq!(s.class_names[9], "Ankle boot");
     assert!(s.train.images.contains(&-1.0) && s.train.images.contains(&1.0));
 }
+
+/// A gzip file may hold several members, one after the other (as `pigz`,
+/// `bgzip` or `cat a.gz b.gz` write them), and it stands for the members'
+/// contents joined. So a valid file split in two members reads whole, and
+/// a file whose second member repeats the first holds bytes past what the
+/// header promises: refused, not read as its first half.
+#[test]
+fn every_gzip_member_is_read() {
+    let dir = scratch("members");
+    let file = labels(&[4, 0, 2, 1]);
+    let (head, tail) = file.split_at(10); // inside the body
+    let path = dir.join("two-members.gz");
+    std::fs::write(&path, [gzip(head), gzip(tail)].concat()).unwrap();
+    assert_eq!(read_idx_labels(&path).unwrap(), [4, 0, 2, 1]);
+    let path = dir.join("twice.gz");
+    std::fs::write(&path, [gzip(&file), gzip(&file)].concat()).unwrap();
+    let err = read_idx_labels(&path).unwrap_err();
+    assert!(matches!(err, DatasetError::TrailingBytes { expected: 4, .. }), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -30,19 +30,18 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// Applies the activation, recording its backward on the tape.
+    /// Applies the activation, recording its backward on the tape: the
+    /// elementwise map [`Activation::as_unary`] names, or `x` itself.
     pub fn apply<B: Backend>(self, x: &Var<B>) -> Var<B> {
-        match self {
-            Activation::Identity => x.clone(),
-            Activation::Tanh => x.tanh(),
-            Activation::Sigmoid => x.sigmoid(),
-            Activation::Relu => x.relu(),
-            Activation::LeakyRelu(slope) => x.leaky_relu(slope),
-            Activation::Elu(alpha) => x.elu(alpha),
+        match self.as_unary() {
+            Some(op) => x.map(op),
+            None => x.clone(),
         }
     }
 
-    /// The same map as a backend [`Unary`], or `None` for the identity.
+    /// The activation as the backend [`Unary`] it is (every activation is
+    /// one, so it is its function, derivative and kernels), or `None` for
+    /// the identity.
     pub fn as_unary(self) -> Option<Unary> {
         match self {
             Activation::Identity => None,

@@ -29,7 +29,7 @@ fn environment_variables_are_understood_or_refused_by_name() {
     let err = Wgpu::new().unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, Error::Device(_)), "{message}");
-    // It used to say "no GPU adapter found (backends Backends(0x0) …".
+    // Not the bare "no GPU adapter found (backends Backends(0x0) …".
     for part in ["WGPU_BACKEND", "bogus", "vulkan", "gl", "metal", "dx12"] {
         assert!(message.contains(part), "{part}: {message}");
     }

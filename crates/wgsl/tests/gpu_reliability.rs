@@ -1,6 +1,6 @@
-//! Nothing silently wrong on the GPU (issue 12): results that used to come
-//! back wrong without an error, on some backend or driver, and now are
-//! right or an error that says why.
+//! Nothing silently wrong on the GPU: results that could come back wrong
+//! without an error, on some backend or driver, must be right or an error
+//! that says why.
 //!
 //! - products and sums whose loops are longer than llvmpipe runs (it stops
 //!   every shader loop after 65 535 iterations in all, on Vulkan and GL);
@@ -312,8 +312,8 @@ fn a_tensor_too_large_for_the_device_is_a_clear_error_up_front() {
     let limit_text = limit.to_string();
     let over = (limit / 4 + 1) as usize; // one f32 too many
                                          // fill cannot return an error: the next download returns it, naming the
-                                         // op, the shape and the limit (it used to fail as "mapping the readback
-                                         // buffer", the real error coming only at the sync after).
+                                         // op, the shape and the limit (not as "mapping the readback buffer",
+                                         // with the real error only at the sync after).
     let x = gpu.fill(Shape::new(1, over), 1.0);
     let err = gpu.download(&x).unwrap_err().to_string();
     let shape = format!("[1, {over}]");
@@ -334,7 +334,7 @@ fn a_tensor_too_large_for_the_device_is_a_clear_error_up_front() {
     assert!(err.to_string().contains("broadcast"), "{err}");
     gpu.sync().unwrap(); // nothing was left pending by those
                          // Shapes past Shape::MAX_NUMEL, or whose rows × cols overflows, never
-                         // wrap: [2³², 2³²] used to upload as 0 elements.
+                         // wrap: [2³², 2³²] must not upload as 0 elements.
     let err = gpu.upload(Shape::new(1 << 32, 1 << 32), &[]).unwrap_err().to_string();
     assert!(err.contains("upload") && err.contains("[4294967296, 4294967296]"), "{err}");
     let huge = gpu.fill(Shape::new(1 << 31, 1 << 31), 0.0);

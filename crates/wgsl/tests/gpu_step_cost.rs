@@ -6,7 +6,7 @@
 //! one compute pass and one submit, create no bind group (the cache) and no
 //! buffer (the pool), copy nothing (the updates are in place) and read
 //! nothing back; and the fused step must take no more dispatches than
-//! issue 14 asks of a trainer: 60 for the image-GAN step, 50 for the 1-D
+//! the trainers' budgets (`tests/gan_gpu.rs`): 60 for the image-GAN step, 50 for the 1-D
 //! one with the lean structure (the `fused` variant has today's trainer's
 //! structure, which takes 57 for both). Those counts have Adam as one
 //! dispatch per network; on a device that cannot bind its 24 storage

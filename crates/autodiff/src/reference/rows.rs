@@ -84,9 +84,21 @@ pub fn scatter_cols<T: Real>(dy: &[T], cols: usize, labels: &[u32], out: &mut [T
 /// (`+∞`; or `-∞` for a row of `-∞`s or of no elements, `ln 0`), where
 /// `x_j - m` would be `∞ - ∞`.
 pub fn logsumexp<T: Real>(row: &[T]) -> T {
-    let m = row.iter().fold(T::from_f64(f64::NEG_INFINITY), |m, &v| m.max(v));
+    // The maximum, with a NaN winning (`f32::max` would skip it, and a row
+    // of NaN and +∞ would come out +∞).
+    let m =
+        row.iter().fold(
+            T::from_f64(f64::NEG_INFINITY),
+            |m, &v| {
+                if v.is_nan() || v > m {
+                    v
+                } else {
+                    m
+                }
+            },
+        );
     if !m.is_finite() {
-        return m;
+        return m; // NaN, +∞, or -∞ for a row of -∞s or of nothing
     }
     let mut s = T::zero();
     for &v in row {
@@ -164,6 +176,25 @@ mod tests {
         assert_eq!(logsumexp::<f64>(&[]), f64::NEG_INFINITY);
         // A -∞ next to finite numbers is a term e^-∞ = 0.
         assert_eq!(logsumexp(&[f64::NEG_INFINITY, 0.0]), 0.0);
+    }
+
+    #[test]
+    fn logsumexp_of_a_row_holding_nan_is_nan() {
+        // ln Σ e^x with a NaN term is NaN, wherever the NaN sits and
+        // whatever else the row holds (+∞ and -∞ included).
+        let nan = f64::NAN;
+        for row in [
+            vec![nan],
+            vec![nan, 1.0],
+            vec![1.0, nan],
+            vec![f64::INFINITY, nan],
+            vec![nan, f64::INFINITY],
+            vec![f64::NEG_INFINITY, nan],
+        ] {
+            assert!(logsumexp(&row).is_nan(), "{row:?}");
+            let row32: Vec<f32> = row.iter().map(|&v| v as f32).collect();
+            assert!(logsumexp(&row32).is_nan(), "{row32:?} in f32");
+        }
     }
 
     #[test]
