@@ -9,6 +9,7 @@
 //! tolerance scaled to the type's precision.
 
 use minimax_autodiff::reference::rows;
+use minimax_autodiff::reference::unary::EVERY_OP as UNARY;
 use minimax_autodiff::{
     AdamStep, AdamTensors, Axis, Backend, Binary, Dist, HostIndices, Real, RefTensor, Reference,
     Shape, TensorShape, Unary,
@@ -17,24 +18,6 @@ use minimax_cpu::{Cpu, CpuTensor};
 
 /// Sizes around the boundaries the tuned code cares about.
 const SIZES: [usize; 6] = [1, 7, 63, 64, 65, 257];
-
-/// Every unary op, with parameters.
-const UNARY: [Unary; 14] = [
-    Unary::Neg,
-    Unary::AddScalar(0.5),
-    Unary::MulScalar(-1.5),
-    Unary::Exp,
-    Unary::Log,
-    Unary::Sqrt,
-    Unary::Powi(3),
-    Unary::Tanh,
-    Unary::Sigmoid,
-    Unary::Relu,
-    Unary::LeakyRelu(0.2),
-    Unary::Elu(1.0),
-    Unary::Softplus,
-    Unary::Clamp(-0.5, 0.5),
-];
 
 /// The same random values on both backends: `[rows, cols]` uniform in
 /// `[lo, hi)`, drawn by the reference and uploaded to the tuned one.

@@ -3,6 +3,7 @@
 //! operations in the same order, so the same bits as the loops compiled
 //! for the baseline target, which these tests call directly.
 
+use minimax_autodiff::reference::unary::EVERY_OP as OPS;
 use minimax_autodiff::{rng, AdamStep, Backend, Shape, Unary};
 use minimax_cpu::optim::{self, AdamConsts};
 use minimax_cpu::unary;
@@ -23,25 +24,6 @@ fn inputs(len: usize, seed: u64, positive: bool) -> Vec<f32> {
         })
         .collect()
 }
-
-const OPS: [Unary; 16] = [
-    Unary::Neg,
-    Unary::AddScalar(0.5),
-    Unary::MulScalar(-1.5),
-    Unary::Exp,
-    Unary::Log,
-    Unary::Sqrt,
-    Unary::Powi(2),
-    Unary::Powi(3),
-    Unary::Tanh,
-    Unary::Sigmoid,
-    Unary::Relu,
-    Unary::LeakyRelu(0.2),
-    Unary::Elu(1.0),
-    Unary::Softplus,
-    Unary::Clamp(-0.5, 0.5),
-    Unary::Powi(0),
-];
 
 #[test]
 fn unary_forward_and_backward_in_the_simd_copy_are_the_baseline_bits() {

@@ -134,3 +134,28 @@ pub fn powi<T: Real>(x: T, n: i32) -> T {
         _ => x.powi(n),
     }
 }
+
+/// Every [`Unary`] op, with parameters (and each small power the tuned CPU
+/// loops treat apart, `x⁰` to `x⁴`, and a larger one): for the tests that
+/// check a kernel on all of them.
+pub const EVERY_OP: [Unary; 19] = [
+    Unary::Neg,
+    Unary::AddScalar(0.5),
+    Unary::MulScalar(-1.5),
+    Unary::Exp,
+    Unary::Log,
+    Unary::Sqrt,
+    Unary::Powi(0),
+    Unary::Powi(1),
+    Unary::Powi(2),
+    Unary::Powi(3),
+    Unary::Powi(4),
+    Unary::Powi(5),
+    Unary::Tanh,
+    Unary::Sigmoid,
+    Unary::Relu,
+    Unary::LeakyRelu(0.2),
+    Unary::Elu(1.0),
+    Unary::Softplus,
+    Unary::Clamp(-0.5, 0.5),
+];
