@@ -20,7 +20,7 @@
 
 use crate::{Param, ParamStore};
 use minimax_autodiff::{
-    AdamStep, AdamTensors, Backend, Binary, Grads, Result, Shape, TensorShape, Unary, Var,
+    AdamStep, AdamTensors, Backend, Binary, Error, Grads, Result, Shape, TensorShape, Unary, Var,
 };
 use std::fmt;
 
@@ -270,6 +270,7 @@ impl<B: Backend> Optimizer<B> {
     where
         B::Tensor: 'g,
     {
+        self.check_store(params)?; // before anything moves
         self.steps += 1;
         for (i, param) in params.iter().enumerate() {
             if let Some(g) = grad(i) {
@@ -297,6 +298,34 @@ impl<B: Backend> Optimizer<B> {
             }
         }
         Ok(())
+    }
+
+    /// Checks that `params` is the store this optimizer was built for: one
+    /// parameter per state slot, each of its slot's shape. Otherwise the
+    /// error names the first that differs, and nothing is updated (a store
+    /// with more parameters would have the extra ones skipped silently).
+    fn check_store(&self, params: &ParamStore<B>) -> Result<()> {
+        let why = if params.len() != self.slots.len() {
+            Some(format!(
+                "the optimizer was built for {} parameters, the store has {}",
+                self.slots.len(),
+                params.len()
+            ))
+        } else {
+            params.iter().zip(&self.slots).find_map(|(p, slots)| {
+                let state = match slots {
+                    Slots::Sgd { velocity } => velocity.shape(),
+                    Slots::Adam { m, .. } => m.shape(),
+                };
+                let shape = p.tensor.shape();
+                (shape != state)
+                    .then(|| format!("{} is {shape}, the optimizer's state for it {state}", p.name))
+            })
+        };
+        match why {
+            Some(why) => Err(Error::Invalid { op: "Optimizer::step", why }),
+            None => Ok(()),
+        }
     }
 
     /// Adam's hyperparameters for this update, if it is plain Adam (no

@@ -161,3 +161,27 @@ fn plain_adam_updates_all_parameters_as_adam_step_does_on_each() {
         assert_eq!(be.download(&p.tensor).unwrap(), be.download(want).unwrap(), "{}", p.name);
     }
 }
+
+/// An optimizer steps only the store it was built for: one with more
+/// parameters (whose extra ones it would skip) or a parameter of another
+/// shape is an error naming it, checked before anything moves, so the
+/// store, the state and the step count are as they were.
+#[test]
+fn a_store_the_optimizer_was_not_built_for_is_refused_before_anything_moves() {
+    let be = Be::new();
+    let small = store(&be, &[("a", 1.0), ("b", 2.0)]);
+    let mut adam = Optimizer::new(&be, OptimizerConfig::adam(0.1, 0.9, 0.999, 1e-8), &small);
+    let g = scalar(&be, 1.0);
+    // One parameter more than the optimizer has state for.
+    let mut bigger = store(&be, &[("a", 1.0), ("b", 2.0), ("c", 3.0)]);
+    let err = adam.step_with(&be, &mut bigger, |_| Some(&g)).unwrap_err().to_string();
+    assert!(err.contains("built for 2 parameters, the store has 3"), "{err}");
+    // A parameter of another shape than its state.
+    let mut reshaped = store(&be, &[("a", 1.0)]);
+    reshaped.push("b", be.upload(Shape::new(1, 2), &[2.0, 2.0]).unwrap());
+    let err = adam.step_with(&be, &mut reshaped, |_| Some(&g)).unwrap_err().to_string();
+    assert!(err.contains("b is [1, 2], the optimizer's state for it [1, 1]"), "{err}");
+    // Nothing moved: not the stores, not the step count.
+    assert_eq!((value(&be, &bigger, "a"), value(&be, &reshaped, "a")), (1.0, 1.0));
+    assert_eq!(adam.steps(), 0);
+}
