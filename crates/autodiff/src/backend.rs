@@ -557,6 +557,16 @@ pub fn plain_bce_with_logits_backward<B: Backend>(
 // Shape rules, shared by every backend.
 // ---------------------------------------------------------------------------
 
+/// Checks that `len` values fill a tensor of `shape` (for
+/// [`Backend::upload`]): too many or too few is an error naming both, as is
+/// a shape too large for any tensor.
+pub fn upload_rule(shape: Shape, len: usize) -> Result<()> {
+    if len != shape.checked_numel("upload")? {
+        return Err(Error::DataLength { op: "upload", shape, got: len });
+    }
+    Ok(())
+}
+
 /// The shape of `op(a) · op(b)`, or the error naming both shapes.
 pub fn matmul_shape(a: Shape, transpose_a: bool, b: Shape, transpose_b: bool) -> Result<Shape> {
     let a_eff = if transpose_a { a.t() } else { a };

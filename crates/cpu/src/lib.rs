@@ -55,7 +55,7 @@ use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
     gather_rows_shape, linear_shape, logsumexp_rows_shape, matmul_shape, max_rows_backward_shape,
     max_rows_shape, pick_cols_shape, plain_bias_act_backward, same_shape, scatter_add_rows_shape,
-    scatter_cols_shape, slice_cols_shape, slice_rows_shape, sum_shape, Broadcast,
+    scatter_cols_shape, slice_cols_shape, slice_rows_shape, sum_shape, upload_rule, Broadcast,
 };
 use minimax_autodiff::reference::{optim::sgd, rows};
 use minimax_autodiff::{
@@ -154,9 +154,7 @@ impl<T: Real> Backend for Cpu<T> {
     }
 
     fn upload(&self, shape: Shape, data: &[T]) -> Result<CpuTensor<T>> {
-        if data.len() != shape.checked_numel("upload")? {
-            return Err(Error::DataLength { op: "upload", shape, got: data.len() });
-        }
+        upload_rule(shape, data.len())?;
         Ok(CpuTensor::build(shape, |out| out.copy_from_slice(data)))
     }
 

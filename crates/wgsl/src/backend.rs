@@ -19,7 +19,7 @@ use crate::params::*;
 use crate::{rows, MatmulKernel, Wgpu, WgpuIndices, WgpuTensor};
 use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
-    matmul_shape, same_shape, slice_cols_shape, slice_rows_shape, sum_shape,
+    matmul_shape, same_shape, slice_cols_shape, slice_rows_shape, sum_shape, upload_rule,
 };
 use minimax_autodiff::{
     rng, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, Product, Result, Shape, Unary,
@@ -160,9 +160,7 @@ impl Backend for Wgpu {
     }
 
     fn upload(&self, shape: Shape, data: &[f32]) -> Result<WgpuTensor> {
-        if data.len() != shape.checked_numel("upload")? {
-            return Err(Error::DataLength { op: "upload", shape, got: data.len() });
-        }
+        upload_rule(shape, data.len())?;
         Ok(WgpuTensor::new(shape, self.ctx.upload(shape, data)?))
     }
 

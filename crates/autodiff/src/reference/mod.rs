@@ -26,7 +26,7 @@ use crate::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
     gather_rows_shape, logsumexp_rows_shape, matmul_shape, max_rows_backward_shape, max_rows_shape,
     pick_cols_shape, same_shape, scatter_add_rows_shape, scatter_cols_shape, slice_cols_shape,
-    slice_rows_shape, sum_shape,
+    slice_rows_shape, sum_shape, upload_rule,
 };
 use crate::{rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape};
 use crate::{TensorShape, Unary};
@@ -112,9 +112,7 @@ impl<T: Real> Backend for Reference<T> {
     }
 
     fn upload(&self, shape: Shape, data: &[T]) -> Result<RefTensor<T>> {
-        if data.len() != shape.checked_numel("upload")? {
-            return Err(Error::DataLength { op: "upload", shape, got: data.len() });
-        }
+        upload_rule(shape, data.len())?;
         RefTensor::new(shape, data.to_vec())
     }
 
