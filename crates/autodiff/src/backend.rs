@@ -12,7 +12,7 @@
 //! of this file, which every backend calls: the error messages are the same
 //! on every device.
 
-use crate::{shape_error, Error, Real, Result, Shape};
+use crate::{shape_error, ConvGeometry, Error, Real, Result, Shape};
 use std::fmt::Debug;
 
 /// What every backend tensor can tell without touching the device.
@@ -302,6 +302,40 @@ pub trait Backend: Clone + 'static {
     /// found as the forward finds it. `dy` must be `[n, 1]` for `x` of
     /// `[n, k]`.
     fn max_rows_backward(&self, x: &Self::Tensor, dy: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// The same elements as `x`, row-major, read as a tensor of `shape`
+    /// (of as many elements): `[batch, C·H·W]` as `[batch·C, H·W]`, one
+    /// channel of one image a row. Shares `x`'s storage where the backend
+    /// can (the CPUs and the GPU do): nothing is copied.
+    fn reshape(&self, x: &Self::Tensor, shape: Shape) -> Result<Self::Tensor>;
+
+    /// A 2-D convolution (cross-correlation, as PyTorch's `conv2d`), no bias:
+    /// `x` `[batch, C_in·H·W]` and `w` `[C_out, C_in·k·k]` give
+    /// `[batch, C_out·OH·OW]`, with
+    /// `y[n, o, oy, ox] = Σ_{i,ky,kx} w[o, i, ky, kx] · x[n, i, oy·s + ky - p, ox·s + kx - p]`
+    /// (taps outside the image read 0; the layout is in [`crate::conv`]).
+    fn conv2d(&self, x: &Self::Tensor, w: &Self::Tensor, g: &ConvGeometry) -> Result<Self::Tensor>;
+    /// The gradient of [`Backend::conv2d`] with respect to its input: given
+    /// `dy` `[batch, C_out·OH·OW]` and `w`, the `[batch, C_in·H·W]` tensor
+    /// `dx[n, i, y, x] = Σ dy[n, o, oy, ox] · w[o, i, ky, kx]` over the
+    /// `(o, oy, ox, ky, kx)` with `oy·s + ky - p = y` and `ox·s + kx - p = x`.
+    /// It is also the forward of a transposed convolution.
+    fn conv2d_backward_input(
+        &self,
+        dy: &Self::Tensor,
+        w: &Self::Tensor,
+        g: &ConvGeometry,
+    ) -> Result<Self::Tensor>;
+    /// The gradient of [`Backend::conv2d`] with respect to its weight:
+    /// given `x` `[batch, C_in·H·W]` and `dy` `[batch, C_out·OH·OW]`, the
+    /// `[C_out, C_in·k·k]` tensor
+    /// `dw[o, i, ky, kx] = Σ_{n, oy, ox} dy[n, o, oy, ox] · x[n, i, oy·s + ky - p, ox·s + kx - p]`.
+    fn conv2d_backward_weight(
+        &self,
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        g: &ConvGeometry,
+    ) -> Result<Self::Tensor>;
 
     /// SGD with momentum, in place, as PyTorch does it:
     /// `v ← μ v + g`, `p ← p - lr · v`.
@@ -889,4 +923,48 @@ pub fn same_shape(op: &'static str, param: Shape, other: Shape) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The shape of [`Backend::reshape`]'s output: `shape`, if it has as many
+/// elements as `x`.
+pub fn reshape_shape(x: Shape, shape: Shape) -> Result<Shape> {
+    if x.numel() != shape.numel() {
+        return Err(shape_error("reshape", x, shape, "a reshape keeps the number of elements"));
+    }
+    Ok(shape)
+}
+
+/// The shape of [`Backend::conv2d`]'s output, `[batch, C_out·OH·OW]`, after
+/// checking `x` and `w` against `g`.
+pub fn conv2d_shape(x: Shape, w: Shape, g: &ConvGeometry) -> Result<Shape> {
+    g.check_input("conv2d", x, w)?;
+    Ok(Shape::new(x.rows, g.out_cols()))
+}
+
+/// The shape of [`Backend::conv2d_backward_input`]'s output,
+/// `[batch, C_in·H·W]`, after checking `dy` and `w` against `g`.
+pub fn conv2d_backward_input_shape(dy: Shape, w: Shape, g: &ConvGeometry) -> Result<Shape> {
+    g.check_output("conv2d_backward_input", dy, w)?;
+    Ok(Shape::new(dy.rows, g.in_cols()))
+}
+
+/// The shape of [`Backend::conv2d_backward_weight`]'s output,
+/// `[C_out, C_in·k·k]`, after checking `x` and `dy` against `g` and each
+/// other.
+pub fn conv2d_backward_weight_shape(x: Shape, dy: Shape, g: &ConvGeometry) -> Result<Shape> {
+    let op = "conv2d_backward_weight";
+    g.validate(op)?;
+    if x.cols != g.in_cols() || dy.cols != g.out_cols() || x.rows != dy.rows {
+        return Err(shape_error(
+            op,
+            x,
+            dy,
+            format!(
+                "the input must be [batch, {}] and the output's gradient [batch, {}] for {g}",
+                g.in_cols(),
+                g.out_cols()
+            ),
+        ));
+    }
+    Ok(g.weight_shape())
 }

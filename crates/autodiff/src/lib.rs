@@ -33,6 +33,7 @@
 //! ```
 
 pub mod backend;
+pub mod conv;
 mod error;
 pub mod gradcheck;
 pub mod ops;
@@ -45,6 +46,7 @@ mod tape;
 pub use backend::{
     AdamStep, AdamTensors, Axis, Backend, Binary, Dist, IndexInfo, Product, TensorShape, Unary,
 };
+pub use conv::ConvGeometry;
 pub use error::{shape_error, Error, Result};
 pub use gradcheck::{gradcheck, gradcheck_with, GradcheckError, GradcheckOptions};
 pub use ops::{concat_cols, concat_rows, BatchNormOutput};

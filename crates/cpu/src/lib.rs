@@ -53,14 +53,15 @@ pub mod unary;
 
 use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
-    gather_rows_shape, linear_shape, logsumexp_rows_shape, matmul_shape, max_rows_backward_shape,
-    max_rows_shape, pick_cols_shape, plain_bias_act_backward, same_shape, scatter_add_rows_shape,
+    conv2d_backward_input_shape, conv2d_backward_weight_shape, conv2d_shape, gather_rows_shape,
+    linear_shape, logsumexp_rows_shape, matmul_shape, max_rows_backward_shape, max_rows_shape,
+    pick_cols_shape, plain_bias_act_backward, reshape_shape, same_shape, scatter_add_rows_shape,
     scatter_cols_shape, slice_cols_shape, slice_rows_shape, sum_shape, upload_rule, Broadcast,
 };
-use minimax_autodiff::reference::{optim::sgd, rows};
+use minimax_autodiff::reference::{conv, optim::sgd, rows};
 use minimax_autodiff::{
-    rng, shape_error, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, HostIndices, Real,
-    Result, Shape, TensorShape, Unary,
+    rng, shape_error, AdamStep, AdamTensors, Axis, Backend, Binary, ConvGeometry, Dist, Error,
+    HostIndices, Real, Result, Shape, TensorShape, Unary,
 };
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -474,6 +475,40 @@ impl<T: Real> Backend for Cpu<T> {
     fn max_rows_backward(&self, x: &CpuTensor<T>, dy: &CpuTensor<T>) -> Result<CpuTensor<T>> {
         let shape = max_rows_backward_shape(x.shape, dy.shape)?; // [n, k]
         Ok(CpuTensor::build(shape, |dx| rows::max_rows_backward(&x.data, &dy.data, shape.cols, dx)))
+    }
+
+    fn reshape(&self, x: &CpuTensor<T>, shape: Shape) -> Result<CpuTensor<T>> {
+        let shape = reshape_shape(x.shape, shape)?;
+        Ok(CpuTensor { shape, data: x.data.clone() }) // the same buffer
+    }
+
+    fn conv2d(&self, x: &CpuTensor<T>, w: &CpuTensor<T>, g: &ConvGeometry) -> Result<CpuTensor<T>> {
+        let shape = conv2d_shape(x.shape, w.shape, g)?; // [batch, C_out·OH·OW]
+        Ok(CpuTensor::build(shape, |y| conv::conv2d(&x.data, &w.data, y, x.shape.rows, g)))
+    }
+
+    fn conv2d_backward_input(
+        &self,
+        dy: &CpuTensor<T>,
+        w: &CpuTensor<T>,
+        g: &ConvGeometry,
+    ) -> Result<CpuTensor<T>> {
+        let shape = conv2d_backward_input_shape(dy.shape, w.shape, g)?; // [batch, C_in·H·W]
+        Ok(CpuTensor::build(shape, |dx| {
+            conv::conv2d_backward_input(&dy.data, &w.data, dx, dy.shape.rows, g)
+        }))
+    }
+
+    fn conv2d_backward_weight(
+        &self,
+        x: &CpuTensor<T>,
+        dy: &CpuTensor<T>,
+        g: &ConvGeometry,
+    ) -> Result<CpuTensor<T>> {
+        let shape = conv2d_backward_weight_shape(x.shape, dy.shape, g)?; // [C_out, C_in·k·k]
+        Ok(CpuTensor::build(shape, |dw| {
+            conv::conv2d_backward_weight(&x.data, &dy.data, dw, x.shape.rows, g)
+        }))
     }
 
     fn sgd_step(

@@ -19,10 +19,12 @@ use crate::params::*;
 use crate::{rows, MatmulKernel, Wgpu, WgpuIndices, WgpuTensor};
 use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
-    matmul_shape, same_shape, slice_cols_shape, slice_rows_shape, sum_shape, upload_rule,
+    conv2d_backward_input_shape, conv2d_backward_weight_shape, conv2d_shape, matmul_shape,
+    reshape_shape, same_shape, slice_cols_shape, slice_rows_shape, sum_shape, upload_rule,
 };
 use minimax_autodiff::{
-    rng, AdamStep, AdamTensors, Axis, Backend, Binary, Dist, Error, Product, Result, Shape, Unary,
+    rng, AdamStep, AdamTensors, Axis, Backend, Binary, ConvGeometry, Dist, Error, Product, Result,
+    Shape, Unary,
 };
 use std::sync::Arc;
 
@@ -453,6 +455,36 @@ impl Backend for Wgpu {
 
     fn max_rows_backward(&self, x: &WgpuTensor, dy: &WgpuTensor) -> Result<WgpuTensor> {
         rows::max_rows_backward(self, x, dy)
+    }
+
+    fn reshape(&self, x: &WgpuTensor, shape: Shape) -> Result<WgpuTensor> {
+        let shape = reshape_shape(x.shape, shape)?;
+        Ok(WgpuTensor { shape, buffer: x.buffer.clone() }) // the same buffer
+    }
+
+    fn conv2d(&self, x: &WgpuTensor, w: &WgpuTensor, g: &ConvGeometry) -> Result<WgpuTensor> {
+        let _ = conv2d_shape(x.shape, w.shape, g)?;
+        Err(Error::Invalid { op: "conv2d", why: "no GPU kernel yet".into() })
+    }
+
+    fn conv2d_backward_input(
+        &self,
+        dy: &WgpuTensor,
+        w: &WgpuTensor,
+        g: &ConvGeometry,
+    ) -> Result<WgpuTensor> {
+        let _ = conv2d_backward_input_shape(dy.shape, w.shape, g)?;
+        Err(Error::Invalid { op: "conv2d_backward_input", why: "no GPU kernel yet".into() })
+    }
+
+    fn conv2d_backward_weight(
+        &self,
+        x: &WgpuTensor,
+        dy: &WgpuTensor,
+        g: &ConvGeometry,
+    ) -> Result<WgpuTensor> {
+        let _ = conv2d_backward_weight_shape(x.shape, dy.shape, g)?;
+        Err(Error::Invalid { op: "conv2d_backward_weight", why: "no GPU kernel yet".into() })
     }
 
     fn sgd_step(

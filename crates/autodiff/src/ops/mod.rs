@@ -28,13 +28,18 @@
 //! | `softmax.rs` | `logsumexp_rows`, `pick_cols` (by label) | `LogSumExpRule` (the softmax), `PickColsRule` (a one-hot) |
 //! | | `log_softmax_rows`, `softmax_rows` | (composed) |
 //! | `max.rs` | `max_rows` | `MaxRowsRule` (to the first maximum) |
+//! | `reshape.rs` | `reshape`, `broadcast_to` | `ReshapeRule`, `BroadcastRule` (a sum) |
+//! | `conv.rs` | `conv2d`, `conv_transpose2d` (images as rows, see [`crate::conv`]) | `ConvRule`, `ConvTransposeRule` (the same three kernels) |
+//! | `channels.rs` | `channel_rows`, `channel_column`, `add_channels`, `mul_channels`, `mean_channels` | (composed) |
 //! | `loss.rs` | `log_sigmoid`, `bce_with_logits`, `mse`, `cross_entropy`, `cross_entropy_probs` | (composed) |
 //! | `fused.rs` | `linear` (a layer `f(x·W + b)`), `bce_logits` (`bce_with_logits` as one op) | `LinearRule`, `BceLogitsRule` |
 //! | `stats.rs` | `moments` (mean, std, skew, excess kurtosis) | (composed) |
-//! | `norm.rs` | `batch_norm` (training mode, with the batch statistics), `batch_norm_eval` | (composed) |
+//! | `norm.rs` | `batch_norm`, `batch_norm2d` (training mode, with the batch statistics), `batch_norm_eval`, `batch_norm2d_eval` | (composed) |
 
 mod arith;
+mod channels;
 mod concat;
+mod conv;
 mod fused;
 mod gather;
 mod loss;
@@ -42,6 +47,7 @@ mod matmul;
 mod max;
 mod norm;
 mod reduce;
+mod reshape;
 mod softmax;
 mod stats;
 mod unary;
@@ -115,6 +121,10 @@ rules! {
     PickCols(softmax::PickColsRule<B>),
     LogSumExp(softmax::LogSumExpRule<B>),
     MaxRows(max::MaxRowsRule<B>),
+    Reshape(reshape::ReshapeRule),
+    Broadcast(reshape::BroadcastRule),
+    Conv(conv::ConvRule<B>),
+    ConvTranspose(conv::ConvTransposeRule<B>),
     Linear(fused::LinearRule<B>),
     BceLogits(fused::BceLogitsRule<B>),
     Custom(CustomRule<B>),

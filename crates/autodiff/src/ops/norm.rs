@@ -15,14 +15,18 @@ pub struct BatchNormOutput<B: Backend> {
     /// The biased variance of each column, `Σ_i (x_i - mean)² / n`, `[1, k]`:
     /// the one the batch is normalised with (as PyTorch does).
     pub var: Var<B>,
+    /// How many elements each statistic is over: `n` for [`Var::batch_norm`],
+    /// `batch·H·W` for [`Var::batch_norm2d`].
+    count: usize,
 }
 
 impl<B: Backend> BatchNormOutput<B> {
-    /// The unbiased variance of each column, `Σ_i (x_i - mean)² / (n - 1)
-    /// = var · n / (n - 1)`, `[1, k]`: what PyTorch folds into
-    /// `running_var`. (`n ≥ 2`: [`Var::batch_norm`] refuses less.)
+    /// The unbiased variance of each column (or channel), `Σ_i (x_i - mean)² / (n - 1)
+    /// = var · n / (n - 1)` for the `n` elements each statistic is over,
+    /// `[1, k]`: what PyTorch folds into `running_var`. (`n ≥ 2`: the ops
+    /// refuse less.)
     pub fn unbiased_var(&self) -> Var<B> {
-        let n = self.normalised.shape().rows as f64;
+        let n = self.count as f64;
         self.var.mul_scalar(n / (n - 1.0))
     }
 
@@ -43,15 +47,15 @@ impl<B: Backend> BatchNormOutput<B> {
         momentum: f64,
     ) -> Result<(B::Tensor, B::Tensor)> {
         let be = self.mean.backend();
-        let x = self.normalised.shape();
-        running_stats_rule("BatchNormOutput::updated_running_stats", x, running_mean.shape())?;
-        running_stats_rule("BatchNormOutput::updated_running_stats", x, running_var.shape())?;
+        let stats = self.mean.shape(); // [1, k]
+        running_stats_rule("BatchNormOutput::updated_running_stats", stats, running_mean.shape())?;
+        running_stats_rule("BatchNormOutput::updated_running_stats", stats, running_var.shape())?;
         // (1 - momentum) · old + momentum · scale · new, on the tensors: off the tape.
         let blend = |old: &B::Tensor, new: &B::Tensor, scale: f64| {
             let old = be.unary(Unary::MulScalar(1.0 - momentum), old);
             be.binary(Binary::Add, &old, &be.unary(Unary::MulScalar(momentum * scale), new))
         };
-        let n = x.rows as f64; // unbiased_var = var · n / (n - 1)
+        let n = self.count as f64; // unbiased_var = var · n / (n - 1)
         Ok((
             blend(running_mean, self.mean.value(), 1.0)?,
             blend(running_var, self.var.value(), n / (n - 1.0))?,
@@ -117,7 +121,7 @@ impl<B: Backend> Var<B> {
         let var = d.square().mean_axis(Axis::Rows); // [1, k], biased
         let std = var.add_scalar(eps).sqrt(); // [1, k]
         let normalised = d.div(&std)?; // [n, k]
-        Ok(BatchNormOutput { normalised, mean, var })
+        Ok(BatchNormOutput { normalised, mean, var, count: x.rows })
     }
 
     /// Batch normalisation in evaluation mode: each column normalised with
@@ -129,5 +133,61 @@ impl<B: Backend> Var<B> {
         running_stats_rule("batch_norm_eval", self.shape(), mean.shape())?;
         running_stats_rule("batch_norm_eval", self.shape(), var.shape())?;
         self.sub(mean)?.div(&var.add_scalar(eps).sqrt())
+    }
+}
+
+impl<B: Backend> Var<B> {
+    /// Batch normalisation of images in training mode (PyTorch's
+    /// `BatchNorm2d`): `self` is `[batch, C·H·W]` (the layout of
+    /// [`crate::conv`]) and each channel is normalised with its own mean and
+    /// biased variance over the batch and the `P = H·W` positions, the
+    /// `n = batch·P` elements of that channel:
+    ///
+    /// ```text
+    /// mean_c = Σ_{b,p} x[b, c, p] / n    var_c = Σ_{b,p} (x[b, c, p] - mean_c)² / n
+    /// y[b, c, p] = (x[b, c, p] - mean_c) / √(var_c + ε)
+    /// ```
+    ///
+    /// Composed, as [`Var::batch_norm`] is, on [`Var::channel_rows`]
+    /// (`[batch·C, P]`, a channel of an image per row) with the per-channel
+    /// statistics as columns lined up with those rows
+    /// ([`Var::channel_column`]): the gradient needs no code of its own.
+    /// Returns the statistics `[1, C]` with the batch; fewer than 2
+    /// elements per channel is an error, as for [`Var::batch_norm`].
+    pub fn batch_norm2d(&self, channels: usize, eps: f64) -> Result<BatchNormOutput<B>> {
+        eps_rule("batch_norm2d", eps)?;
+        let x = self.shape(); // [batch, C·P]
+        let rows = self.channel_rows(channels)?; // [batch·C, P]
+        let count = x.rows * rows.shape().cols;
+        if count < 2 {
+            return Err(Error::Invalid {
+                op: "batch_norm2d",
+                why: format!(
+                    "{x} in {channels} channels has {count} element per channel: training-mode \
+                     batch norm needs at least 2 (at evaluation, use batch_norm2d_eval)"
+                ),
+            });
+        }
+        let mean = self.mean_channels(channels)?; // [1, C]
+        let d = rows.sub(&mean.channel_column(x.rows)?)?; // [batch·C, P]
+        let var = d.square().reshape(x)?.mean_channels(channels)?; // [1, C], biased
+        let std = var.add_scalar(eps).sqrt().channel_column(x.rows)?; // [batch·C, 1]
+        let normalised = d.div(&std)?.reshape(x)?; // [batch, C·P]
+        Ok(BatchNormOutput { normalised, mean, var, count })
+    }
+
+    /// Batch normalisation of images in evaluation mode: each channel of
+    /// `self` (`[batch, C·H·W]`) normalised with given statistics (a
+    /// layer's running mean and variance, `[1, C]` each),
+    /// `y = (x - mean_c) / √(var_c + ε)`. Composed; any batch size.
+    pub fn batch_norm2d_eval(&self, mean: &Var<B>, var: &Var<B>, eps: f64) -> Result<Var<B>> {
+        eps_rule("batch_norm2d_eval", eps)?;
+        let x = self.shape();
+        let c = mean.shape().cols;
+        running_stats_rule("batch_norm2d_eval", Shape::new(1, c), mean.shape())?;
+        running_stats_rule("batch_norm2d_eval", Shape::new(1, c), var.shape())?;
+        let rows = self.channel_rows(c)?; // [batch·C, P]
+        let std = var.add_scalar(eps).sqrt().channel_column(x.rows)?; // [batch·C, 1]
+        rows.sub(&mean.channel_column(x.rows)?)?.div(&std)?.reshape(x)
     }
 }

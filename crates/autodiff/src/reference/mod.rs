@@ -12,9 +12,11 @@
 //!
 //! - `unary.rs`: each elementwise function `f` and its derivative `df`;
 //! - `matmul.rs`: the triple loop;
+//! - `conv.rs`: the convolution and its gradients, as seven loops;
 //! - `rows.rs`: gathers, scatters, the log-sum-exp and the maximum of each row;
 //! - `optim.rs`: SGD and Adam by their definitions.
 
+pub mod conv;
 pub mod matmul;
 pub mod optim;
 pub mod rows;
@@ -24,11 +26,12 @@ pub use rows::HostIndices;
 
 use crate::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
-    gather_rows_shape, logsumexp_rows_shape, matmul_shape, max_rows_backward_shape, max_rows_shape,
-    pick_cols_shape, same_shape, scatter_add_rows_shape, scatter_cols_shape, slice_cols_shape,
+    conv2d_backward_input_shape, conv2d_backward_weight_shape, conv2d_shape, gather_rows_shape,
+    logsumexp_rows_shape, matmul_shape, max_rows_backward_shape, max_rows_shape, pick_cols_shape,
+    reshape_shape, same_shape, scatter_add_rows_shape, scatter_cols_shape, slice_cols_shape,
     slice_rows_shape, sum_shape, upload_rule,
 };
-use crate::{rng, AdamStep, Axis, Backend, Binary, Dist, Error, Real, Result, Shape};
+use crate::{rng, AdamStep, Axis, Backend, Binary, ConvGeometry, Dist, Error, Real, Result, Shape};
 use crate::{TensorShape, Unary};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -295,6 +298,42 @@ impl<T: Real> Backend for Reference<T> {
         let mut dx = vec![T::zero(); shape.numel()];
         rows::max_rows_backward(&x.data, &dy.data, shape.cols, &mut dx);
         RefTensor::new(shape, dx)
+    }
+
+    fn reshape(&self, x: &RefTensor<T>, shape: Shape) -> Result<RefTensor<T>> {
+        let shape = reshape_shape(x.shape, shape)?;
+        Ok(RefTensor { shape, data: x.data.clone() }) // the same buffer
+    }
+
+    fn conv2d(&self, x: &RefTensor<T>, w: &RefTensor<T>, g: &ConvGeometry) -> Result<RefTensor<T>> {
+        let shape = conv2d_shape(x.shape, w.shape, g)?; // [batch, C_out·OH·OW]
+        let mut y = vec![T::zero(); shape.numel()];
+        conv::conv2d(&x.data, &w.data, &mut y, x.shape.rows, g);
+        RefTensor::new(shape, y)
+    }
+
+    fn conv2d_backward_input(
+        &self,
+        dy: &RefTensor<T>,
+        w: &RefTensor<T>,
+        g: &ConvGeometry,
+    ) -> Result<RefTensor<T>> {
+        let shape = conv2d_backward_input_shape(dy.shape, w.shape, g)?; // [batch, C_in·H·W]
+        let mut dx = vec![T::zero(); shape.numel()];
+        conv::conv2d_backward_input(&dy.data, &w.data, &mut dx, dy.shape.rows, g);
+        RefTensor::new(shape, dx)
+    }
+
+    fn conv2d_backward_weight(
+        &self,
+        x: &RefTensor<T>,
+        dy: &RefTensor<T>,
+        g: &ConvGeometry,
+    ) -> Result<RefTensor<T>> {
+        let shape = conv2d_backward_weight_shape(x.shape, dy.shape, g)?; // [C_out, C_in·k·k]
+        let mut dw = vec![T::zero(); shape.numel()];
+        conv::conv2d_backward_weight(&x.data, &dy.data, &mut dw, x.shape.rows, g);
+        RefTensor::new(shape, dw)
     }
 
     fn sgd_step(
