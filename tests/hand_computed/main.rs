@@ -58,5 +58,6 @@ macro_rules! on_every_backend {
 }
 
 mod common;
+mod conv;
 mod ops;
 mod rows;
