@@ -84,7 +84,9 @@ use minimax::autodiff::rng::{normal, seed_key};
 use minimax::autodiff::Backend;
 use minimax::cpu::Cpu;
 use minimax::gan::image::classifier::ClassifierConfig;
-use minimax::gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
+use minimax::gan::image::{
+    Classifier, ImageConfig, ImageData, ImageNet, ImagePreset, ImageTrainer,
+};
 use minimax::gan::{judge, CounterHook, DeviceCounters, GanLoss, PerStep, RunOptions, TrainError};
 use minimax::io::checkpoint;
 use minimax::io::cli::{self, Device, Loss, RunArgs, TerminalHooks};
@@ -120,8 +122,9 @@ struct Args {
     /// /usr/share/datasets/fashion-mnist), or a folder of IDX files
     #[arg(long, value_name = "DATA", default_value = "digits")]
     data: String,
-    /// The preset: digits, classic or notebook [default: digits for 8×8
-    /// data, classic for larger images]
+    /// The preset: digits, classic, notebook or dcgan (convolutions, for
+    /// 28×28 images) [default: digits for 8×8 data, classic for larger
+    /// images]
     #[arg(long, value_name = "PRESET", value_parser = parse_preset)]
     preset: Option<ImagePreset>,
     /// A conditional GAN: G and D are told the class
@@ -298,13 +301,15 @@ fn run<B: Backend>(
     cli::open_run_dir(&dir).map_err(TrainError::Io)?;
     println!("run {name}: writing to {}", dir.display());
     println!(
-        "preset {}{}: G {}→{:?}→{pixels}, D {}→{:?}→1, batch {}, {} steps from step {}",
+        "preset {}{}: {} nets, G {}→{:?}→{pixels}, D {}→{:?}→1{}, batch {}, {} steps from step {}",
         c.preset,
         if c.conditional { " (conditional)" } else { "" },
+        c.net,
         c.g_input(),
         c.g_hidden,
         c.d_input(),
         c.d_hidden,
+        if c.net == ImageNet::Dcgan { " (hidden: channels of strided convolutions)" } else { "" },
         c.batch,
         c.steps,
         trainer.step()

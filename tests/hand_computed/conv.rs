@@ -74,7 +74,8 @@ fn conv_transpose2d_2x2_to_4x4<B: Backend>(be: &B) {
     let g = ConvGeometry::transposed(1, 1, (2, 2), 2, 2, 0).unwrap();
     let (x, w) = ([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]);
     let seed = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0];
-    let (y, d) = run(be, &[(1, 4, &x), (1, 4, &w)], Some(&seed), |v| v[0].conv_transpose2d(&v[1], g));
+    let (y, d) =
+        run(be, &[(1, 4, &x), (1, 4, &w)], Some(&seed), |v| v[0].conv_transpose2d(&v[1], g));
     let want = [1.0, 2.0, 2.0, 4.0, 3.0, 4.0, 6.0, 8.0, 3.0, 6.0, 4.0, 8.0, 9.0, 12.0, 12.0, 16.0];
     assert_eq!(y, want);
     assert_eq!(d[0], [5.0, 5.0, 3.0, 7.0]);
@@ -88,7 +89,8 @@ fn add_channels_bias<B: Backend>(be: &B) {
     //   db = [1 + 2 + 5 + 6, 3 + 4 + 7 + 8] = [14, 22]; dx = G.
     let x = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
     let seed = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
-    let (y, d) = run(be, &[(2, 4, &x), (1, 2, &[10.0, 20.0])], Some(&seed), |v| v[0].add_channels(&v[1]));
+    let (y, d) =
+        run(be, &[(2, 4, &x), (1, 2, &[10.0, 20.0])], Some(&seed), |v| v[0].add_channels(&v[1]));
     assert_eq!(y, [10.0, 11.0, 22.0, 23.0, 14.0, 15.0, 26.0, 27.0]);
     assert_eq!(d[0], seed);
     assert_eq!(d[1], [14.0, 22.0]);

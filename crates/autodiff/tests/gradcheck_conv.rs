@@ -39,7 +39,11 @@ fn geometry(i: usize) -> (usize, ConvGeometry) {
     (n, ConvGeometry::new(ci, co, hw, k, s, p))
 }
 
-fn check(what: &str, inputs: &[RefTensor<f64>], f: impl Fn(&[Var<F64>]) -> minimax_autodiff::Result<Var<F64>>) {
+fn check(
+    what: &str,
+    inputs: &[RefTensor<f64>],
+    f: impl Fn(&[Var<F64>]) -> minimax_autodiff::Result<Var<F64>>,
+) {
     if let Err(e) = gradcheck(f, inputs) {
         panic!("{what}: {e}");
     }
@@ -62,7 +66,9 @@ fn conv_transpose2d_gradcheck_input_and_weight() {
         // The transpose maps g's output back onto g's input.
         let x = random_input(n, g.out_cols(), -1.0, 1.0, 30 + i as u64);
         let w = random_input(g.out_channels, g.taps(), -1.0, 1.0, 40 + i as u64);
-        check(&format!("conv_transpose2d of {g}, batch {n}"), &[x, w], |v| v[0].conv_transpose2d(&v[1], g));
+        check(&format!("conv_transpose2d of {g}, batch {n}"), &[x, w], |v| {
+            v[0].conv_transpose2d(&v[1], g)
+        });
     }
 }
 
@@ -97,7 +103,9 @@ fn batch_norm2d_gradcheck_every_output() {
     for (seed, (n, c, p)) in [(2, 1, 1), (1, 3, 4), (3, 2, 9), (4, 7, 1)].into_iter().enumerate() {
         let x = random_input(n, c * p, -1.0, 1.0, 50 + seed as u64);
         let what = format!("batch_norm2d of {n} images of {c} channels of {p} positions");
-        check(&format!("{what}: normalised"), &[x.clone()], |v| Ok(v[0].batch_norm2d(c, 1e-5)?.normalised));
+        check(&format!("{what}: normalised"), &[x.clone()], |v| {
+            Ok(v[0].batch_norm2d(c, 1e-5)?.normalised)
+        });
         check(&format!("{what}: mean"), &[x.clone()], |v| Ok(v[0].batch_norm2d(c, 1e-5)?.mean));
         check(&format!("{what}: var"), &[x.clone()], |v| Ok(v[0].batch_norm2d(c, 1e-5)?.var));
         let (m, s) = (random_input(1, c, -1.0, 1.0, 7), random_input(1, c, 0.5, 2.0, 8));
@@ -133,12 +141,21 @@ fn naive_conv_transpose(x: &[f64], w: &[f64], n: usize, g: &ConvGeometry) -> Vec
                     for i in 0..g.in_channels {
                         for ky in 0..k {
                             for kx in 0..k {
-                                let (yy, xx) = ((oy * g.stride + ky) as isize - g.padding as isize, (ox * g.stride + kx) as isize - g.padding as isize);
-                                if yy < 0 || xx < 0 || yy >= g.height as isize || xx >= g.width as isize {
+                                let (yy, xx) = (
+                                    (oy * g.stride + ky) as isize - g.padding as isize,
+                                    (ox * g.stride + kx) as isize - g.padding as isize,
+                                );
+                                if yy < 0
+                                    || xx < 0
+                                    || yy >= g.height as isize
+                                    || xx >= g.width as isize
+                                {
                                     continue;
                                 }
                                 let wv = w[((o * g.in_channels + i) * k + ky) * k + kx];
-                                y[b * g.in_cols() + (i * g.height + yy as usize) * g.width + xx as usize] += v * wv;
+                                y[b * g.in_cols()
+                                    + (i * g.height + yy as usize) * g.width
+                                    + xx as usize] += v * wv;
                             }
                         }
                     }
@@ -161,7 +178,10 @@ fn conv_transpose2d_is_the_scatter_of_its_definition() {
         let want = naive_conv_transpose(x.data(), w.data(), n, &g);
         assert_eq!(y.shape(), Shape::new(n, g.in_cols()), "{g}");
         for (j, (a, b)) in y.to_vec().unwrap().iter().zip(&want).enumerate() {
-            assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "conv_transpose2d of {g}, element {j}: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                "conv_transpose2d of {g}, element {j}: {a} vs {b}"
+            );
         }
     }
 }
@@ -174,18 +194,28 @@ fn batch_norm2d_is_a_loop_per_channel() {
     let x = random_input(n, c * p, -2.0, 2.0, 90);
     let tape = Tape::new(be);
     let out = tape.constant(x.clone()).batch_norm2d(c, 1e-5).unwrap();
-    let (y, mean, var) = (out.normalised.to_vec().unwrap(), out.mean.to_vec().unwrap(), out.var.to_vec().unwrap());
+    let (y, mean, var) =
+        (out.normalised.to_vec().unwrap(), out.mean.to_vec().unwrap(), out.var.to_vec().unwrap());
     let unbiased = out.unbiased_var().to_vec().unwrap();
     for ch in 0..c {
-        let vals: Vec<f64> = (0..n).flat_map(|b| (0..p).map(move |q| (b, q))).map(|(b, q)| x.at(b, ch * p + q)).collect();
+        let vals: Vec<f64> = (0..n)
+            .flat_map(|b| (0..p).map(move |q| (b, q)))
+            .map(|(b, q)| x.at(b, ch * p + q))
+            .collect();
         let m = vals.iter().sum::<f64>() / vals.len() as f64;
         let v = vals.iter().map(|a| (a - m) * (a - m)).sum::<f64>() / vals.len() as f64;
         assert!((mean[ch] - m).abs() < 1e-14 && (var[ch] - v).abs() < 1e-14, "channel {ch}");
-        assert!((unbiased[ch] - v * 15.0 / 14.0).abs() < 1e-14, "channel {ch}: unbiased over n·P = 15");
+        assert!(
+            (unbiased[ch] - v * 15.0 / 14.0).abs() < 1e-14,
+            "channel {ch}: unbiased over n·P = 15"
+        );
         for b in 0..n {
             for q in 0..p {
                 let want = (x.at(b, ch * p + q) - m) / (v + 1e-5).sqrt();
-                assert!((y[b * c * p + ch * p + q] - want).abs() < 1e-12, "channel {ch}, image {b}, position {q}");
+                assert!(
+                    (y[b * c * p + ch * p + q] - want).abs() < 1e-12,
+                    "channel {ch}, image {b}, position {q}"
+                );
             }
         }
     }
@@ -199,13 +229,22 @@ fn bad_shapes_name_the_op_and_both_shapes() {
     let x = tape.constant(random_input(2, 75, -1.0, 1.0, 1));
     let bad_w = tape.constant(random_input(2, 26, -1.0, 1.0, 2));
     let e = x.conv2d(&bad_w, g).unwrap_err().to_string();
-    assert!(e.contains("conv2d") && e.contains("[2, 75]") && e.contains("[2, 26]") && e.contains("[2, 27]"), "{e}");
+    assert!(
+        e.contains("conv2d")
+            && e.contains("[2, 75]")
+            && e.contains("[2, 26]")
+            && e.contains("[2, 27]"),
+        "{e}"
+    );
     let bad_x = tape.constant(random_input(2, 74, -1.0, 1.0, 1));
     let w = tape.constant(random_input(2, 27, -1.0, 1.0, 2));
     let e = bad_x.conv2d(&w, g).unwrap_err().to_string();
     assert!(e.contains("conv2d") && e.contains("[2, 74]") && e.contains("[batch, 75]"), "{e}");
     let e = x.conv_transpose2d(&w, g).unwrap_err().to_string();
-    assert!(e.contains("conv2d_backward_input") && e.contains("[2, 75]") && e.contains("[batch, 50]"), "{e}");
+    assert!(
+        e.contains("conv2d_backward_input") && e.contains("[2, 75]") && e.contains("[batch, 50]"),
+        "{e}"
+    );
     let e = x.batch_norm2d(4, 1e-5).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("channel_rows") && e.contains("4 channels"), "{e}");
     let one = tape.constant(random_input(1, 3, -1.0, 1.0, 1));

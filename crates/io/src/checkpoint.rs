@@ -28,7 +28,7 @@
 //!
 //! The image GAN's checkpoints ([`save_image`], [`load_image`]) share the
 //! layout and every check, with their own `format`
-//! (`minimax-image-gan-checkpoint`) and G's batch-norm running statistics
+//! (`minimax-image-gan-checkpoint`) and the batch-norm running statistics (G's, and DCGAN's D's)
 //! beside the parameters. So does the judging classifier's cache
 //! ([`save_classifier`], [`load_classifier`]), keyed by its data set's
 //! fingerprint and its config.
@@ -447,7 +447,8 @@ fn check_tensors(
 
 // ---------------------------------------------------------------------------
 // The image GAN's checkpoints: the same file layout and checks, plus G's
-// batch-norm running statistics `generator_running.layer{l}.running_{mean,var}`.
+// batch-norm running statistics `generator_running.layer{l}.running_{mean,var}`
+// and D's, `discriminator_running.…` (DCGAN's D; none for the MLPs').
 
 /// The value of the `format` metadata key in an image GAN checkpoint.
 pub const IMAGE_FORMAT: &str = "minimax-image-gan-checkpoint";
@@ -463,6 +464,7 @@ pub fn save_image<B: Backend>(trainer: &ImageTrainer<B>, path: &Path) -> Result<
     file.network(be, NETS[0], g_params, g_opt)?;
     file.network(be, NETS[1], d_params, d_opt)?;
     file.store(be, RUNNING, g_running)?;
+    file.store(be, D_RUNNING, trainer.d_running())?;
     let config = serde_json::to_string(trainer.config())
         .map_err(|e| TrainError::Checkpoint(format!("the config does not serialise: {e}")))?;
     file.write::<B>(path, IMAGE_FORMAT, trainer.step(), trainer.config().seed, config)
@@ -470,6 +472,8 @@ pub fn save_image<B: Backend>(trainer: &ImageTrainer<B>, path: &Path) -> Result<
 
 /// The prefix of G's running statistics in tensor names.
 const RUNNING: &str = "generator_running";
+/// The prefix of D's running statistics in tensor names.
+const D_RUNNING: &str = "discriminator_running";
 
 /// The config saved in an image GAN checkpoint, checked, without loading
 /// anything else: to upload the training set the run needs before
@@ -500,6 +504,7 @@ pub fn load_image<B: Backend>(
     restore_network(&be, &file, NETS[0], g_params, g_opt, g_steps, &g_counts).map_err(bad)?;
     restore_network(&be, &file, NETS[1], d_params, d_opt, d_steps, &d_counts).map_err(bad)?;
     restore_store(&be, &file, RUNNING, g_running).map_err(bad)?;
+    restore_store(&be, &file, D_RUNNING, trainer.d_running_mut()).map_err(bad)?;
     trainer.set_step(step);
     Ok(trainer)
 }
@@ -523,6 +528,9 @@ fn check_image(
     let d_updates = meta.network(NETS[1], &d.param_specs(), config.d_optimizer, &mut expected)?;
     for (name, shape) in g.running_specs() {
         expected.insert(format!("{RUNNING}.{name}"), shape);
+    }
+    for (name, shape) in d.running_specs() {
+        expected.insert(format!("{D_RUNNING}.{name}"), shape);
     }
     check_tensors(file, &meta, &expected, dtype)?;
     Ok((config, step, [g_updates, d_updates]))

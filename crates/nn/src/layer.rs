@@ -239,4 +239,10 @@ layer_kinds! {
     Act(crate::layers::Activation),
     /// Inverted dropout (training only).
     Dropout(crate::dropout::Dropout),
+    /// A 2-D convolution with a bias per channel.
+    Conv(crate::conv::Conv2d),
+    /// A 2-D transposed convolution with a bias per channel.
+    ConvTranspose(crate::conv::ConvTranspose2d),
+    /// Batch normalisation of each channel of an image.
+    BatchNorm2d(crate::batchnorm2d::BatchNorm2d),
 }

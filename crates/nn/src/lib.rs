@@ -9,6 +9,8 @@
 //!   ([`Sequential`]), which names their parameters and runs them in order;
 //! - `layers.rs`: activations, initialisers, the affine layer `x·W + b`;
 //! - `batchnorm.rs`: [`BatchNorm1d`] and its running statistics;
+//! - `batchnorm2d.rs`: [`BatchNorm2d`], per channel of an image;
+//! - `conv.rs`: [`Conv2d`] and [`ConvTranspose2d`], on images as rows;
 //! - `dropout.rs`: [`Dropout`];
 //! - `mlp.rs`: a multilayer perceptron ([`Mlp`]), built as a [`Sequential`];
 //! - `params.rs`: [`ParamStore`], the named parameter tensors that outlive
@@ -64,6 +66,8 @@ macro_rules! serde_as_string {
 }
 
 pub mod batchnorm;
+pub mod batchnorm2d;
+pub mod conv;
 pub mod dropout;
 pub mod layer;
 pub mod layers;
@@ -74,6 +78,8 @@ pub mod schedule;
 pub mod sequential;
 
 pub use batchnorm::{BatchNorm1d, Norm};
+pub use batchnorm2d::BatchNorm2d;
+pub use conv::{Conv2d, ConvTranspose2d};
 pub use dropout::Dropout;
 pub use layer::{Layer, LayerContext, LayerKind, Spec};
 pub use layers::{Activation, Init, Linear};

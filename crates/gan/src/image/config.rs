@@ -2,8 +2,10 @@
 //! presets: `digits` (sized for the shipped 8×8 digits, well under a minute
 //! on a CPU core), `classic` (the MLP GAN for 28×28 images of the GAN
 //! literature: BatchNorm and LeakyReLU 0.2 in G, Adam 2e-4 with β₁ = 0.5),
-//! and `notebook` (the small GAN of the MNIST notebook the notes link: one
-//! hidden layer each, LeakyReLU 0.01, one-sided label smoothing 0.1).
+//! `notebook` (the small GAN of the MNIST notebook the notes link: one
+//! hidden layer each, LeakyReLU 0.01, one-sided label smoothing 0.1), and
+//! `dcgan` (Radford et al. 2015's convolutional G and D for 28×28 images,
+//! the net of `../shared/peers/dcgan_step_torch.py`; see `nets.rs`).
 
 use crate::loss::GanLoss;
 use minimax_nn::{Activation, Init, LrDecay, OptimizerConfig};
@@ -19,12 +21,56 @@ pub enum ImagePreset {
     Classic,
     /// G 100→128→pixels, D pixels→128→1, LeakyReLU 0.01, smoothing 0.1.
     Notebook,
+    /// DCGAN: G Linear→[128, 7, 7]→ConvT→[64, 14, 14]→ConvT→[1, 28, 28],
+    /// D Conv→[64, 14, 14]→Conv→[128, 7, 7]→Linear, BatchNorm, Adam 2e-4.
+    Dcgan,
 }
+
+/// The kind of networks an image GAN plays with.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum ImageNet {
+    /// Multilayer perceptrons on the flattened image (widths `g_hidden`,
+    /// `d_hidden`).
+    #[default]
+    Mlp,
+    /// DCGAN's strided convolutions on square one-channel images of a side
+    /// divisible by 4 (channels `g_hidden`, `d_hidden`, two each).
+    Dcgan,
+}
+
+impl ImageNet {
+    /// The name in a config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageNet::Mlp => "mlp",
+            ImageNet::Dcgan => "dcgan",
+        }
+    }
+}
+
+impl fmt::Display for ImageNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ImageNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [ImageNet::Mlp, ImageNet::Dcgan]
+            .into_iter()
+            .find(|n| n.name() == s)
+            .ok_or_else(|| format!("unknown image net {s:?}: expected mlp or dcgan"))
+    }
+}
+
+minimax_nn::serde_as_string!(ImageNet);
 
 impl ImagePreset {
     /// Every preset.
-    pub const ALL: [ImagePreset; 3] =
-        [ImagePreset::Digits, ImagePreset::Classic, ImagePreset::Notebook];
+    pub const ALL: [ImagePreset; 4] =
+        [ImagePreset::Digits, ImagePreset::Classic, ImagePreset::Notebook, ImagePreset::Dcgan];
 
     /// The preset's name on the command line.
     pub fn name(self) -> &'static str {
@@ -32,6 +78,7 @@ impl ImagePreset {
             ImagePreset::Digits => "digits",
             ImagePreset::Classic => "classic",
             ImagePreset::Notebook => "notebook",
+            ImagePreset::Dcgan => "dcgan",
         }
     }
 }
@@ -47,7 +94,7 @@ impl FromStr for ImagePreset {
 
     fn from_str(s: &str) -> Result<Self, String> {
         ImagePreset::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
-            format!("unknown image preset {s:?}: expected digits, classic or notebook")
+            format!("unknown image preset {s:?}: expected digits, classic, notebook or dcgan")
         })
     }
 }
@@ -76,13 +123,17 @@ pub struct ImageConfig {
     pub conditional: bool,
     /// G's noise dimensions.
     pub latent_dim: usize,
-    /// G's hidden widths.
+    /// MLPs or DCGAN's convolutions. (Absent from configs saved before it:
+    /// MLPs.)
+    #[serde(default)]
+    pub net: ImageNet,
+    /// G's hidden widths (for DCGAN, the channels of its two hidden images).
     pub g_hidden: Vec<usize>,
     /// BatchNorm on G's hidden layers after the first.
     pub g_batch_norm: bool,
     /// G's hidden activation (its output is tanh: pixels lie in [-1, 1]).
     pub g_activation: Activation,
-    /// D's hidden widths.
+    /// D's hidden widths (for DCGAN, the channels of its two hidden images).
     pub d_hidden: Vec<usize>,
     /// D's hidden activation (its output is a logit).
     pub d_activation: Activation,
@@ -134,6 +185,7 @@ impl ImageConfig {
             classes,
             conditional: false,
             latent_dim: 100,
+            net: ImageNet::Mlp,
             g_hidden: vec![128, 256, 512, 1024],
             g_batch_norm: true,
             g_activation: lrelu,
@@ -171,6 +223,13 @@ impl ImageConfig {
                 real_label: 0.9,
                 ..base
             },
+            ImagePreset::Dcgan => ImageConfig {
+                net: ImageNet::Dcgan,
+                g_hidden: vec![128, 64],
+                g_activation: Activation::Relu,
+                d_hidden: vec![64, 128],
+                ..base
+            },
         }
     }
 
@@ -179,9 +238,11 @@ impl ImageConfig {
         self.latent_dim + if self.conditional { self.classes } else { 0 }
     }
 
-    /// D's input width: the pixels, and the one-hot class when conditional.
+    /// D's input width: the pixels, and the one-hot class when conditional
+    /// (for DCGAN, a constant plane of pixels per class).
     pub fn d_input(&self) -> usize {
-        self.pixels + if self.conditional { self.classes } else { 0 }
+        let per_class = if self.net == ImageNet::Dcgan { self.pixels } else { 1 };
+        self.pixels + if self.conditional { self.classes * per_class } else { 0 }
     }
 
     /// Checks every field, naming the first that is out of range.
@@ -205,6 +266,24 @@ impl ImageConfig {
         }
         if self.g_hidden.is_empty() || self.d_hidden.is_empty() {
             return Err("G and D need at least one hidden layer each".into());
+        }
+        if self.net == ImageNet::Dcgan {
+            if crate::image::nets::dcgan_side(self.pixels).is_none() {
+                return Err(format!(
+                    "the dcgan net needs square one-channel images of a side divisible by 4 \
+                     (28×28, 8×8), not {} pixels",
+                    self.pixels
+                ));
+            }
+            if self.g_hidden.len() != 2 || self.d_hidden.len() != 2 {
+                return Err("the dcgan net takes two channel counts for G and two for D".into());
+            }
+            if self.classes > 64 && self.conditional {
+                return Err(format!(
+                    "a conditional dcgan takes at most 64 classes, not {}",
+                    self.classes
+                ));
+            }
         }
         if !(self.real_label > 0.0 && self.real_label <= 1.0) {
             return Err(format!("real label must be in (0, 1], got {}", self.real_label));

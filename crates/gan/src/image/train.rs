@@ -23,7 +23,8 @@
 use crate::algorithm1::{self, Game, Players, Rules};
 use crate::error::TrainError;
 use crate::image::data::ImageData;
-use crate::image::ImageConfig;
+use crate::image::nets::class_planes;
+use crate::image::{ImageConfig, ImageNet};
 use crate::pass::{LeafVecs, Pass};
 use crate::purpose::image as purpose;
 use crate::run::{
@@ -31,7 +32,7 @@ use crate::run::{
 };
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{concat_cols, concat_rows, Backend, Dist, Real, Shape, Tape, Var};
-use minimax_nn::{Activation, Context, Mlp, Norm, Optimizer, ParamStore, Sequential};
+use minimax_nn::{Context, Norm, Optimizer, ParamStore, Sequential};
 use std::time::Instant;
 
 /// An image GAN being trained.
@@ -44,6 +45,8 @@ pub struct ImageTrainer<B: Backend> {
     d: Sequential,
     /// G's batch-norm running statistics (empty without batch norm).
     g_running: ParamStore<B>,
+    /// D's batch-norm running statistics (DCGAN's; empty for the MLPs).
+    d_running: ParamStore<B>,
     /// D's targets on the stacked batch `[2·batch, 1]`: `batch` rows of
     /// `real_label` (the real images), then `batch` of 0 (the fakes).
     joint_labels: B::Tensor,
@@ -56,26 +59,7 @@ pub struct ImageTrainer<B: Backend> {
     counters: Option<CounterHook>,
 }
 
-/// G and D for `config`: G ends in tanh (pixels in [-1, 1]), D in a logit.
-pub fn players(config: &ImageConfig) -> Result<(Sequential, Sequential), TrainError> {
-    let c = config;
-    let mut g_sizes = vec![c.g_input()];
-    g_sizes.extend(&c.g_hidden);
-    g_sizes.push(c.pixels);
-    let mut g_acts = vec![c.g_activation; c.g_hidden.len()];
-    g_acts.push(Activation::Tanh);
-    let mut g = Mlp::new(&g_sizes, &g_acts)?;
-    if c.g_batch_norm {
-        // On the hidden layers after the first, as the classic MLP GAN has it.
-        g = g.with_batch_norm(&(1..c.g_hidden.len()).collect::<Vec<_>>())?;
-    }
-    let mut d_sizes = vec![c.d_input()];
-    d_sizes.extend(&c.d_hidden);
-    d_sizes.push(1);
-    let mut d_acts = vec![c.d_activation; c.d_hidden.len()];
-    d_acts.push(Activation::Identity);
-    Ok((g.build(), Mlp::new(&d_sizes, &d_acts)?.build()))
-}
+pub use crate::image::nets::players;
 
 impl<B: Backend> ImageTrainer<B> {
     /// A fresh run on `data` (uploaded once: see [`ImageData::upload`]).
@@ -86,7 +70,7 @@ impl<B: Backend> ImageTrainer<B> {
             g.init_params(&backend, config.init, derive_seed(&[config.seed, purpose::INIT_G]));
         let d_params =
             d.init_params(&backend, config.init, derive_seed(&[config.seed, purpose::INIT_D]));
-        let g_running = g.init_running(&backend);
+        let (g_running, d_running) = (g.init_running(&backend), d.init_running(&backend));
         let g_opt = Optimizer::new(&backend, config.g_optimizer, &g_params);
         let d_opt = Optimizer::new(&backend, config.d_optimizer, &d_params);
         let column = |v| backend.fill(Shape::new(config.batch, 1), v); // [batch, 1]
@@ -99,6 +83,7 @@ impl<B: Backend> ImageTrainer<B> {
             g,
             d,
             g_running,
+            d_running,
             joint_labels,
             one,
             classes: None,
@@ -129,6 +114,17 @@ impl<B: Backend> ImageTrainer<B> {
     /// G's parameters, D's parameters and G's running statistics.
     pub fn stores(&self) -> (&ParamStore<B>, &ParamStore<B>, &ParamStore<B>) {
         (&self.players.g_params, &self.players.d_params, &self.g_running)
+    }
+
+    /// D's running statistics: DCGAN's D has batch norm; the MLPs' D keeps
+    /// none (an empty store).
+    pub fn d_running(&self) -> &ParamStore<B> {
+        &self.d_running
+    }
+
+    /// D's running statistics, mutably, to restore a saved run.
+    pub fn d_running_mut(&mut self) -> &mut ParamStore<B> {
+        &mut self.d_running
     }
 
     /// G's and D's optimizers.
@@ -299,12 +295,31 @@ impl<B: Backend> Game<B> for ImageTrainer<B> {
         let seed = self.stream(purpose::NOISE_D, step, j);
         let gen = (&self.g, &mut self.g_running, &self.config);
         let fake = generate_train(gen, tape, &g_vars, &batch.onehot, seed)?.detach();
-        let conditional = self.config.conditional;
-        let real = with_class(conditional, &batch.images, &batch.onehot)?; // [batch, pixels (+ classes)]
-        let fake_input = with_class(conditional, &fake, &batch.onehot)?;
+        let with = |x: &Var<B>| self.with_class(x, &batch.onehot); // [batch, D's input]
+        let (real, fake_input) = (with(&batch.images)?, with(&fake)?);
+        if !self.d_running.is_empty() {
+            // D has batch norm (DCGAN): each batch is normalised with its
+            // own statistics, so D sees the real and the fake batch apart,
+            // as PyTorch's DCGAN step does, updating its running statistics
+            // after each.
+            let (d, running) = (&self.d, &mut self.d_running);
+            let logits =
+                d.forward_with(&d_vars, &real, Context::new().with_norm(Norm::Train(running)))?;
+            let fake_logits = d.forward_with(
+                &d_vars,
+                &fake_input,
+                Context::new().with_norm(Norm::Train(running)),
+            )?;
+            let (n, rl) = (self.config.batch, self.config.real_label);
+            let (t_real, t_fake) =
+                (tape.fill(Shape::new(n, 1), rl), tape.fill(Shape::new(n, 1), 0.0));
+            let loss = self.config.loss.d_loss(&logits, &fake_logits, &t_real, &t_fake)?;
+            self.classes = Some(batch.onehot.value().clone());
+            return Ok(Pass { loss, g_vars, d_vars, logits, fake_logits: Some(fake_logits), fake });
+        }
         // D scores each image on its own, so it sees both batches as one,
         // the real rows first: one pass through D instead of two.
-        let both = concat_rows(&[&real, &fake_input])?; // [2·batch, pixels (+ classes)]
+        let both = concat_rows(&[&real, &fake_input])?; // [2·batch, D's input]
         let logits = self.d.forward(&d_vars, &both)?; // [2·batch, 1]
         let targets = tape.constant(self.joint_labels.clone());
         let loss = self.config.loss.d_loss_joint(&logits, &targets)?;
@@ -330,15 +345,36 @@ impl<B: Backend> Game<B> for ImageTrainer<B> {
         let seed = self.stream(purpose::NOISE_G, step, j);
         let gen = (&self.g, &mut self.g_running, &self.config);
         let fake = generate_train(gen, tape, &g_vars, &onehot, seed)?; // [batch, pixels]
-        let input = with_class(self.config.conditional, &fake, &onehot)?;
-        let fake_logits = self.d.forward(&d_vars, &input)?;
+        let input = self.with_class(&fake, &onehot)?; // [batch, D's input]
+                                                      // D is frozen but, as in PyTorch's train mode, its batch norm (if
+                                                      // any) uses this batch's statistics and updates its running ones.
+        let fake_logits = if self.d_running.is_empty() {
+            self.d.forward(&d_vars, &input)?
+        } else {
+            let norm = Context::new().with_norm(Norm::Train(&mut self.d_running));
+            self.d.forward_with(&d_vars, &input, norm)?
+        };
         let one = tape.constant(self.one.clone());
         let loss = self.config.loss.g_loss(&fake_logits, &one)?;
         Ok(Pass { loss, g_vars, d_vars, logits: fake_logits, fake_logits: None, fake })
     }
 }
 
-/// `a|y`: the one-hot classes joined on the right, if `conditional`.
+impl<B: Backend> ImageTrainer<B> {
+    /// D's input for images `a` of classes `onehot`: `a` itself, or when
+    /// conditional `a|y`, the one-hot classes joined on the right (the
+    /// MLPs), or as constant planes beside the image (DCGAN,
+    /// [`class_planes`]).
+    fn with_class(&self, a: &Var<B>, onehot: &Var<B>) -> minimax_autodiff::Result<Var<B>> {
+        match (self.config.conditional, self.config.net) {
+            (false, _) => Ok(a.clone()),
+            (true, ImageNet::Mlp) => concat_cols(&[a, onehot]),
+            (true, ImageNet::Dcgan) => class_planes(a, onehot),
+        }
+    }
+}
+
+/// `z|y`: G's input, the one-hot classes joined on the right if `conditional`.
 fn with_class<B: Backend>(
     conditional: bool,
     a: &Var<B>,
