@@ -16,6 +16,13 @@
 //! - `gan-trainer`: the same step through `ImageTrainer`, which does less
 //!   work for the same update (D sees both batches as one; the G step does
 //!   not compute D's weight gradients);
+//! - `dcgan`: one DCGAN step through `ImageTrainer` with the `dcgan` preset,
+//!   the net of `../shared/peers/dcgan_step_torch.py` (batch 64, BatchNorm
+//!   in training mode, D run once on the real and once on the fake batch,
+//!   Adam 2e-4 (0.5, 0.999)): the peer's update. The G step holds D's
+//!   parameters as constants, so D's weight gradients, which PyTorch's
+//!   `.backward()` also computes there and its update never uses, are not
+//!   computed (two of the step's ~30 conv products);
 //! - `alloc`: heap allocations per steady-state step of both, counted by a
 //!   counting global allocator in this binary.
 //!
@@ -369,6 +376,24 @@ fn gan_trainer() {
     );
 }
 
+/// One DCGAN step through `ImageTrainer` (see the module's documentation),
+/// on 256 random 28×28 images resident in memory.
+fn dcgan() {
+    let c = ImageConfig::preset(ImagePreset::Dcgan, 784, 10);
+    let be = Cpu::<f32>::new();
+    let n = 256;
+    let images = be.random(Shape::new(n, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
+    let images: Vec<f32> = be.download(&images).expect("host values");
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let data = ImageData::upload(&be, &c, &images, &labels, n).expect("the images");
+    let mut trainer = ImageTrainer::new(be, c, data).expect("a valid config");
+    trainer.train_step().expect("a warm-up step");
+    let seconds = median_secs(|| (0..3).for_each(|_| trainer.train_step().expect("a step"))) / 3.0;
+    println!("dcgan: one DCGAN step through ImageTrainer (the peer's net, batch 64)");
+    println!("  {:.3} ms/step", seconds * 1e3);
+    println!("RESULT bench=dcgan batch=64 threads={} ms_per_step={:.4}", threads(), seconds * 1e3);
+}
+
 /// Heap allocations per steady-state step of both.
 fn alloc() {
     let mut trainer = devnag_trainer();
@@ -409,6 +434,9 @@ fn main() {
     }
     if wanted("gan-trainer") {
         gan_trainer();
+    }
+    if wanted("dcgan") {
+        dcgan();
     }
     if wanted("alloc") {
         alloc();

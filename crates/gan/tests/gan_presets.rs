@@ -211,3 +211,70 @@ fn losses_and_presets_parse_from_their_names_and_reject_others() {
     assert!("devnag".parse::<Preset>().is_ok());
     assert!("dcgan".parse::<Preset>().unwrap_err().contains("default or devnag"));
 }
+
+#[test]
+fn dcgan_builds_the_peers_networks_shape_for_shape() {
+    // ../shared/peers/dcgan_step_torch.py, tensor for tensor, in PyTorch's
+    // order (a conv weight [C_out, C_in, k, k] flattened to [C_out, C_in·k·k];
+    // a transposed conv's [C_in, C_out, k, k] to [C_in, C_out·k·k]).
+    use minimax_gan::image::{nets, ImageConfig, ImageNet, ImagePreset};
+    let c = ImageConfig::preset(ImagePreset::Dcgan, 784, 10);
+    assert_eq!(
+        (c.net, c.batch, c.latent_dim, c.loss),
+        (ImageNet::Dcgan, 64, 100, GanLoss::NonSaturating)
+    );
+    assert_eq!(
+        (c.g_optimizer, c.d_optimizer),
+        (
+            OptimizerConfig::adam(2e-4, 0.5, 0.999, 1e-8),
+            OptimizerConfig::adam(2e-4, 0.5, 0.999, 1e-8)
+        )
+    );
+    let (g, d) = nets::players(&c).unwrap();
+    let be = Cpu::<f64>::new();
+    let g_params = g.init_params(&be, c.init, 1);
+    let d_params = d.init_params(&be, c.init, 2);
+    assert_eq!(
+        shapes(&g_params),
+        named(&[
+            ("layer0.weight", 100, 6272), // Linear(100, 128·7·7), stored [in, out]
+            ("layer0.bias", 1, 6272),
+            ("layer0.gamma", 1, 128), // BatchNorm2d(128)
+            ("layer0.beta", 1, 128),
+            ("layer1.weight", 128, 64 * 16), // ConvTranspose2d(128, 64, 4, 2, 1)
+            ("layer1.bias", 1, 64),
+            ("layer1.gamma", 1, 64), // BatchNorm2d(64)
+            ("layer1.beta", 1, 64),
+            ("layer2.weight", 64, 16), // ConvTranspose2d(64, 1, 4, 2, 1)
+            ("layer2.bias", 1, 1),
+        ])
+    );
+    assert_eq!(
+        shapes(&d_params),
+        named(&[
+            ("layer0.weight", 64, 16), // Conv2d(1, 64, 4, 2, 1)
+            ("layer0.bias", 1, 64),
+            ("layer1.weight", 128, 64 * 16), // Conv2d(64, 128, 4, 2, 1)
+            ("layer1.bias", 1, 128),
+            ("layer1.gamma", 1, 128), // BatchNorm2d(128)
+            ("layer1.beta", 1, 128),
+            ("layer2.weight", 6272, 1), // Linear(128·7·7, 1)
+            ("layer2.bias", 1, 1),
+        ])
+    );
+    // PyTorch's counts: sum(p.numel() for p in G.parameters()) = 766,017, D's 138,817.
+    let count =
+        |s: &ParamStore<Cpu<f64>>| s.iter().map(|p| p.tensor.shape().numel()).sum::<usize>();
+    assert_eq!((count(&g_params), count(&d_params)), (766_017, 138_817));
+    assert_eq!(activations(&g), [Activation::Relu, Activation::Relu, Activation::Tanh]);
+    assert_eq!(activations(&d), [Activation::LeakyRelu(0.2), Activation::LeakyRelu(0.2)]);
+    // Running statistics: G's two BatchNorm2d and D's one.
+    assert_eq!((g.running_specs().len(), d.running_specs().len()), (4, 2));
+    // Conditional: the class joined to z, and 10 class planes beside D's image.
+    let cond = ImageConfig { conditional: true, ..c.clone() };
+    let (g, d) = nets::players(&cond).unwrap();
+    assert_eq!((g.input_size(), d.input_size()), (Some(110), Some(11 * 784)));
+    // Not a square of a side divisible by 4: refused, naming the pixels.
+    let e = ImageConfig::preset(ImagePreset::Dcgan, 100, 10).validate().unwrap_err();
+    assert!(e.contains("100 pixels") && e.contains("divisible by 4"), "{e}");
+}
