@@ -11,6 +11,9 @@
 //! - the elementwise, reduction, broadcast, column and optimizer kernels on
 //!   their own;
 //! - a taped MLP step (forward, backward, Adam) on a reused tape;
+//! - a taped conv-net step (conv2d and conv_transpose2d, forward and
+//!   backward, SGD) on `Cpu<f32>`, whose im2col buffers come from the pool
+//!   (`crates/cpu/src/conv.rs`);
 //! - a whole `Trainer::train_step` for the `devnag` and `default` presets.
 //!
 //! The last two run on `Cpu<f64>` and on `Cpu<f32>` (whose matmuls take
@@ -18,7 +21,9 @@
 //! either: the blocked path opens a thread scope only for two threads or
 //! more, and that is only for products far larger than these).
 
-use minimax::autodiff::{AdamStep, Axis, Backend, Binary, Dist, Shape, Tape, Unary, Var};
+use minimax::autodiff::{
+    AdamStep, Axis, Backend, Binary, ConvGeometry, Dist, Shape, Tape, Unary, Var,
+};
 use minimax::cpu::{Cpu, CpuTensor};
 use minimax::gan::Config;
 use minimax::gan::{Preset, Trainer};
@@ -180,6 +185,57 @@ fn a_taped_mlp_step_allocates_nothing_in_steady_state() {
 #[test]
 fn a_taped_mlp_step_allocates_nothing_in_steady_state_f32() {
     let per_step = mlp_step_allocations(Cpu::<f32>::new());
+    assert_eq!(per_step, [0, 0, 0], "allocations per step");
+}
+
+/// A conv 16×16×16 -> 32×8×8 (k4 s2 p1), tanh, and the transposed conv
+/// back to 16×16×16 (the same geometry), loss `Σ y²`, on a batch of 20: two
+/// blocks of 10 images in `conv.rs` (so the permutations and the weight
+/// gradient's sum over blocks run), every conv kernel in both roles (the
+/// input is a leaf, so its gradients are computed too), and SGD on both
+/// weights, on one tape reset every step.
+struct ConvStep {
+    be: Cpu<f32>,
+    x: T32,
+    weights: [T32; 2],
+    velocities: [T32; 2],
+    tape: Tape<Cpu<f32>>,
+}
+
+const CONV: ConvGeometry = ConvGeometry::new(16, 32, (16, 16), 4, 2, 1);
+
+impl ConvStep {
+    fn new() -> Self {
+        let be = Cpu::<f32>::new();
+        let u = Dist::Uniform { lo: -0.1, hi: 0.1 };
+        let x = be.random(Shape::new(20, CONV.in_cols()), u, 1); // [20, 16·16·16]
+        let weights = [be.random(CONV.weight_shape(), u, 2), be.random(CONV.weight_shape(), u, 3)];
+        let velocities = [be.fill(CONV.weight_shape(), 0.0), be.fill(CONV.weight_shape(), 0.0)];
+        ConvStep { be, x, weights, velocities, tape: Tape::new(be) }
+    }
+
+    fn step(&mut self) {
+        self.tape.reset().unwrap();
+        let x = self.tape.leaf(self.x.clone());
+        let [w1, w2] = self.weights.each_ref().map(|w| self.tape.leaf(w.clone()));
+        let h = x.conv2d(&w1, CONV).unwrap().tanh(); // [20, 32·8·8]
+        let y = h.conv_transpose2d(&w2, CONV).unwrap(); // [20, 16·16·16]
+        let grads = self.tape.backward(&y.square().sum()).unwrap();
+        assert!(grads.get(&x).is_some());
+        for ((w, vel), var) in self.weights.iter_mut().zip(&mut self.velocities).zip([&w1, &w2]) {
+            self.be.sgd_step(w, grads.get(var).unwrap(), vel, 1e-3, 0.9).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_taped_conv_step_allocates_nothing_in_steady_state_f32() {
+    // Two blocks of images, as the doc of `ConvStep` says.
+    assert_eq!(minimax::cpu::conv::block_images(&CONV, 20), 10);
+    let mut conv = ConvStep::new();
+    let before = conv.be.download(&conv.weights[0]).unwrap();
+    let per_step = steady_state(|| conv.step());
+    assert_ne!(before, conv.be.download(&conv.weights[0]).unwrap(), "SGD moved nothing");
     assert_eq!(per_step, [0, 0, 0], "allocations per step");
 }
 

@@ -20,6 +20,9 @@
 //!   backward) are one pass each over memory (`fused.rs`), doing the
 //!   trait's plain defaults' operations in the same order (the same bits,
 //!   tested against `backend::plain_linear` and the others);
+//! - the convolution and its two gradients unfold the image's patches
+//!   (im2col) and run as matmuls on [`gemm`] (`conv.rs`, a block of images
+//!   at a time, the unfolded patches in pool buffers);
 //! - large products and elementwise kernels are split across threads
 //!   ([`threads`]: `MINIMAX_THREADS`, default one per core), with the same
 //!   bits for any thread count;
@@ -43,6 +46,7 @@
 //! ```
 
 pub mod approx;
+pub mod conv;
 mod fused;
 pub mod gemm;
 pub mod optim;
@@ -58,7 +62,7 @@ use minimax_autodiff::backend::{
     pick_cols_shape, plain_bias_act_backward, reshape_shape, same_shape, scatter_add_rows_shape,
     scatter_cols_shape, slice_cols_shape, slice_rows_shape, sum_shape, upload_rule, Broadcast,
 };
-use minimax_autodiff::reference::{conv, optim::sgd, rows};
+use minimax_autodiff::reference::{optim::sgd, rows};
 use minimax_autodiff::{
     rng, shape_error, AdamStep, AdamTensors, Axis, Backend, Binary, ConvGeometry, Dist, Error,
     HostIndices, Real, Result, Shape, TensorShape, Unary,
