@@ -18,7 +18,7 @@ impl<B: Backend> Var<B> {
     /// columns.
     pub fn channel_rows(&self, channels: usize) -> Result<Var<B>> {
         let x = self.shape(); // [batch, C·P]
-        if channels == 0 || x.cols % channels != 0 {
+        if channels == 0 || !x.cols.is_multiple_of(channels) {
             return Err(Error::Invalid {
                 op: "channel_rows",
                 why: format!("{x} does not split into {channels} channels of equal size"),
