@@ -16,11 +16,11 @@ use crate::codes::{binary_code, broadcast_code, dist_code};
 use crate::fused;
 use crate::kernels::*;
 use crate::params::*;
-use crate::{rows, MatmulKernel, Wgpu, WgpuIndices, WgpuTensor};
+use crate::{conv, rows, ConvKernel, MatmulKernel, Wgpu, WgpuIndices, WgpuTensor};
 use minimax_autodiff::backend::{
     binary_name, broadcast_rule, broadcast_to_rule, concat_cols_shape, concat_rows_shape,
-    conv2d_backward_input_shape, conv2d_backward_weight_shape, conv2d_shape, matmul_shape,
-    reshape_shape, same_shape, slice_cols_shape, slice_rows_shape, sum_shape, upload_rule,
+    matmul_shape, reshape_shape, same_shape, slice_cols_shape, slice_rows_shape, sum_shape,
+    upload_rule,
 };
 use minimax_autodiff::{
     rng, AdamStep, AdamTensors, Axis, Backend, Binary, ConvGeometry, Dist, Error, Product, Result,
@@ -462,9 +462,10 @@ impl Backend for Wgpu {
         Ok(WgpuTensor { shape, buffer: x.buffer.clone() }) // the same buffer
     }
 
+    // The convolutions are in `conv.rs`.
+
     fn conv2d(&self, x: &WgpuTensor, w: &WgpuTensor, g: &ConvGeometry) -> Result<WgpuTensor> {
-        let _ = conv2d_shape(x.shape, w.shape, g)?;
-        Err(Error::Invalid { op: "conv2d", why: "no GPU kernel yet".into() })
+        conv::conv2d(self, ConvKernel::Gemm, x, w, g)
     }
 
     fn conv2d_backward_input(
@@ -473,8 +474,7 @@ impl Backend for Wgpu {
         w: &WgpuTensor,
         g: &ConvGeometry,
     ) -> Result<WgpuTensor> {
-        let _ = conv2d_backward_input_shape(dy.shape, w.shape, g)?;
-        Err(Error::Invalid { op: "conv2d_backward_input", why: "no GPU kernel yet".into() })
+        conv::conv2d_backward_input(self, ConvKernel::Gemm, dy, w, g)
     }
 
     fn conv2d_backward_weight(
@@ -483,8 +483,7 @@ impl Backend for Wgpu {
         dy: &WgpuTensor,
         g: &ConvGeometry,
     ) -> Result<WgpuTensor> {
-        let _ = conv2d_backward_weight_shape(x.shape, dy.shape, g)?;
-        Err(Error::Invalid { op: "conv2d_backward_weight", why: "no GPU kernel yet".into() })
+        conv::conv2d_backward_weight(self, ConvKernel::Gemm, x, dy, g)
     }
 
     fn sgd_step(

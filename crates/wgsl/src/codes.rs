@@ -12,6 +12,7 @@
 //! Adding a variant to one of the enums fails to compile until its row is
 //! here; the shader's `switch` then needs an arm for the new name.
 
+use crate::conv::ConvOp;
 use minimax_autodiff::backend::Broadcast;
 use minimax_autodiff::{Binary, Dist, Unary};
 use std::fmt::Write;
@@ -97,6 +98,15 @@ codes! {
     }
 }
 
+codes! {
+    /// `conv2d_gemm.wgsl`'s code of which of the three products it computes.
+    conv_code(ConvOp), CONV_NAMES {
+        Forward => "FORWARD",
+        BackwardInput => "BACKWARD_INPUT",
+        BackwardWeight => "BACKWARD_WEIGHT",
+    }
+}
+
 /// The activations the fused kernels apply (`activation.wgsl`), each under
 /// its `unary.wgsl` code and name with `ACT_` in front. A layer with another
 /// activation runs as the plain ops.
@@ -120,6 +130,8 @@ pub(crate) enum Codes {
     Broadcast,
     /// [`dist_code`]: `UNIFORM`, `NORMAL`, `BERNOULLI`.
     Dist,
+    /// [`conv_code`]: `FORWARD`, `BACKWARD_INPUT`, `BACKWARD_WEIGHT`.
+    Conv,
 }
 
 impl Codes {
@@ -140,6 +152,7 @@ impl Codes {
             Codes::Binary => numbered(BINARY_NAMES),
             Codes::Broadcast => numbered(BROADCAST_NAMES),
             Codes::Dist => numbered(DIST_NAMES),
+            Codes::Conv => numbered(CONV_NAMES),
         }
     }
 
@@ -159,8 +172,14 @@ impl Codes {
 mod tests {
     use super::*;
 
-    const ALL: [Codes; 5] =
-        [Codes::Unary, Codes::Activation, Codes::Binary, Codes::Broadcast, Codes::Dist];
+    const ALL: [Codes; 6] = [
+        Codes::Unary,
+        Codes::Activation,
+        Codes::Binary,
+        Codes::Broadcast,
+        Codes::Dist,
+        Codes::Conv,
+    ];
 
     #[test]
     fn each_code_has_its_variants_name() {
@@ -170,6 +189,7 @@ mod tests {
         assert_eq!(BINARY_NAMES[binary_code(Binary::Div) as usize], "DIV");
         assert_eq!(BROADCAST_NAMES[broadcast_code(Broadcast::Col) as usize], "COL");
         assert_eq!(DIST_NAMES[dist_code(Dist::Bernoulli { p: 0.5 }) as usize], "BERNOULLI");
+        assert_eq!(CONV_NAMES[conv_code(ConvOp::BackwardInput) as usize], "BACKWARD_INPUT");
     }
 
     #[test]

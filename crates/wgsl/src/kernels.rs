@@ -53,6 +53,16 @@ pub(crate) const SMALL_TILE_K: u32 = 16;
 pub(crate) const LARGE_TILE: u32 = 128;
 /// See [`LARGE_TILE`].
 pub(crate) const LARGE_TILE_K: u32 = 8;
+/// `conv2d_gemm.wgsl`: each workgroup computes a CONV_TILE × CONV_TILE
+/// block of the product, stepping CONV_TILE_K along its sum.
+pub(crate) const CONV_TILE: u32 = 64;
+/// See [`CONV_TILE`].
+pub(crate) const CONV_TILE_K: u32 = 16;
+/// `conv2d_naive.wgsl`: the most terms of each sum one dispatch adds;
+/// `conv2d_gemm.wgsl`: the most one layer of the grid adds (a part). As
+/// [`K_PER_DISPATCH`], for llvmpipe's loop limit.
+pub(crate) const CONV_PART: u32 = K_PER_DISPATCH;
+const _: () = assert!(CONV_PART.is_multiple_of(CONV_TILE_K));
 /// `bias_act.wgsl`: columns per workgroup, and invocations per column.
 pub(crate) const BIAS_ACT_COLS: u32 = 32;
 /// See [`BIAS_ACT_COLS`].
@@ -215,6 +225,15 @@ kernels! {
     BceLoss => "bce.wgsl", "loss", BceParams, &[Read, Read, Write], codes [Broadcast];
     // x, t, out (= dx), g
     BceGrad => "bce.wgsl", "grad", BceParams, &[Read, Read, Write, Read], codes [Broadcast];
+    // a (x or dy), b (w or dy), out: see the shaders' headers
+    ConvForwardNaive => "conv2d_naive.wgsl", "forward", ConvParams, &[Read, Read, Write];
+    ConvBackwardInputNaive => "conv2d_naive.wgsl", "backward_input", ConvParams,
+        &[Read, Read, Write];
+    ConvBackwardWeightNaive => "conv2d_naive.wgsl", "backward_weight", ConvParams,
+        &[Read, Read, Write];
+    ConvGemm => "conv2d_gemm.wgsl", "main", ConvParams, &[Read, Read, Write], codes [Conv];
+    // parts, out
+    SumParts => "sum_parts.wgsl", "main", SumPartsParams, &[Read, Write];
     // gradient, parameter, m, v of each of ADAM_SLOTS tensors
     AdamMulti => "adam_multi.wgsl", "main", AdamMultiParams, &ADAM_MULTI_SLOTS;
 }
@@ -335,7 +354,10 @@ mod tests {
     fn rust_constants_match_the_shaders() {
         use K::*;
         for &k in K::ALL {
-            if !matches!(k, MatmulNaive | MatmulTiled | MatmulSmall | MatmulLarge | MatmulPair) {
+            if !matches!(
+                k,
+                MatmulNaive | MatmulTiled | MatmulSmall | MatmulLarge | MatmulPair | ConvGemm
+            ) {
                 assert_eq!(shader_const(&src(k), "WORKGROUP_SIZE"), WORKGROUP_SIZE, "{k:?}");
             }
         }
@@ -353,6 +375,9 @@ mod tests {
         assert_eq!(shader_const(&src(MatmulTiled), "TILE_M"), TILE_M);
         assert_eq!(shader_const(&src(MatmulTiled), "TILE_N"), TILE_N);
         assert_eq!(shader_const(&src(MatmulTiled), "TILE_K"), TILE_K);
+        assert_eq!(shader_const(&src(ConvGemm), "TILE_M"), CONV_TILE);
+        assert_eq!(shader_const(&src(ConvGemm), "TILE_N"), CONV_TILE);
+        assert_eq!(shader_const(&src(ConvGemm), "TILE_K"), CONV_TILE_K);
         // The end of a chain of positions, 0xffffffffu in the shader.
         assert!(src(GatherRows).contains("const NONE: u32 = 0xffffffffu;"));
         assert_eq!(crate::tensor::NONE, 0xffff_ffff);

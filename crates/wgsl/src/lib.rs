@@ -29,7 +29,10 @@
 //! 3. `context.rs`: recording and submitting; `uniforms.rs` and `pool.rs`:
 //!    why uploads and parameters cannot race the recorded commands.
 //! 4. `shaders/matmul_naive.wgsl`, then `shaders/matmul_tiled.wgsl`.
-//! 5. `fused.rs`: the fast paths, each tested against the plain one:
+//! 5. `shaders/conv2d_naive.wgsl`, then `shaders/conv2d_gemm.wgsl` and
+//!    `conv.rs`: the convolution and its gradients, plainly, then as tiled
+//!    products whose im2col matrix is never stored.
+//! 6. `fused.rs`: the fast paths, each tested against the plain one:
 //!    `matmul_small.wgsl` and `matmul_large.wgsl` (the products a training
 //!    step really has, and large ones), a layer's forward as one kernel
 //!    (the product's epilogue), its backward through the activation and
@@ -80,6 +83,7 @@
 mod backend;
 mod codes;
 mod context;
+mod conv;
 mod device;
 mod fused;
 mod kernels;
@@ -95,7 +99,7 @@ pub use stats::Stats;
 pub use tensor::{WgpuIndices, WgpuTensor};
 
 use context::Context;
-use minimax_autodiff::{Backend, Result};
+use minimax_autodiff::{Backend, ConvGeometry, Result};
 use std::sync::Arc;
 
 /// The GPU backend: `Backend<Elem = f32>` on a `wgpu` device.
@@ -127,6 +131,21 @@ pub enum MatmulKernel {
     Tiled,
     /// `shaders/matmul_naive.wgsl`: one invocation per element of C, reading
     /// global memory only. The reference the others are tested against.
+    Naive,
+}
+
+/// Which convolution kernels to run (see [`Wgpu::conv2d_with`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ConvKernel {
+    /// `shaders/conv2d_gemm.wgsl`, what [`Backend::conv2d`] and its
+    /// gradients run: each as a product tiled 64 × 64 in workgroup memory
+    /// (an "implicit GEMM": the im2col matrix is computed tile by tile,
+    /// never stored), a long sum split over the grid and its parts added by
+    /// a second dispatch. Any geometry.
+    Gemm,
+    /// `shaders/conv2d_naive.wgsl`: one invocation per output element,
+    /// reading global memory only. The reference the other is tested
+    /// against.
     Naive,
 }
 
@@ -210,6 +229,39 @@ impl Wgpu {
         transpose_b: bool,
     ) -> Result<WgpuTensor> {
         backend::matmul(self, kernel, a, transpose_a, b, transpose_b)
+    }
+
+    /// [`Backend::conv2d`] with the chosen kernel.
+    pub fn conv2d_with(
+        &self,
+        kernel: ConvKernel,
+        x: &WgpuTensor,
+        w: &WgpuTensor,
+        g: &ConvGeometry,
+    ) -> Result<WgpuTensor> {
+        conv::conv2d(self, kernel, x, w, g)
+    }
+
+    /// [`Backend::conv2d_backward_input`] with the chosen kernel.
+    pub fn conv2d_backward_input_with(
+        &self,
+        kernel: ConvKernel,
+        dy: &WgpuTensor,
+        w: &WgpuTensor,
+        g: &ConvGeometry,
+    ) -> Result<WgpuTensor> {
+        conv::conv2d_backward_input(self, kernel, dy, w, g)
+    }
+
+    /// [`Backend::conv2d_backward_weight`] with the chosen kernel.
+    pub fn conv2d_backward_weight_with(
+        &self,
+        kernel: ConvKernel,
+        x: &WgpuTensor,
+        dy: &WgpuTensor,
+        g: &ConvGeometry,
+    ) -> Result<WgpuTensor> {
+        conv::conv2d_backward_weight(self, kernel, x, dy, g)
     }
 }
 

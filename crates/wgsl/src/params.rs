@@ -124,6 +124,47 @@ pub(crate) struct MatmulParams {
     pub k_end: u32,
 }
 
+/// `conv2d_naive.wgsl` and `conv2d_gemm.wgsl`: the geometry (see
+/// `minimax_autodiff::ConvGeometry`), then each kernel's share of its sum.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct ConvParams {
+    pub batch: u32,
+    pub in_channels: u32,
+    pub out_channels: u32,
+    pub height: u32,
+    pub width: u32,
+    pub kernel: u32,
+    pub stride: u32,
+    pub padding: u32,
+    pub out_height: u32,
+    pub out_width: u32,
+    /// The naive kernels: this dispatch sums over `[k_begin, k_end)`.
+    pub k_begin: u32,
+    /// See `k_begin`.
+    pub k_end: u32,
+    /// The implicit GEMM: the product `C [m, n]`, summing over `depth`
+    /// values, `part` of them per layer of the grid, for the op `op`
+    /// (`conv_code`).
+    pub m: u32,
+    /// See `m`.
+    pub n: u32,
+    /// See `m`.
+    pub depth: u32,
+    /// See `m`.
+    pub part: u32,
+    /// See `m`.
+    pub op: u32,
+}
+
+/// `sum_parts.wgsl`.
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+pub(crate) struct SumPartsParams {
+    pub n: u32,
+    pub count: u32,
+}
+
 /// `sgd.wgsl`.
 #[repr(C)]
 #[derive(Copy, Clone, Pod, Zeroable)]
