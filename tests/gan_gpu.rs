@@ -134,3 +134,33 @@ fn the_image_gan_sized_step_is_at_most_60_dispatches_with_no_copies_or_new_bind_
     let steps = per_step(&gpu, WARMUP_STEPS as usize + 5, || t.train_step().unwrap());
     assert_lean("image-GAN-sized", &steps, budget(&gpu, 60, &[6, 6])); // w and b of 3 layers each
 }
+
+#[test]
+fn a_dcgan_step_is_one_submit_with_no_copies_readbacks_or_new_bind_groups() {
+    let Some(gpu) = gpu_or_skip("a_dcgan_step_is_one_submit") else {
+        return;
+    };
+    // The dcgan preset's layers (two strided convolutions each way,
+    // BatchNorm2d in G and D, D run apart on the real and fake batches), on
+    // 8×8 images with few channels so lavapipe runs it quickly: the counts
+    // depend on the layers, not their sizes. Conditional, so the class
+    // planes are in the step too.
+    let mut c = ImageConfig::preset(ImagePreset::Dcgan, 64, 10);
+    (c.batch, c.latent_dim, c.conditional) = (8, 16, true);
+    (c.g_hidden, c.d_hidden) = (vec![8, 4], vec![4, 8]);
+    let n = 64;
+    let images: Vec<f32> = (0..n * 64).map(|i| ((i * 7919) % 200) as f32 / 100.0 - 1.0).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let data = ImageData::upload(&gpu, &c, &images, &labels, n).unwrap();
+    let mut t = ImageTrainer::new(gpu.clone(), c, data).unwrap();
+    let steps = per_step(&gpu, WARMUP_STEPS as usize + 3, || t.train_step().unwrap());
+    // G: Linear, BN2d, 2 ConvT with BN2d; D: 2 Conv, BN2d, Linear: w and b
+    // (or γ and β) of each, 10 tensors in G and 8 in D.
+    assert_lean("DCGAN", &steps, budget(&gpu, DCGAN_DISPATCHES, &[10, 8]));
+}
+
+/// The most kernels a DCGAN step may dispatch: 436 measured on lavapipe
+/// (2026-12-07; the test prints each step's counts). The composed batch
+/// norms and per-channel biases are most of them: each is a dozen small
+/// kernels forward and more backward, where a fused kernel would be two.
+const DCGAN_DISPATCHES: u64 = 436;
