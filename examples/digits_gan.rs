@@ -122,9 +122,11 @@ struct Args {
     /// /usr/share/datasets/fashion-mnist), or a folder of IDX files
     #[arg(long, value_name = "DATA", default_value = "digits")]
     data: String,
-    /// The preset: digits, classic, notebook or dcgan (convolutions, for
-    /// 28×28 images) [default: digits for 8×8 data, classic for larger
-    /// images]
+    /// The preset: digits, classic, notebook, dcgan (strided convolutions,
+    /// for 28×28 images; on 8×8 too) or digits-dcgan (half its channels, for
+    /// 8×8) [default: digits for 8×8 data, classic for larger images: the
+    /// convolutional presets judge better but train 4-10× slower on a CPU,
+    /// see BENCHMARKS.md]
     #[arg(long, value_name = "PRESET", value_parser = parse_preset)]
     preset: Option<ImagePreset>,
     /// A conditional GAN: G and D are told the class

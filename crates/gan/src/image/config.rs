@@ -24,6 +24,9 @@ pub enum ImagePreset {
     /// DCGAN: G Linear→[128, 7, 7]→ConvT→[64, 14, 14]→ConvT→[1, 28, 28],
     /// D Conv→[64, 14, 14]→Conv→[128, 7, 7]→Linear, BatchNorm, Adam 2e-4.
     Dcgan,
+    /// DCGAN's layers at half the channels, for 8×8 digits: G
+    /// Linear→[64, 2, 2]→ConvT→[32, 4, 4]→ConvT→[1, 8, 8], D the mirror.
+    DigitsDcgan,
 }
 
 /// The kind of networks an image GAN plays with.
@@ -69,8 +72,13 @@ minimax_nn::serde_as_string!(ImageNet);
 
 impl ImagePreset {
     /// Every preset.
-    pub const ALL: [ImagePreset; 4] =
-        [ImagePreset::Digits, ImagePreset::Classic, ImagePreset::Notebook, ImagePreset::Dcgan];
+    pub const ALL: [ImagePreset; 5] = [
+        ImagePreset::Digits,
+        ImagePreset::Classic,
+        ImagePreset::Notebook,
+        ImagePreset::Dcgan,
+        ImagePreset::DigitsDcgan,
+    ];
 
     /// The preset's name on the command line.
     pub fn name(self) -> &'static str {
@@ -79,6 +87,7 @@ impl ImagePreset {
             ImagePreset::Classic => "classic",
             ImagePreset::Notebook => "notebook",
             ImagePreset::Dcgan => "dcgan",
+            ImagePreset::DigitsDcgan => "digits-dcgan",
         }
     }
 }
@@ -94,7 +103,7 @@ impl FromStr for ImagePreset {
 
     fn from_str(s: &str) -> Result<Self, String> {
         ImagePreset::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
-            format!("unknown image preset {s:?}: expected digits, classic, notebook or dcgan")
+            format!("unknown image preset {s:?}: expected digits, classic, notebook, dcgan or digits-dcgan")
         })
     }
 }
@@ -228,6 +237,14 @@ impl ImageConfig {
                 g_hidden: vec![128, 64],
                 g_activation: Activation::Relu,
                 d_hidden: vec![64, 128],
+                ..base
+            },
+            ImagePreset::DigitsDcgan => ImageConfig {
+                steps: 3000,
+                net: ImageNet::Dcgan,
+                g_hidden: vec![64, 32],
+                g_activation: Activation::Relu,
+                d_hidden: vec![32, 64],
                 ..base
             },
         }
