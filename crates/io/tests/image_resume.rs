@@ -171,3 +171,76 @@ fn the_classifier_cache_loads_back_exactly_and_only_for_its_data_and_config() {
         checkpoint::load_classifier(&be, &path, &other, fp, 64, 10).err().unwrap().to_string();
     assert!(err.contains("trained with"), "{err}");
 }
+
+/// `bytes` with the first occurrence of `from` in its header (the JSON
+/// before the tensors) replaced by `to`, of the same length.
+fn edited_header(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap();
+    assert!(header.contains(from), "{from:?} in {header}");
+    let mut out = bytes.to_vec();
+    let at = 8 + header.find(from).unwrap();
+    out[at..at + to.len()].copy_from_slice(to.as_bytes());
+    out
+}
+
+/// README, "What we promise", header integrity: the checksum covers the
+/// metadata as well as the tensors, so a run's step, a learning rate or β₁
+/// changed in the header is refused, naming the file. (Before, only the
+/// tensors' bytes were summed, and each of these loaded silently into
+/// another run.)
+#[test]
+fn header_integrity_a_changed_step_learning_rate_or_beta1_is_refused() {
+    let s = datasets::digits().unwrap();
+    let c = config(10);
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 4);
+    let dir = scratch("header");
+    let path = dir.join("checkpoint.safetensors");
+    checkpoint::save_image(&t, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let upload = |c: &ImageConfig| {
+        ImageData::upload(&Be::new(), c, &s.train.images, &s.train.labels, usize::MAX).unwrap()
+    };
+    // The untouched file loads: the edits below are what is refused.
+    checkpoint::load_image(Be::new(), &path, upload(&c)).unwrap();
+    for (from, to) in [
+        (r#""step":"4""#, r#""step":"0""#),
+        (r#"\"lr\":0.001"#, r#"\"lr\":0.003"#),
+        (r#"\"beta1\":0.5,"#, r#"\"beta1\":0.4,"#),
+    ] {
+        let edited = dir.join("edited.safetensors");
+        let changed = edited_header(&bytes, from, to);
+        std::fs::write(&edited, changed).unwrap();
+        let err = checkpoint::load_image(Be::new(), &edited, upload(&c)).err();
+        let err = err.unwrap_or_else(|| panic!("{from} -> {to} loaded")).to_string();
+        assert!(err.contains("checksum"), "{from} -> {to}: {err}");
+        assert!(err.contains("edited.safetensors"), "{err}");
+    }
+    // A file of version 2, whose checksum left the metadata out, is refused
+    // saying so (see `checkpoint::VERSION`).
+    let old = dir.join("old.safetensors");
+    std::fs::write(&old, edited_header(&bytes, r#""version":"3""#, r#""version":"2""#)).unwrap();
+    let err = checkpoint::load_image(Be::new(), &old, upload(&c)).err().unwrap().to_string();
+    assert!(err.contains("version \"2\"") && err.contains("not the metadata"), "{err}");
+}
+
+/// Checkpoints of two identical runs are the same bytes (the metadata was
+/// written in a hash map's random order, so they differed).
+#[test]
+fn checkpoints_of_two_identical_runs_are_byte_identical() {
+    let s = datasets::digits().unwrap();
+    let c = config(10);
+    let dir = scratch("identical");
+    let files: Vec<Vec<u8>> = (0..2)
+        .map(|i| {
+            let mut t = fresh(&c, &s);
+            train_to(&mut t, 3);
+            let path = dir.join(format!("run{i}.safetensors"));
+            checkpoint::save_image(&t, &path).unwrap();
+            std::fs::read(&path).unwrap()
+        })
+        .collect();
+    assert!(files[0] == files[1], "two identical runs wrote different checkpoints");
+}
