@@ -86,7 +86,7 @@ use minimax::cpu::Cpu;
 use minimax::gan::image::classifier::ClassifierConfig;
 use minimax::gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax::gan::{judge, CounterHook, DeviceCounters, GanLoss, PerStep, RunOptions, TrainError};
-use minimax::io::checkpoint;
+use minimax::io::checkpoint::{self, DataId};
 use minimax::io::cli::{self, Device, Loss, RunArgs, TerminalHooks};
 use minimax::io::datasets::{DataSource, Splits};
 use minimax::io::loss_curves::LossCurves;
@@ -267,7 +267,7 @@ fn run<B: Backend>(
     }
     let data = ImageData::upload(&backend, &c, &train.images, &train.labels, max_rows)?;
     let mut trainer = match &args.resume {
-        Some(path) => checkpoint::load_image(backend, path, data)?,
+        Some(path) => checkpoint::load_image(backend, path, data, &DataId::of(splits))?,
         None => ImageTrainer::new(backend, c, data)?,
     };
     if let Some(hook) = counters {
@@ -312,7 +312,7 @@ fn run<B: Backend>(
 
     // 3. Train in segments, drawing the fixed noise's grid between them.
     let checkpoint_path = (args.save_every > 0).then(|| checkpoint::path_in(&dir));
-    let mut hooks = TerminalHooks::for_images(true, checkpoint_path, c.steps);
+    let mut hooks = TerminalHooks::for_images(true, checkpoint_path, c.steps, DataId::of(splits));
     let opts = RunOptions {
         log_every: args.run.log_every,
         save_every: args.save_every,

@@ -32,11 +32,14 @@
 //!
 //! The image GAN's checkpoints ([`save_image`], [`load_image`]) share the
 //! layout and every check, with their own `format`
-//! (`minimax-image-gan-checkpoint`) and G's batch-norm running statistics
-//! beside the parameters. So does the judging classifier's cache
+//! (`minimax-image-gan-checkpoint`), G's batch-norm running statistics
+//! beside the parameters, and the data set the run trains on (`data`, its
+//! name, and `data_fingerprint`, [`Splits::fingerprint`]): a resume on
+//! other data is refused, naming both. So does the judging classifier's cache
 //! ([`save_classifier`], [`load_classifier`]), keyed by its data set's
 //! fingerprint and its config.
 
+use crate::datasets::Splits;
 use crate::fsutil;
 use crate::hash::Fnv1a;
 use minimax_autodiff::{Backend, Real, Shape, TensorShape};
@@ -521,10 +524,32 @@ fn check_tensors(
 /// The value of the `format` metadata key in an image GAN checkpoint.
 pub const IMAGE_FORMAT: &str = "minimax-image-gan-checkpoint";
 
+/// The data set an image run trains on, as its checkpoint records it: a
+/// name for messages, and the fingerprint that is compared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataId {
+    /// The data set's name ([`Splits::name`]: `digits`, or its folder).
+    pub name: String,
+    /// [`Splits::fingerprint`]: both splits' pixels, labels and class names.
+    pub fingerprint: u64,
+}
+
+impl DataId {
+    /// The identity of `splits`.
+    pub fn of(splits: &Splits) -> DataId {
+        DataId { name: splits.name.clone(), fingerprint: splits.fingerprint() }
+    }
+}
+
 /// Writes an image GAN's state to `path`, as [`save`] does for the 1-D/2-D
 /// trainer: G's and D's parameters, G's running statistics, both
-/// optimizers' state and counters, the config, the step and a checksum.
-pub fn save_image<B: Backend>(trainer: &ImageTrainer<B>, path: &Path) -> Result<(), TrainError> {
+/// optimizers' state and counters, the config, the step, the data set it
+/// trains on (`data`) and a checksum.
+pub fn save_image<B: Backend>(
+    trainer: &ImageTrainer<B>,
+    data: &DataId,
+    path: &Path,
+) -> Result<(), TrainError> {
     let be = trainer.backend();
     let (g_params, d_params, g_running) = trainer.stores();
     let (g_opt, d_opt) = trainer.optimizers();
@@ -532,6 +557,8 @@ pub fn save_image<B: Backend>(trainer: &ImageTrainer<B>, path: &Path) -> Result<
     file.network(be, NETS[0], g_params, g_opt)?;
     file.network(be, NETS[1], d_params, d_opt)?;
     file.store(be, RUNNING, g_running)?;
+    file.meta.insert("data".into(), data.name.clone());
+    file.meta.insert("data_fingerprint".into(), format!("{:016x}", data.fingerprint));
     let config = serde_json::to_string(trainer.config())
         .map_err(|e| TrainError::Checkpoint(format!("the config does not serialise: {e}")))?;
     file.write::<B>(path, IMAGE_FORMAT, trainer.step(), trainer.config().seed, config)
@@ -552,17 +579,20 @@ pub fn read_image_config(path: &Path) -> Result<ImageConfig, TrainError> {
 
 /// Rebuilds an image GAN run from a checkpoint written by [`save_image`],
 /// on `backend`, training on `data` (uploaded for the checkpoint's config:
-/// see [`read_image_config`]). Checks everything [`load`] checks first.
+/// see [`read_image_config`]), the data set `id`. Checks everything
+/// [`load`] checks first, and refuses a checkpoint of another data set.
 pub fn load_image<B: Backend>(
     backend: B,
     path: &Path,
     data: ImageData<B>,
+    id: &DataId,
 ) -> Result<ImageTrainer<B>, TrainError> {
     let bad = |why: String| TrainError::Checkpoint(format!("{}: {why}", path.display()));
     let bytes = read(path)?;
     let (file, meta) = parse(&bytes).map_err(bad)?;
     let (config, step, [(g_steps, g_counts), (d_steps, d_counts)]) =
         check_image(&file, &meta).map_err(bad)?;
+    same_data(&Meta(&meta), id).map_err(bad)?;
     let mut trainer = ImageTrainer::new(backend, config, data)?;
     let be = trainer.backend().clone();
     let (g_params, d_params, g_running, g_opt, d_opt) = trainer.parts_mut();
@@ -571,6 +601,21 @@ pub fn load_image<B: Backend>(
     restore_store(&be, &file, RUNNING, g_running).map_err(bad)?;
     trainer.set_step(step);
     Ok(trainer)
+}
+
+/// That the checkpoint was trained on the data set `id`.
+fn same_data(meta: &Meta<'_>, id: &DataId) -> Result<(), String> {
+    let saved = meta.get("data_fingerprint")?;
+    if saved != format!("{:016x}", id.fingerprint) {
+        return Err(format!(
+            "the run was trained on {} (data fingerprint {saved}), and this data set, {}, has \
+             fingerprint {:016x}: resume it on the data it was trained on",
+            meta.get("data")?,
+            id.name,
+            id.fingerprint
+        ));
+    }
+    Ok(())
 }
 
 /// An image checkpoint's config, step and optimizer counters, after every

@@ -303,6 +303,8 @@ pub struct TerminalHooks {
     /// draw pictures between them): each report then counts, and its ETA
     /// runs, to the end of the run rather than of the segment.
     pub total_steps: Option<u64>,
+    /// The data set an image run trains on, recorded in its checkpoints.
+    pub image_data: Option<crate::checkpoint::DataId>,
     /// A line was rewritten in place and needs its line ending.
     open_line: bool,
 }
@@ -324,14 +326,22 @@ impl TerminalHooks {
 }
 
 impl TerminalHooks {
-    /// Hooks for an image GAN run: printing if `verbose`, saving to
-    /// `checkpoint` if given, reports counted to `total_steps`.
+    /// Hooks for an image GAN run on the data set `data`: printing if
+    /// `verbose`, saving to `checkpoint` if given, reports counted to
+    /// `total_steps`.
     pub fn for_images(
         verbose: bool,
         checkpoint: Option<PathBuf>,
         total_steps: u64,
+        data: crate::checkpoint::DataId,
     ) -> TerminalHooks {
-        TerminalHooks { verbose, checkpoint, total_steps: Some(total_steps), ..Self::default() }
+        TerminalHooks {
+            verbose,
+            checkpoint,
+            total_steps: Some(total_steps),
+            image_data: Some(data),
+            ..Self::default()
+        }
     }
 
     /// Keeps and prints one progress report.
@@ -383,7 +393,10 @@ impl<B: Backend> RunHooks<ImageTrainer<B>> for TerminalHooks {
 
     fn save(&mut self, trainer: &ImageTrainer<B>) -> Result<Option<PathBuf>, TrainError> {
         let Some(path) = &self.checkpoint else { return Ok(None) };
-        crate::checkpoint::save_image(trainer, path)?;
+        let data = self.image_data.as_ref().ok_or_else(|| {
+            TrainError::Checkpoint("an image checkpoint needs its data set: see for_images".into())
+        })?;
+        crate::checkpoint::save_image(trainer, data, path)?;
         Ok(Some(path.clone()))
     }
 }

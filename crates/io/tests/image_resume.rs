@@ -10,7 +10,7 @@ use minimax_gan::image::classifier::ClassifierConfig;
 use minimax_gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax_gan::run::{run_with, RunHooks};
 use minimax_gan::RunOptions;
-use minimax_io::checkpoint;
+use minimax_io::checkpoint::{self, DataId};
 use minimax_io::datasets::{self, Splits};
 use std::path::PathBuf;
 
@@ -77,13 +77,13 @@ fn a_resumed_image_run_equals_an_uninterrupted_one_bit_for_bit() {
     let path = dir.join("checkpoint.safetensors");
     let mut first = fresh(&c, &s);
     train_to(&mut first, 23); // mid-epoch of a 700-row chunk, mid log interval
-    checkpoint::save_image(&first, &path).unwrap();
+    checkpoint::save_image(&first, &DataId::of(&s), &path).unwrap();
     drop(first);
     let read = checkpoint::read_image_config(&path).unwrap();
     assert_eq!(read, c);
     let be = Be::new();
     let data = ImageData::upload(&be, &read, &s.train.images, &s.train.labels, 700).unwrap();
-    let mut resumed = checkpoint::load_image(be, &path, data).unwrap();
+    let mut resumed = checkpoint::load_image(be, &path, data, &DataId::of(&s)).unwrap();
     assert_eq!(resumed.step(), 23);
     train_to(&mut resumed, 60);
 
@@ -111,7 +111,7 @@ fn damaged_or_foreign_image_checkpoints_are_refused() {
     train_to(&mut t, 4);
     let dir = scratch("damaged");
     let path = dir.join("checkpoint.safetensors");
-    checkpoint::save_image(&t, &path).unwrap();
+    checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
     let upload = |c: &ImageConfig| {
         ImageData::upload(&Be::new(), c, &s.train.images, &s.train.labels, usize::MAX).unwrap()
     };
@@ -122,7 +122,10 @@ fn damaged_or_foreign_image_checkpoints_are_refused() {
     bytes[n - 3] ^= 0x10;
     let bad = dir.join("flipped.safetensors");
     std::fs::write(&bad, &bytes).unwrap();
-    let err = checkpoint::load_image(Be::new(), &bad, upload(&c)).err().unwrap().to_string();
+    let err = checkpoint::load_image(Be::new(), &bad, upload(&c), &DataId::of(&s))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("checksum") || err.contains("NaN"), "{err}");
     assert!(err.contains("flipped.safetensors"), "{err}");
 
@@ -198,13 +201,13 @@ fn header_integrity_a_changed_step_learning_rate_or_beta1_is_refused() {
     train_to(&mut t, 4);
     let dir = scratch("header");
     let path = dir.join("checkpoint.safetensors");
-    checkpoint::save_image(&t, &path).unwrap();
+    checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let upload = |c: &ImageConfig| {
         ImageData::upload(&Be::new(), c, &s.train.images, &s.train.labels, usize::MAX).unwrap()
     };
     // The untouched file loads: the edits below are what is refused.
-    checkpoint::load_image(Be::new(), &path, upload(&c)).unwrap();
+    checkpoint::load_image(Be::new(), &path, upload(&c), &DataId::of(&s)).unwrap();
     for (from, to) in [
         (r#""step":"4""#, r#""step":"0""#),
         (r#"\"lr\":0.001"#, r#"\"lr\":0.003"#),
@@ -213,7 +216,7 @@ fn header_integrity_a_changed_step_learning_rate_or_beta1_is_refused() {
         let edited = dir.join("edited.safetensors");
         let changed = edited_header(&bytes, from, to);
         std::fs::write(&edited, changed).unwrap();
-        let err = checkpoint::load_image(Be::new(), &edited, upload(&c)).err();
+        let err = checkpoint::load_image(Be::new(), &edited, upload(&c), &DataId::of(&s)).err();
         let err = err.unwrap_or_else(|| panic!("{from} -> {to} loaded")).to_string();
         assert!(err.contains("checksum"), "{from} -> {to}: {err}");
         assert!(err.contains("edited.safetensors"), "{err}");
@@ -222,7 +225,10 @@ fn header_integrity_a_changed_step_learning_rate_or_beta1_is_refused() {
     // saying so (see `checkpoint::VERSION`).
     let old = dir.join("old.safetensors");
     std::fs::write(&old, edited_header(&bytes, r#""version":"3""#, r#""version":"2""#)).unwrap();
-    let err = checkpoint::load_image(Be::new(), &old, upload(&c)).err().unwrap().to_string();
+    let err = checkpoint::load_image(Be::new(), &old, upload(&c), &DataId::of(&s))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("version \"2\"") && err.contains("not the metadata"), "{err}");
 }
 
@@ -238,9 +244,42 @@ fn checkpoints_of_two_identical_runs_are_byte_identical() {
             let mut t = fresh(&c, &s);
             train_to(&mut t, 3);
             let path = dir.join(format!("run{i}.safetensors"));
-            checkpoint::save_image(&t, &path).unwrap();
+            checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
             std::fs::read(&path).unwrap()
         })
         .collect();
     assert!(files[0] == files[1], "two identical runs wrote different checkpoints");
+}
+
+/// README, "What we promise", data fingerprint: an image checkpoint records
+/// its data set, and a resume on other data (here the digits with one pixel
+/// changed, the same shape and classes) is refused, naming both data sets
+/// and both fingerprints. (Before, a digits run resumed on random noise of
+/// the same shape trained on with exit 0.)
+#[test]
+fn data_fingerprint_a_resume_on_other_data_is_refused_naming_both() {
+    let s = datasets::digits().unwrap();
+    let mut other = s.clone();
+    other.name = "other-digits".into();
+    other.train.images[100] = -other.train.images[100] - 0.5;
+    assert_ne!(s.fingerprint(), other.fingerprint());
+    let c = config(10);
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 2);
+    let dir = scratch("fingerprint");
+    let path = dir.join("checkpoint.safetensors");
+    checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
+    let upload = |d: &Splits| {
+        ImageData::upload(&Be::new(), &c, &d.train.images, &d.train.labels, usize::MAX).unwrap()
+    };
+    let err = checkpoint::load_image(Be::new(), &path, upload(&other), &DataId::of(&other));
+    let err = err.err().expect("a resume on other data loaded").to_string();
+    let names = ["digits".to_string(), "other-digits".to_string()];
+    for needle in [s.fingerprint_hex(), other.fingerprint_hex()].iter().chain(&names) {
+        assert!(err.contains(needle), "{needle:?} missing from: {err}");
+    }
+    assert!(err.contains("checkpoint.safetensors"), "{err}");
+    // On its own data it loads.
+    let back = checkpoint::load_image(Be::new(), &path, upload(&s), &DataId::of(&s)).unwrap();
+    assert_eq!(back.step(), 2);
 }
