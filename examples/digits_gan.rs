@@ -274,7 +274,7 @@ fn run<B: Backend>(
         trainer.set_counter_hook(hook);
     }
     let c = trainer.config().clone();
-    let mut parts = vec![("data", splits.name.clone())];
+    let mut parts = vec![("data", DataSource::from_flag(&args.data).run_label())];
     if c.conditional {
         parts.push(("data", "conditional".to_string()));
     }
@@ -294,9 +294,19 @@ fn run<B: Backend>(
         parts.push(("data", "gpu".to_string()));
     }
     let name = cli::run_name(c.preset.name(), &parts, c.seed);
-    let dir = cli::run_dir(EXAMPLE, &name, args.run.out.as_deref());
-    cli::open_run_dir(&dir).map_err(TrainError::Io)?;
-    println!("run {name}: writing to {}", dir.display());
+    // A resumed run writes where its checkpoint is (or into --out), and no
+    // run writes into a folder that holds another.
+    let dir = match &args.resume {
+        Some(path) => cli::resumed_run_dir(path, args.run.out.as_deref()),
+        None => cli::run_dir(EXAMPLE, &name, args.run.out.as_deref()),
+    };
+    let config_json = serde_json::to_string(&c).expect("a config");
+    let identity = cli::run_identity(EXAMPLE, &DataId::of(splits), &config_json);
+    cli::claim_run_dir(&dir, &identity).map_err(TrainError::Io)?;
+    match &args.resume {
+        Some(path) => println!("run resumed from {}: writing to {}", path.display(), dir.display()),
+        None => println!("run {name}: writing to {}", dir.display()),
+    }
     println!(
         "preset {}{}: G {}→{:?}→{pixels}, D {}→{:?}→1, batch {}, {} steps from step {}",
         c.preset,

@@ -244,6 +244,57 @@ pub fn open_run_dir(dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot write in the output folder {}: {e}; {advice}", dir.display()))
 }
 
+/// The folder a resumed run writes into: `out` exactly when given, else the
+/// folder its checkpoint is in (`.` for a bare file name). A resume never
+/// names its folder from its flags: a run saved with `--steps 20000` and
+/// resumed without it would be named like the default run, and overwrite it.
+pub fn resumed_run_dir(checkpoint: &Path, out: Option<&Path>) -> PathBuf {
+    match (out, checkpoint.parent()) {
+        (Some(dir), _) => dir.to_path_buf(),
+        (None, Some(parent)) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        (None, _) => PathBuf::from("."),
+    }
+}
+
+/// The file in a run's folder that says which run writes there.
+pub const RUN_MARKER: &str = ".minimax-run";
+
+/// A run's identity in its folder's [`RUN_MARKER`]: what decides its
+/// results (the example, the data set's name and fingerprint, the config as
+/// JSON, hashed), one line a person can read.
+pub fn run_identity(example: &str, data: &crate::checkpoint::DataId, config_json: &str) -> String {
+    format!(
+        "{example} data {} (fingerprint {:016x}), config {:016x}",
+        data.name,
+        data.fingerprint,
+        crate::hash::fnv1a64(config_json.as_bytes())
+    )
+}
+
+/// [`open_run_dir`], and the folder is this run's: a folder whose
+/// [`RUN_MARKER`] names another run is refused, before any training, naming
+/// both; one without a marker becomes this run's. So two different runs
+/// never write into one folder, whatever their names or `--out` say, while
+/// a run rerun or resumed writes into its own.
+pub fn claim_run_dir(dir: &Path, identity: &str) -> Result<(), String> {
+    open_run_dir(dir)?;
+    let marker = dir.join(RUN_MARKER);
+    match std::fs::read_to_string(&marker) {
+        Ok(theirs) if theirs.trim_end() == identity => Ok(()),
+        Ok(theirs) => Err(format!(
+            "the output folder {} holds another run ({}), not this one ({identity}); choose \
+             another folder with --out DIR",
+            dir.display(),
+            theirs.trim_end()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fsutil::write_atomic(&marker, format!("{identity}\n").as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", marker.display()))
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", marker.display())),
+    }
+}
+
 /// The presets' values of the flags that override them, one line each, for
 /// the end of `--help`.
 pub fn preset_help(presets: &[Preset]) -> String {
@@ -473,6 +524,60 @@ mod tests {
         assert_eq!(run_name("x", &[("out", "a/b c".into())], 0), "x-outa_b_c-seed0");
         assert_eq!(run_dir("ex", "n", None), Path::new("out/ex/n"));
         assert_eq!(run_dir("ex", "n", Some(Path::new("here"))), Path::new("here"));
+    }
+
+    /// README, "What we promise", folders: a resumed run writes where its
+    /// checkpoint is (or into `--out`), not into a folder named from its
+    /// flags: a `--steps 20000` run resumed without `--steps` overwrote the
+    /// default run's folder.
+    #[test]
+    fn folders_a_resumed_run_writes_where_its_checkpoint_came_from() {
+        let ckpt =
+            Path::new("out/digits_gan/digits-digits-steps20000-seed0/checkpoint.safetensors");
+        assert_eq!(
+            resumed_run_dir(ckpt, None),
+            Path::new("out/digits_gan/digits-digits-steps20000-seed0")
+        );
+        assert_eq!(resumed_run_dir(ckpt, Some(Path::new("elsewhere"))), Path::new("elsewhere"));
+        assert_eq!(resumed_run_dir(Path::new("c.safetensors"), None), Path::new("."));
+    }
+
+    /// README, "What we promise", folders: a folder that holds another run
+    /// is refused, naming both; its own run (rerun or resumed) may write
+    /// there again.
+    #[test]
+    fn folders_a_folder_that_holds_another_run_is_refused() {
+        let base = std::env::temp_dir().join(format!("minimax-cli-claim-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let data = crate::checkpoint::DataId { name: "digits".into(), fingerprint: 7 };
+        let (a, b) = (
+            run_identity("ex", &data, "{\"steps\":1}"),
+            run_identity("ex", &data, "{\"steps\":2}"),
+        );
+        assert_ne!(a, b);
+        claim_run_dir(&base, &a).unwrap();
+        claim_run_dir(&base, &a).unwrap();
+        let err = claim_run_dir(&base, &b).unwrap_err();
+        assert!(err.contains(&a) && err.contains(&b) && err.contains("--out DIR"), "{err}");
+        let other = crate::checkpoint::DataId { name: "digits".into(), fingerprint: 8 };
+        assert!(claim_run_dir(&base, &run_identity("ex", &other, "{\"steps\":1}")).is_err());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// README, "What we promise", folders: run names are injective in the
+    /// data folder: `--data sets/a/b` and `--data sets/a_b` were both named
+    /// `digits-sets_a_b-…`, and the second run replaced the first.
+    #[test]
+    fn folders_two_data_folders_never_share_a_run_name() {
+        use crate::datasets::DataSource;
+        let name = |flag: &str| {
+            run_name("classic", &[("data", DataSource::from_flag(flag).run_label())], 0)
+        };
+        assert_ne!(name("sets/a/b"), name("sets/a_b"));
+        assert_ne!(name("sets/a/b"), name("other/a/b"));
+        assert_eq!(name("sets/a/b"), name("sets/a/b"));
+        assert_eq!(name("digits"), "classic-digits-seed0");
+        assert!(name("sets/a/b").starts_with("classic-a_b-"), "{}", name("sets/a/b"));
     }
 
     #[test]

@@ -389,6 +389,34 @@ impl DataSource {
         }
     }
 
+    /// The data set's part of a run's name: `digits`, `fashion-mnist`, or
+    /// for a folder its path's last two components (for reading) and the
+    /// first 8 hex digits of the FNV-1a of its canonical path, so two
+    /// folders never give one name: `sets/a/b` and `sets/a_b` both read
+    /// `a_b` once [`crate::cli::run_name`] has replaced the `/`, and differ
+    /// in the hash.
+    pub fn run_label(&self) -> String {
+        match self {
+            Self::Digits => "digits".into(),
+            Self::FashionMnist => "fashion-mnist".into(),
+            Self::IdxDir(dir) => {
+                let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+                let hash = fnv1a64(canonical.as_os_str().as_encoded_bytes()) >> 32;
+                let tail: Vec<String> = dir
+                    .components()
+                    .rev()
+                    .filter_map(|c| match c {
+                        std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                        _ => None,
+                    })
+                    .take(2)
+                    .collect();
+                let tail: Vec<&str> = tail.iter().rev().map(String::as_str).collect();
+                format!("{}-{hash:08x}", tail.join("_"))
+            }
+        }
+    }
+
     /// Reads the data set.
     pub fn load(&self) -> Result<Splits, DatasetError> {
         match self {
