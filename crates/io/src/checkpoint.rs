@@ -462,6 +462,12 @@ fn check(file: &SafeTensors<'_>, meta: &HashMap<String, String>) -> Result<Check
     Ok(Checked { config, step, updates: [g_updates, d_updates] })
 }
 
+/// Tensors whose values are never negative: a batch-norm running variance
+/// and Adam's second moment `v`.
+fn never_negative(name: &str) -> bool {
+    name.ends_with(".running_var") || (name.contains("_optimizer.") && name.ends_with(".v"))
+}
+
 /// That `file` holds exactly the `expected` tensors (none missing, none
 /// extra), with their shapes and the declared dtype, every value finite,
 /// and that the checksum matches.
@@ -503,6 +509,25 @@ fn check_tensors(
         };
         if !finite {
             return Err(format!("tensor {name} holds a NaN or infinite value"));
+        }
+        if never_negative(name) {
+            let negative = match dtype {
+                Dtype::F32 => view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64)
+                    .find(|v| *v < 0.0),
+                _ => view
+                    .data()
+                    .chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                    .find(|v| *v < 0.0),
+            };
+            if let Some(v) = negative {
+                return Err(format!(
+                    "tensor {name} holds {v}, and a variance or second moment is never negative"
+                ));
+            }
         }
         summed.push((name.as_str(), [shape.rows, shape.cols], view.data()));
     }
@@ -637,6 +662,17 @@ fn check_image(
     let d_updates = meta.network(NETS[1], &d.param_specs(), config.d_optimizer, &mut expected)?;
     for (name, shape) in g.running_specs() {
         expected.insert(format!("{RUNNING}.{name}"), shape);
+    }
+    // Each step updates G once and D d_steps times (Algorithm 1).
+    let wanted = [step, step.saturating_mul(config.d_steps as u64)];
+    for ((net, (steps, _)), want) in NETS.iter().zip([&g_updates, &d_updates]).zip(wanted) {
+        if u64::from(*steps) != want {
+            return Err(format!(
+                "{net}_steps = {steps} contradicts step {step}: a step updates G once and D \
+                 d_steps = {} times, so it should be {want}",
+                config.d_steps
+            ));
+        }
     }
     check_tensors(file, &meta, &expected, dtype)?;
     Ok((config, step, [g_updates, d_updates]))

@@ -4,7 +4,7 @@
 //! foreign file is refused, naming what is wrong. The judging classifier's
 //! cache loads back exactly, and is refused for another data set or config.
 
-use minimax_autodiff::Backend;
+use minimax_autodiff::{Backend, TensorShape};
 use minimax_cpu::Cpu;
 use minimax_gan::image::classifier::ClassifierConfig;
 use minimax_gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
@@ -208,8 +208,14 @@ fn header_integrity_a_changed_step_learning_rate_or_beta1_is_refused() {
     };
     // The untouched file loads: the edits below are what is refused.
     checkpoint::load_image(Be::new(), &path, upload(&c), &DataId::of(&s)).unwrap();
+    // The step against the optimizers' counters is its own check now.
+    let edited = dir.join("edited.safetensors");
+    std::fs::write(&edited, edited_header(&bytes, r#""step":"4""#, r#""step":"0""#)).unwrap();
+    let err = checkpoint::load_image(Be::new(), &edited, upload(&c), &DataId::of(&s));
+    let err = err.err().expect("step 4 -> 0 loaded").to_string();
+    assert!(err.contains("edited.safetensors") && err.contains("step 0"), "{err}");
     for (from, to) in [
-        (r#""step":"4""#, r#""step":"0""#),
+        (r#""generator_update_counts":"[4,"#, r#""generator_update_counts":"[3,"#),
         (r#"\"lr\":0.001"#, r#"\"lr\":0.003"#),
         (r#"\"beta1\":0.5,"#, r#"\"beta1\":0.4,"#),
     ] {
@@ -282,4 +288,106 @@ fn data_fingerprint_a_resume_on_other_data_is_refused_naming_both() {
     // On its own data it loads.
     let back = checkpoint::load_image(Be::new(), &path, upload(&s), &DataId::of(&s)).unwrap();
     assert_eq!(back.step(), 2);
+}
+
+/// `t` with G's running statistic `name` set to `value` everywhere.
+fn poison_running(t: &mut ImageTrainer<Be>, name: &str, value: f32) {
+    let be = t.backend().clone();
+    let (_, _, running, _, _) = t.parts_mut();
+    let p = running.iter_mut().find(|p| p.name == name).expect("a running statistic");
+    let shape = p.tensor.shape();
+    p.tensor = be.upload(shape, &vec![value; shape.numel()]).unwrap();
+}
+
+/// README, "What we promise", domains: a checkpoint is refused when a
+/// tensor is outside its domain (a negative batch-norm running variance,
+/// a negative Adam second moment) or its counters contradict its step.
+/// (A negative running variance loaded, and the resumed run's samples were
+/// 80% NaN; generator_steps = 5 at step 1000 loaded.)
+#[test]
+fn domains_a_negative_running_variance_adam_v_or_wrong_counters_are_refused() {
+    let s = datasets::digits().unwrap();
+    let c = config(10);
+    let dir = scratch("domains");
+    let upload =
+        || ImageData::upload(&Be::new(), &c, &s.train.images, &s.train.labels, usize::MAX).unwrap();
+    let refused = |t: &ImageTrainer<Be>, file: &str| -> String {
+        let path = dir.join(file);
+        checkpoint::save_image(t, &DataId::of(&s), &path).unwrap();
+        let err = checkpoint::load_image(Be::new(), &path, upload(), &DataId::of(&s)).err();
+        let err = err.unwrap_or_else(|| panic!("{file} loaded")).to_string();
+        assert!(err.contains(file), "{err}");
+        err
+    };
+
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 3);
+    poison_running(&mut t, "layer1.running_var", -2.0);
+    let err = refused(&t, "variance.safetensors");
+    assert!(err.contains("generator_running.layer1.running_var") && err.contains("-2"), "{err}");
+
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 3);
+    let be = t.backend().clone();
+    let (g_params, _, _, g_opt, _) = t.parts_mut();
+    let (steps, counts) = (g_opt.steps(), g_opt.update_counts().to_vec());
+    let state: Vec<(String, Vec<f32>)> =
+        g_opt.state(g_params).into_iter().map(|(n, t)| (n, be.download(&t).unwrap())).collect();
+    g_opt
+        .load_state(g_params, steps, &counts, |n, shape| {
+            let mut v = state.iter().find(|(m, _)| m == n).unwrap().1.clone();
+            if n == "layer0.bias.v" {
+                v[3] = -1e-3;
+            }
+            Ok(be.upload(shape, &v).unwrap())
+        })
+        .unwrap();
+    let err = refused(&t, "adam.safetensors");
+    assert!(err.contains("generator_optimizer.layer0.bias.v"), "{err}");
+
+    // G updates once a step and D d_steps times: counts behind the step.
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 3);
+    t.set_step(9);
+    let err = refused(&t, "counters.safetensors");
+    assert!(err.contains("generator_steps = 3") && err.contains("step 9"), "{err}");
+}
+
+/// README, "What we promise", domains: divergence in G's running statistics
+/// (which training itself never reads: only G's pictures in evaluation mode
+/// do) stops the run, naming the step and the tensor. (Before, a NaN there
+/// trained on to "goal met".)
+#[test]
+fn domains_divergence_in_the_running_statistics_stops_the_run() {
+    let s = datasets::digits().unwrap();
+    let c = config(10);
+    for value in [f32::NAN, -1e30] {
+        let mut t = fresh(&c, &s);
+        train_to(&mut t, 2);
+        poison_running(&mut t, "layer1.running_var", value);
+        let opts = RunOptions { log_every: 1, ..RunOptions::default() };
+        let err = run_with(&mut t, 5, &opts, &mut NoHooks).err();
+        let err = err.unwrap_or_else(|| panic!("running_var {value} trained on")).to_string();
+        assert!(err.contains("step 3") && err.contains("running_var"), "{value}: {err}");
+    }
+}
+
+/// README, "What we promise", domains: a config (a checkpoint's, or one
+/// built in code) with more classes than a byte label can name or a
+/// million D-steps a step is refused, naming the field: 2^64 − 22 classes
+/// wrapped the expected shapes, and d_steps = 1000000 hung the run.
+#[test]
+fn domains_a_config_with_huge_classes_or_d_steps_is_refused() {
+    let mut c = config(10);
+    c.classes = usize::MAX - 21;
+    let err = c.validate().unwrap_err();
+    assert!(err.contains("classes") && err.contains("256"), "{err}");
+    let mut c = config(10);
+    c.d_steps = 1_000_000;
+    let err = c.validate().unwrap_err();
+    assert!(err.contains("D-steps") && err.contains("1000000"), "{err}");
+    // The bounds themselves are accepted.
+    let mut c = config(10);
+    (c.classes, c.d_steps) = (256, 100);
+    c.validate().unwrap();
 }
