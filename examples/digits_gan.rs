@@ -322,10 +322,14 @@ fn run<B: Backend>(
 
     // 3. Train in segments, drawing the fixed noise's grid between them.
     let checkpoint_path = (args.save_every > 0).then(|| checkpoint::path_in(&dir));
-    let mut hooks = TerminalHooks::for_images(true, checkpoint_path, c.steps, DataId::of(splits));
-    let opts = RunOptions {
+    let mut hooks =
+        TerminalHooks::for_images(true, checkpoint_path.clone(), c.steps, DataId::of(splits));
+    // The checkpoint of the state each segment starts from: the one resumed
+    // from, then the one the last segment saved at its end.
+    let mut opts = RunOptions {
         log_every: args.run.log_every,
         save_every: args.save_every,
+        resumed_from: args.resume.clone(),
         ..Default::default()
     };
     let stops: Vec<u64> = (0..=GRID_POINTS).map(|i| c.steps * i / GRID_POINTS).collect();
@@ -343,6 +347,9 @@ fn run<B: Backend>(
             (*total, *n) = (*total + work, *n + steps);
         }
         steps_run += stats.steps_run;
+        if stats.steps_run > 0 && checkpoint_path.is_some() {
+            opts.resumed_from.clone_from(&checkpoint_path);
+        }
         grid(&trainer, shape, &dir.join(format!("samples_step{stop:06}.png")))?;
     }
     grid(&trainer, shape, &dir.join("samples.png"))?;
