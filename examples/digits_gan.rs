@@ -149,7 +149,7 @@ struct Args {
     resume: Option<PathBuf>,
     /// G's samples the classifier judges [default: 2000 for 8×8, 10000
     /// otherwise]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = cli::sample_count, allow_negative_numbers = true)]
     judge_samples: Option<usize>,
 }
 
@@ -184,6 +184,20 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // What would fail after training, checked before it.
+    if let Err(why) = splits.check_judgeable() {
+        eprintln!("error: {why}");
+        std::process::exit(1);
+    }
+    let empty = splits.train.empty_classes();
+    if !empty.is_empty() {
+        eprintln!(
+            "warning: {} of {} classes have no training image (labels {:?}): check the label files",
+            empty.len(),
+            splits.train.classes,
+            &empty[..empty.len().min(10)]
+        );
+    }
     // Pick the device and run on it (`common/mod.rs`). Everything after
     // this is generic over `Backend`.
     common::run_on(args.run.device, Digits { args: &args, splits: &splits });
@@ -364,7 +378,7 @@ fn run<B: Backend>(
     println!("trained {steps_run} steps in {seconds:.1} s ({steps_per_second:.3} steps/s)");
 
     // 4. Judge G's samples with the classifier.
-    let n = args.judge_samples.unwrap_or(if pixels <= 64 { 2000 } else { 10_000 }).max(1);
+    let n = args.judge_samples.unwrap_or(if pixels <= 64 { 2000 } else { 10_000 });
     let asked: Vec<usize> = (0..n).map(|i| i % classes).collect();
     let samples = trainer.sample(n, Some(&asked), JUDGE_SEED)?;
     let fake = classifier.predict(&cpu, &samples)?;
@@ -375,7 +389,7 @@ fn run<B: Backend>(
     let dim = fake.feature_dim;
     let fd = |a: &[f64], b: &[f64]| {
         minimax::gan::frechet::frechet_distance(a, b, dim)
-            .map_err(|e| TrainError::Config(format!("Fréchet distance: {e}")))
+            .map_err(|e| TrainError::Config(e.to_string()))
     };
     let frechet = fd(&fake.features, &real_test.features)?;
     let frechet_real = fd(&real_train.features, &real_test.features)?;

@@ -117,6 +117,20 @@ fn at_least_one_usize(s: &str) -> Result<usize, String> {
     at_least_one(s).and_then(|n| usize::try_from(n).map_err(|_| "too large".into()))
 }
 
+/// The most samples a judge may be asked to draw: 100,000 images of 28×28
+/// are 314 MB of f32, and the judges' figures settle long before.
+pub const MAX_SAMPLES: usize = 100_000;
+
+/// A number of samples to judge, in `2..=MAX_SAMPLES` (a Fréchet distance
+/// fits a covariance, so it needs two), checked when the flag is parsed so
+/// a run never trains first and fails to allocate after.
+pub fn sample_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (2..=MAX_SAMPLES).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number in 2..={MAX_SAMPLES}")),
+    }
+}
+
 /// Where and how long a run trains, and where it writes.
 #[derive(Clone, Debug, PartialEq, clap::Args)]
 pub struct RunArgs {
@@ -578,6 +592,28 @@ mod tests {
         assert_eq!(name("sets/a/b"), name("sets/a/b"));
         assert_eq!(name("digits"), "classic-digits-seed0");
         assert!(name("sets/a/b").starts_with("classic-a_b-"), "{}", name("sets/a/b"));
+    }
+
+    /// Size flags are bounded when parsed (exit 2, naming the flag and its
+    /// range): `--judge-samples 99999999999` aborted after training, asking
+    /// for 800 GB.
+    #[test]
+    fn a_sample_count_out_of_range_is_refused_when_parsed() {
+        #[derive(Debug, Parser)]
+        struct Judge {
+            #[arg(long, value_name = "N", value_parser = sample_count, allow_negative_numbers = true)]
+            judge_samples: Option<usize>,
+        }
+        let parse = |v: &str| Judge::try_parse_from(["judge", "--judge-samples", v]);
+        assert_eq!(parse("2").unwrap().judge_samples, Some(2));
+        assert_eq!(parse(&MAX_SAMPLES.to_string()).unwrap().judge_samples, Some(MAX_SAMPLES));
+        for bad in ["99999999999", "1", "0", "-3", "x"] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            let text = e.to_string();
+            assert!(text.contains("--judge-samples <N>"), "{text}");
+            assert!(text.contains(&format!("2..={MAX_SAMPLES}")), "{text}");
+        }
     }
 
     #[test]

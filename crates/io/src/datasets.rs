@@ -304,6 +304,14 @@ impl ImageSet {
         counts
     }
 
+    /// The classes with no image in this split, in order: a label file
+    /// whose largest label is 200 makes a 201-class set, most of it empty,
+    /// which a run should warn about.
+    pub fn empty_classes(&self) -> Vec<usize> {
+        let counts = self.class_counts();
+        (0..self.classes).filter(|&c| counts[c] == 0).collect()
+    }
+
     /// The share of images of each class, `[classes]`, summing to 1 (all
     /// zero for an empty set).
     pub fn class_frequencies(&self) -> Vec<f64> {
@@ -359,6 +367,24 @@ impl Splits {
             h.write(name.as_bytes());
         }
         h.finish()
+    }
+
+    /// That the judges can measure a run on these splits, checked before
+    /// training: the Fréchet distance fits a covariance to each split, so
+    /// each needs at least two images.
+    pub fn check_judgeable(&self) -> Result<(), String> {
+        for (split, set) in [("training", &self.train), ("test", &self.test)] {
+            if set.len() < 2 {
+                let n = set.len();
+                return Err(format!(
+                    "{}: the {split} split holds {n} image{}, and the Fréchet distance needs \
+                     at least 2",
+                    self.name,
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// [`Self::fingerprint`] as 16 hex digits, for file names and JSON.
