@@ -9,7 +9,8 @@
 //!   `seed`, the element type `dtype`, each optimizer's number of steps and
 //!   its per-parameter update counts (Adam's `t`), the whole `config` as
 //!   JSON, and `checksum`, an FNV-1a hash of every other metadata entry
-//!   and every tensor (name, shape and bytes): see [`checksum`].
+//!   (in key order) and every tensor (name, shape and bytes, in name
+//!   order), each piece preceded by its length.
 //!
 //! The file is written in one order (metadata keys sorted, tensors by
 //! name), so two identical runs give byte-identical checkpoints.

@@ -292,7 +292,7 @@ fn data_fingerprint_a_resume_on_other_data_is_refused_naming_both() {
 
 /// `t` with G's running statistic `name` set to `value` everywhere.
 fn poison_running(t: &mut ImageTrainer<Be>, name: &str, value: f32) {
-    let be = t.backend().clone();
+    let be = *t.backend();
     let (_, _, running, _, _) = t.parts_mut();
     let p = running.iter_mut().find(|p| p.name == name).expect("a running statistic");
     let shape = p.tensor.shape();
@@ -328,7 +328,7 @@ fn domains_a_negative_running_variance_adam_v_or_wrong_counters_are_refused() {
 
     let mut t = fresh(&c, &s);
     train_to(&mut t, 3);
-    let be = t.backend().clone();
+    let be = *t.backend();
     let (g_params, _, _, g_opt, _) = t.parts_mut();
     let (steps, counts) = (g_opt.steps(), g_opt.update_counts().to_vec());
     let state: Vec<(String, Vec<f32>)> =
