@@ -88,7 +88,7 @@ use minimax::gan::image::{
     Classifier, ImageConfig, ImageData, ImageNet, ImagePreset, ImageTrainer,
 };
 use minimax::gan::{judge, CounterHook, DeviceCounters, GanLoss, PerStep, RunOptions, TrainError};
-use minimax::io::checkpoint;
+use minimax::io::checkpoint::{self, DataId};
 use minimax::io::cli::{self, Device, Loss, RunArgs, TerminalHooks};
 use minimax::io::datasets::{DataSource, Splits};
 use minimax::io::loss_curves::LossCurves;
@@ -154,7 +154,7 @@ struct Args {
     resume: Option<PathBuf>,
     /// G's samples the classifier judges [default: 2000 for 8×8, 10000
     /// otherwise]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = cli::sample_count, allow_negative_numbers = true)]
     judge_samples: Option<usize>,
 }
 
@@ -189,6 +189,20 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // What would fail after training, checked before it.
+    if let Err(why) = splits.check_judgeable() {
+        eprintln!("error: {why}");
+        std::process::exit(1);
+    }
+    let empty = splits.train.empty_classes();
+    if !empty.is_empty() {
+        eprintln!(
+            "warning: {} of {} classes have no training image (labels {:?}): check the label files",
+            empty.len(),
+            splits.train.classes,
+            &empty[..empty.len().min(10)]
+        );
+    }
     // Pick the device and run on it (`common/mod.rs`). Everything after
     // this is generic over `Backend`.
     common::run_on(args.run.device, Digits { args: &args, splits: &splits });
@@ -272,14 +286,14 @@ fn run<B: Backend>(
     }
     let data = ImageData::upload(&backend, &c, &train.images, &train.labels, max_rows)?;
     let mut trainer = match &args.resume {
-        Some(path) => checkpoint::load_image(backend, path, data)?,
+        Some(path) => checkpoint::load_image(backend, path, data, &DataId::of(splits))?,
         None => ImageTrainer::new(backend, c, data)?,
     };
     if let Some(hook) = counters {
         trainer.set_counter_hook(hook);
     }
     let c = trainer.config().clone();
-    let mut parts = vec![("data", splits.name.clone())];
+    let mut parts = vec![("data", DataSource::from_flag(&args.data).run_label())];
     if c.conditional {
         parts.push(("data", "conditional".to_string()));
     }
@@ -299,9 +313,19 @@ fn run<B: Backend>(
         parts.push(("data", "gpu".to_string()));
     }
     let name = cli::run_name(c.preset.name(), &parts, c.seed);
-    let dir = cli::run_dir(EXAMPLE, &name, args.run.out.as_deref());
-    cli::open_run_dir(&dir).map_err(TrainError::Io)?;
-    println!("run {name}: writing to {}", dir.display());
+    // A resumed run writes where its checkpoint is (or into --out), and no
+    // run writes into a folder that holds another.
+    let dir = match &args.resume {
+        Some(path) => cli::resumed_run_dir(path, args.run.out.as_deref()),
+        None => cli::run_dir(EXAMPLE, &name, args.run.out.as_deref()),
+    };
+    let config_json = serde_json::to_string(&c).expect("a config");
+    let identity = cli::run_identity(EXAMPLE, &DataId::of(splits), &config_json);
+    cli::claim_run_dir(&dir, &identity).map_err(TrainError::Io)?;
+    match &args.resume {
+        Some(path) => println!("run resumed from {}: writing to {}", path.display(), dir.display()),
+        None => println!("run {name}: writing to {}", dir.display()),
+    }
     println!(
         "preset {}{}: {} nets, G {}→{:?}→{pixels}, D {}→{:?}→1{}, batch {}, {} steps from step {}",
         c.preset,
@@ -319,10 +343,14 @@ fn run<B: Backend>(
 
     // 3. Train in segments, drawing the fixed noise's grid between them.
     let checkpoint_path = (args.save_every > 0).then(|| checkpoint::path_in(&dir));
-    let mut hooks = TerminalHooks::for_images(true, checkpoint_path, c.steps);
-    let opts = RunOptions {
+    let mut hooks =
+        TerminalHooks::for_images(true, checkpoint_path.clone(), c.steps, DataId::of(splits));
+    // The checkpoint of the state each segment starts from: the one resumed
+    // from, then the one the last segment saved at its end.
+    let mut opts = RunOptions {
         log_every: args.run.log_every,
         save_every: args.save_every,
+        resumed_from: args.resume.clone(),
         ..Default::default()
     };
     let stops: Vec<u64> = (0..=GRID_POINTS).map(|i| c.steps * i / GRID_POINTS).collect();
@@ -340,6 +368,9 @@ fn run<B: Backend>(
             (*total, *n) = (*total + work, *n + steps);
         }
         steps_run += stats.steps_run;
+        if stats.steps_run > 0 && checkpoint_path.is_some() {
+            opts.resumed_from.clone_from(&checkpoint_path);
+        }
         grid(&trainer, shape, &dir.join(format!("samples_step{stop:06}.png")))?;
     }
     grid(&trainer, shape, &dir.join("samples.png"))?;
@@ -354,7 +385,7 @@ fn run<B: Backend>(
     println!("trained {steps_run} steps in {seconds:.1} s ({steps_per_second:.3} steps/s)");
 
     // 4. Judge G's samples with the classifier.
-    let n = args.judge_samples.unwrap_or(if pixels <= 64 { 2000 } else { 10_000 }).max(1);
+    let n = args.judge_samples.unwrap_or(if pixels <= 64 { 2000 } else { 10_000 });
     let asked: Vec<usize> = (0..n).map(|i| i % classes).collect();
     let samples = trainer.sample(n, Some(&asked), JUDGE_SEED)?;
     let fake = classifier.predict(&cpu, &samples)?;
@@ -365,7 +396,7 @@ fn run<B: Backend>(
     let dim = fake.feature_dim;
     let fd = |a: &[f64], b: &[f64]| {
         minimax::gan::frechet::frechet_distance(a, b, dim)
-            .map_err(|e| TrainError::Config(format!("Fréchet distance: {e}")))
+            .map_err(|e| TrainError::Config(e.to_string()))
     };
     let frechet = fd(&fake.features, &real_test.features)?;
     let frechet_real = fd(&real_train.features, &real_test.features)?;

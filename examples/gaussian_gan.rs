@@ -309,8 +309,12 @@ fn train<B: Backend>(
     snapshot_at.retain(|&s| s >= start && s <= steps);
     snapshot_at.sort_unstable();
     snapshot_at.dedup();
-    let options =
-        RunOptions { log_every: args.run.log_every, save_every: args.save_every, snapshot_at };
+    let options = RunOptions {
+        log_every: args.run.log_every,
+        save_every: args.save_every,
+        snapshot_at,
+        resumed_from: args.resume.clone(),
+    };
     let saving = (args.save_every > 0).then(|| checkpoint::path_in(dir));
     let mut hooks = TerminalHooks::new(trainer.config(), verbose, saving);
     let stats = trainer.run_with(steps, &options, &mut hooks);

@@ -68,11 +68,16 @@ pub struct RunOptions {
     pub save_every: u64,
     /// Steps at which to take a figure snapshot (0 = before training).
     pub snapshot_at: Vec<u64>,
+    /// The checkpoint of the state this run starts from (the one it was
+    /// resumed from, or the one the previous segment of a run saved at its
+    /// end), if any: the last good one until the run saves its own, named
+    /// if the run diverges before then.
+    pub resumed_from: Option<PathBuf>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { log_every: 100, save_every: 0, snapshot_at: Vec::new() }
+        RunOptions { log_every: 100, save_every: 0, snapshot_at: Vec::new(), resumed_from: None }
     }
 }
 
@@ -308,7 +313,7 @@ pub fn run_with<T: Training>(
     let mut steady_from: Option<(DeviceCounters, u64)> = None;
     let mut aside = Aside::default(); // snapshots and checkpoints
     let mut snapshots = Vec::new();
-    let mut last_checkpoint: Option<(PathBuf, u64)> = None;
+    let mut last_checkpoint = opts.resumed_from.clone().map(|path| (path, first_step));
     if opts.snapshot_at.contains(&first_step) {
         snapshots.extend(aside.book(t, |t| t.snapshot())?);
     }

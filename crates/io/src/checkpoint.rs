@@ -8,7 +8,12 @@
 //! - metadata: `format` (`minimax-gan-checkpoint`), `version`, `step`,
 //!   `seed`, the element type `dtype`, each optimizer's number of steps and
 //!   its per-parameter update counts (Adam's `t`), the whole `config` as
-//!   JSON, and `checksum`, an FNV-1a hash of every tensor's bytes.
+//!   JSON, and `checksum`, an FNV-1a hash of every other metadata entry
+//!   (in key order) and every tensor (name, shape and bytes, in name
+//!   order), each piece preceded by its length.
+//!
+//! The file is written in one order (metadata keys sorted, tensors by
+//! name), so two identical runs give byte-identical checkpoints.
 //!
 //! Per-step randomness is derived from `(seed, step)`, so nothing else is
 //! needed: a resumed run continues exactly as the uninterrupted one would.
@@ -28,11 +33,14 @@
 //!
 //! The image GAN's checkpoints ([`save_image`], [`load_image`]) share the
 //! layout and every check, with their own `format`
-//! (`minimax-image-gan-checkpoint`) and the batch-norm running statistics (G's, and DCGAN's D's)
-//! beside the parameters. So does the judging classifier's cache
+//! (`minimax-image-gan-checkpoint`), the batch-norm running statistics (G's,
+//! and DCGAN's D's) beside the parameters, and the data set the run trains on (`data`, its
+//! name, and `data_fingerprint`, [`Splits::fingerprint`]): a resume on
+//! other data is refused, naming both. So does the judging classifier's cache
 //! ([`save_classifier`], [`load_classifier`]), keyed by its data set's
 //! fingerprint and its config.
 
+use crate::datasets::Splits;
 use crate::fsutil;
 use crate::hash::Fnv1a;
 use minimax_autodiff::{Backend, Real, Shape, TensorShape};
@@ -42,13 +50,19 @@ use minimax_gan::{Config, Discriminator, Generator, Progress, RunHooks, TrainErr
 use minimax_nn::{Module, Optimizer, ParamStore};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The value of the `format` metadata key.
 pub const FORMAT: &str = "minimax-gan-checkpoint";
 /// The value of the `version` metadata key (2: serde config, per-parameter
-/// update counts, checksum).
-pub const VERSION: &str = "2";
+/// update counts, checksum of the tensors; 3: the checksum covers the
+/// metadata too, and image checkpoints record their data set).
+///
+/// Version 2 files are refused, with a message saying why: their checksum
+/// leaves the step and the config unchecked, and an image run's records no
+/// data set to check a resume against.
+pub const VERSION: &str = "3";
 /// The file name of a run's checkpoint inside its output folder.
 pub const FILE_NAME: &str = "checkpoint.safetensors";
 
@@ -102,7 +116,7 @@ pub fn save<B: Backend>(trainer: &Trainer<B>, path: &Path) -> Result<(), TrainEr
 #[derive(Default)]
 struct Outgoing {
     tensors: Vec<HostTensor>,
-    meta: HashMap<String, String>,
+    meta: BTreeMap<String, String>,
 }
 
 impl Outgoing {
@@ -150,36 +164,86 @@ impl Outgoing {
     ) -> Result<(), TrainError> {
         let mut tensors = self.tensors;
         tensors.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut checksum = Fnv1a::new();
-        for t in &tensors {
-            checksum.write(&t.bytes);
-        }
-        let checksum = checksum.finish();
         for (key, value) in [
             ("format", format.to_string()),
             ("version", VERSION.to_string()),
             ("step", step.to_string()),
             ("seed", seed.to_string()),
             ("dtype", B::Elem::NAME.to_string()),
-            ("checksum", format!("{checksum:016x}")),
             ("config", config),
         ] {
             self.meta.insert(key.to_string(), value);
         }
-        let dtype = if B::Elem::NAME == "f32" { Dtype::F32 } else { Dtype::F64 };
-        let views = tensors
-            .iter()
-            .map(|t| {
-                let view = TensorView::new(dtype, vec![t.shape.rows, t.shape.cols], &t.bytes);
-                Ok((t.name.as_str(), view.map_err(|e| format!("tensor {}: {e}", t.name))?))
-            })
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(TrainError::Checkpoint)?;
-        let bytes = safetensors::serialize(views, Some(self.meta))
-            .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
+        let sum = checksum(
+            self.meta.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            tensors.iter().map(|t| (t.name.as_str(), [t.shape.rows, t.shape.cols], &t.bytes[..])),
+        );
+        self.meta.insert("checksum".into(), format!("{sum:016x}"));
+        let dtype = if B::Elem::NAME == "f32" { "F32" } else { "F64" };
+        let bytes = serialize(&self.meta, &tensors, dtype);
         fsutil::write_atomic(path, &bytes)
             .map_err(|e| TrainError::Checkpoint(format!("writing {}: {e}", path.display())))
     }
+}
+
+/// The safetensors file of `meta` and `tensors` (sorted by name), in one
+/// order: the metadata's keys sorted, then the tensors. (The safetensors
+/// crate writes the metadata from a `HashMap`, in a random order.)
+fn serialize(meta: &BTreeMap<String, String>, tensors: &[HostTensor], dtype: &str) -> Vec<u8> {
+    let quoted = |s: &str| serde_json::to_string(s).expect("a string");
+    let mut header =
+        format!("{{\"__metadata__\":{}", serde_json::to_string(meta).expect("strings"));
+    let mut offset = 0;
+    for t in tensors {
+        let end = offset + t.bytes.len();
+        let (name, rows, cols) = (quoted(&t.name), t.shape.rows, t.shape.cols);
+        write!(
+            header,
+            ",{name}:{{\"dtype\":\"{dtype}\",\"shape\":[{rows},{cols}],\"data_offsets\":[{offset},{end}]}}"
+        )
+        .expect("a string");
+        offset = end;
+    }
+    header.push('}');
+    // The format pads the header with spaces to a multiple of 8 bytes.
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut bytes = Vec::with_capacity(8 + header.len() + offset);
+    bytes.extend((header.len() as u64).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    for t in tensors {
+        bytes.extend(&t.bytes);
+    }
+    bytes
+}
+
+/// A checkpoint's checksum: FNV-1a of every metadata entry but `checksum`
+/// itself, in key order, then of every tensor in name order (its name, its
+/// shape, its bytes); each piece is preceded by its length, so no two
+/// different files feed the hash the same bytes. A changed step, learning
+/// rate or tensor value changes it (up to the odds of a 64-bit collision).
+fn checksum<'a>(
+    meta: impl IntoIterator<Item = (&'a str, &'a str)>,
+    tensors: impl IntoIterator<Item = (&'a str, [usize; 2], &'a [u8])>,
+) -> u64 {
+    let mut h = Fnv1a::new();
+    let mut piece = |bytes: &[u8]| {
+        h.write(&(bytes.len() as u64).to_le_bytes());
+        h.write(bytes);
+    };
+    let meta: BTreeMap<&str, &str> = meta.into_iter().filter(|(k, _)| *k != "checksum").collect();
+    for (key, value) in meta {
+        piece(key.as_bytes());
+        piece(value.as_bytes());
+    }
+    for (name, [rows, cols], bytes) in tensors {
+        piece(name.as_bytes());
+        piece(&(rows as u64).to_le_bytes());
+        piece(&(cols as u64).to_le_bytes());
+        piece(bytes);
+    }
+    h.finish()
 }
 
 /// What [`check`] learned from a file: everything needed to rebuild the
@@ -310,11 +374,19 @@ impl Meta<'_> {
                 self.get("format")?
             ));
         }
-        if self.get("version")? != VERSION {
-            return Err(format!(
-                "checkpoint version {:?}; this program reads {VERSION}",
-                self.get("version")?
-            ));
+        match self.get("version")? {
+            VERSION => {}
+            "2" => {
+                return Err(format!(
+                    "checkpoint version \"2\": its checksum covers the tensors only, not the \
+                     metadata (step, config), and it names no data set; this program reads \
+                     version {VERSION} only: train the run anew, or resume it with the build \
+                     that wrote it"
+                ))
+            }
+            other => {
+                return Err(format!("checkpoint version {other:?}; this program reads {VERSION}"))
+            }
         }
         match self.get("dtype")? {
             "f32" => Ok(Dtype::F32),
@@ -391,6 +463,12 @@ fn check(file: &SafeTensors<'_>, meta: &HashMap<String, String>) -> Result<Check
     Ok(Checked { config, step, updates: [g_updates, d_updates] })
 }
 
+/// Tensors whose values are never negative: a batch-norm running variance
+/// and Adam's second moment `v`.
+fn never_negative(name: &str) -> bool {
+    name.ends_with(".running_var") || (name.contains("_optimizer.") && name.ends_with(".v"))
+}
+
 /// That `file` holds exactly the `expected` tensors (none missing, none
 /// extra), with their shapes and the declared dtype, every value finite,
 /// and that the checksum matches.
@@ -405,7 +483,7 @@ fn check_tensors(
     if let Some(extra) = names.iter().find(|n| !expected.contains_key(**n)) {
         return Err(format!("tensor {extra} is not part of this config's run"));
     }
-    let mut checksum = Fnv1a::new();
+    let mut summed = Vec::with_capacity(expected.len());
     for (name, shape) in expected {
         let view = file.tensor(name).map_err(|_| format!("tensor {name} is missing"))?;
         if view.shape() != [shape.rows, shape.cols] {
@@ -420,7 +498,6 @@ fn check_tensors(
                 view.dtype()
             ));
         }
-        checksum.write(view.data());
         let finite = match dtype {
             Dtype::F32 => view
                 .data()
@@ -434,11 +511,32 @@ fn check_tensors(
         if !finite {
             return Err(format!("tensor {name} holds a NaN or infinite value"));
         }
+        if never_negative(name) {
+            let negative = match dtype {
+                Dtype::F32 => view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64)
+                    .find(|v| *v < 0.0),
+                _ => view
+                    .data()
+                    .chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                    .find(|v| *v < 0.0),
+            };
+            if let Some(v) = negative {
+                return Err(format!(
+                    "tensor {name} holds {v}, and a variance or second moment is never negative"
+                ));
+            }
+        }
+        summed.push((name.as_str(), [shape.rows, shape.cols], view.data()));
     }
-    let checksum = checksum.finish();
-    if meta.get("checksum")? != format!("{checksum:016x}") {
+    let sum = checksum(meta.0.iter().map(|(k, v)| (k.as_str(), v.as_str())), summed);
+    if meta.get("checksum")? != format!("{sum:016x}") {
         return Err(format!(
-            "checksum {} does not match the data ({checksum:016x}): the file is damaged",
+            "checksum {} does not match the file's metadata and tensors ({sum:016x}): the file \
+             is damaged or was edited",
             meta.get("checksum")?
         ));
     }
@@ -453,10 +551,32 @@ fn check_tensors(
 /// The value of the `format` metadata key in an image GAN checkpoint.
 pub const IMAGE_FORMAT: &str = "minimax-image-gan-checkpoint";
 
+/// The data set an image run trains on, as its checkpoint records it: a
+/// name for messages, and the fingerprint that is compared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataId {
+    /// The data set's name ([`Splits::name`]: `digits`, or its folder).
+    pub name: String,
+    /// [`Splits::fingerprint`]: both splits' pixels, labels and class names.
+    pub fingerprint: u64,
+}
+
+impl DataId {
+    /// The identity of `splits`.
+    pub fn of(splits: &Splits) -> DataId {
+        DataId { name: splits.name.clone(), fingerprint: splits.fingerprint() }
+    }
+}
+
 /// Writes an image GAN's state to `path`, as [`save`] does for the 1-D/2-D
 /// trainer: G's and D's parameters, G's running statistics, both
-/// optimizers' state and counters, the config, the step and a checksum.
-pub fn save_image<B: Backend>(trainer: &ImageTrainer<B>, path: &Path) -> Result<(), TrainError> {
+/// optimizers' state and counters, the config, the step, the data set it
+/// trains on (`data`) and a checksum.
+pub fn save_image<B: Backend>(
+    trainer: &ImageTrainer<B>,
+    data: &DataId,
+    path: &Path,
+) -> Result<(), TrainError> {
     let be = trainer.backend();
     let (g_params, d_params, g_running) = trainer.stores();
     let (g_opt, d_opt) = trainer.optimizers();
@@ -465,6 +585,8 @@ pub fn save_image<B: Backend>(trainer: &ImageTrainer<B>, path: &Path) -> Result<
     file.network(be, NETS[1], d_params, d_opt)?;
     file.store(be, RUNNING, g_running)?;
     file.store(be, D_RUNNING, trainer.d_running())?;
+    file.meta.insert("data".into(), data.name.clone());
+    file.meta.insert("data_fingerprint".into(), format!("{:016x}", data.fingerprint));
     let config = serde_json::to_string(trainer.config())
         .map_err(|e| TrainError::Checkpoint(format!("the config does not serialise: {e}")))?;
     file.write::<B>(path, IMAGE_FORMAT, trainer.step(), trainer.config().seed, config)
@@ -487,17 +609,20 @@ pub fn read_image_config(path: &Path) -> Result<ImageConfig, TrainError> {
 
 /// Rebuilds an image GAN run from a checkpoint written by [`save_image`],
 /// on `backend`, training on `data` (uploaded for the checkpoint's config:
-/// see [`read_image_config`]). Checks everything [`load`] checks first.
+/// see [`read_image_config`]), the data set `id`. Checks everything
+/// [`load`] checks first, and refuses a checkpoint of another data set.
 pub fn load_image<B: Backend>(
     backend: B,
     path: &Path,
     data: ImageData<B>,
+    id: &DataId,
 ) -> Result<ImageTrainer<B>, TrainError> {
     let bad = |why: String| TrainError::Checkpoint(format!("{}: {why}", path.display()));
     let bytes = read(path)?;
     let (file, meta) = parse(&bytes).map_err(bad)?;
     let (config, step, [(g_steps, g_counts), (d_steps, d_counts)]) =
         check_image(&file, &meta).map_err(bad)?;
+    same_data(&Meta(&meta), id).map_err(bad)?;
     let mut trainer = ImageTrainer::new(backend, config, data)?;
     let be = trainer.backend().clone();
     let (g_params, d_params, g_running, g_opt, d_opt) = trainer.parts_mut();
@@ -507,6 +632,21 @@ pub fn load_image<B: Backend>(
     restore_store(&be, &file, D_RUNNING, trainer.d_running_mut()).map_err(bad)?;
     trainer.set_step(step);
     Ok(trainer)
+}
+
+/// That the checkpoint was trained on the data set `id`.
+fn same_data(meta: &Meta<'_>, id: &DataId) -> Result<(), String> {
+    let saved = meta.get("data_fingerprint")?;
+    if saved != format!("{:016x}", id.fingerprint) {
+        return Err(format!(
+            "the run was trained on {} (data fingerprint {saved}), and this data set, {}, has \
+             fingerprint {:016x}: resume it on the data it was trained on",
+            meta.get("data")?,
+            id.name,
+            id.fingerprint
+        ));
+    }
+    Ok(())
 }
 
 /// An image checkpoint's config, step and optimizer counters, after every
@@ -531,6 +671,17 @@ fn check_image(
     }
     for (name, shape) in d.running_specs() {
         expected.insert(format!("{D_RUNNING}.{name}"), shape);
+    }
+    // Each step updates G once and D d_steps times (Algorithm 1).
+    let wanted = [step, step.saturating_mul(config.d_steps as u64)];
+    for ((net, (steps, _)), want) in NETS.iter().zip([&g_updates, &d_updates]).zip(wanted) {
+        if u64::from(*steps) != want {
+            return Err(format!(
+                "{net}_steps = {steps} contradicts step {step}: a step updates G once and D \
+                 d_steps = {} times, so it should be {want}",
+                config.d_steps
+            ));
+        }
     }
     check_tensors(file, &meta, &expected, dtype)?;
     Ok((config, step, [g_updates, d_updates]))

@@ -117,6 +117,20 @@ fn at_least_one_usize(s: &str) -> Result<usize, String> {
     at_least_one(s).and_then(|n| usize::try_from(n).map_err(|_| "too large".into()))
 }
 
+/// The most samples a judge may be asked to draw: 100,000 images of 28×28
+/// are 314 MB of f32, and the judges' figures settle long before.
+pub const MAX_SAMPLES: usize = 100_000;
+
+/// A number of samples to judge, in `2..=MAX_SAMPLES` (a Fréchet distance
+/// fits a covariance, so it needs two), checked when the flag is parsed so
+/// a run never trains first and fails to allocate after.
+pub fn sample_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (2..=MAX_SAMPLES).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number in 2..={MAX_SAMPLES}")),
+    }
+}
+
 /// Where and how long a run trains, and where it writes.
 #[derive(Clone, Debug, PartialEq, clap::Args)]
 pub struct RunArgs {
@@ -244,6 +258,57 @@ pub fn open_run_dir(dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot write in the output folder {}: {e}; {advice}", dir.display()))
 }
 
+/// The folder a resumed run writes into: `out` exactly when given, else the
+/// folder its checkpoint is in (`.` for a bare file name). A resume never
+/// names its folder from its flags: a run saved with `--steps 20000` and
+/// resumed without it would be named like the default run, and overwrite it.
+pub fn resumed_run_dir(checkpoint: &Path, out: Option<&Path>) -> PathBuf {
+    match (out, checkpoint.parent()) {
+        (Some(dir), _) => dir.to_path_buf(),
+        (None, Some(parent)) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        (None, _) => PathBuf::from("."),
+    }
+}
+
+/// The file in a run's folder that says which run writes there.
+pub const RUN_MARKER: &str = ".minimax-run";
+
+/// A run's identity in its folder's [`RUN_MARKER`]: what decides its
+/// results (the example, the data set's name and fingerprint, the config as
+/// JSON, hashed), one line a person can read.
+pub fn run_identity(example: &str, data: &crate::checkpoint::DataId, config_json: &str) -> String {
+    format!(
+        "{example} data {} (fingerprint {:016x}), config {:016x}",
+        data.name,
+        data.fingerprint,
+        crate::hash::fnv1a64(config_json.as_bytes())
+    )
+}
+
+/// [`open_run_dir`], and the folder is this run's: a folder whose
+/// [`RUN_MARKER`] names another run is refused, before any training, naming
+/// both; one without a marker becomes this run's. So two different runs
+/// never write into one folder, whatever their names or `--out` say, while
+/// a run rerun or resumed writes into its own.
+pub fn claim_run_dir(dir: &Path, identity: &str) -> Result<(), String> {
+    open_run_dir(dir)?;
+    let marker = dir.join(RUN_MARKER);
+    match std::fs::read_to_string(&marker) {
+        Ok(theirs) if theirs.trim_end() == identity => Ok(()),
+        Ok(theirs) => Err(format!(
+            "the output folder {} holds another run ({}), not this one ({identity}); choose \
+             another folder with --out DIR",
+            dir.display(),
+            theirs.trim_end()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fsutil::write_atomic(&marker, format!("{identity}\n").as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", marker.display()))
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", marker.display())),
+    }
+}
+
 /// The presets' values of the flags that override them, one line each, for
 /// the end of `--help`.
 pub fn preset_help(presets: &[Preset]) -> String {
@@ -303,6 +368,8 @@ pub struct TerminalHooks {
     /// draw pictures between them): each report then counts, and its ETA
     /// runs, to the end of the run rather than of the segment.
     pub total_steps: Option<u64>,
+    /// The data set an image run trains on, recorded in its checkpoints.
+    pub image_data: Option<crate::checkpoint::DataId>,
     /// A line was rewritten in place and needs its line ending.
     open_line: bool,
 }
@@ -324,14 +391,22 @@ impl TerminalHooks {
 }
 
 impl TerminalHooks {
-    /// Hooks for an image GAN run: printing if `verbose`, saving to
-    /// `checkpoint` if given, reports counted to `total_steps`.
+    /// Hooks for an image GAN run on the data set `data`: printing if
+    /// `verbose`, saving to `checkpoint` if given, reports counted to
+    /// `total_steps`.
     pub fn for_images(
         verbose: bool,
         checkpoint: Option<PathBuf>,
         total_steps: u64,
+        data: crate::checkpoint::DataId,
     ) -> TerminalHooks {
-        TerminalHooks { verbose, checkpoint, total_steps: Some(total_steps), ..Self::default() }
+        TerminalHooks {
+            verbose,
+            checkpoint,
+            total_steps: Some(total_steps),
+            image_data: Some(data),
+            ..Self::default()
+        }
     }
 
     /// Keeps and prints one progress report.
@@ -383,7 +458,10 @@ impl<B: Backend> RunHooks<ImageTrainer<B>> for TerminalHooks {
 
     fn save(&mut self, trainer: &ImageTrainer<B>) -> Result<Option<PathBuf>, TrainError> {
         let Some(path) = &self.checkpoint else { return Ok(None) };
-        crate::checkpoint::save_image(trainer, path)?;
+        let data = self.image_data.as_ref().ok_or_else(|| {
+            TrainError::Checkpoint("an image checkpoint needs its data set: see for_images".into())
+        })?;
+        crate::checkpoint::save_image(trainer, data, path)?;
         Ok(Some(path.clone()))
     }
 }
@@ -460,6 +538,82 @@ mod tests {
         assert_eq!(run_name("x", &[("out", "a/b c".into())], 0), "x-outa_b_c-seed0");
         assert_eq!(run_dir("ex", "n", None), Path::new("out/ex/n"));
         assert_eq!(run_dir("ex", "n", Some(Path::new("here"))), Path::new("here"));
+    }
+
+    /// README, "What we promise", folders: a resumed run writes where its
+    /// checkpoint is (or into `--out`), not into a folder named from its
+    /// flags: a `--steps 20000` run resumed without `--steps` overwrote the
+    /// default run's folder.
+    #[test]
+    fn folders_a_resumed_run_writes_where_its_checkpoint_came_from() {
+        let ckpt =
+            Path::new("out/digits_gan/digits-digits-steps20000-seed0/checkpoint.safetensors");
+        assert_eq!(
+            resumed_run_dir(ckpt, None),
+            Path::new("out/digits_gan/digits-digits-steps20000-seed0")
+        );
+        assert_eq!(resumed_run_dir(ckpt, Some(Path::new("elsewhere"))), Path::new("elsewhere"));
+        assert_eq!(resumed_run_dir(Path::new("c.safetensors"), None), Path::new("."));
+    }
+
+    /// README, "What we promise", folders: a folder that holds another run
+    /// is refused, naming both; its own run (rerun or resumed) may write
+    /// there again.
+    #[test]
+    fn folders_a_folder_that_holds_another_run_is_refused() {
+        let base = std::env::temp_dir().join(format!("minimax-cli-claim-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let data = crate::checkpoint::DataId { name: "digits".into(), fingerprint: 7 };
+        let (a, b) = (
+            run_identity("ex", &data, "{\"steps\":1}"),
+            run_identity("ex", &data, "{\"steps\":2}"),
+        );
+        assert_ne!(a, b);
+        claim_run_dir(&base, &a).unwrap();
+        claim_run_dir(&base, &a).unwrap();
+        let err = claim_run_dir(&base, &b).unwrap_err();
+        assert!(err.contains(&a) && err.contains(&b) && err.contains("--out DIR"), "{err}");
+        let other = crate::checkpoint::DataId { name: "digits".into(), fingerprint: 8 };
+        assert!(claim_run_dir(&base, &run_identity("ex", &other, "{\"steps\":1}")).is_err());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// README, "What we promise", folders: run names are injective in the
+    /// data folder: `--data sets/a/b` and `--data sets/a_b` were both named
+    /// `digits-sets_a_b-…`, and the second run replaced the first.
+    #[test]
+    fn folders_two_data_folders_never_share_a_run_name() {
+        use crate::datasets::DataSource;
+        let name = |flag: &str| {
+            run_name("classic", &[("data", DataSource::from_flag(flag).run_label())], 0)
+        };
+        assert_ne!(name("sets/a/b"), name("sets/a_b"));
+        assert_ne!(name("sets/a/b"), name("other/a/b"));
+        assert_eq!(name("sets/a/b"), name("sets/a/b"));
+        assert_eq!(name("digits"), "classic-digits-seed0");
+        assert!(name("sets/a/b").starts_with("classic-a_b-"), "{}", name("sets/a/b"));
+    }
+
+    /// Size flags are bounded when parsed (exit 2, naming the flag and its
+    /// range): `--judge-samples 99999999999` aborted after training, asking
+    /// for 800 GB.
+    #[test]
+    fn a_sample_count_out_of_range_is_refused_when_parsed() {
+        #[derive(Debug, Parser)]
+        struct Judge {
+            #[arg(long, value_name = "N", value_parser = sample_count, allow_negative_numbers = true)]
+            judge_samples: Option<usize>,
+        }
+        let parse = |v: &str| Judge::try_parse_from(["judge", "--judge-samples", v]);
+        assert_eq!(parse("2").unwrap().judge_samples, Some(2));
+        assert_eq!(parse(&MAX_SAMPLES.to_string()).unwrap().judge_samples, Some(MAX_SAMPLES));
+        for bad in ["99999999999", "1", "0", "-3", "x"] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            let text = e.to_string();
+            assert!(text.contains("--judge-samples <N>"), "{text}");
+            assert!(text.contains(&format!("2..={MAX_SAMPLES}")), "{text}");
+        }
     }
 
     #[test]

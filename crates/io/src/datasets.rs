@@ -304,6 +304,14 @@ impl ImageSet {
         counts
     }
 
+    /// The classes with no image in this split, in order: a label file
+    /// whose largest label is 200 makes a 201-class set, most of it empty,
+    /// which a run should warn about.
+    pub fn empty_classes(&self) -> Vec<usize> {
+        let counts = self.class_counts();
+        (0..self.classes).filter(|&c| counts[c] == 0).collect()
+    }
+
     /// The share of images of each class, `[classes]`, summing to 1 (all
     /// zero for an empty set).
     pub fn class_frequencies(&self) -> Vec<f64> {
@@ -361,6 +369,24 @@ impl Splits {
         h.finish()
     }
 
+    /// That the judges can measure a run on these splits, checked before
+    /// training: the Fréchet distance fits a covariance to each split, so
+    /// each needs at least two images.
+    pub fn check_judgeable(&self) -> Result<(), String> {
+        for (split, set) in [("training", &self.train), ("test", &self.test)] {
+            if set.len() < 2 {
+                let n = set.len();
+                return Err(format!(
+                    "{}: the {split} split holds {n} image{}, and the Fréchet distance needs \
+                     at least 2",
+                    self.name,
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// [`Self::fingerprint`] as 16 hex digits, for file names and JSON.
     pub fn fingerprint_hex(&self) -> String {
         format!("{:016x}", self.fingerprint())
@@ -386,6 +412,34 @@ impl DataSource {
             "digits" => Self::Digits,
             "fashion" | "fashion-mnist" => Self::FashionMnist,
             dir => Self::IdxDir(PathBuf::from(dir)),
+        }
+    }
+
+    /// The data set's part of a run's name: `digits`, `fashion-mnist`, or
+    /// for a folder its path's last two components (for reading) and the
+    /// first 8 hex digits of the FNV-1a of its canonical path, so two
+    /// folders never give one name: `sets/a/b` and `sets/a_b` both read
+    /// `a_b` once [`crate::cli::run_name`] has replaced the `/`, and differ
+    /// in the hash.
+    pub fn run_label(&self) -> String {
+        match self {
+            Self::Digits => "digits".into(),
+            Self::FashionMnist => "fashion-mnist".into(),
+            Self::IdxDir(dir) => {
+                let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+                let hash = fnv1a64(canonical.as_os_str().as_encoded_bytes()) >> 32;
+                let tail: Vec<String> = dir
+                    .components()
+                    .rev()
+                    .filter_map(|c| match c {
+                        std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                        _ => None,
+                    })
+                    .take(2)
+                    .collect();
+                let tail: Vec<&str> = tail.iter().rev().map(String::as_str).collect();
+                format!("{}-{hash:08x}", tail.join("_"))
+            }
         }
     }
 

@@ -76,6 +76,7 @@ fn a_valid_idx_set_reads_with_pixels_in_minus_one_to_one() {
     assert_eq!(s.test.image(1)[0], 106.0 / 127.5 - 1.0);
     assert_eq!(s.train.images.len(), 3 * 6);
     assert_eq!(s.train.class_counts(), [1, 0, 1, 0, 1]);
+    assert_eq!(s.train.empty_classes(), [1, 3], "classes without a training image, to warn");
     assert_eq!(s.test.class_frequencies(), [0.0, 0.5, 0.0, 0.5, 0.0]);
     // The raw readers agree.
     let raw = read_idx_images(&dir.join("t10k-images-idx3-ubyte")).unwrap();
@@ -380,5 +381,23 @@ fn every_gzip_member_is_read() {
     std::fs::write(&path, [gzip(&file), gzip(&file)].concat()).unwrap();
     let err = read_idx_labels(&path).unwrap_err();
     assert!(matches!(err, DatasetError::TrailingBytes { expected: 4, .. }), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A data set the judges cannot measure is refused before training: the
+/// Fréchet distance fits a covariance, so each split needs two images. (A
+/// one-image test split failed only after training, with a doubled
+/// "Fréchet distance: Fréchet distance:" prefix.)
+#[test]
+fn a_split_of_one_image_is_refused_before_training() {
+    let dir = scratch("one-test-image");
+    write_valid_set(&dir);
+    let mut s = read_idx_dir(&dir).unwrap();
+    s.check_judgeable().unwrap();
+    s.test.images.truncate(s.test.pixels());
+    s.test.labels.truncate(1);
+    let err = s.check_judgeable().unwrap_err();
+    assert!(err.contains("test split") && err.contains("1 image"), "{err}");
+    assert_eq!(err.matches("Fréchet").count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

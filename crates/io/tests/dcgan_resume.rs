@@ -9,7 +9,7 @@ use minimax_cpu::Cpu;
 use minimax_gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax_gan::run::{run_with, RunHooks};
 use minimax_gan::RunOptions;
-use minimax_io::checkpoint;
+use minimax_io::checkpoint::{self, DataId};
 use minimax_io::datasets::{self, Splits};
 
 type Be = Cpu<f32>;
@@ -73,13 +73,13 @@ fn a_resumed_dcgan_run_equals_an_uninterrupted_one_bit_for_bit() {
     let path = dir.join("checkpoint.safetensors");
     let mut first = fresh(&c, &s);
     train_to(&mut first, 5);
-    checkpoint::save_image(&first, &path).unwrap();
+    checkpoint::save_image(&first, &DataId::of(&s), &path).unwrap();
     drop(first);
     let read = checkpoint::read_image_config(&path).unwrap();
     assert_eq!(read, c);
     let be = Be::new();
     let data = ImageData::upload(&be, &read, &s.train.images, &s.train.labels, 200).unwrap();
-    let mut resumed = checkpoint::load_image(be, &path, data).unwrap();
+    let mut resumed = checkpoint::load_image(be, &path, data, &DataId::of(&s)).unwrap();
     train_to(&mut resumed, 12);
     let _ = std::fs::remove_dir_all(&dir);
 

@@ -21,7 +21,8 @@ fn scratch(name: &str) -> (PathBuf, PathBuf) {
 
 /// Trains `config` saving every 10 steps, and returns how it ended.
 fn run_saving(config: Config, path: &Path) -> Result<u64, TrainError> {
-    let opts = RunOptions { log_every: 10, save_every: 10, snapshot_at: vec![] };
+    let opts =
+        RunOptions { log_every: 10, save_every: 10, snapshot_at: vec![], ..RunOptions::default() };
     let mut trainer = Trainer::new(Be::new(), config.clone()).unwrap();
     trainer.run_with(config.steps, &opts, &mut Checkpointing::new(path, |_: &_| {}))?;
     Ok(trainer.step())
@@ -41,7 +42,8 @@ fn a_diverging_run_stops_naming_the_step_and_keeps_the_last_good_checkpoint() {
     config.steps = 200;
 
     let (dir, path) = scratch("nan");
-    let opts = RunOptions { log_every: 1, save_every: 1, snapshot_at: vec![] };
+    let opts =
+        RunOptions { log_every: 1, save_every: 1, snapshot_at: vec![], ..RunOptions::default() };
     let mut trainer = Trainer::new(Be::new(), config).unwrap();
     let err = trainer.run_with(200, &opts, &mut Checkpointing::new(&path, |_: &_| {})).unwrap_err();
 
@@ -157,5 +159,28 @@ fn a_checkpoint_with_non_finite_state_is_never_written() {
         "{err}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before, "the good checkpoint was replaced");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A resumed run that diverges before its first save names the checkpoint
+/// it resumed from as the last good one (it said "no checkpoint had been
+/// saved", although the file it started from is good).
+#[test]
+fn a_resumed_run_that_diverges_names_the_checkpoint_it_resumed_from() {
+    let mut config = Config::preset(Preset::Default);
+    config.loss = GanLoss::LeastSquares;
+    config.g_optimizer = OptimizerConfig::sgd(1e6, 0.9);
+    config.d_optimizer = config.g_optimizer;
+    let (dir, path) = scratch("resumed-diverges");
+    let first = Trainer::new(Be::new(), config).unwrap();
+    checkpoint::save(&first, &path).unwrap();
+    drop(first);
+    let mut resumed = checkpoint::load(Be::new(), &path).unwrap();
+    let opts =
+        RunOptions { log_every: 1, resumed_from: Some(path.clone()), ..RunOptions::default() };
+    let err = resumed.run(&opts, |_| {}).unwrap_err();
+    let TrainError::NonFinite { last_checkpoint, .. } = &err else { panic!("{err}") };
+    assert_eq!(last_checkpoint, &Some((path.clone(), 0)), "{err}");
+    assert!(err.to_string().contains("the last good checkpoint is"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }

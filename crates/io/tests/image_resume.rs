@@ -4,13 +4,13 @@
 //! foreign file is refused, naming what is wrong. The judging classifier's
 //! cache loads back exactly, and is refused for another data set or config.
 
-use minimax_autodiff::Backend;
+use minimax_autodiff::{Backend, TensorShape};
 use minimax_cpu::Cpu;
 use minimax_gan::image::classifier::ClassifierConfig;
 use minimax_gan::image::{Classifier, ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax_gan::run::{run_with, RunHooks};
 use minimax_gan::RunOptions;
-use minimax_io::checkpoint;
+use minimax_io::checkpoint::{self, DataId};
 use minimax_io::datasets::{self, Splits};
 use std::path::PathBuf;
 
@@ -77,13 +77,13 @@ fn a_resumed_image_run_equals_an_uninterrupted_one_bit_for_bit() {
     let path = dir.join("checkpoint.safetensors");
     let mut first = fresh(&c, &s);
     train_to(&mut first, 23); // mid-epoch of a 700-row chunk, mid log interval
-    checkpoint::save_image(&first, &path).unwrap();
+    checkpoint::save_image(&first, &DataId::of(&s), &path).unwrap();
     drop(first);
     let read = checkpoint::read_image_config(&path).unwrap();
     assert_eq!(read, c);
     let be = Be::new();
     let data = ImageData::upload(&be, &read, &s.train.images, &s.train.labels, 700).unwrap();
-    let mut resumed = checkpoint::load_image(be, &path, data).unwrap();
+    let mut resumed = checkpoint::load_image(be, &path, data, &DataId::of(&s)).unwrap();
     assert_eq!(resumed.step(), 23);
     train_to(&mut resumed, 60);
 
@@ -111,7 +111,7 @@ fn damaged_or_foreign_image_checkpoints_are_refused() {
     train_to(&mut t, 4);
     let dir = scratch("damaged");
     let path = dir.join("checkpoint.safetensors");
-    checkpoint::save_image(&t, &path).unwrap();
+    checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
     let upload = |c: &ImageConfig| {
         ImageData::upload(&Be::new(), c, &s.train.images, &s.train.labels, usize::MAX).unwrap()
     };
@@ -122,7 +122,10 @@ fn damaged_or_foreign_image_checkpoints_are_refused() {
     bytes[n - 3] ^= 0x10;
     let bad = dir.join("flipped.safetensors");
     std::fs::write(&bad, &bytes).unwrap();
-    let err = checkpoint::load_image(Be::new(), &bad, upload(&c)).err().unwrap().to_string();
+    let err = checkpoint::load_image(Be::new(), &bad, upload(&c), &DataId::of(&s))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("checksum") || err.contains("NaN"), "{err}");
     assert!(err.contains("flipped.safetensors"), "{err}");
 
@@ -170,4 +173,221 @@ fn the_classifier_cache_loads_back_exactly_and_only_for_its_data_and_config() {
     let err =
         checkpoint::load_classifier(&be, &path, &other, fp, 64, 10).err().unwrap().to_string();
     assert!(err.contains("trained with"), "{err}");
+}
+
+/// `bytes` with the first occurrence of `from` in its header (the JSON
+/// before the tensors) replaced by `to`, of the same length.
+fn edited_header(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap();
+    assert!(header.contains(from), "{from:?} in {header}");
+    let mut out = bytes.to_vec();
+    let at = 8 + header.find(from).unwrap();
+    out[at..at + to.len()].copy_from_slice(to.as_bytes());
+    out
+}
+
+/// README, "What we promise", header integrity: the checksum covers the
+/// metadata as well as the tensors, so a run's step, a learning rate or β₁
+/// changed in the header is refused, naming the file. (Before, only the
+/// tensors' bytes were summed, and each of these loaded silently into
+/// another run.)
+#[test]
+fn header_integrity_a_changed_step_learning_rate_or_beta1_is_refused() {
+    let s = datasets::digits().unwrap();
+    let c = config(10);
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 4);
+    let dir = scratch("header");
+    let path = dir.join("checkpoint.safetensors");
+    checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let upload = |c: &ImageConfig| {
+        ImageData::upload(&Be::new(), c, &s.train.images, &s.train.labels, usize::MAX).unwrap()
+    };
+    // The untouched file loads: the edits below are what is refused.
+    checkpoint::load_image(Be::new(), &path, upload(&c), &DataId::of(&s)).unwrap();
+    // The step against the optimizers' counters is its own check now.
+    let edited = dir.join("edited.safetensors");
+    std::fs::write(&edited, edited_header(&bytes, r#""step":"4""#, r#""step":"0""#)).unwrap();
+    let err = checkpoint::load_image(Be::new(), &edited, upload(&c), &DataId::of(&s));
+    let err = err.err().expect("step 4 -> 0 loaded").to_string();
+    assert!(err.contains("edited.safetensors") && err.contains("step 0"), "{err}");
+    for (from, to) in [
+        (r#""generator_update_counts":"[4,"#, r#""generator_update_counts":"[3,"#),
+        (r#"\"lr\":0.001"#, r#"\"lr\":0.003"#),
+        (r#"\"beta1\":0.5,"#, r#"\"beta1\":0.4,"#),
+    ] {
+        let edited = dir.join("edited.safetensors");
+        let changed = edited_header(&bytes, from, to);
+        std::fs::write(&edited, changed).unwrap();
+        let err = checkpoint::load_image(Be::new(), &edited, upload(&c), &DataId::of(&s)).err();
+        let err = err.unwrap_or_else(|| panic!("{from} -> {to} loaded")).to_string();
+        assert!(err.contains("checksum"), "{from} -> {to}: {err}");
+        assert!(err.contains("edited.safetensors"), "{err}");
+    }
+    // A file of version 2, whose checksum left the metadata out, is refused
+    // saying so (see `checkpoint::VERSION`).
+    let old = dir.join("old.safetensors");
+    std::fs::write(&old, edited_header(&bytes, r#""version":"3""#, r#""version":"2""#)).unwrap();
+    let err = checkpoint::load_image(Be::new(), &old, upload(&c), &DataId::of(&s))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("version \"2\"") && err.contains("not the metadata"), "{err}");
+}
+
+/// Checkpoints of two identical runs are the same bytes (the metadata was
+/// written in a hash map's random order, so they differed).
+#[test]
+fn checkpoints_of_two_identical_runs_are_byte_identical() {
+    let s = datasets::digits().unwrap();
+    let c = config(10);
+    let dir = scratch("identical");
+    let files: Vec<Vec<u8>> = (0..2)
+        .map(|i| {
+            let mut t = fresh(&c, &s);
+            train_to(&mut t, 3);
+            let path = dir.join(format!("run{i}.safetensors"));
+            checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
+            std::fs::read(&path).unwrap()
+        })
+        .collect();
+    assert!(files[0] == files[1], "two identical runs wrote different checkpoints");
+}
+
+/// README, "What we promise", data fingerprint: an image checkpoint records
+/// its data set, and a resume on other data (here the digits with one pixel
+/// changed, the same shape and classes) is refused, naming both data sets
+/// and both fingerprints. (Before, a digits run resumed on random noise of
+/// the same shape trained on with exit 0.)
+#[test]
+fn data_fingerprint_a_resume_on_other_data_is_refused_naming_both() {
+    let s = datasets::digits().unwrap();
+    let mut other = s.clone();
+    other.name = "other-digits".into();
+    other.train.images[100] = -other.train.images[100] - 0.5;
+    assert_ne!(s.fingerprint(), other.fingerprint());
+    let c = config(10);
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 2);
+    let dir = scratch("fingerprint");
+    let path = dir.join("checkpoint.safetensors");
+    checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
+    let upload = |d: &Splits| {
+        ImageData::upload(&Be::new(), &c, &d.train.images, &d.train.labels, usize::MAX).unwrap()
+    };
+    let err = checkpoint::load_image(Be::new(), &path, upload(&other), &DataId::of(&other));
+    let err = err.err().expect("a resume on other data loaded").to_string();
+    let names = ["digits".to_string(), "other-digits".to_string()];
+    for needle in [s.fingerprint_hex(), other.fingerprint_hex()].iter().chain(&names) {
+        assert!(err.contains(needle), "{needle:?} missing from: {err}");
+    }
+    assert!(err.contains("checkpoint.safetensors"), "{err}");
+    // On its own data it loads.
+    let back = checkpoint::load_image(Be::new(), &path, upload(&s), &DataId::of(&s)).unwrap();
+    assert_eq!(back.step(), 2);
+}
+
+/// `t` with G's running statistic `name` set to `value` everywhere.
+fn poison_running(t: &mut ImageTrainer<Be>, name: &str, value: f32) {
+    let be = *t.backend();
+    let (_, _, running, _, _) = t.parts_mut();
+    let p = running.iter_mut().find(|p| p.name == name).expect("a running statistic");
+    let shape = p.tensor.shape();
+    p.tensor = be.upload(shape, &vec![value; shape.numel()]).unwrap();
+}
+
+/// README, "What we promise", domains: a checkpoint is refused when a
+/// tensor is outside its domain (a negative batch-norm running variance,
+/// a negative Adam second moment) or its counters contradict its step.
+/// (A negative running variance loaded, and the resumed run's samples were
+/// 80% NaN; generator_steps = 5 at step 1000 loaded.)
+#[test]
+fn domains_a_negative_running_variance_adam_v_or_wrong_counters_are_refused() {
+    let s = datasets::digits().unwrap();
+    let c = config(10);
+    let dir = scratch("domains");
+    let upload =
+        || ImageData::upload(&Be::new(), &c, &s.train.images, &s.train.labels, usize::MAX).unwrap();
+    let refused = |t: &ImageTrainer<Be>, file: &str| -> String {
+        let path = dir.join(file);
+        checkpoint::save_image(t, &DataId::of(&s), &path).unwrap();
+        let err = checkpoint::load_image(Be::new(), &path, upload(), &DataId::of(&s)).err();
+        let err = err.unwrap_or_else(|| panic!("{file} loaded")).to_string();
+        assert!(err.contains(file), "{err}");
+        err
+    };
+
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 3);
+    poison_running(&mut t, "layer1.running_var", -2.0);
+    let err = refused(&t, "variance.safetensors");
+    assert!(err.contains("generator_running.layer1.running_var") && err.contains("-2"), "{err}");
+
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 3);
+    let be = *t.backend();
+    let (g_params, _, _, g_opt, _) = t.parts_mut();
+    let (steps, counts) = (g_opt.steps(), g_opt.update_counts().to_vec());
+    let state: Vec<(String, Vec<f32>)> =
+        g_opt.state(g_params).into_iter().map(|(n, t)| (n, be.download(&t).unwrap())).collect();
+    g_opt
+        .load_state(g_params, steps, &counts, |n, shape| {
+            let mut v = state.iter().find(|(m, _)| m == n).unwrap().1.clone();
+            if n == "layer0.bias.v" {
+                v[3] = -1e-3;
+            }
+            Ok(be.upload(shape, &v).unwrap())
+        })
+        .unwrap();
+    let err = refused(&t, "adam.safetensors");
+    assert!(err.contains("generator_optimizer.layer0.bias.v"), "{err}");
+
+    // G updates once a step and D d_steps times: counts behind the step.
+    let mut t = fresh(&c, &s);
+    train_to(&mut t, 3);
+    t.set_step(9);
+    let err = refused(&t, "counters.safetensors");
+    assert!(err.contains("generator_steps = 3") && err.contains("step 9"), "{err}");
+}
+
+/// README, "What we promise", domains: divergence in G's running statistics
+/// (which training itself never reads: only G's pictures in evaluation mode
+/// do) stops the run, naming the step and the tensor. (Before, a NaN there
+/// trained on to "goal met".)
+#[test]
+fn domains_divergence_in_the_running_statistics_stops_the_run() {
+    let s = datasets::digits().unwrap();
+    let c = config(10);
+    for value in [f32::NAN, -1e30] {
+        let mut t = fresh(&c, &s);
+        train_to(&mut t, 2);
+        poison_running(&mut t, "layer1.running_var", value);
+        let opts = RunOptions { log_every: 1, ..RunOptions::default() };
+        let err = run_with(&mut t, 5, &opts, &mut NoHooks).err();
+        let err = err.unwrap_or_else(|| panic!("running_var {value} trained on")).to_string();
+        assert!(err.contains("step 3") && err.contains("running_var"), "{value}: {err}");
+    }
+}
+
+/// README, "What we promise", domains: a config (a checkpoint's, or one
+/// built in code) with more classes than a byte label can name or a
+/// million D-steps a step is refused, naming the field: 2^64 − 22 classes
+/// wrapped the expected shapes, and d_steps = 1000000 hung the run.
+#[test]
+fn domains_a_config_with_huge_classes_or_d_steps_is_refused() {
+    let mut c = config(10);
+    c.classes = usize::MAX - 21;
+    let err = c.validate().unwrap_err();
+    assert!(err.contains("classes") && err.contains("256"), "{err}");
+    let mut c = config(10);
+    c.d_steps = 1_000_000;
+    let err = c.validate().unwrap_err();
+    assert!(err.contains("D-steps") && err.contains("1000000"), "{err}");
+    // The bounds themselves are accepted.
+    let mut c = config(10);
+    (c.classes, c.d_steps) = (256, 100);
+    c.validate().unwrap();
 }

@@ -179,6 +179,10 @@ pub const MAX_WIDTH: usize = 1 << 14;
 pub const MAX_BATCH: usize = 1 << 14;
 /// See [`MAX_WIDTH`].
 pub const MAX_PIXELS: usize = 1 << 20;
+/// The most classes: labels are bytes.
+pub const MAX_CLASSES: usize = 256;
+/// The most D-updates per step (WGAN's critic takes 5; a million hangs).
+pub const MAX_D_STEPS: usize = 100;
 
 impl ImageConfig {
     /// The preset, for images of `pixels` pixels in `classes` classes.
@@ -264,8 +268,14 @@ impl ImageConfig {
 
     /// Checks every field, naming the first that is out of range.
     pub fn validate(&self) -> Result<(), String> {
-        if self.steps == 0 || self.d_steps == 0 {
-            return Err("steps and D-steps per step must be at least 1".into());
+        if self.steps == 0 || self.d_steps == 0 || self.d_steps > MAX_D_STEPS {
+            return Err(format!(
+                "steps must be at least 1 and D-steps per step in 1..={MAX_D_STEPS}, got {} and {}",
+                self.steps, self.d_steps
+            ));
+        }
+        if self.classes > MAX_CLASSES {
+            return Err(format!("classes must be in 1..={MAX_CLASSES}, got {}", self.classes));
         }
         if self.batch < 2 || self.batch > MAX_BATCH {
             return Err(format!("batch must be in 2..={MAX_BATCH}, got {}", self.batch));

@@ -31,7 +31,9 @@ use crate::run::{
     first_non_finite, progress_report, CounterHook, DeviceCounters, Progress, Training,
 };
 use minimax_autodiff::rng::derive_seed;
-use minimax_autodiff::{concat_cols, concat_rows, Backend, Dist, Real, Shape, Tape, Var};
+use minimax_autodiff::{
+    concat_cols, concat_rows, Backend, Dist, Real, Shape, Tape, TensorShape, Var,
+};
 use minimax_nn::{Context, Norm, Optimizer, ParamStore, Sequential};
 use std::time::Instant;
 
@@ -405,6 +407,9 @@ fn generate_train<B: Backend>(
 /// Images G draws per forward pass when sampling.
 const SAMPLE_CHUNK: usize = 1000;
 
+/// G's samples in evaluation mode drawn at each divergence check.
+const EVAL_CHECK_SAMPLES: usize = 8;
+
 impl<B: Backend> Training for ImageTrainer<B> {
     type Backend = B;
     fn device(&self) -> &B {
@@ -425,12 +430,37 @@ impl<B: Backend> Training for ImageTrainer<B> {
         let clock = (started, first_step, self.players.step, stop);
         progress_report(&self.players.backend, self.config.loss, &self.players.passes.last, clock)
     }
+    /// Parameters and optimizer states (see [`first_non_finite`]), then
+    /// what training itself never reads and only G's pictures do: G's (and
+    /// DCGAN's D's) running statistics (finite, variances never negative) and a few of
+    /// G's samples in evaluation mode.
     fn first_non_finite(&self) -> Result<Option<String>, TrainError> {
         let nets = [
             ("generator", &self.players.g_params, &self.players.g_opt),
             ("discriminator", &self.players.d_params, &self.players.d_opt),
         ];
-        first_non_finite(&self.players.backend, &nets)
+        if let Some(what) = first_non_finite(&self.players.backend, &nets)? {
+            return Ok(Some(what));
+        }
+        let running = [("generator", &self.g_running), ("discriminator", &self.d_running)];
+        for (net, p) in running.iter().flat_map(|(net, store)| store.iter().map(move |p| (net, p)))
+        {
+            let values = self.players.backend.download(&p.tensor)?;
+            let variance = p.name.ends_with("running_var");
+            let bad = values
+                .iter()
+                .map(|v| v.to_f64())
+                .find(|v| !v.is_finite() || (variance && *v < 0.0));
+            if let Some(v) = bad {
+                let shape = p.tensor.shape();
+                return Ok(Some(format!("{net} running statistic {} {shape} holds {v}", p.name)));
+            }
+        }
+        let samples = self.sample(EVAL_CHECK_SAMPLES, None, 0)?;
+        if let Some(v) = samples.iter().find(|v| !v.is_finite()) {
+            return Ok(Some(format!("G's samples in evaluation mode hold {v}")));
+        }
+        Ok(None)
     }
     fn counters(&self) -> Option<DeviceCounters> {
         self.counters.as_ref().map(|read| read())
