@@ -41,6 +41,7 @@ pub trait Job {
 /// status 1 and the error if it fails. Everything after this is generic
 /// over `Backend`.
 pub fn run_on<J: Job>(device: Device, job: J) {
+    quiet_on_closed_pipe();
     let result = match device {
         Device::Cpu => {
             println!("device: CPU (f32, the tuned backend of minimax-cpu)");
@@ -58,6 +59,20 @@ pub fn run_on<J: Job>(device: Device, job: J) {
     if let Err(e) = result {
         eprintln!("\nerror: {e}");
         std::process::exit(1);
+    }
+}
+
+/// Makes a write to a closed pipe end the program quietly, as it ends `cat`
+/// (`digits_gan | head`): Rust starts programs with SIGPIPE ignored, so
+/// the write fails and `println!` panics; this restores the default
+/// action, which ends the process. (Files are written whole or not at all,
+/// so ending mid-run loses nothing but the rest of the run.)
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: signal(2) with SIG_DFL installs no handler of ours; it is
+    // called before any thread of the program is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
