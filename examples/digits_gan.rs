@@ -30,7 +30,8 @@
 //!
 //! **Judging images without a human.** How good is G? The run trains an
 //! MLP classifier with the same engine on the training split (softmax
-//! cross-entropy, Adam; cached in `out/classifiers/`, keyed by the data
+//! cross-entropy, Adam; cached in `classifiers/` under `--out` (else
+//! `out/`), keyed by the data
 //! set's fingerprint and the classifier's config), prints its test
 //! accuracy, and asks it about G's samples (2,000 for 8×8, 10,000 for
 //! 28×28):
@@ -270,7 +271,7 @@ fn run<B: Backend>(
 
     // 1. The judge: a classifier trained on the training split (cached).
     let cpu = Cpu::<f32>::new();
-    let (classifier, accuracy) = judge_classifier(&cpu, splits)?;
+    let (classifier, accuracy) = judge_classifier(&cpu, splits, args.run.out.as_deref())?;
     println!("classifier: test accuracy {:.1}%", 100.0 * accuracy);
 
     // 2. The players, fresh or from a checkpoint; the training set uploaded once.
@@ -476,12 +477,15 @@ fn run<B: Backend>(
     Ok(())
 }
 
-/// The judging classifier and its test accuracy: loaded from
-/// `out/classifiers/` if one was trained on this data set with this config,
-/// else trained (on the CPU) and saved there.
+/// The judging classifier and its test accuracy: loaded from the cache if
+/// one was trained on this data set with this config, else trained (on the
+/// CPU) and saved there. The cache is `classifiers/` in the `--out` folder
+/// when one is given (the one place the run may write), else in `out/`. A
+/// cache that cannot be written is a warning: the run goes on.
 fn judge_classifier(
     cpu: &Cpu<f32>,
     splits: &Splits,
+    out: Option<&Path>,
 ) -> Result<(Classifier<Cpu<f32>>, f64), TrainError> {
     let (train, test) = (&splits.train, &splits.test);
     let (pixels, classes) = (train.rows * train.cols, train.classes);
@@ -489,7 +493,8 @@ fn judge_classifier(
     let key =
         minimax::io::datasets::fnv1a64(serde_json::to_string(&cc).expect("a config").as_bytes());
     let fingerprint = splits.fingerprint();
-    let path = Path::new(cli::OUT_ROOT)
+    let path = out
+        .unwrap_or(Path::new(cli::OUT_ROOT))
         .join("classifiers")
         .join(format!("{fingerprint:016x}-{key:016x}.safetensors"));
     if path.exists() {
@@ -510,8 +515,14 @@ fn judge_classifier(
         cc.epochs,
         started.elapsed().as_secs_f64()
     );
-    std::fs::create_dir_all(path.parent().expect("a folder")).map_err(|e| io_error(&path, e))?;
-    checkpoint::save_classifier(cpu, &classifier, &cc, fingerprint, accuracy, &path)?;
+    let saved = std::fs::create_dir_all(path.parent().expect("a folder"))
+        .map_err(|e| io_error(&path, e))
+        .and_then(|()| {
+            checkpoint::save_classifier(cpu, &classifier, &cc, fingerprint, accuracy, &path)
+        });
+    if let Err(e) = saved {
+        eprintln!("warning: the classifier is not cached ({e}); the next run trains it again");
+    }
     Ok((classifier, accuracy))
 }
 
