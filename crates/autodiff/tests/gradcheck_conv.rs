@@ -22,7 +22,10 @@ type F64 = Reference<f64>;
 /// 1, 3 and 7 channels, odd and non-square sizes, stride 2 with padding 1,
 /// a kernel larger than the stride, a 1×1 kernel, a kernel covering the
 /// whole padded image.
-const GEOMETRIES: [(usize, usize, usize, (usize, usize), usize, usize, usize); 8] = [
+/// `(batch, C_in, C_out, (H, W), k, s, p)`.
+type Case = (usize, usize, usize, (usize, usize), usize, usize, usize);
+
+const GEOMETRIES: [Case; 8] = [
     // (batch, C_in, C_out, (H, W), k, s, p)
     (1, 1, 1, (3, 3), 3, 1, 0),
     (2, 1, 3, (5, 7), 3, 1, 1),
@@ -103,11 +106,15 @@ fn batch_norm2d_gradcheck_every_output() {
     for (seed, (n, c, p)) in [(2, 1, 1), (1, 3, 4), (3, 2, 9), (4, 7, 1)].into_iter().enumerate() {
         let x = random_input(n, c * p, -1.0, 1.0, 50 + seed as u64);
         let what = format!("batch_norm2d of {n} images of {c} channels of {p} positions");
-        check(&format!("{what}: normalised"), &[x.clone()], |v| {
+        check(&format!("{what}: normalised"), std::slice::from_ref(&x), |v| {
             Ok(v[0].batch_norm2d(c, 1e-5)?.normalised)
         });
-        check(&format!("{what}: mean"), &[x.clone()], |v| Ok(v[0].batch_norm2d(c, 1e-5)?.mean));
-        check(&format!("{what}: var"), &[x.clone()], |v| Ok(v[0].batch_norm2d(c, 1e-5)?.var));
+        check(&format!("{what}: mean"), std::slice::from_ref(&x), |v| {
+            Ok(v[0].batch_norm2d(c, 1e-5)?.mean)
+        });
+        check(&format!("{what}: var"), std::slice::from_ref(&x), |v| {
+            Ok(v[0].batch_norm2d(c, 1e-5)?.var)
+        });
         let (m, s) = (random_input(1, c, -1.0, 1.0, 7), random_input(1, c, 0.5, 2.0, 8));
         check(&format!("{what}: eval"), &[x, m, s], |v| v[0].batch_norm2d_eval(&v[1], &v[2], 1e-5));
     }

@@ -57,7 +57,7 @@ fn mlp_players(c: &ImageConfig) -> Result<(Sequential, Sequential), TrainError> 
 /// `s²` with `s` a multiple of 4 (DCGAN halves it twice).
 pub fn dcgan_side(pixels: usize) -> Option<usize> {
     let s = (pixels as f64).sqrt().round() as usize;
-    (s * s == pixels && s % 4 == 0 && s > 0).then_some(s)
+    (s * s == pixels && s.is_multiple_of(4) && s > 0).then_some(s)
 }
 
 /// DCGAN's G and D (see the module's documentation).
