@@ -47,9 +47,15 @@ impl<B: Backend> BatchNormOutput<B> {
         momentum: f64,
     ) -> Result<(B::Tensor, B::Tensor)> {
         let be = self.mean.backend();
-        let stats = self.mean.shape(); // [1, k]
-        running_stats_rule("BatchNormOutput::updated_running_stats", stats, running_mean.shape())?;
-        running_stats_rule("BatchNormOutput::updated_running_stats", stats, running_var.shape())?;
+        // The batch [n, k] (or [batch, C·P]) and its statistics' shape [1, k] (or [1, C]).
+        let (x, stats) = (self.normalised.shape(), self.mean.shape());
+        for running in [running_mean.shape(), running_var.shape()] {
+            if running != stats {
+                let op = "BatchNormOutput::updated_running_stats";
+                let why = format!("running statistics must be one row [1, cols], here {stats}");
+                return Err(shape_error(op, x, running, why));
+            }
+        }
         // (1 - momentum) · old + momentum · scale · new, on the tensors: off the tape.
         let blend = |old: &B::Tensor, new: &B::Tensor, scale: f64| {
             let old = be.unary(Unary::MulScalar(1.0 - momentum), old);
