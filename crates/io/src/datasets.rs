@@ -588,15 +588,19 @@ pub fn read_idx_dir(dir: &Path) -> Result<Splits, DatasetError> {
 }
 
 /// `dir/name`, or `dir/name` without `.gz` if only that exists; a
-/// [`DatasetError::Missing`] naming `dir/name` if neither does.
+/// [`DatasetError::Missing`] naming `dir/name` if neither does. A path that
+/// exists but cannot be looked at (a loop of symbolic links, a folder it may
+/// not enter) is that error, naming the path, not "no such file".
 fn find_file(dir: &Path, name: &str) -> Result<PathBuf, DatasetError> {
     let gz = dir.join(name);
-    if gz.is_file() {
-        return Ok(gz);
-    }
     let plain = dir.join(name.trim_end_matches(".gz"));
-    if plain.is_file() {
-        return Ok(plain);
+    for path in [gz.clone(), plain] {
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => return Ok(path),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(DatasetError::Io { path, source }),
+        }
     }
     Err(DatasetError::Missing { path: gz, hint: IDX_HINT.into() })
 }

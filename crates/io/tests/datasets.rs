@@ -401,3 +401,24 @@ fn a_split_of_one_image_is_refused_before_training() {
     assert_eq!(err.matches("Fréchet").count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_is_named_as_one_not_as_a_missing_file() {
+    // t10k-labels-idx1-ubyte.gz -> loop-b -> t10k-labels-idx1-ubyte.gz: the
+    // path exists, but no file is behind it.
+    let dir = scratch("symlink-loop");
+    write_valid_set(&dir);
+    std::fs::remove_file(dir.join("t10k-labels-idx1-ubyte")).unwrap();
+    let link = dir.join("t10k-labels-idx1-ubyte.gz");
+    std::os::unix::fs::symlink(dir.join("loop-b"), &link).unwrap();
+    std::os::unix::fs::symlink(&link, dir.join("loop-b")).unwrap();
+    let err = read_idx_dir(&dir).unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains("no such file"), "{text}");
+    assert!(
+        text.contains("t10k-labels-idx1-ubyte.gz") && text.contains("symbolic links"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
