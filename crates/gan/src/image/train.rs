@@ -52,6 +52,9 @@ pub struct ImageTrainer<B: Backend> {
     /// D's targets on the stacked batch `[2·batch, 1]`: `batch` rows of
     /// `real_label` (the real images), then `batch` of 0 (the fakes).
     joint_labels: B::Tensor,
+    /// The same targets apart, `[batch, 1]` each, for a D that sees the
+    /// real and the fake batch apart (DCGAN's, with batch norm).
+    targets: (B::Tensor, B::Tensor),
     /// G's target for its fakes, 1 (`[1, 1]`).
     one: B::Tensor,
     /// The one-hot classes `[batch, classes]` of the last D-step's real
@@ -76,7 +79,8 @@ impl<B: Backend> ImageTrainer<B> {
         let g_opt = Optimizer::new(&backend, config.g_optimizer, &g_params);
         let d_opt = Optimizer::new(&backend, config.d_optimizer, &d_params);
         let column = |v| backend.fill(Shape::new(config.batch, 1), v); // [batch, 1]
-        let joint_labels = backend.concat_rows(&[&column(config.real_label), &column(0.0)])?;
+        let targets = (column(config.real_label), column(0.0));
+        let joint_labels = backend.concat_rows(&[&targets.0, &targets.1])?;
         let one = backend.fill(Shape::scalar(), 1.0);
         Ok(ImageTrainer {
             players: Players::new(backend, (g_params, d_params), (g_opt, d_opt)),
@@ -87,6 +91,7 @@ impl<B: Backend> ImageTrainer<B> {
             g_running,
             d_running,
             joint_labels,
+            targets,
             one,
             classes: None,
             counters: None,
@@ -312,9 +317,8 @@ impl<B: Backend> Game<B> for ImageTrainer<B> {
                 &fake_input,
                 Context::new().with_norm(Norm::Train(running)),
             )?;
-            let (n, rl) = (self.config.batch, self.config.real_label);
             let (t_real, t_fake) =
-                (tape.fill(Shape::new(n, 1), rl), tape.fill(Shape::new(n, 1), 0.0));
+                (tape.constant(self.targets.0.clone()), tape.constant(self.targets.1.clone()));
             let loss = self.config.loss.d_loss(&logits, &fake_logits, &t_real, &t_fake)?;
             self.classes = Some(batch.onehot.value().clone());
             return Ok(Pass { loss, g_vars, d_vars, logits, fake_logits: Some(fake_logits), fake });
