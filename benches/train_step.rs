@@ -358,13 +358,7 @@ fn gan_trainer() {
     let mut c = ImageConfig::preset(ImagePreset::Classic, 784, 10);
     c.g_hidden = vec![256, 512];
     c.g_batch_norm = false;
-    let be = Cpu::<f32>::new();
-    let n = 256;
-    let images = be.random(Shape::new(n, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
-    let images: Vec<f32> = be.download(&images).expect("host values");
-    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-    let data = ImageData::upload(&be, &c, &images, &labels, n).expect("the images");
-    let mut trainer = ImageTrainer::new(be, c, data).expect("a valid config");
+    let mut trainer = on_random_images(c);
     let seconds =
         median_secs(|| (0..10).for_each(|_| trainer.train_step().expect("a step"))) / 10.0;
     println!("gan-trainer: the same step through ImageTrainer (D on one stacked batch)");
@@ -380,18 +374,24 @@ fn gan_trainer() {
 /// on 256 random 28×28 images resident in memory.
 fn dcgan() {
     let c = ImageConfig::preset(ImagePreset::Dcgan, 784, 10);
+    let mut trainer = on_random_images(c);
+    trainer.train_step().expect("a warm-up step");
+    let seconds = median_secs(|| (0..3).for_each(|_| trainer.train_step().expect("a step"))) / 3.0;
+    println!("dcgan: one DCGAN step through ImageTrainer (the peer's net, batch 64)");
+    println!("  {:.3} ms/step", seconds * 1e3);
+    println!("RESULT bench=dcgan batch=64 threads={} ms_per_step={:.4}", threads(), seconds * 1e3);
+}
+
+/// An `ImageTrainer` on `Cpu<f32>` for `c`, with 256 random 28×28 "images"
+/// resident (the step's cost does not depend on the pixels).
+fn on_random_images(c: ImageConfig) -> ImageTrainer<Cpu<f32>> {
     let be = Cpu::<f32>::new();
     let n = 256;
     let images = be.random(Shape::new(n, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
     let images: Vec<f32> = be.download(&images).expect("host values");
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
     let data = ImageData::upload(&be, &c, &images, &labels, n).expect("the images");
-    let mut trainer = ImageTrainer::new(be, c, data).expect("a valid config");
-    trainer.train_step().expect("a warm-up step");
-    let seconds = median_secs(|| (0..3).for_each(|_| trainer.train_step().expect("a step"))) / 3.0;
-    println!("dcgan: one DCGAN step through ImageTrainer (the peer's net, batch 64)");
-    println!("  {:.3} ms/step", seconds * 1e3);
-    println!("RESULT bench=dcgan batch=64 threads={} ms_per_step={:.4}", threads(), seconds * 1e3);
+    ImageTrainer::new(be, c, data).expect("a valid config")
 }
 
 /// Heap allocations per steady-state step of both.
