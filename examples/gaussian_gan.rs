@@ -485,7 +485,7 @@ fn compare_losses<B: Backend>(backend: B, args: &Args) -> Result<(), TrainError>
     }
 
     // G's mean and D's verdict on G's samples, step by step, side by side.
-    let target = runs[0].1.config().target;
+    let target = runs[0].1.config().target.clone();
     println!("\nG's mean (data: {}) and D(fake), step by step:", target.mean);
     println!("{:>7}  {:>22}  {:>22}", "step", "minimax", "non-saturating");
     let (a, b) = (&runs[0].3, &runs[1].3);

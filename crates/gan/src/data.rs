@@ -14,6 +14,17 @@
 //! | `grid`     | 2   | the 5 × 5 points {-4, -2, 0, 2, 4}² (σ 0.05)              |
 //! | `moons`    | 2   | two interleaved half circles (scikit-learn's `make_moons`) |
 //! | `spiral`   | 2   | one arm of an Archimedean spiral, two and a half turns     |
+//! | `line`     | 2   | GAN Lab's segment from (0.8, 0.6) to (0.05, 0.9) (σ 0.01)  |
+//! | `gaussians`| 2   | GAN Lab's two Gaussians, one round, one tall (σ 0.1)       |
+//! | `ellipse`  | 2   | GAN Lab's "ring": an ellipse, radii 0.3 and 0.25 (σ 0.025) |
+//! | `disjoint` | 2   | GAN Lab's three small Gaussians (σ 0.025)                  |
+//! | `drawn`    | 2   | points a user drew, each blurred (σ 0.02)                  |
+//!
+//! The last five are GAN Lab's (Kahng et al. 2018, `demo/ganlab_input_providers.ts`),
+//! in its unit square: they sit around `mean = 0.5`, and their window is
+//! `[0, 1]²`. One of them, `gaussians`, blurs its two modes unequally
+//! (GAN Lab's σ of 0.1, and of 0.05 across and 0.2 along): each mode
+//! carries its own scale of the noise ([`Target::noise_scale`]).
 //!
 //! The ring and the grid are the benchmarks of Metz et al. 2017 (unrolled
 //! GAN), Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN): a
@@ -37,7 +48,7 @@ use std::f64::consts::PI;
 use std::fmt;
 
 /// The shape of the data, without its noise (see the module docs).
-#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum DataKind {
     /// 1-D: the single point 0.
@@ -64,11 +75,27 @@ pub enum DataKind {
     /// 2-D: the spiral `r = 3.5 θ / θ_max`, `θ ∈ [1.5π, 4.5π]` (the 2-D
     /// Swiss roll of scikit-learn's `make_swiss_roll`, scaled to radius 3.5).
     Spiral,
+    /// 2-D: GAN Lab's line, the segment `(0.8 - 0.75 t, 0.6 + 0.3 t)`, `t ∈ [0, 1]`.
+    Line,
+    /// 2-D: GAN Lab's two Gaussians, at (0.3, 0.7) and (0.7, 0.4), the
+    /// second half as wide and twice as tall as the first.
+    Gaussians,
+    /// 2-D: GAN Lab's "ring", the ellipse centred on (0.5, 0.45) with radii
+    /// 0.3 and 0.25: a curve without discrete modes.
+    Ellipse,
+    /// 2-D: GAN Lab's three Gaussians at (0.35, 0.75), (0.75, 0.6), (0.45, 0.35).
+    Disjoint,
+    /// 2-D: a distribution the user drew. Each sample is one of the points
+    /// (in the unit square), picked uniformly, plus the noise.
+    Drawn {
+        /// The drawn points, in `[0, 1]²`.
+        points: Vec<[f64; 2]>,
+    },
 }
 
 /// The real data: a skeleton `kind`, shifted by `mean` on every axis, plus
 /// Gaussian noise of standard deviation `std` on every axis.
-#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// The skeleton.
@@ -82,7 +109,18 @@ pub struct Target {
 }
 
 /// Every named data set, in the order `--help` lists them.
-pub const NAMES: [&str; 5] = ["gaussian", "ring", "grid", "moons", "spiral"];
+pub const NAMES: [&str; 10] = [
+    "gaussian",
+    "ring",
+    "grid",
+    "moons",
+    "spiral",
+    "line",
+    "gaussians",
+    "ellipse",
+    "disjoint",
+    "drawn",
+];
 
 /// The spiral's angles: `θ ∈ [1.5π, 4.5π]`, two and a half turns.
 const SPIRAL_THETA: (f64, f64) = (1.5 * PI, 4.5 * PI);
@@ -118,17 +156,53 @@ impl Target {
         Target { kind: DataKind::Spiral, mean: 0.0, std: 0.1 }
     }
 
-    /// A 2-D data set by name (`ring`, `grid`, `moons`, `spiral`), with the
-    /// literature's settings.
+    /// One of GAN Lab's sets in its unit square (`mean` 0.5) with its noise.
+    fn gan_lab(kind: DataKind, std: f64) -> Target {
+        Target { kind, mean: 0.5, std }
+    }
+
+    /// GAN Lab's line, σ 0.01.
+    pub fn line() -> Target {
+        Target::gan_lab(DataKind::Line, 0.01)
+    }
+
+    /// GAN Lab's two Gaussians, σ 0.1 (the second mode 0.05 × 0.2).
+    pub fn gaussians() -> Target {
+        Target::gan_lab(DataKind::Gaussians, 0.1)
+    }
+
+    /// GAN Lab's ellipse ("ring" there), σ 0.025.
+    pub fn ellipse() -> Target {
+        Target::gan_lab(DataKind::Ellipse, 0.025)
+    }
+
+    /// GAN Lab's three disjoint Gaussians, σ 0.025.
+    pub fn disjoint() -> Target {
+        Target::gan_lab(DataKind::Disjoint, 0.025)
+    }
+
+    /// A drawn distribution: `points` in `[0, 1]²`, each blurred by σ 0.02
+    /// as GAN Lab blurs a drawing. [`Target::validate`] checks the points.
+    pub fn drawn(points: Vec<[f64; 2]>) -> Target {
+        Target::gan_lab(DataKind::Drawn { points }, 0.02)
+    }
+
+    /// A 2-D data set by name (every one of [`NAMES`] but `gaussian` and
+    /// `drawn`), with the literature's settings.
     pub fn named_2d(name: &str) -> std::result::Result<Target, String> {
         match name {
             "ring" => Ok(Target::ring()),
             "grid" => Ok(Target::grid()),
             "moons" => Ok(Target::moons()),
             "spiral" => Ok(Target::spiral()),
-            other => {
-                Err(format!("unknown 2-D data set {other:?}: expected ring, grid, moons or spiral"))
-            }
+            "line" => Ok(Target::line()),
+            "gaussians" => Ok(Target::gaussians()),
+            "ellipse" => Ok(Target::ellipse()),
+            "disjoint" => Ok(Target::disjoint()),
+            other => Err(format!(
+                "unknown 2-D data set {other:?}: expected ring, grid, moons, spiral, line, \
+                 gaussians, ellipse or disjoint"
+            )),
         }
     }
 
@@ -166,7 +240,26 @@ impl Target {
                     })
                     .collect()
             }
-            DataKind::Gaussian | DataKind::Moons | DataKind::Spiral => Vec::new(),
+            // GAN Lab's modes, in its unit square: around 0, shifted by `mean`.
+            DataKind::Gaussians => unit_square(&[[0.3, 0.7], [0.7, 0.4]], self.mean),
+            DataKind::Disjoint => {
+                unit_square(&[[0.35, 0.75], [0.75, 0.6], [0.45, 0.35]], self.mean)
+            }
+            DataKind::Gaussian
+            | DataKind::Moons
+            | DataKind::Spiral
+            | DataKind::Line
+            | DataKind::Ellipse
+            | DataKind::Drawn { .. } => Vec::new(),
+        }
+    }
+
+    /// The noise's scale on each axis around mode `k`: 1 and 1 but for the
+    /// second of GAN Lab's `gaussians`, 0.05 × 0.2 where the first is 0.1 × 0.1.
+    pub fn noise_scale(&self, k: usize) -> [f64; 2] {
+        match (&self.kind, k) {
+            (DataKind::Gaussians, 1) => [0.5, 2.0],
+            _ => [1.0, 1.0],
         }
     }
 
@@ -183,21 +276,31 @@ impl Target {
         let pick = seed_key(derive_seed(&[seed, 0]));
         let noise = seed_key(derive_seed(&[seed, 1]));
         let centres = self.mode_centres();
+        // ⌊u·K⌋: each of K points with probability 1/K.
+        let pick_of = |u: f64, k: usize| ((u * k as f64) as usize).min(k - 1);
         let mut out = Vec::with_capacity(2 * n);
         for i in 0..n as u32 {
             let (u, v) = (uniform(pick, 2 * i), uniform(pick, 2 * i + 1));
-            let [x, y] = match self.kind {
-                // Mode ⌊u·K⌋, each of the K modes with probability 1/K.
-                DataKind::Ring { .. } | DataKind::Grid { .. } => {
-                    centres[((u * centres.len() as f64) as usize).min(centres.len() - 1)]
+            let mut mode = 0; // which mode's noise scale (see `noise_scale`)
+            let [x, y] = match &self.kind {
+                DataKind::Ring { .. }
+                | DataKind::Grid { .. }
+                | DataKind::Gaussians
+                | DataKind::Disjoint => {
+                    mode = pick_of(u, centres.len());
+                    centres[mode]
                 }
                 // Upper or lower moon by u, the angle by v.
                 DataKind::Moons => shifted(moon_point(u < 0.5, PI * v), self.mean),
                 DataKind::Spiral => shifted(spiral_point(v), self.mean),
+                DataKind::Line => shifted(line_point(u), self.mean),
+                DataKind::Ellipse => shifted(ellipse_point(u), self.mean),
+                DataKind::Drawn { points } => points[pick_of(u, points.len())],
                 DataKind::Gaussian => unreachable!("handled above"),
             };
-            out.push(x + self.std * normal(noise, 2 * i));
-            out.push(y + self.std * normal(noise, 2 * i + 1));
+            let [sx, sy] = self.noise_scale(mode);
+            out.push(x + self.std * sx * normal(noise, 2 * i));
+            out.push(y + self.std * sy * normal(noise, 2 * i + 1));
         }
         out
     }
@@ -224,8 +327,18 @@ impl Target {
     /// for the 1-D Gaussian.
     pub fn skeleton(&self) -> Vec<[f64; 2]> {
         let t = |i: usize| i as f64 / (CURVE_POINTS - 1) as f64; // [0, 1]
-        match self.kind {
-            DataKind::Ring { .. } | DataKind::Grid { .. } => self.mode_centres(),
+        match &self.kind {
+            DataKind::Ring { .. }
+            | DataKind::Grid { .. }
+            | DataKind::Gaussians
+            | DataKind::Disjoint => self.mode_centres(),
+            DataKind::Line => {
+                (0..CURVE_POINTS).map(|i| shifted(line_point(t(i)), self.mean)).collect()
+            }
+            DataKind::Ellipse => {
+                (0..CURVE_POINTS).map(|i| shifted(ellipse_point(t(i)), self.mean)).collect()
+            }
+            DataKind::Drawn { points } => points.clone(),
             DataKind::Moons => (0..CURVE_POINTS)
                 .flat_map(|i| [moon_point(true, PI * t(i)), moon_point(false, PI * t(i))])
                 .map(|p| shifted(p, self.mean))
@@ -248,6 +361,12 @@ impl Target {
                 0.5 * (side as f64 - 1.0) * spacing + 1.0 + 4.0 * self.std
             }
             DataKind::Moons | DataKind::Spiral => 4.0 + 4.0 * self.std,
+            // GAN Lab's unit square, exactly: its data stays inside.
+            DataKind::Line
+            | DataKind::Gaussians
+            | DataKind::Ellipse
+            | DataKind::Disjoint
+            | DataKind::Drawn { .. } => 0.5,
         }
     }
 
@@ -261,7 +380,7 @@ impl Target {
     pub fn describe(&self) -> String {
         let shift =
             if self.mean != 0.0 { format!(", shifted by {}", self.mean) } else { "".into() };
-        match self.kind {
+        match &self.kind {
             DataKind::Gaussian => format!("N({}, {}²)", self.mean, self.std),
             DataKind::Ring { modes, radius } => {
                 format!("ring of {modes} Gaussians, radius {radius}, σ {}{shift}", self.std)
@@ -271,6 +390,11 @@ impl Target {
             }
             DataKind::Moons => format!("two moons, noise σ {}{shift}", self.std),
             DataKind::Spiral => format!("spiral, noise σ {}{shift}", self.std),
+            DataKind::Line => format!("GAN Lab's line, σ {}", self.std),
+            DataKind::Gaussians => format!("GAN Lab's two Gaussians, σ {}", self.std),
+            DataKind::Ellipse => format!("GAN Lab's ellipse, σ {}", self.std),
+            DataKind::Disjoint => format!("GAN Lab's three disjoint Gaussians, σ {}", self.std),
+            DataKind::Drawn { points } => format!("{} drawn points, σ {}", points.len(), self.std),
         }
     }
 
@@ -284,16 +408,45 @@ impl Target {
         }
         // A count of points and a distance: at least 1, and positive.
         let bad = |count: usize, size: f64| count == 0 || !size.is_finite() || size <= 0.0;
-        match self.kind {
-            DataKind::Ring { modes, radius } if bad(modes, radius) => Err(format!(
+        match &self.kind {
+            &DataKind::Ring { modes, radius } if bad(modes, radius) => Err(format!(
                 "ring needs at least 1 mode and a positive radius, got {modes} and {radius}"
             )),
-            DataKind::Grid { side, spacing } if bad(side, spacing) => Err(format!(
+            &DataKind::Grid { side, spacing } if bad(side, spacing) => Err(format!(
                 "grid needs at least 1 point per side and a positive spacing, got {side} and {spacing}"
             )),
+            DataKind::Drawn { points } if points.is_empty() => {
+                Err("a drawn distribution needs at least one point".into())
+            }
+            DataKind::Drawn { points } => {
+                let outside = |p: &[f64; 2]| !p.iter().all(|v| (0.0..=1.0).contains(v));
+                match points.iter().position(outside) {
+                    Some(i) => Err(format!(
+                        "drawn point {i} is {:?}: drawn points lie in the unit square [0, 1]²",
+                        points[i]
+                    )),
+                    None => Ok(()),
+                }
+            }
             _ => Ok(()),
         }
     }
+}
+
+/// GAN Lab's points of its unit square, moved around 0 and then by `mean`.
+fn unit_square(points: &[[f64; 2]], mean: f64) -> Vec<[f64; 2]> {
+    points.iter().map(|&[x, y]| shifted([x - 0.5, y - 0.5], mean)).collect()
+}
+
+/// GAN Lab's line at `t ∈ [0, 1]`, around 0.
+fn line_point(t: f64) -> [f64; 2] {
+    [0.8 - 0.75 * t - 0.5, 0.6 + 0.3 * t - 0.5]
+}
+
+/// GAN Lab's ellipse at the fraction `t ∈ [0, 1]` of a turn, around 0.
+fn ellipse_point(t: f64) -> [f64; 2] {
+    let a = 2.0 * PI * t;
+    [0.3 * a.cos(), 0.25 * a.sin() - 0.05]
 }
 
 /// `p` moved by `by` on both axes.
@@ -326,6 +479,11 @@ impl DataKind {
             DataKind::Grid { .. } => "grid",
             DataKind::Moons => "moons",
             DataKind::Spiral => "spiral",
+            DataKind::Line => "line",
+            DataKind::Gaussians => "gaussians",
+            DataKind::Ellipse => "ellipse",
+            DataKind::Disjoint => "disjoint",
+            DataKind::Drawn { .. } => "drawn",
         }
     }
 }

@@ -35,7 +35,7 @@ impl Generator {
             net: Mlp::new(&sizes, &acts)?.build(),
             latent: g.latent,
             output: g.output,
-            target: config.target,
+            target: config.target.clone(),
         })
     }
 

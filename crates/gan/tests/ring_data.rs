@@ -25,7 +25,7 @@ fn close(a: [f64; 2], b: [f64; 2]) -> bool {
 fn ring_and_grid_modes_sit_where_the_literature_puts_them() {
     let ring = Target::ring();
     assert_eq!(
-        (ring.dim(), ring.std, ring.kind),
+        (ring.dim(), ring.std, ring.kind.clone()),
         (2, 0.02, DataKind::Ring { modes: 8, radius: 2.0 })
     );
     let r = 2.0 * FRAC_1_SQRT_2; // √2
@@ -172,7 +172,7 @@ fn draws_are_deterministic_sample_by_sample_and_match_the_backend() {
 fn two_d_configs_build_two_d_players_and_round_trip_through_json() {
     for target in [Target::ring(), Target::grid(), Target::moons(), Target::spiral()] {
         let mut config = Config::preset(Preset::TwoD);
-        config.target = target;
+        config.target = target.clone();
         let back: Config = serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
         assert_eq!(back, config, "{}", target.name());
         let t = Trainer::new(Cpu::<f32>::new(), config.clone()).unwrap();
