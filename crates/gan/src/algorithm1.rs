@@ -141,6 +141,12 @@ impl<B: Backend> Players<B> {
         }
     }
 
+    /// The last D-pass's and G-pass's losses, on the device.
+    pub(crate) fn last_losses(&self) -> (Option<&B::Tensor>, Option<&B::Tensor>) {
+        let last = &self.passes.last;
+        (last.d_loss.as_ref(), last.g_loss.as_ref())
+    }
+
     /// Counts the step and hands its work to the device.
     fn end_step(&mut self) -> Result<(), TrainError> {
         self.step += 1;

@@ -145,11 +145,14 @@ pub enum Preset {
     /// The 2-D data sets (the ring of 8 Gaussians by default): chosen by
     /// measurement on the ring, see [`Config::preset`].
     TwoD,
+    /// GAN Lab's default model (Kahng et al. 2018), for its 2-D sets in the
+    /// unit square: see [`Config::preset`].
+    GanLab,
 }
 
 impl Preset {
     /// Every preset, in the order `--help` lists them.
-    pub const ALL: [Preset; 3] = [Preset::Default, Preset::Devnag, Preset::TwoD];
+    pub const ALL: [Preset; 4] = [Preset::Default, Preset::Devnag, Preset::TwoD, Preset::GanLab];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -157,6 +160,7 @@ impl Preset {
             Preset::Default => "default",
             Preset::Devnag => "devnag",
             Preset::TwoD => "2d",
+            Preset::GanLab => "ganlab",
         }
     }
 }
@@ -172,7 +176,7 @@ impl FromStr for Preset {
 
     fn from_str(s: &str) -> Result<Self, String> {
         Preset::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
-            format!("unknown preset {s:?}: expected default or devnag (1-D data), or 2d")
+            format!("unknown preset {s:?}: expected default or devnag (1-D data), or 2d or ganlab")
         })
     }
 }
@@ -183,6 +187,8 @@ pub const MAX_WIDTH: usize = 1 << 16;
 pub const MAX_BATCH: usize = 1 << 16;
 /// The most hidden layers a network may have.
 pub const MAX_LAYERS: usize = 64;
+/// The most D-updates (k) or G-updates a step may make.
+pub const MAX_UPDATES: usize = 100;
 
 impl Config {
     /// The configuration of a preset.
@@ -191,6 +197,56 @@ impl Config {
             Preset::Default => Config::default_preset(),
             Preset::Devnag => Config::devnag(),
             Preset::TwoD => Config::two_d(),
+            Preset::GanLab => Config::gan_lab(),
+        }
+    }
+
+    /// GAN Lab's default model, read from its source (`demo/ganlab.ts`,
+    /// `ganlab.html`, `ganlab_models.ts`):
+    ///
+    /// - data: its two Gaussians ([`Target::gaussians`]); noise: 2-D uniform on [0, 1);
+    /// - G: 2 → 8 → 8 → 2 with ReLU and a tanh output (GAN Lab's "1 hidden
+    ///   layer" counts the layers after the first), D: 2 → 8 → 8 → 1 with ReLU;
+    /// - the log loss (non-saturating for G), k = 1, one G-update, batch 150;
+    /// - SGD at 0.1 for both, without momentum.
+    ///
+    /// Two differences, both small: GAN Lab draws weights from
+    /// N(0, 1/fan_in) where this uses Xavier's uniform init, and it weighs D's
+    /// real term by 0.95, which this leaves out. GAN Lab's tanh output lands
+    /// in [-1, 1] around a unit-square data set; here it is stretched onto
+    /// the data's window ([`GOutput::Tanh`]).
+    fn gan_lab() -> Config {
+        let sgd = OptimizerConfig::sgd(0.1, 0.0);
+        Config {
+            preset: Preset::GanLab,
+            seed: 0,
+            steps: 100_000,
+            batch: 150,
+            loss: GanLoss::NonSaturating,
+            d_steps: 1,
+            g_steps: 1,
+            target: Target::gaussians(),
+            generator: GeneratorConfig {
+                latent: Latent::Uniform { lo: 0.0, hi: 1.0 },
+                latent_dim: 2,
+                hidden: vec![8, 8],
+                activation: Activation::Relu,
+                output: GOutput::Tanh,
+            },
+            discriminator: DiscriminatorConfig {
+                input: DInput::Samples,
+                hidden: vec![8, 8],
+                activation: Activation::Relu,
+                dropout: 0.0,
+                pack: 1,
+            },
+            init: Init::XavierUniform,
+            g_optimizer: sgd,
+            d_optimizer: sgd,
+            real_label: 1.0,
+            label_noise: 0.0,
+            clip: 0.01,
+            lr_decay: None,
         }
     }
 
@@ -422,8 +478,16 @@ impl Config {
         if self.batch < 2 {
             return Err(format!("batch must be at least 2, got {}", self.batch));
         }
-        if self.d_steps == 0 || self.g_steps == 0 {
-            return Err("k (D-steps) and G-steps per step must be at least 1".into());
+        // Either player may sit a step out (GAN Lab's "0 updates per epoch"),
+        // not both: such a step would train nothing.
+        if self.d_steps == 0 && self.g_steps == 0 {
+            return Err("k (D-steps) and G-steps per step cannot both be 0".into());
+        }
+        if self.d_steps > MAX_UPDATES || self.g_steps > MAX_UPDATES {
+            return Err(format!(
+                "k (D-steps) and G-steps per step are at most {MAX_UPDATES}, got {} and {}",
+                self.d_steps, self.g_steps
+            ));
         }
         self.target.validate()?;
         if self.discriminator.input == DInput::Moments && self.target.dim() != 1 {

@@ -164,6 +164,38 @@ impl<B: Backend> Trainer<B> {
         )
     }
 
+    /// The last D-step's and G-step's losses (`[1, 1]`, on the device;
+    /// `None` before the first step): what a caller reads without a sync
+    /// inside the step, as the progress line does.
+    pub fn last_losses(&self) -> (Option<&B::Tensor>, Option<&B::Tensor>) {
+        self.players.last_losses()
+    }
+
+    /// Changes Algorithm 1's `k` (D-updates per step) and G-updates per step
+    /// from the next step on, as GAN Lab lets its user do mid-run. Either
+    /// may be 0 (a step that trains one player only), both at most
+    /// [`MAX_UPDATES`](crate::config::MAX_UPDATES).
+    pub fn set_updates(&mut self, d_steps: usize, g_steps: usize) -> Result<(), TrainError> {
+        let mut c = self.config.clone();
+        (c.d_steps, c.g_steps) = (d_steps, g_steps);
+        c.validate().map_err(TrainError::Config)?;
+        self.config = c;
+        Ok(())
+    }
+
+    /// Changes both learning rates from the next step on (G's, then D's),
+    /// keeping the optimizers' state (Adam's moments), as GAN Lab does.
+    pub fn set_learning_rates(&mut self, g_lr: f64, d_lr: f64) -> Result<(), TrainError> {
+        let mut c = self.config.clone();
+        c.g_optimizer = c.g_optimizer.with_lr(g_lr);
+        c.d_optimizer = c.d_optimizer.with_lr(d_lr);
+        c.validate().map_err(TrainError::Config)?;
+        self.players.g_opt.set_lr(g_lr);
+        self.players.d_opt.set_lr(d_lr);
+        self.config = c;
+        Ok(())
+    }
+
     /// Sets the number of steps done, to restore a saved run.
     pub fn set_step(&mut self, step: u64) {
         self.players.step = step;

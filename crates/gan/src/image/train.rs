@@ -166,6 +166,12 @@ impl<B: Backend> ImageTrainer<B> {
         self.counters = Some(Box::new(hook));
     }
 
+    /// The last D-step's and G-step's losses (`[1, 1]`, on the device;
+    /// `None` before the first step).
+    pub fn last_losses(&self) -> (Option<&B::Tensor>, Option<&B::Tensor>) {
+        self.players.last_losses()
+    }
+
     /// Sets the number of steps done, to restore a saved run.
     pub fn set_step(&mut self, step: u64) {
         self.players.step = step;
@@ -246,6 +252,20 @@ impl<B: Backend> ImageTrainer<B> {
         z: &Var<B>,
         classes: &[usize],
     ) -> Result<Vec<f32>, TrainError> {
+        let x = self.generate(tape, z, classes)?; // [m, pixels]
+        Ok(x.to_vec()?.into_iter().map(|v| v.to_f64() as f32).collect())
+    }
+
+    /// G's images for the noise `z` (`[m, latent_dim]`) and `classes` (one
+    /// per row; ignored unless conditional), in evaluation mode, left on the
+    /// device: `[m, pixels]` in [-1, 1]. What [`ImageTrainer::sample_z`]
+    /// downloads; a caller that must not block (a browser) reads it itself.
+    pub fn generate(
+        &self,
+        tape: &Tape<B>,
+        z: &Var<B>,
+        classes: &[usize],
+    ) -> Result<Var<B>, TrainError> {
         let c = &self.config;
         let m = z.shape().rows;
         let g_vars = self.players.g_params.constants(tape);
@@ -261,8 +281,7 @@ impl<B: Backend> ImageTrainer<B> {
             z.clone()
         };
         let eval = Context::new().with_norm(Norm::Eval(&self.g_running));
-        let x = self.g.forward_with(&g_vars, &input, eval)?; // [m, pixels]
-        Ok(x.to_vec()?.into_iter().map(|v| v.to_f64() as f32).collect())
+        Ok(self.g.forward_with(&g_vars, &input, eval)?) // [m, pixels]
     }
 }
 
