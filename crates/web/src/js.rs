@@ -14,8 +14,7 @@
 use crate::digits::{default_config as digits_config, Digits};
 use crate::lab1d::Lab1d;
 use crate::lab2d::Lab2d;
-use crate::read::{read_blocking, widen, Values};
-use minimax_autodiff::Backend;
+use crate::read::{read_blocking, widen};
 use minimax_cpu::Cpu;
 use minimax_gan::image::ImageConfig;
 use minimax_gan::{Config, Preset, TrainError};

@@ -160,3 +160,15 @@ fn the_digits_view_shows_a_hundred_images_and_the_picked_digit() {
     let err = lab.frame_request(Some(10)).err().unwrap().to_string();
     assert!(err.contains("digit 10") && err.contains("0 to 9"), "{err}");
 }
+
+#[test]
+fn the_configs_the_page_edits_round_trip_through_json() {
+    // The page edits these JSON objects field by field and hands them back.
+    for c in [Config::preset(Preset::GanLab), Config::preset(Preset::Default), Config::preset(Preset::TwoD)] {
+        let json = serde_json::to_string(&c).unwrap();
+        println!("{json}");
+        assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), c);
+    }
+    println!("{}", serde_json::to_string(&default_config(true)).unwrap());
+    println!("{}", serde_json::to_string(&Target::drawn(vec![[0.5, 0.5]])).unwrap());
+}
