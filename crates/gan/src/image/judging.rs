@@ -112,6 +112,19 @@ impl<C: Backend> Judge<'_, C> {
         self.judge_samples(&samples, t.config().conditional, t.step(), which)
     }
 
+    /// Judges kept weights `g` of the trainer's G (a run's best, say),
+    /// recorded as the G `which` of `step`.
+    pub fn judge_kept<B: Backend>(
+        &self,
+        t: &ImageTrainer<B>,
+        g: &GWeights<B>,
+        step: u64,
+        which: GChoice,
+    ) -> Result<Judgement, TrainError> {
+        let samples = t.sample_kept(g, self.samples, Some(&self.asked()), self.seed)?;
+        self.judge_samples(&samples, t.config().conditional, step, which)
+    }
+
     /// Judges G's `samples` (`[samples, pixels]`, drawn for
     /// [`Judge::asked`]'s classes) of the G `g` at `step`.
     pub fn judge_samples(
