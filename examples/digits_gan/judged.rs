@@ -93,7 +93,7 @@ impl<B: Backend> Periodic<B> {
         stop: u64,
         data: &DataId,
     ) -> Result<(), TrainError> {
-        if stop == 0 || (stop % self.every != 0 && stop != trainer.config().steps) {
+        if stop == 0 || (!stop.is_multiple_of(self.every) && stop != trainer.config().steps) {
             return Ok(());
         }
         let before = self.judge.curve.len();
