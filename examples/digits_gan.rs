@@ -72,6 +72,16 @@
 //! it stopped, bit for bit on the CPU. A NaN or infinity stops the run,
 //! naming the step and what diverged.
 //!
+//! **Long runs** (`digits_gan/judged.rs`): a GAN's last G is not its best
+//! (on `digits` the figures peak early and then worsen). `--g-ema 0.999`
+//! keeps an exponential moving average of G's weights
+//! (`crates/gan/src/image/ema.rs`), judged beside G and saved in the
+//! checkpoints; `--judge-every N` judges G (and its EMA) every N steps,
+//! keeps the G of the lowest Fréchet distance as `best.safetensors`, and
+//! draws the curve (`judged.svg`, and `judged` in summary.json);
+//! `--export-samples N` writes G's samples as `samples*.npy` (and the
+//! classes asked for, `labels.npy`) for outside judges.
+//!
 //! The algorithm is `crates/gan/src/image/train.rs`, the judges are
 //! `judge.rs` and `frechet.rs`; data files, PNGs, checkpoints and flags are
 //! `minimax-io`'s; opening the device is `common/mod.rs`'s. This file is
