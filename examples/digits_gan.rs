@@ -72,12 +72,24 @@
 //! it stopped, bit for bit on the CPU. A NaN or infinity stops the run,
 //! naming the step and what diverged.
 //!
+//! **Long runs** (`digits_gan/judged.rs`): a GAN's last G is not its best
+//! (on `digits` the figures peak early and then worsen). `--g-ema 0.999`
+//! keeps an exponential moving average of G's weights
+//! (`crates/gan/src/image/ema.rs`), judged beside G and saved in the
+//! checkpoints; `--judge-every N` judges G (and its EMA) every N steps,
+//! keeps the G of the lowest Fréchet distance as `best.safetensors`, and
+//! draws the curve (`judged.svg`, and `judged` in summary.json);
+//! `--export-samples N` writes G's samples as `samples*.npy` (and the
+//! classes asked for, `labels.npy`) for outside judges.
+//!
 //! The algorithm is `crates/gan/src/image/train.rs`, the judges are
 //! `judge.rs` and `frechet.rs`; data files, PNGs, checkpoints and flags are
 //! `minimax-io`'s; opening the device is `common/mod.rs`'s. This file is
 //! the narration around them.
 
 mod common;
+#[path = "digits_gan/judged.rs"]
+mod judged;
 
 use clap::Parser;
 use common::{io_error, Chosen, Job};
@@ -157,6 +169,19 @@ struct Args {
     /// otherwise]
     #[arg(long, value_name = "N", value_parser = cli::sample_count, allow_negative_numbers = true)]
     judge_samples: Option<usize>,
+    /// Keep an exponential moving average of G's weights with decay BETA
+    /// in [0, 1) (0.999: about the last 1,000 steps), judged beside G
+    #[arg(long, value_name = "BETA", value_parser = cli::ema_decay, allow_negative_numbers = true)]
+    g_ema: Option<f64>,
+    /// Judge G (and its EMA) every N steps and at the end; keep the G of
+    /// the lowest Fréchet distance as best.safetensors, the curve in
+    /// summary.json and judged.svg
+    #[arg(long, value_name = "N", value_parser = cli::judge_every, allow_negative_numbers = true)]
+    judge_every: Option<u64>,
+    /// Write N of G's samples (and its EMA's, and the best G's) as .npy
+    /// files, with the classes asked for when conditional
+    #[arg(long, value_name = "N", value_parser = cli::export_count, allow_negative_numbers = true)]
+    export_samples: Option<usize>,
 }
 
 fn parse_preset(s: &str) -> Result<ImagePreset, String> {
@@ -176,11 +201,12 @@ fn main() {
             || args.conditional
             || args.loss.is_some()
             || args.clip.is_some()
-            || args.lr_decay.is_some())
+            || args.lr_decay.is_some()
+            || args.g_ema.is_some())
     {
         cli::usage_error::<Args>(
             "--resume continues the saved run with its own config: leave out --steps, \
-             --seed, --preset, --conditional, --loss, --clip and --lr-decay",
+             --seed, --preset, --conditional, --loss, --clip, --lr-decay and --g-ema",
         );
     }
     let splits = match DataSource::from_flag(&args.data).load() {
@@ -245,6 +271,7 @@ fn config(args: &Args, splits: &Splits) -> ImageConfig {
     }
     c.clip = args.clip.unwrap_or(c.clip);
     c.lr_decay = args.lr_decay.or(c.lr_decay);
+    c.g_ema = args.g_ema.or(c.g_ema);
     c
 }
 
@@ -310,6 +337,9 @@ fn run<B: Backend>(
     if args.run.steps.is_some() {
         parts.push(("steps", c.steps.to_string()));
     }
+    if let Some(beta) = args.g_ema {
+        parts.push(("gema", beta.to_string()));
+    }
     if args.run.device == Device::Gpu {
         parts.push(("data", "gpu".to_string()));
     }
@@ -354,7 +384,20 @@ fn run<B: Backend>(
         resumed_from: args.resume.clone(),
         ..Default::default()
     };
-    let stops: Vec<u64> = (0..=GRID_POINTS).map(|i| c.steps * i / GRID_POINTS).collect();
+    let grid_stops: Vec<u64> = (0..=GRID_POINTS).map(|i| c.steps * i / GRID_POINTS).collect();
+    // With --judge-every, training also stops at every multiple of N (and
+    // the last step) to judge G and its EMA and keep the best
+    // (`judged.rs`).
+    let mut stops = grid_stops.clone();
+    if let Some(every) = args.judge_every {
+        stops.extend((1..=c.steps / every).map(|i| i * every));
+        stops.sort_unstable();
+        stops.dedup();
+    }
+    let n = args.judge_samples.unwrap_or(if pixels <= 64 { 2000 } else { 10_000 });
+    let real_test = classifier.predict(&cpu, &test.images)?;
+    let the_judge = judged::judge(&cpu, &classifier, &real_test, train, n, JUDGE_SEED)?;
+    let mut periodic = judged::Periodic::start(args, &the_judge, &trainer, &dir)?;
     let (mut seconds, mut device_work, mut steps_run) = (0.0, None::<(DeviceCounters, u64)>, 0);
     for &stop in &stops {
         if stop < trainer.step() {
@@ -372,7 +415,12 @@ fn run<B: Backend>(
         if stats.steps_run > 0 && checkpoint_path.is_some() {
             opts.resumed_from.clone_from(&checkpoint_path);
         }
-        grid(&trainer, shape, &dir.join(format!("samples_step{stop:06}.png")))?;
+        if grid_stops.contains(&stop) {
+            grid(&trainer, shape, &dir.join(format!("samples_step{stop:06}.png")))?;
+        }
+        if let Some(p) = &mut periodic {
+            p.at(&the_judge, &trainer, stop, &DataId::of(splits))?;
+        }
     }
     grid(&trainer, shape, &dir.join("samples.png"))?;
     interpolation(&trainer, shape, &dir.join("interpolation.png"))?;
@@ -386,11 +434,9 @@ fn run<B: Backend>(
     println!("trained {steps_run} steps in {seconds:.1} s ({steps_per_second:.3} steps/s)");
 
     // 4. Judge G's samples with the classifier.
-    let n = args.judge_samples.unwrap_or(if pixels <= 64 { 2000 } else { 10_000 });
     let asked: Vec<usize> = (0..n).map(|i| i % classes).collect();
     let samples = trainer.sample(n, Some(&asked), JUDGE_SEED)?;
     let fake = classifier.predict(&cpu, &samples)?;
-    let real_test = classifier.predict(&cpu, &test.images)?;
     let real_train = classifier.predict(&cpu, &train.images)?;
     let report = judge::class_report(&fake.probs, classes, &train.class_frequencies())
         .map_err(|e| TrainError::Config(e.to_string()))?;
@@ -470,6 +516,12 @@ fn run<B: Backend>(
         let work = DeviceWork::from(per);
         println!("{work}");
         summary["gpu"] = json!(work);
+    }
+    // 6. The EMA G, the best G, the judged curve, the exported samples.
+    judged::finish(&mut summary, &the_judge, &trainer, periodic, frechet_real, &dir, splits)?;
+    if let Some(count) = args.export_samples {
+        summary["exported"] =
+            judged::export(&trainer, count, shape, &dir, &the_judge, args.judge_every.is_some())?;
     }
     let summary_path = dir.join("summary.json");
     summary::write_json(&summary_path, &summary).map_err(|e| io_error(&summary_path, e))?;

@@ -38,14 +38,20 @@
 //! name, and `data_fingerprint`, [`Splits::fingerprint`]): a resume on
 //! other data is refused, naming both. So does the judging classifier's cache
 //! ([`save_classifier`], [`load_classifier`]), keyed by its data set's
-//! fingerprint and its config.
+//! fingerprint and its config. With `g_ema` the image checkpoints also
+//! hold the EMA of G's weights (`generator_ema.{param}`,
+//! `generator_ema_running.{name}`), so a resume continues the average bit
+//! for bit too. One G alone (a run's best, `best.safetensors`:
+//! [`save_generator`], [`load_generator`]) is the same layout again, with
+//! its own `format` (`minimax-image-generator`), G's tensors only, and
+//! which G it is (`g`: `raw` or `ema`) and its judged Fréchet distance.
 
 use crate::datasets::Splits;
 use crate::fsutil;
 use crate::hash::Fnv1a;
 use minimax_autodiff::{Backend, Real, Shape, TensorShape};
 use minimax_gan::image::classifier::ClassifierConfig;
-use minimax_gan::image::{Classifier, ImageConfig, ImageData, ImageTrainer};
+use minimax_gan::image::{Classifier, GChoice, GWeights, ImageConfig, ImageData, ImageTrainer};
 use minimax_gan::{Config, Discriminator, Generator, Progress, RunHooks, TrainError, Trainer};
 use minimax_nn::{Module, Optimizer, ParamStore};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -585,6 +591,10 @@ pub fn save_image<B: Backend>(
     file.network(be, NETS[1], d_params, d_opt)?;
     file.store(be, RUNNING, g_running)?;
     file.store(be, D_RUNNING, trainer.d_running())?;
+    if let Some(ema) = trainer.ema() {
+        file.store(be, EMA, &ema.weights.params)?;
+        file.store(be, EMA_RUNNING, &ema.weights.running)?;
+    }
     file.meta.insert("data".into(), data.name.clone());
     file.meta.insert("data_fingerprint".into(), format!("{:016x}", data.fingerprint));
     let config = serde_json::to_string(trainer.config())
@@ -596,6 +606,11 @@ pub fn save_image<B: Backend>(
 const RUNNING: &str = "generator_running";
 /// The prefix of D's running statistics in tensor names.
 const D_RUNNING: &str = "discriminator_running";
+/// The prefix of the EMA of G's parameters in tensor names (runs with
+/// `g_ema`).
+const EMA: &str = "generator_ema";
+/// The prefix of the EMA of G's running statistics in tensor names.
+const EMA_RUNNING: &str = "generator_ema_running";
 
 /// The config saved in an image GAN checkpoint, checked, without loading
 /// anything else: to upload the training set the run needs before
@@ -630,6 +645,10 @@ pub fn load_image<B: Backend>(
     restore_network(&be, &file, NETS[1], d_params, d_opt, d_steps, &d_counts).map_err(bad)?;
     restore_store(&be, &file, RUNNING, g_running).map_err(bad)?;
     restore_store(&be, &file, D_RUNNING, trainer.d_running_mut()).map_err(bad)?;
+    if let Some(ema) = trainer.ema_mut() {
+        restore_store(&be, &file, EMA, &mut ema.weights.params).map_err(bad)?;
+        restore_store(&be, &file, EMA_RUNNING, &mut ema.weights.running).map_err(bad)?;
+    }
     trainer.set_step(step);
     Ok(trainer)
 }
@@ -672,6 +691,15 @@ fn check_image(
     for (name, shape) in d.running_specs() {
         expected.insert(format!("{D_RUNNING}.{name}"), shape);
     }
+    if config.g_ema.is_some() {
+        // The EMA G: G's parameters and running statistics, averaged.
+        for (name, shape) in g.param_specs() {
+            expected.insert(format!("{EMA}.{name}"), shape);
+        }
+        for (name, shape) in g.running_specs() {
+            expected.insert(format!("{EMA_RUNNING}.{name}"), shape);
+        }
+    }
     // Each step updates G once and D d_steps times (Algorithm 1).
     let wanted = [step, step.saturating_mul(config.d_steps as u64)];
     for ((net, (steps, _)), want) in NETS.iter().zip([&g_updates, &d_updates]).zip(wanted) {
@@ -685,6 +713,112 @@ fn check_image(
     }
     check_tensors(file, &meta, &expected, dtype)?;
     Ok((config, step, [g_updates, d_updates]))
+}
+
+// ---------------------------------------------------------------------------
+// One G on its own: the best G of a run (`best.safetensors`), the same layout
+// and checks, G's parameters `generator.{param}` and running statistics
+// `generator_running.{name}`, and no D, no optimizer.
+
+/// The value of the `format` metadata key in a file of one G.
+pub const GENERATOR_FORMAT: &str = "minimax-image-generator";
+/// The file name of a run's best G inside its output folder.
+pub const BEST_FILE_NAME: &str = "best.safetensors";
+
+/// A G read back by [`load_generator`].
+pub struct SavedGenerator<B: Backend> {
+    /// The run's config (G's net is built from it).
+    pub config: ImageConfig,
+    /// G's parameters and running statistics.
+    pub weights: GWeights<B>,
+    /// The step it was taken at.
+    pub step: u64,
+    /// Whether it is the raw G or its EMA.
+    pub g: GChoice,
+    /// Its Fréchet distance when it was judged (`frechet_distance`), if the
+    /// file records one.
+    pub frechet_distance: Option<f64>,
+    /// The data set it was trained on.
+    pub data: DataId,
+}
+
+/// Writes one G of an image run to `path`, atomically: the weights `g`
+/// (raw or EMA, as `which` says) of the run of `config` at `step`, trained
+/// on `data`, judged at `frechet_distance` if given. Refuses, writing
+/// nothing, if a value is not finite.
+#[allow(clippy::too_many_arguments)]
+pub fn save_generator<B: Backend>(
+    be: &B,
+    config: &ImageConfig,
+    g: &GWeights<B>,
+    which: GChoice,
+    step: u64,
+    frechet_distance: Option<f64>,
+    data: &DataId,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let mut file = Outgoing::default();
+    file.store(be, NETS[0], &g.params)?;
+    file.store(be, RUNNING, &g.running)?;
+    file.meta.insert("g".into(), which.name().into());
+    if let Some(fd) = frechet_distance {
+        file.meta.insert("frechet_distance".into(), fd.to_string());
+    }
+    file.meta.insert("data".into(), data.name.clone());
+    file.meta.insert("data_fingerprint".into(), format!("{:016x}", data.fingerprint));
+    let config_json = serde_json::to_string(config)
+        .map_err(|e| TrainError::Checkpoint(format!("the config does not serialise: {e}")))?;
+    file.write::<B>(path, GENERATOR_FORMAT, step, config.seed, config_json)
+}
+
+/// Reads the G [`save_generator`] wrote, on `be`, after the checks of
+/// [`load`] that apply (framing, format and version, config, exactly G's
+/// tensors with their shapes, finite values, variances never negative, the
+/// checksum of metadata and tensors).
+pub fn load_generator<B: Backend>(be: &B, path: &Path) -> Result<SavedGenerator<B>, TrainError> {
+    let bad = |why: String| TrainError::Checkpoint(format!("{}: {why}", path.display()));
+    let bytes = read(path)?;
+    let (file, meta) = parse(&bytes).map_err(bad)?;
+    let meta = Meta(&meta);
+    let checked =
+        (|| {
+            let dtype = meta.header(GENERATOR_FORMAT)?;
+            let config: ImageConfig = serde_json::from_str(meta.get("config")?)
+                .map_err(|e| format!("its config: {e}"))?;
+            config.validate().map_err(|e| format!("its config: {e}"))?;
+            let step = meta.step(config.seed, config.steps)?;
+            let which = match meta.get("g")? {
+                "raw" => GChoice::Raw,
+                "ema" => GChoice::Ema,
+                other => return Err(format!("metadata g = {other:?}: expected raw or ema")),
+            };
+            let frechet_distance =
+                match meta.0.get("frechet_distance") {
+                    Some(v) => Some(v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or(
+                        format!("metadata frechet_distance = {v:?} is not a finite number"),
+                    )?),
+                    None => None,
+                };
+            let fingerprint = u64::from_str_radix(meta.get("data_fingerprint")?, 16)
+                .map_err(|_| "metadata data_fingerprint is not 16 hex digits".to_string())?;
+            let data = DataId { name: meta.get("data")?.to_string(), fingerprint };
+            let (g, _) = minimax_gan::image::train::players(&config).map_err(|e| e.to_string())?;
+            let mut expected = BTreeMap::new();
+            for (name, shape) in g.param_specs() {
+                expected.insert(format!("{}.{name}", NETS[0]), shape);
+            }
+            for (name, shape) in g.running_specs() {
+                expected.insert(format!("{RUNNING}.{name}"), shape);
+            }
+            check_tensors(&file, &meta, &expected, dtype)?;
+            Ok((config, g, step, which, frechet_distance, data))
+        })();
+    let (config, g, step, which, frechet_distance, data) = checked.map_err(bad)?;
+    let mut weights =
+        GWeights { params: g.init_params(be, config.init, 0), running: g.init_running(be) };
+    restore_store(be, &file, NETS[0], &mut weights.params).map_err(bad)?;
+    restore_store(be, &file, RUNNING, &mut weights.running).map_err(bad)?;
+    Ok(SavedGenerator { config, weights, step, g: which, frechet_distance, data })
 }
 
 // ---------------------------------------------------------------------------

@@ -131,6 +131,35 @@ pub fn sample_count(s: &str) -> Result<usize, String> {
     }
 }
 
+/// The decay β of an EMA of G's weights (`--g-ema`), in `[0, 1)`: 0.999
+/// averages over about the last 1,000 steps.
+pub fn ema_decay(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+        _ => Err("expected a number in [0, 1), such as 0.999".into()),
+    }
+}
+
+/// The most steps between two judgements (`--judge-every`).
+pub const MAX_JUDGE_EVERY: u64 = 1_000_000_000;
+
+/// A number of steps between judgements, in `1..=MAX_JUDGE_EVERY`.
+pub fn judge_every(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if (1..=MAX_JUDGE_EVERY).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number of steps in 1..={MAX_JUDGE_EVERY}")),
+    }
+}
+
+/// A number of samples to export (`--export-samples`), in
+/// `1..=MAX_SAMPLES`.
+pub fn export_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_SAMPLES).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number in 1..={MAX_SAMPLES}")),
+    }
+}
+
 /// Where and how long a run trains, and where it writes.
 #[derive(Clone, Debug, PartialEq, clap::Args)]
 pub struct RunArgs {

@@ -13,7 +13,9 @@
 //!   scatter plots, as SVG;
 //! - `datasets.rs`: image data sets (the shipped 8×8 digits, IDX files such
 //!   as Fashion-MNIST and MNIST), validated before anything is allocated;
-//! - `png_grid.rs`, `loss_curves.rs`: sample grids as PNG, loss curves as SVG;
+//! - `png_grid.rs`, `loss_curves.rs`, `judge_curves.rs`: sample grids as
+//!   PNG, loss curves and the judged figures over a run as SVG;
+//! - `npy.rs`: G's samples and labels as NumPy `.npy` files;
 //! - `hash.rs`: FNV-1a, for checkpoints' checksums and data sets'
 //!   fingerprints.
 
@@ -23,7 +25,9 @@ pub mod datasets;
 pub mod figures;
 pub mod fsutil;
 pub mod hash;
+pub mod judge_curves;
 pub mod loss_curves;
+pub mod npy;
 pub mod png_grid;
 pub mod scatter;
 pub mod summary;

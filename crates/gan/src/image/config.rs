@@ -165,6 +165,12 @@ pub struct ImageConfig {
     /// Both learning rates fall linearly over the end of the run, if set.
     #[serde(default)]
     pub lr_decay: Option<LrDecay>,
+    /// The decay β of an exponential moving average of G's weights kept
+    /// beside G (`ema ← β·ema + (1-β)·θ` after each G-update; see
+    /// `ema.rs`), if set; in `0 ≤ β < 1`. (Absent from configs saved before
+    /// it, and from configs without one: none.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub g_ema: Option<f64>,
 }
 
 /// WGAN's clipping bound, Arjovsky et al. (2017)'s default.
@@ -212,6 +218,7 @@ impl ImageConfig {
             init: Init::TorchDefault,
             clip: default_clip(),
             lr_decay: None,
+            g_ema: None,
         };
         match preset {
             ImagePreset::Classic => base,
@@ -323,6 +330,11 @@ impl ImageConfig {
         }
         if let Some(decay) = self.lr_decay {
             decay.validate()?;
+        }
+        if let Some(beta) = self.g_ema {
+            if !(0.0..1.0).contains(&beta) {
+                return Err(format!("G's EMA decay must be in [0, 1), got {beta}"));
+            }
         }
         self.g_optimizer.validate().map_err(|e| format!("G's optimizer: {e}"))?;
         self.d_optimizer.validate().map_err(|e| format!("D's optimizer: {e}"))

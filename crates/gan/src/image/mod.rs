@@ -6,15 +6,20 @@
 //! - `data.rs`: the resident training set and its shuffled minibatches;
 //! - `nets.rs`: G and D, MLPs or DCGAN's convolutions;
 //! - `train.rs`: Algorithm 1 on images ([`ImageTrainer`]);
+//! - `ema.rs`: the exponential moving average of G's weights ([`GEma`]);
+//! - `judging.rs`: G judged by the classifier, and the best G of a run;
 //! - `classifier.rs`: the MLP classifier that judges G's images.
 
 pub mod classifier;
 pub mod config;
 pub mod data;
+pub mod ema;
+pub mod judging;
 pub mod nets;
 pub mod train;
 
 pub use classifier::Classifier;
 pub use config::{ImageConfig, ImageNet, ImagePreset};
 pub use data::ImageData;
+pub use ema::{GChoice, GEma, GWeights};
 pub use train::ImageTrainer;

@@ -23,6 +23,7 @@
 use crate::algorithm1::{self, Game, Players, Rules};
 use crate::error::TrainError;
 use crate::image::data::ImageData;
+use crate::image::ema::{GChoice, GEma, GWeights};
 use crate::image::nets::class_planes;
 use crate::image::{ImageConfig, ImageNet};
 use crate::pass::{LeafVecs, Pass};
@@ -62,6 +63,9 @@ pub struct ImageTrainer<B: Backend> {
     classes: Option<B::Tensor>,
     /// Reads the device's work counters (see [`ImageTrainer::set_counter_hook`]).
     counters: Option<CounterHook>,
+    /// The exponential moving average of G's weights, if the config asks
+    /// for one (`g_ema`): updated after each step, never trained against.
+    ema: Option<GEma<B>>,
 }
 
 pub use crate::image::nets::players;
@@ -82,6 +86,10 @@ impl<B: Backend> ImageTrainer<B> {
         let targets = (column(config.real_label), column(0.0));
         let joint_labels = backend.concat_rows(&[&targets.0, &targets.1])?;
         let one = backend.fill(Shape::scalar(), 1.0);
+        let ema = match config.g_ema {
+            Some(beta) => Some(GEma::new(&backend, beta, &g_params, &g_running)?),
+            None => None,
+        };
         Ok(ImageTrainer {
             players: Players::new(backend, (g_params, d_params), (g_opt, d_opt)),
             config,
@@ -95,6 +103,7 @@ impl<B: Backend> ImageTrainer<B> {
             one,
             classes: None,
             counters: None,
+            ema,
         })
     }
 
@@ -182,9 +191,45 @@ impl<B: Backend> ImageTrainer<B> {
     }
 
     /// One training step of Algorithm 1 ([`algorithm1::train_step`]): `k`
-    /// D-updates, then one G-update, then a flush. Downloads nothing.
+    /// D-updates, then one G-update, then a flush; then, with `g_ema`, the
+    /// EMA of G's weights moves towards the updated G ([`GEma::update`]).
+    /// Downloads nothing.
     pub fn train_step(&mut self) -> Result<(), TrainError> {
-        algorithm1::train_step(self)
+        algorithm1::train_step(self)?;
+        if let Some(ema) = &mut self.ema {
+            let p = &self.players;
+            ema.update(&p.backend, &p.g_params, &self.g_running)?;
+        }
+        Ok(())
+    }
+
+    /// The EMA of G's weights, if the config keeps one.
+    pub fn ema(&self) -> Option<&GEma<B>> {
+        self.ema.as_ref()
+    }
+
+    /// The EMA of G's weights, mutably, to restore a saved run.
+    pub fn ema_mut(&mut self) -> Option<&mut GEma<B>> {
+        self.ema.as_mut()
+    }
+
+    /// The weights of the raw G or of its EMA: an error naming the flag
+    /// when the EMA is asked for and the run keeps none.
+    fn weights(&self, which: GChoice) -> Result<(&ParamStore<B>, &ParamStore<B>), TrainError> {
+        match (which, &self.ema) {
+            (GChoice::Raw, _) => Ok((&self.players.g_params, &self.g_running)),
+            (GChoice::Ema, Some(ema)) => Ok((&ema.weights.params, &ema.weights.running)),
+            (GChoice::Ema, None) => Err(TrainError::Config(
+                "this run keeps no EMA of G's weights (see --g-ema / ImageConfig::g_ema)".into(),
+            )),
+        }
+    }
+
+    /// A copy, on the device, of the raw G's or the EMA G's weights (to
+    /// keep the best G of a run while it trains on).
+    pub fn copy_weights(&self, which: GChoice) -> Result<GWeights<B>, TrainError> {
+        let (params, running) = self.weights(which)?;
+        GWeights::copy_of(&self.players.backend, params, running)
     }
 
     /// `n` images from G (running batch-norm statistics, no gradients),
@@ -193,6 +238,48 @@ impl<B: Backend> ImageTrainer<B> {
     /// `(seed, i)`, so the same seed shows the same images as G trains.
     pub fn sample(
         &self,
+        n: usize,
+        classes: Option<&[usize]>,
+        seed: u64,
+    ) -> Result<Vec<f32>, TrainError> {
+        self.sample_from(GChoice::Raw, n, classes, seed)
+    }
+
+    /// [`ImageTrainer::sample`] from the raw G or from its EMA (the same
+    /// noise for the same seed, so the two are compared image by image).
+    pub fn sample_from(
+        &self,
+        which: GChoice,
+        n: usize,
+        classes: Option<&[usize]>,
+        seed: u64,
+    ) -> Result<Vec<f32>, TrainError> {
+        let (params, running) = self.weights(which)?;
+        self.sample_weights(params, running, n, classes, seed)
+    }
+
+    /// [`ImageTrainer::sample`] from other weights of this run's G (a copy
+    /// kept by [`ImageTrainer::copy_weights`], say).
+    pub fn sample_kept(
+        &self,
+        g: &GWeights<B>,
+        n: usize,
+        classes: Option<&[usize]>,
+        seed: u64,
+    ) -> Result<Vec<f32>, TrainError> {
+        let (params, running) = self.weights(GChoice::Raw)?;
+        if g.params.specs() != params.specs() || g.running.specs() != running.specs() {
+            return Err(TrainError::Config(
+                "sample_kept: these weights are not of this run's G".into(),
+            ));
+        }
+        self.sample_weights(&g.params, &g.running, n, classes, seed)
+    }
+
+    fn sample_weights(
+        &self,
+        params: &ParamStore<B>,
+        running: &ParamStore<B>,
         n: usize,
         classes: Option<&[usize]>,
         seed: u64,
@@ -210,7 +297,7 @@ impl<B: Backend> ImageTrainer<B> {
             let cl: Vec<usize> = (start..start + m)
                 .map(|i| classes.and_then(|cl| cl.get(i)).copied().unwrap_or(i % c.classes))
                 .collect();
-            out.extend(self.generate_eval(&tape, &z, &cl)?);
+            out.extend(self.generate_eval((params, running), &tape, &z, &cl)?);
         }
         Ok(out)
     }
@@ -239,7 +326,8 @@ impl<B: Backend> ImageTrainer<B> {
             let z =
                 tape.constant(self.players.backend.upload(Shape::new(m, c.latent_dim), &values)?);
             let cl = if c.conditional { &classes[start..start + m] } else { &[][..] };
-            out.extend(self.generate_eval(&tape, &z, cl)?);
+            let raw = (&self.players.g_params, &self.g_running);
+            out.extend(self.generate_eval(raw, &tape, &z, cl)?);
         }
         Ok(out)
     }
@@ -248,11 +336,12 @@ impl<B: Backend> ImageTrainer<B> {
     /// row of `z` when conditional (clamped to the last class).
     fn generate_eval(
         &self,
+        (params, running): (&ParamStore<B>, &ParamStore<B>),
         tape: &Tape<B>,
         z: &Var<B>,
         classes: &[usize],
     ) -> Result<Vec<f32>, TrainError> {
-        let x = self.generate(tape, z, classes)?; // [m, pixels]
+        let x = self.generate_with((params, running), tape, z, classes)?; // [m, pixels]
         Ok(x.to_vec()?.into_iter().map(|v| v.to_f64() as f32).collect())
     }
 
@@ -266,9 +355,21 @@ impl<B: Backend> ImageTrainer<B> {
         z: &Var<B>,
         classes: &[usize],
     ) -> Result<Var<B>, TrainError> {
+        self.generate_with((&self.players.g_params, &self.g_running), tape, z, classes)
+    }
+
+    /// [`ImageTrainer::generate`] with G's parameters and running statistics
+    /// `params`, `running` (the raw G's or the EMA's).
+    fn generate_with(
+        &self,
+        (params, running): (&ParamStore<B>, &ParamStore<B>),
+        tape: &Tape<B>,
+        z: &Var<B>,
+        classes: &[usize],
+    ) -> Result<Var<B>, TrainError> {
         let c = &self.config;
         let m = z.shape().rows;
-        let g_vars = self.players.g_params.constants(tape);
+        let g_vars = params.constants(tape);
         let input = if c.conditional {
             let mut hot = vec![B::Elem::from_f64(0.0); m * c.classes];
             for (i, &class) in classes.iter().take(m).enumerate() {
@@ -280,7 +381,7 @@ impl<B: Backend> ImageTrainer<B> {
         } else {
             z.clone()
         };
-        let eval = Context::new().with_norm(Norm::Eval(&self.g_running));
+        let eval = Context::new().with_norm(Norm::Eval(running));
         Ok(self.g.forward_with(&g_vars, &input, eval)?) // [m, pixels]
     }
 }
@@ -465,7 +566,15 @@ impl<B: Backend> Training for ImageTrainer<B> {
         if let Some(what) = first_non_finite(&self.players.backend, &nets)? {
             return Ok(Some(what));
         }
-        let running = [("generator", &self.g_running), ("discriminator", &self.d_running)];
+        let mut running = vec![
+            ("generator running statistic", &self.g_running),
+            ("discriminator running statistic", &self.d_running),
+        ];
+        if let Some(ema) = &self.ema {
+            // The EMA's parameters and statistics: finite, variances too.
+            running.push(("G's EMA parameter", &ema.weights.params));
+            running.push(("G's EMA running statistic", &ema.weights.running));
+        }
         for (net, p) in running.iter().flat_map(|(net, store)| store.iter().map(move |p| (net, p)))
         {
             let values = self.players.backend.download(&p.tensor)?;
@@ -476,7 +585,7 @@ impl<B: Backend> Training for ImageTrainer<B> {
                 .find(|v| !v.is_finite() || (variance && *v < 0.0));
             if let Some(v) = bad {
                 let shape = p.tensor.shape();
-                return Ok(Some(format!("{net} running statistic {} {shape} holds {v}", p.name)));
+                return Ok(Some(format!("{net} {} {shape} holds {v}", p.name)));
             }
         }
         let samples = self.sample(EVAL_CHECK_SAMPLES, None, 0)?;
