@@ -561,21 +561,20 @@ mod tests {
     /// there again.
     #[test]
     fn folders_a_folder_that_holds_another_run_is_refused() {
-        let base = std::env::temp_dir().join(format!("minimax-cli-claim-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
+        let tmp = tempfile::Builder::new().prefix("minimax-cli-claim-").tempdir().unwrap();
+        let base = tmp.path();
         let data = crate::checkpoint::DataId { name: "digits".into(), fingerprint: 7 };
         let (a, b) = (
             run_identity("ex", &data, "{\"steps\":1}"),
             run_identity("ex", &data, "{\"steps\":2}"),
         );
         assert_ne!(a, b);
-        claim_run_dir(&base, &a).unwrap();
-        claim_run_dir(&base, &a).unwrap();
-        let err = claim_run_dir(&base, &b).unwrap_err();
+        claim_run_dir(base, &a).unwrap();
+        claim_run_dir(base, &a).unwrap();
+        let err = claim_run_dir(base, &b).unwrap_err();
         assert!(err.contains(&a) && err.contains(&b) && err.contains("--out DIR"), "{err}");
         let other = crate::checkpoint::DataId { name: "digits".into(), fingerprint: 8 };
-        assert!(claim_run_dir(&base, &run_identity("ex", &other, "{\"steps\":1}")).is_err());
-        std::fs::remove_dir_all(&base).unwrap();
+        assert!(claim_run_dir(base, &run_identity("ex", &other, "{\"steps\":1}")).is_err());
     }
 
     /// README, "What we promise", folders: run names are injective in the
@@ -618,9 +617,8 @@ mod tests {
 
     #[test]
     fn an_unwritable_folder_is_refused_before_training() {
-        let base = std::env::temp_dir().join(format!("minimax-cli-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        std::fs::create_dir_all(&base).unwrap();
+        let tmp = tempfile::Builder::new().prefix("minimax-cli-").tempdir().unwrap();
+        let base = tmp.path();
         // A file where the folder should be.
         let blocked = base.join("file");
         std::fs::write(&blocked, b"x").unwrap();
@@ -629,6 +627,5 @@ mod tests {
         let ok = base.join("run");
         open_run_dir(&ok).unwrap();
         assert_eq!(std::fs::read_dir(&ok).unwrap().count(), 0, "the probe is removed");
-        std::fs::remove_dir_all(&base).unwrap();
     }
 }
