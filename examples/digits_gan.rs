@@ -146,7 +146,7 @@ struct Args {
     #[command(flatten)]
     run: RunArgs,
     /// Save a checkpoint every N steps (and at the end); 0: never
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = cli::steps_or_zero, allow_negative_numbers = true)]
     save_every: u64,
     /// Continue the run saved in FILE (its config; --steps, --seed,
     /// --preset and --conditional do not apply)
