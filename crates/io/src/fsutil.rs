@@ -165,7 +165,7 @@ mod tests {
         fs::create_dir_all(blocked.join("inner")).unwrap();
         assert!(write_atomic(&blocked, b"nope").is_err());
         assert_eq!(fs::read(&target).unwrap(), b"kept");
-        assert_eq!(entries(&dir), vec!["out.txt".to_string(), "sub".to_string()]);
+        assert_eq!(entries(dir), vec!["out.txt".to_string(), "sub".to_string()]);
     }
 
     #[test]
@@ -196,7 +196,7 @@ mod tests {
         let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
         File::options().write(true).open(&old).unwrap().set_modified(an_hour_ago).unwrap();
         write_atomic(dir.join("out.txt"), b"saved").unwrap();
-        assert_eq!(entries(&dir), vec![recent_name, "out.txt".to_string()]);
+        assert_eq!(entries(dir), vec![recent_name, "out.txt".to_string()]);
     }
 
     /// README, "What we promise": temporaries never block a later save. A
@@ -222,7 +222,7 @@ mod tests {
         fs::write(&alive, b"maybe being written").unwrap();
         write_atomic(dir.join("out.txt"), b"saved").unwrap();
         let alive_name = alive.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(entries(&dir), vec![alive_name, "out.txt".to_string()]);
+        assert_eq!(entries(dir), vec![alive_name, "out.txt".to_string()]);
     }
 
     #[test]

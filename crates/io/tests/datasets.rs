@@ -60,8 +60,8 @@ fn write_valid_set(dir: &Path) {
 fn a_valid_idx_set_reads_with_pixels_in_minus_one_to_one() {
     let tmp = scratch("valid");
     let dir = tmp.path();
-    write_valid_set(&dir);
-    let s = read_idx_dir(&dir).unwrap();
+    write_valid_set(dir);
+    let s = read_idx_dir(dir).unwrap();
     assert_eq!((s.train.len(), s.test.len()), (3, 2));
     assert_eq!((s.train.rows, s.train.cols, s.test.rows, s.test.cols), (2, 3, 2, 3));
     assert_eq!((s.train.classes, s.test.classes), (5, 5), "largest label 4, plus one");
@@ -91,9 +91,9 @@ fn a_valid_idx_set_reads_with_pixels_in_minus_one_to_one() {
 fn a_missing_file_is_named_with_how_to_get_the_data() {
     let tmp = scratch("missing");
     let dir = tmp.path();
-    write_valid_set(&dir);
+    write_valid_set(dir);
     std::fs::remove_file(dir.join("t10k-labels-idx1-ubyte")).unwrap();
-    let err = read_idx_dir(&dir).unwrap_err();
+    let err = read_idx_dir(dir).unwrap_err();
     let DatasetError::Missing { ref path, .. } = err else { panic!("{err}") };
     assert_eq!(path, &dir.join("t10k-labels-idx1-ubyte.gz"));
     let text = err.to_string();
@@ -208,9 +208,9 @@ fn absurd_dimensions_are_refused_before_reading_the_body() {
 fn image_and_label_counts_that_disagree_are_refused() {
     let tmp = scratch("counts");
     let dir = tmp.path();
-    write_valid_set(&dir);
+    write_valid_set(dir);
     std::fs::write(dir.join("train-labels-idx1-ubyte.gz"), gzip(&labels(&[1, 2]))).unwrap();
-    let err = read_idx_dir(&dir).unwrap_err();
+    let err = read_idx_dir(dir).unwrap_err();
     let DatasetError::CountMismatch { image_count: 3, label_count: 2, ref images, ref labels } =
         err
     else {
@@ -225,9 +225,9 @@ fn image_and_label_counts_that_disagree_are_refused() {
 fn training_and_test_images_of_different_shapes_are_refused() {
     let tmp = scratch("shapes");
     let dir = tmp.path();
-    write_valid_set(&dir);
+    write_valid_set(dir);
     std::fs::write(dir.join("t10k-images-idx3-ubyte"), images(2, 3, 2, 0)).unwrap();
-    let err = read_idx_dir(&dir).unwrap_err();
+    let err = read_idx_dir(dir).unwrap_err();
     assert!(
         matches!(err, DatasetError::ShapeMismatch { train_shape: (2, 3), test_shape: (3, 2), .. }),
         "{err}"
@@ -396,8 +396,8 @@ fn every_gzip_member_is_read() {
 fn a_split_of_one_image_is_refused_before_training() {
     let tmp = scratch("one-test-image");
     let dir = tmp.path();
-    write_valid_set(&dir);
-    let mut s = read_idx_dir(&dir).unwrap();
+    write_valid_set(dir);
+    let mut s = read_idx_dir(dir).unwrap();
     s.check_judgeable().unwrap();
     let p = s.test.pixels();
     s.test.images = s.test.images.map_bytes(|b| b.truncate(p));
@@ -414,12 +414,12 @@ fn a_symlink_loop_is_named_as_one_not_as_a_missing_file() {
     // path exists, but no file is behind it.
     let tmp = scratch("symlink-loop");
     let dir = tmp.path();
-    write_valid_set(&dir);
+    write_valid_set(dir);
     std::fs::remove_file(dir.join("t10k-labels-idx1-ubyte")).unwrap();
     let link = dir.join("t10k-labels-idx1-ubyte.gz");
     std::os::unix::fs::symlink(dir.join("loop-b"), &link).unwrap();
     std::os::unix::fs::symlink(&link, dir.join("loop-b")).unwrap();
-    let err = read_idx_dir(&dir).unwrap_err();
+    let err = read_idx_dir(dir).unwrap_err();
     let text = err.to_string();
     assert!(!text.contains("no such file"), "{text}");
     assert!(
