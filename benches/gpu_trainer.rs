@@ -18,7 +18,7 @@
 //! `RESULT bench=gpu_trainer workload=… host_us=… dispatches=…` line each.
 
 use minimax::autodiff::Backend;
-use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
+use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer, Pixels};
 use minimax::gan::{Config, Preset, Trainer};
 use minimax::wgsl::Wgpu;
 use std::time::Instant;
@@ -71,7 +71,7 @@ fn main() {
         c.g_hidden = vec![256, 512];
         c.g_batch_norm = false;
         let n = 256;
-        let images: Vec<f32> = (0..n * 784).map(|i| (i % 200) as f32 / 100.0 - 1.0).collect();
+        let images = Pixels::new((0..n * 784).map(|i| (i % 200) as u8).collect(), 200);
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
         let data = ImageData::upload(&gpu, &c, &images, &labels, n).unwrap();
         let mut t = ImageTrainer::new(gpu.clone(), c, data).unwrap();

@@ -41,7 +41,7 @@
 use minimax::autodiff::{Backend, Dist, Grads, Shape, Tape, Var};
 use minimax::cpu::threads::threads;
 use minimax::cpu::Cpu;
-use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
+use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer, Pixels};
 use minimax::gan::{Config, Preset, RunOptions, Trainer};
 use minimax::nn::{Activation, Init, Mlp, Optimizer, OptimizerConfig, ParamStore, Sequential};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -382,13 +382,12 @@ fn dcgan() {
     println!("RESULT bench=dcgan batch=64 threads={} ms_per_step={:.4}", threads(), seconds * 1e3);
 }
 
-/// An `ImageTrainer` on `Cpu<f32>` for `c`, with 256 random 28×28 "images"
-/// resident (the step's cost does not depend on the pixels).
+/// An `ImageTrainer` on `Cpu<f32>` for `c`, with 256 made-up 28×28 "images"
+/// held (the step's cost does not depend on the pixels).
 fn on_random_images(c: ImageConfig) -> ImageTrainer<Cpu<f32>> {
     let be = Cpu::<f32>::new();
     let n = 256;
-    let images = be.random(Shape::new(n, 784), Dist::Uniform { lo: -1.0, hi: 1.0 }, 1);
-    let images: Vec<f32> = be.download(&images).expect("host values");
+    let images = Pixels::new((0..n * 784).map(|i| (i * 7919 % 256) as u8).collect(), 255);
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
     let data = ImageData::upload(&be, &c, &images, &labels, n).expect("the images");
     ImageTrainer::new(be, c, data).expect("a valid config")

@@ -61,11 +61,10 @@
 //! LeakyReLU 0.2, Adam 2e-4 with β₁ = 0.5; the default for 28×28 data), and
 //! `notebook` (the small GAN of the MNIST notebook the notes link).
 //!
-//! **On the GPU** (`--device gpu`), the training set is uploaded once, in
-//! as few tensors as the adapter allows, and each step uploads only the
-//! batch's indices and gathers the rows on the device
-//! (`crates/gan/src/image/data.rs`). The classifier always judges on the
-//! CPU: it is the ruler, not the thing measured.
+//! **Memory**: the training set stays in the file's bytes (a quarter of
+//! its `f32` size); each step scales its batch to `[-1, 1]` and uploads it,
+//! on either device (`crates/gan/src/image/data.rs`). The classifier always
+//! judges on the CPU: it is the ruler, not the thing measured.
 //!
 //! **Checkpoints**: `--save-every N` writes `checkpoint.safetensors` every
 //! N steps (and at the end); `--resume FILE` continues a run exactly where
@@ -159,7 +158,7 @@ struct Args {
     #[command(flatten)]
     run: RunArgs,
     /// Save a checkpoint every N steps (and at the end); 0: never
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = cli::steps_or_zero, allow_negative_numbers = true)]
     save_every: u64,
     /// Continue the run saved in FILE (its config; --steps, --seed,
     /// --preset and --conditional do not apply)
@@ -245,7 +244,8 @@ impl Job for Digits<'_> {
     type Args = Args;
 
     fn run<B: Backend>(self, backend: B, device: Chosen) -> Result<(), TrainError> {
-        // The training set in as few tensors as the device can hold.
+        // The batch schedule's chunks: the rows one device tensor could hold
+        // (the schedule GPU runs have had since the set was resident there).
         let pixels = self.splits.train.rows * self.splits.train.cols;
         let max_rows = device
             .max_tensor_bytes
@@ -301,7 +301,7 @@ fn run<B: Backend>(
     let (classifier, accuracy) = judge_classifier(&cpu, splits, args.run.out.as_deref())?;
     println!("classifier: test accuracy {:.1}%", 100.0 * accuracy);
 
-    // 2. The players, fresh or from a checkpoint; the training set uploaded once.
+    // 2. The players, fresh or from a checkpoint; the training set's batches.
     let c = match &args.resume {
         Some(path) => checkpoint::read_image_config(path)?,
         None => config(args, splits),

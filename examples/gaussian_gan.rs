@@ -109,13 +109,13 @@ struct Args {
     #[command(flatten)]
     game: GameArgs,
     /// Write a checkpoint (checkpoint.safetensors in the run's folder) every N steps; 0: never
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = cli::steps_or_zero, allow_negative_numbers = true)]
     save_every: u64,
     /// Continue the run saved in FILE: its config is kept, --steps says how far to go
     #[arg(long, value_name = "FILE")]
     resume: Option<PathBuf>,
     /// Train D alone for N steps before the game starts (shows the minimax game saturating)
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = cli::steps_or_zero, allow_negative_numbers = true)]
     d_head_start: u64,
     /// Play the minimax and the non-saturating game from the same start, side by side
     #[arg(long)]

@@ -6,7 +6,7 @@
 //! `MINIMAX_REQUIRE_GPU=1`, which turns a missing GPU into a failure.
 
 use minimax::cpu::Cpu;
-use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
+use minimax::gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer, Pixels};
 use minimax::gan::run::WARMUP_STEPS;
 use minimax::gan::{Config, Preset, RunOptions, Trainer};
 use minimax::wgsl::testing::{assert_steady_step, extra_adam_dispatches, gpu_or_skip};
@@ -127,7 +127,7 @@ fn the_image_gan_sized_step_is_at_most_60_dispatches_with_no_copies_or_new_bind_
     c.g_hidden = vec![256, 512];
     c.g_batch_norm = false;
     let n = 256;
-    let images: Vec<f32> = (0..n * 784).map(|i| ((i * 7919) % 200) as f32 / 100.0 - 1.0).collect();
+    let images = Pixels::new((0..n * 784).map(|i| ((i * 7919) % 200) as u8).collect(), 200);
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
     let data = ImageData::upload(&gpu, &c, &images, &labels, n).unwrap();
     let mut t = ImageTrainer::new(gpu.clone(), c, data).unwrap();
@@ -149,7 +149,7 @@ fn a_dcgan_step_is_one_submit_with_no_copies_readbacks_or_new_bind_groups() {
     (c.batch, c.latent_dim, c.conditional) = (8, 16, true);
     (c.g_hidden, c.d_hidden) = (vec![8, 4], vec![4, 8]);
     let n = 64;
-    let images: Vec<f32> = (0..n * 64).map(|i| ((i * 7919) % 200) as f32 / 100.0 - 1.0).collect();
+    let images = Pixels::new((0..n * 64).map(|i| ((i * 7919) % 200) as u8).collect(), 200);
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
     let data = ImageData::upload(&gpu, &c, &images, &labels, n).unwrap();
     let mut t = ImageTrainer::new(gpu.clone(), c, data).unwrap();

@@ -174,7 +174,9 @@ fn invalid_configs_are_refused_with_the_field_named() {
     type Change = Box<dyn Fn(&mut Config)>;
     let cases: Vec<(Change, &str)> = vec![
         (Box::new(|c| c.batch = 1), "batch"),
-        (Box::new(|c| c.d_steps = 0), "D-steps"),
+        // Either player may sit a step out (GAN Lab's 0 updates), not both.
+        (Box::new(|c| (c.d_steps, c.g_steps) = (0, 0)), "cannot both be 0"),
+        (Box::new(|c| c.d_steps = 101), "at most 100"),
         (Box::new(|c| c.discriminator.dropout = 1.0), "dropout"),
         (Box::new(|c| c.label_noise = 0.7), "label noise"),
         (Box::new(|c| c.d_optimizer = c.d_optimizer.with_lr(-1.0)), "D's optimizer"),

@@ -104,17 +104,52 @@ pub fn folder(s: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// A whole number of at least 1.
-fn at_least_one(s: &str) -> Result<u64, String> {
-    match s.parse::<u64>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err("expected a whole number of at least 1".into()),
+/// A whole number in `range`, or an error saying the range (clap puts the
+/// flag before it, and exits with code 2).
+fn whole_in(s: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number in {}..={}", range.start(), range.end())),
     }
 }
 
-/// A whole number of at least 1, as a `usize`.
-fn at_least_one_usize(s: &str) -> Result<usize, String> {
-    at_least_one(s).and_then(|n| usize::try_from(n).map_err(|_| "too large".into()))
+/// The most training steps a run may ask for (and the longest interval
+/// between logs or saves): a run keeps a few numbers per step for its
+/// curves, and ten million steps are weeks of CPU time at the presets'
+/// sizes.
+pub const MAX_STEPS: u64 = 10_000_000;
+
+/// The largest batch: 65,536 images of 28×28 are 205 MB of `f32` in each
+/// of the step's batch-sized tensors.
+pub const MAX_BATCH: usize = 65_536;
+
+/// The most D-steps per training step (`--k`), as image configs allow.
+pub const MAX_K: usize = minimax_gan::image::config::MAX_D_STEPS;
+
+/// Training steps, `1..=MAX_STEPS`.
+pub fn step_count(s: &str) -> Result<u64, String> {
+    whole_in(s, 1..=MAX_STEPS)
+}
+
+/// Steps between two events, `1..=MAX_STEPS` (`--log-every`).
+pub fn step_interval(s: &str) -> Result<u64, String> {
+    whole_in(s, 1..=MAX_STEPS)
+}
+
+/// Steps between two events where 0 means never, or a number of steps
+/// that may be none, `0..=MAX_STEPS` (`--save-every`, `--d-head-start`).
+pub fn steps_or_zero(s: &str) -> Result<u64, String> {
+    whole_in(s, 0..=MAX_STEPS)
+}
+
+/// Samples per batch, `1..=MAX_BATCH`.
+pub fn batch_size(s: &str) -> Result<usize, String> {
+    whole_in(s, 1..=MAX_BATCH as u64).map(|n| n as usize)
+}
+
+/// D-steps per training step, `1..=MAX_K`.
+pub fn d_steps(s: &str) -> Result<usize, String> {
+    whole_in(s, 1..=MAX_K as u64).map(|n| n as usize)
 }
 
 /// The most samples a judge may be asked to draw: 100,000 images of 28×28
@@ -170,13 +205,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Training steps in all [default: the preset's]
-    #[arg(long, value_name = "N", value_parser = at_least_one, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = step_count, allow_negative_numbers = true)]
     pub steps: Option<u64>,
     /// Write the run's files exactly into DIR [default: out/EXAMPLE/RUN_NAME/]
     #[arg(long, value_name = "DIR", value_parser = folder)]
     pub out: Option<PathBuf>,
     /// Steps between progress lines (and divergence checks)
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = at_least_one, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = step_interval, allow_negative_numbers = true)]
     pub log_every: u64,
 }
 
@@ -188,10 +223,10 @@ pub struct GameArgs {
     #[arg(long, value_enum, value_name = "LOSS")]
     pub loss: Option<Loss>,
     /// D-steps per training step, the paper's k [default: the preset's]
-    #[arg(long, value_name = "K", value_parser = at_least_one_usize, allow_negative_numbers = true)]
+    #[arg(long, value_name = "K", value_parser = d_steps, allow_negative_numbers = true)]
     pub k: Option<usize>,
     /// Samples per batch [default: the preset's]
-    #[arg(long, value_name = "N", value_parser = at_least_one_usize, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = batch_size, allow_negative_numbers = true)]
     pub batch: Option<usize>,
     /// Learning rate of both optimizers [default: the preset's]
     #[arg(long, value_name = "RATE", value_parser = positive, allow_negative_numbers = true)]
@@ -590,21 +625,20 @@ mod tests {
     /// there again.
     #[test]
     fn folders_a_folder_that_holds_another_run_is_refused() {
-        let base = std::env::temp_dir().join(format!("minimax-cli-claim-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
+        let tmp = tempfile::Builder::new().prefix("minimax-cli-claim-").tempdir().unwrap();
+        let base = tmp.path();
         let data = crate::checkpoint::DataId { name: "digits".into(), fingerprint: 7 };
         let (a, b) = (
             run_identity("ex", &data, "{\"steps\":1}"),
             run_identity("ex", &data, "{\"steps\":2}"),
         );
         assert_ne!(a, b);
-        claim_run_dir(&base, &a).unwrap();
-        claim_run_dir(&base, &a).unwrap();
-        let err = claim_run_dir(&base, &b).unwrap_err();
+        claim_run_dir(base, &a).unwrap();
+        claim_run_dir(base, &a).unwrap();
+        let err = claim_run_dir(base, &b).unwrap_err();
         assert!(err.contains(&a) && err.contains(&b) && err.contains("--out DIR"), "{err}");
         let other = crate::checkpoint::DataId { name: "digits".into(), fingerprint: 8 };
-        assert!(claim_run_dir(&base, &run_identity("ex", &other, "{\"steps\":1}")).is_err());
-        std::fs::remove_dir_all(&base).unwrap();
+        assert!(claim_run_dir(base, &run_identity("ex", &other, "{\"steps\":1}")).is_err());
     }
 
     /// README, "What we promise", folders: run names are injective in the
@@ -645,11 +679,62 @@ mod tests {
         }
     }
 
+    /// Every size flag is bounded when parsed: exit 2, naming the flag and
+    /// its range (`--steps 99999999999999` trained until memory ran out;
+    /// `--batch` and `--k` took any `usize`).
+    #[test]
+    fn every_size_flag_is_bounded_when_parsed_naming_its_range() {
+        #[derive(Debug, Parser)]
+        struct Example {
+            #[command(flatten)]
+            run: RunArgs,
+            #[command(flatten)]
+            game: GameArgs,
+            // As the examples declare theirs.
+            #[arg(long, value_name = "N", default_value_t = 0, value_parser = steps_or_zero, allow_negative_numbers = true)]
+            save_every: u64,
+            #[arg(long, value_name = "N", default_value_t = 0, value_parser = steps_or_zero, allow_negative_numbers = true)]
+            d_head_start: u64,
+        }
+        let parse = |args: &[&str]| {
+            Example::try_parse_from(std::iter::once("example").chain(args.iter().copied()))
+        };
+        let max = MAX_STEPS.to_string();
+        let d = parse(&["--steps", &max, "--log-every", &max, "--save-every", &max]).unwrap();
+        assert_eq!(
+            (d.run.steps, d.run.log_every, d.save_every),
+            (Some(MAX_STEPS), MAX_STEPS, MAX_STEPS)
+        );
+        let d = parse(&["--batch", "65536", "--k", "100", "--d-head-start", "0"]).unwrap();
+        assert_eq!((d.game.batch, d.game.k, d.d_head_start), (Some(MAX_BATCH), Some(MAX_K), 0));
+        let over = (MAX_STEPS + 1).to_string();
+        for (flag, range, bad) in [
+            (
+                "--steps",
+                "1..=10000000",
+                &["0", "-1", over.as_str(), "99999999999999999999", "x"][..],
+            ),
+            ("--log-every", "1..=10000000", &["0", over.as_str()]),
+            ("--save-every", "0..=10000000", &["-1", over.as_str()]),
+            ("--d-head-start", "0..=10000000", &["-5", over.as_str()]),
+            ("--batch", "1..=65536", &["0", "65537", "18446744073709551615"]),
+            ("--k", "1..=100", &["0", "101", "1000000"]),
+        ] {
+            for v in bad {
+                let e = parse(&[flag, v]).unwrap_err();
+                assert_eq!(e.exit_code(), 2, "{flag} {v}");
+                let text = e.to_string();
+                let first = text.lines().next().unwrap();
+                assert!(first.contains(&format!("{flag} <")), "{flag} {v}: {text}");
+                assert!(first.contains(&format!("expected a whole number in {range}")), "{text}");
+            }
+        }
+    }
+
     #[test]
     fn an_unwritable_folder_is_refused_before_training() {
-        let base = std::env::temp_dir().join(format!("minimax-cli-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        std::fs::create_dir_all(&base).unwrap();
+        let tmp = tempfile::Builder::new().prefix("minimax-cli-").tempdir().unwrap();
+        let base = tmp.path();
         // A file where the folder should be.
         let blocked = base.join("file");
         std::fs::write(&blocked, b"x").unwrap();
@@ -658,6 +743,5 @@ mod tests {
         let ok = base.join("run");
         open_run_dir(&ok).unwrap();
         assert_eq!(std::fs::read_dir(&ok).unwrap().count(), 0, "the probe is removed");
-        std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -1,6 +1,8 @@
 //! Image data sets: the 8×8 digits shipped in the repository, and anything
 //! in MNIST's IDX format (Fashion-MNIST, MNIST, …), read into one plain
-//! struct, [`ImageSet`], with pixels scaled to `[-1, 1]` like G's `tanh`.
+//! struct, [`ImageSet`], with pixels kept as the file's bytes ([`Pixels`],
+//! a quarter of their `f32` size) and scaled to `[-1, 1]`, like G's `tanh`,
+//! a batch at a time.
 //!
 //! Three sources, picked by [`DataSource::from_flag`] from `--data`:
 //!
@@ -28,15 +30,19 @@
 //! A header is only a claim. Everything is checked before memory is sized
 //! from it: the magic number, the sizes against [`MAX_SIDE`] and
 //! [`MAX_BYTES`], and the body's length against the header's product. The
-//! body is read by growing a buffer as bytes actually arrive (never
-//! reserving what the header claims), and at most one byte past the claimed
-//! length, so a corrupt header or a gzip bomb cannot make us allocate more
-//! than the file really holds. Then image and label counts must agree, and
-//! the training and test images must have one shape.
+//! body is read in blocks into a buffer that grows as bytes actually arrive
+//! (by an eighth of what has arrived, at least 1 MiB, never past the
+//! claim), never reserving what the header claims, and at most one byte past
+//! the claimed length: a corrupt header or a gzip bomb cannot make us
+//! allocate more than the file really holds and one growth step. The bytes
+//! are kept as they are; nothing is converted to `f32` whole. Then image and
+//! label counts must agree, and the training and test images must have one
+//! shape.
 
 pub use crate::hash::fnv1a64;
 use crate::hash::Fnv1a;
 use flate2::read::MultiGzDecoder;
+pub use minimax_gan::image::Pixels;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -87,6 +93,8 @@ pub const IDX_FILES: [&str; 4] = [
 pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an IDX label file: unsigned bytes, 1 dimension.
 pub const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
+/// The IDX byte that means full ink: 255 becomes 1, 0 becomes −1.
+pub const IDX_MAX_VALUE: u8 = 255;
 /// The largest image side accepted (pixels). MNIST's is 28; a larger claim
 /// is a corrupt header, not an image this trainer could use.
 pub const MAX_SIDE: usize = 1024;
@@ -146,6 +154,8 @@ pub enum DatasetError {
     Truncated {
         /// The file.
         path: PathBuf,
+        /// The header's sizes (empty when the header itself is cut short).
+        dims: Vec<usize>,
         /// Bytes the header promises (after the header, decompressed).
         expected: usize,
         /// Bytes there are.
@@ -215,9 +225,15 @@ impl fmt::Display for DatasetError {
             Self::BadDimensions { path, message } => {
                 write!(f, "{}: bad IDX header: {message}", path.display())
             }
-            Self::Truncated { path, expected, found } => write!(
+            Self::Truncated { path, dims, expected, found } if dims.is_empty() => write!(
                 f,
-                "{}: truncated: the header promises {expected} bytes of data, the file holds {found}",
+                "{}: truncated: the header needs {expected} bytes, the file holds {found}",
+                path.display()
+            ),
+            Self::Truncated { path, dims, expected, found } => write!(
+                f,
+                "{}: truncated: the header claims sizes {dims:?}, {expected} bytes of data (the \
+                 limit is {MAX_BYTES}), and the file holds {found}",
                 path.display()
             ),
             Self::TrailingBytes { path, expected } => write!(
@@ -264,9 +280,10 @@ pub struct ImageSet {
     pub rows: usize,
     /// Image width in pixels.
     pub cols: usize,
-    /// `[len, rows * cols]` row-major, each pixel in `[-1, 1]` (−1 is the
-    /// background: black in MNIST's convention of white ink on black).
-    pub images: Vec<f32>,
+    /// `[len, rows * cols]` row-major, the file's bytes; a byte's value in
+    /// `[-1, 1]` is [`Pixels::value`] (−1 is the background: black in
+    /// MNIST's convention of white ink on black).
+    pub images: Pixels,
     /// One class per image, each below `classes`.
     pub labels: Vec<u8>,
     /// Classes in the data set (shared by its splits).
@@ -289,10 +306,16 @@ impl ImageSet {
         self.rows * self.cols
     }
 
-    /// Image `i`, `rows * cols` pixels row-major. Panics if `i >= len()`.
-    pub fn image(&self, i: usize) -> &[f32] {
+    /// Image `i`'s bytes, `rows * cols` row-major. Panics if `i >= len()`.
+    pub fn image_bytes(&self, i: usize) -> &[u8] {
         let p = self.pixels();
-        &self.images[i * p..(i + 1) * p]
+        &self.images.bytes()[i * p..(i + 1) * p]
+    }
+
+    /// Image `i`, `rows * cols` values in `[-1, 1]` row-major. Panics if
+    /// `i >= len()`.
+    pub fn image(&self, i: usize) -> Vec<f32> {
+        self.image_bytes(i).iter().map(|&v| self.images.value(v)).collect()
     }
 
     /// Images of each class, `[classes]`.
@@ -320,7 +343,8 @@ impl ImageSet {
     }
 
     /// FNV-1a (64-bit) of the shape, the class count, every pixel's `f32`
-    /// bits and every label: equal sets have equal fingerprints, and any
+    /// bits (its value in `[-1, 1]`, as when sets were held in `f32`, so a
+    /// fingerprint is what it was) and every label: equal sets have equal fingerprints, and any
     /// change to a pixel, a label or the scaling changes it (up to the odds
     /// of a 64-bit collision). For caching what was trained on the set.
     pub fn fingerprint(&self) -> u64 {
@@ -334,8 +358,9 @@ impl ImageSet {
         for n in [self.rows, self.cols, self.classes, self.len()] {
             h.write(&(n as u64).to_le_bytes());
         }
-        for &p in &self.images {
-            h.write(&p.to_bits().to_le_bytes());
+        let bits = self.images.table().map(|v| v.to_bits().to_le_bytes());
+        for &p in self.images.bytes() {
+            h.write(&bits[p as usize]);
         }
         h.write(&self.labels);
     }
@@ -506,7 +531,7 @@ pub fn parse_digits_csv_gz(bytes: &[u8], source: &Path) -> Result<Splits, Datase
                 return Err(csv_error(line_no, m));
             }
             if col < PIXELS {
-                images.push(value as f32 / (DIGITS_MAX_VALUE as f32 / 2.0) - 1.0);
+                images.push(value as u8);
             } else {
                 labels.push(value as u8);
             }
@@ -520,8 +545,13 @@ pub fn parse_digits_csv_gz(bytes: &[u8], source: &Path) -> Result<Splits, Datase
     let cut = n - DIGITS_TEST;
     let test_images = images.split_off(cut * PIXELS);
     let test_labels = labels.split_off(cut);
-    let set =
-        |images, labels| ImageSet { rows: SIDE, cols: SIDE, images, labels, classes: CLASSES };
+    let set = |images, labels| ImageSet {
+        rows: SIDE,
+        cols: SIDE,
+        images: Pixels::new(images, DIGITS_MAX_VALUE),
+        labels,
+        classes: CLASSES,
+    };
     Ok(Splits {
         name: "digits".into(),
         class_names: (0..CLASSES).map(|c| c.to_string()).collect(),
@@ -623,7 +653,7 @@ pub fn read_idx_pair(images: &Path, labels: &Path) -> Result<ImageSet, DatasetEr
     Ok(ImageSet {
         rows: idx.rows,
         cols: idx.cols,
-        images: idx.pixels.iter().map(|&v| v as f32 / 127.5 - 1.0).collect(),
+        images: Pixels::new(idx.pixels, IDX_MAX_VALUE),
         labels: label_bytes,
         classes,
     })
@@ -640,8 +670,8 @@ pub fn read_idx_images(path: &Path) -> Result<IdxImages, DatasetError> {
             return Err(DatasetError::BadDimensions { path: path.into(), message });
         }
     }
-    let bytes = claimed_bytes(path, &[count, rows, cols])?;
-    let pixels = read_body(&mut reader, path, bytes)?;
+    let bytes = claimed_bytes(path, &dims)?;
+    let pixels = read_body(&mut reader, path, &dims, bytes)?;
     Ok(IdxImages { count, rows, cols, pixels })
 }
 
@@ -650,7 +680,7 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>, DatasetError> {
     let mut reader = open(path)?;
     let dims = read_header(&mut reader, path, IDX_LABELS_MAGIC, 1)?;
     let bytes = claimed_bytes(path, &dims)?;
-    read_body(&mut reader, path, bytes)
+    read_body(&mut reader, path, &dims, bytes)
 }
 
 /// Opens `path`, decompressing if it starts with gzip's `1f 8b`.
@@ -691,6 +721,7 @@ fn read_header(
         // The header itself is cut short.
         return Err(DatasetError::Truncated {
             path: path.into(),
+            dims: Vec::new(),
             expected: header_len,
             found: got,
         });
@@ -717,13 +748,47 @@ fn claimed_bytes(path: &Path, dims: &[usize]) -> Result<usize, DatasetError> {
     }
 }
 
-/// Reads exactly `expected` bytes, then checks nothing follows. The buffer
-/// grows as bytes arrive: nothing is reserved from the header's claim.
-fn read_body(reader: &mut dyn Read, path: &Path, expected: usize) -> Result<Vec<u8>, DatasetError> {
-    let mut body = Vec::new();
-    reader.take(expected as u64 + 1).read_to_end(&mut body).map_err(|e| read_error(path, e))?;
+/// Bytes read at a time.
+const BLOCK: usize = 64 << 10;
+/// The least a body's buffer grows by.
+const MIN_GROWTH: usize = 1 << 20;
+
+/// Reads exactly `expected` bytes (`dims`' product), then checks nothing
+/// follows. Read in blocks into a buffer that grows as bytes arrive, by an
+/// eighth of what has arrived (at least [`MIN_GROWTH`]) and never past
+/// `expected + 1`: nothing is reserved from the header's claim, so a file
+/// that claims more than it holds costs what it holds, and one that holds
+/// what it claims costs that, not twice it.
+fn read_body(
+    reader: &mut dyn Read,
+    path: &Path,
+    dims: &[usize],
+    expected: usize,
+) -> Result<Vec<u8>, DatasetError> {
+    let mut body: Vec<u8> = Vec::new();
+    let mut block = vec![0u8; BLOCK];
+    let limit = expected + 1; // one byte past the claim shows trailing data
+    while body.len() < limit {
+        let room = (limit - body.len()).min(BLOCK);
+        let n = match reader.read(&mut block[..room]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(path, e)),
+        };
+        if body.capacity() - body.len() < n {
+            let growth = (body.len() / 8).max(MIN_GROWTH).max(n);
+            body.reserve_exact(growth.min(limit - body.len()));
+        }
+        body.extend_from_slice(&block[..n]);
+    }
     match body.len() {
-        n if n < expected => Err(DatasetError::Truncated { path: path.into(), expected, found: n }),
+        n if n < expected => Err(DatasetError::Truncated {
+            path: path.into(),
+            dims: dims.to_vec(),
+            expected,
+            found: n,
+        }),
         n if n > expected => Err(DatasetError::TrailingBytes { path: path.into(), expected }),
         _ => Ok(body),
     }

@@ -126,13 +126,10 @@ fn sync_dir(dir: &Path) {
 mod tests {
     use super::*;
 
-    /// A fresh, empty directory under the system temp dir for one test.
-    fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("minimax-fsutil-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A fresh, empty directory under the system temp dir for one test,
+    /// removed when dropped (even when the test fails).
+    fn scratch(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new().prefix(&format!("minimax-fsutil-{name}-")).tempdir().unwrap()
     }
 
     fn entries(dir: &Path) -> Vec<String> {
@@ -146,7 +143,8 @@ mod tests {
 
     #[test]
     fn writes_creates_parents_and_replaces() {
-        let dir = scratch("replace");
+        let tmp = scratch("replace");
+        let dir = tmp.path();
         let target = dir.join("a/b/out.txt");
         write_atomic(&target, b"first").unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"first");
@@ -154,12 +152,12 @@ mod tests {
         assert_eq!(fs::read(&target).unwrap(), b"second, longer");
         // Only the target is left: no temporary files behind.
         assert_eq!(entries(&dir.join("a/b")), vec!["out.txt".to_string()]);
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn failed_write_leaves_target_and_no_temp() {
-        let dir = scratch("fail");
+        let tmp = scratch("fail");
+        let dir = tmp.path();
         let target = dir.join("out.txt");
         write_atomic(&target, b"kept").unwrap();
         // A directory where the file should be: the rename must fail.
@@ -167,8 +165,7 @@ mod tests {
         fs::create_dir_all(blocked.join("inner")).unwrap();
         assert!(write_atomic(&blocked, b"nope").is_err());
         assert_eq!(fs::read(&target).unwrap(), b"kept");
-        assert_eq!(entries(&dir), vec!["out.txt".to_string(), "sub".to_string()]);
-        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(entries(dir), vec!["out.txt".to_string(), "sub".to_string()]);
     }
 
     #[test]
@@ -176,19 +173,20 @@ mod tests {
         // A trainer killed by `kill -9` leaves `.out.txt.tmp.<pid>.<n>`; in a
         // container the next trainer has the same PID. The old names were
         // exactly these, and a later save failed with "File exists".
-        let dir = scratch("stale-pid");
+        let tmp = scratch("stale-pid");
+        let dir = tmp.path();
         let target = dir.join("out.txt");
         for n in 0..256 {
             fs::write(dir.join(format!(".out.txt.tmp.{}.{n}", std::process::id())), b"x").unwrap();
         }
         write_atomic(&target, b"saved").unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"saved");
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn old_temporaries_are_removed_and_recent_ones_kept() {
-        let dir = scratch("stale-age");
+        let tmp = scratch("stale-age");
+        let dir = tmp.path();
         // The recent one carries this process's PID: a live writer's, so
         // only its age decides (a PID that does not exist would be removed).
         let recent_name = format!(".out.txt.tmp.{}.5.6", std::process::id());
@@ -198,8 +196,7 @@ mod tests {
         let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
         File::options().write(true).open(&old).unwrap().set_modified(an_hour_ago).unwrap();
         write_atomic(dir.join("out.txt"), b"saved").unwrap();
-        assert_eq!(entries(&dir), vec![recent_name, "out.txt".to_string()]);
-        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(entries(dir), vec![recent_name, "out.txt".to_string()]);
     }
 
     /// README, "What we promise": temporaries never block a later save. A
@@ -212,7 +209,8 @@ mod tests {
             println!("skipped: no /proc to tell whether a writer is alive");
             return;
         }
-        let dir = scratch("dead-writer");
+        let tmp = scratch("dead-writer");
+        let dir = tmp.path();
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();
@@ -224,8 +222,7 @@ mod tests {
         fs::write(&alive, b"maybe being written").unwrap();
         write_atomic(dir.join("out.txt"), b"saved").unwrap();
         let alive_name = alive.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(entries(&dir), vec![alive_name, "out.txt".to_string()]);
-        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(entries(dir), vec![alive_name, "out.txt".to_string()]);
     }
 
     #[test]

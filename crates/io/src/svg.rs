@@ -450,10 +450,9 @@ mod tests {
 
     #[test]
     fn save_writes_the_figure() {
-        let dir = std::env::temp_dir().join(format!("minimax-svg-{}", std::process::id()));
-        let path = dir.join("figure.svg");
+        let dir = tempfile::Builder::new().prefix("minimax-svg-").tempdir().unwrap();
+        let path = dir.path().join("figure.svg");
         save(&path, &sample_panels(), "saved").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), figure(&sample_panels(), "saved"));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

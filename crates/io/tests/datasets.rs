@@ -10,14 +10,12 @@ use minimax_io::datasets::{
     IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MAX_BYTES,
 };
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("minimax-datasets-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty directory for one test, removed when dropped (even when
+/// the test fails).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("minimax-datasets-{name}-")).tempdir().unwrap()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -60,20 +58,24 @@ fn write_valid_set(dir: &Path) {
 
 #[test]
 fn a_valid_idx_set_reads_with_pixels_in_minus_one_to_one() {
-    let dir = scratch("valid");
-    write_valid_set(&dir);
-    let s = read_idx_dir(&dir).unwrap();
+    let tmp = scratch("valid");
+    let dir = tmp.path();
+    write_valid_set(dir);
+    let s = read_idx_dir(dir).unwrap();
     assert_eq!((s.train.len(), s.test.len()), (3, 2));
     assert_eq!((s.train.rows, s.train.cols, s.test.rows, s.test.cols), (2, 3, 2, 3));
     assert_eq!((s.train.classes, s.test.classes), (5, 5), "largest label 4, plus one");
     assert_eq!(s.class_names, ["0", "1", "2", "3", "4"]);
     assert_eq!(s.train.labels, [4, 0, 2]);
     assert_eq!(s.test.labels, [1, 3]);
-    // v / 127.5 − 1: 0 → −1, 255 → 1, 2 → 2/127.5 − 1.
-    assert_eq!(s.train.images[0], -1.0);
-    assert_eq!(s.train.images[1], 1.0);
-    assert_eq!(s.train.images[2], 2.0 / 127.5 - 1.0);
+    // Held as the file's bytes; v / 127.5 − 1: 0 → −1, 255 → 1, 2 → 2/127.5 − 1.
+    assert_eq!(&s.train.images.bytes()[..3], [0, 255, 2]);
+    let values = s.train.images.to_f32();
+    assert_eq!(values[0], -1.0);
+    assert_eq!(values[1], 1.0);
+    assert_eq!(values[2], 2.0 / 127.5 - 1.0);
     assert_eq!(s.test.image(1)[0], 106.0 / 127.5 - 1.0);
+    assert_eq!(s.test.image_bytes(1)[0], 106);
     assert_eq!(s.train.images.len(), 3 * 6);
     assert_eq!(s.train.class_counts(), [1, 0, 1, 0, 1]);
     assert_eq!(s.train.empty_classes(), [1, 3], "classes without a training image, to warn");
@@ -83,15 +85,15 @@ fn a_valid_idx_set_reads_with_pixels_in_minus_one_to_one() {
     assert_eq!((raw.count, raw.rows, raw.cols), (2, 2, 3));
     assert_eq!(raw.pixels, (100..112).collect::<Vec<u8>>());
     assert_eq!(read_idx_labels(&dir.join("train-labels-idx1-ubyte.gz")).unwrap(), [4, 0, 2]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_missing_file_is_named_with_how_to_get_the_data() {
-    let dir = scratch("missing");
-    write_valid_set(&dir);
+    let tmp = scratch("missing");
+    let dir = tmp.path();
+    write_valid_set(dir);
     std::fs::remove_file(dir.join("t10k-labels-idx1-ubyte")).unwrap();
-    let err = read_idx_dir(&dir).unwrap_err();
+    let err = read_idx_dir(dir).unwrap_err();
     let DatasetError::Missing { ref path, .. } = err else { panic!("{err}") };
     assert_eq!(path, &dir.join("t10k-labels-idx1-ubyte.gz"));
     let text = err.to_string();
@@ -108,12 +110,12 @@ fn a_missing_file_is_named_with_how_to_get_the_data() {
     // So do the single-file readers.
     let err = read_idx_labels(&dir.join("absent.gz")).unwrap_err();
     assert!(matches!(err, DatasetError::Missing { .. }), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_wrong_magic_number_is_refused_and_says_what_the_file_is() {
-    let dir = scratch("magic");
+    let tmp = scratch("magic");
+    let dir = tmp.path();
     let path = dir.join("swapped.gz");
     std::fs::write(&path, gzip(&labels(&[1, 2, 3]))).unwrap();
     let err = read_idx_images(&path).unwrap_err();
@@ -127,12 +129,12 @@ fn a_wrong_magic_number_is_refused_and_says_what_the_file_is() {
     std::fs::write(&path, b"hello, world").unwrap();
     let err = read_idx_labels(&path).unwrap_err();
     assert!(matches!(err, DatasetError::BadMagic { expected: 0x801, .. }), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn truncated_files_are_refused_with_both_lengths() {
-    let dir = scratch("truncated");
+    let tmp = scratch("truncated");
+    let dir = tmp.path();
     let path = dir.join("short.gz");
     // The header promises 3 images of 2×3 = 18 bytes; only 12 follow.
     let mut file = images(3, 2, 3, 0);
@@ -140,7 +142,9 @@ fn truncated_files_are_refused_with_both_lengths() {
     std::fs::write(&path, gzip(&file)).unwrap();
     let err = read_idx_images(&path).unwrap_err();
     assert!(matches!(err, DatasetError::Truncated { expected: 18, found: 12, .. }), "{err}");
-    assert!(err.to_string().contains("promises 18 bytes of data, the file holds 12"), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("claims sizes [3, 2, 3], 18 bytes of data"), "{err}");
+    assert!(text.contains("the file holds 12"), "{err}");
     // A header cut short: 10 of the 16 bytes.
     std::fs::write(&path, &images(3, 2, 3, 0)[..10]).unwrap();
     let err = read_idx_images(&path).unwrap_err();
@@ -150,36 +154,36 @@ fn truncated_files_are_refused_with_both_lengths() {
     std::fs::write(&path, idx(IDX_IMAGES_MAGIC, &[1_000_000, 28, 28], &[])).unwrap();
     let err = read_idx_images(&path).unwrap_err();
     assert!(matches!(err, DatasetError::Truncated { expected: 784_000_000, found: 0, .. }));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_gzip_stream_cut_short_is_a_gzip_error() {
-    let dir = scratch("gzip");
+    let tmp = scratch("gzip");
+    let dir = tmp.path();
     let path = dir.join("cut.gz");
     let whole = gzip(&images(50, 8, 8, 7));
     std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
     let err = read_idx_images(&path).unwrap_err();
     assert!(matches!(err, DatasetError::Gzip { .. }), "{err}");
     assert!(err.to_string().contains("cut.gz: corrupt or cut-short gzip stream"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn bytes_past_what_the_header_promises_are_refused() {
-    let dir = scratch("trailing");
+    let tmp = scratch("trailing");
+    let dir = tmp.path();
     let path = dir.join("long");
     let mut file = labels(&[1, 2, 3]);
     file.push(9);
     std::fs::write(&path, &file).unwrap();
     let err = read_idx_labels(&path).unwrap_err();
     assert!(matches!(err, DatasetError::TrailingBytes { expected: 3, .. }), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn absurd_dimensions_are_refused_before_reading_the_body() {
-    let dir = scratch("dims");
+    let tmp = scratch("dims");
+    let dir = tmp.path();
     let path = dir.join("absurd");
     let cases: [(&[u32], &str); 4] = [
         (&[3, 0, 28], "rows = 0"),
@@ -198,15 +202,15 @@ fn absurd_dimensions_are_refused_before_reading_the_body() {
     std::fs::write(&path, idx(IDX_LABELS_MAGIC, &[MAX_BYTES as u32 + 1], &[])).unwrap();
     let err = read_idx_labels(&path).unwrap_err();
     assert!(matches!(err, DatasetError::BadDimensions { .. }), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn image_and_label_counts_that_disagree_are_refused() {
-    let dir = scratch("counts");
-    write_valid_set(&dir);
+    let tmp = scratch("counts");
+    let dir = tmp.path();
+    write_valid_set(dir);
     std::fs::write(dir.join("train-labels-idx1-ubyte.gz"), gzip(&labels(&[1, 2]))).unwrap();
-    let err = read_idx_dir(&dir).unwrap_err();
+    let err = read_idx_dir(dir).unwrap_err();
     let DatasetError::CountMismatch { image_count: 3, label_count: 2, ref images, ref labels } =
         err
     else {
@@ -215,20 +219,19 @@ fn image_and_label_counts_that_disagree_are_refused() {
     assert!(images.ends_with("train-images-idx3-ubyte.gz"));
     assert!(labels.ends_with("train-labels-idx1-ubyte.gz"));
     assert!(err.to_string().contains("holds 3 images but"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn training_and_test_images_of_different_shapes_are_refused() {
-    let dir = scratch("shapes");
-    write_valid_set(&dir);
+    let tmp = scratch("shapes");
+    let dir = tmp.path();
+    write_valid_set(dir);
     std::fs::write(dir.join("t10k-images-idx3-ubyte"), images(2, 3, 2, 0)).unwrap();
-    let err = read_idx_dir(&dir).unwrap_err();
+    let err = read_idx_dir(dir).unwrap_err();
     assert!(
         matches!(err, DatasetError::ShapeMismatch { train_shape: (2, 3), test_shape: (3, 2), .. }),
         "{err}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// One digits CSV line: 64 pixels then the label.
@@ -246,7 +249,7 @@ fn malformed_digits_csv_lines_are_refused_with_their_line_number() {
     };
     let s = parse(&good).unwrap();
     assert_eq!((s.train.len(), s.test.len()), (3, DIGITS_TEST));
-    assert!(s.train.images.iter().all(|&p| p == 1.0), "16 → 1");
+    assert!(s.train.images.to_f32().iter().all(|&p| p == 1.0), "16 → 1");
 
     let mut bad = good.clone();
     bad[4] = csv_line(17, 0);
@@ -285,9 +288,10 @@ fn the_shipped_digits_read_for_real() {
     for set in [&s.train, &s.test] {
         assert_eq!((set.rows, set.cols, set.classes), (8, 8, 10));
         assert_eq!(set.images.len(), set.len() * 64);
-        assert!(set.images.iter().all(|p| (-1.0..=1.0).contains(p)));
+        assert!(set.images.to_f32().iter().all(|p| (-1.0..=1.0).contains(p)));
     }
-    let all = |v: f32| s.train.images.iter().chain(&s.test.images).any(|&p| p == v);
+    let (train, test) = (s.train.images.to_f32(), s.test.images.to_f32());
+    let all = |v: f32| train.iter().chain(&test).any(|&p| p == v);
     assert!(all(-1.0) && all(1.0), "pixels 0 and 16 both occur");
     // Class counts from data/digits/README.md (`awk` over the file).
     let total: Vec<usize> =
@@ -317,7 +321,7 @@ fn fingerprints_tell_data_sets_apart() {
     assert_eq!(a.fingerprint(), b.fingerprint());
     assert_eq!(a.fingerprint_hex().len(), 16);
     let mut c = b.clone();
-    c.test.images[100] = 0.25;
+    c.test.images = c.test.images.map_bytes(|b| b[100] = 3);
     assert_ne!(a.fingerprint(), c.fingerprint());
     assert_ne!(a.train.fingerprint(), a.test.fingerprint());
     let mut d = b.clone();
@@ -355,13 +359,13 @@ fn fashion_mnist_when_installed() {
     for set in [&s.train, &s.test] {
         assert_eq!((set.rows, set.cols, set.classes), (28, 28, 10));
         assert_eq!(set.images.len(), set.len() * 784);
-        assert!(set.images.iter().all(|p| (-1.0..=1.0).contains(p)));
+        assert!(set.images.to_f32().iter().all(|p| (-1.0..=1.0).contains(p)));
     }
     // Balanced: 6,000 and 1,000 of each class.
     assert_eq!(s.train.class_counts(), [6000; 10]);
     assert_eq!(s.test.class_counts(), [1000; 10]);
     assert_eq!(s.class_names[9], "Ankle boot");
-    assert!(s.train.images.contains(&-1.0) && s.train.images.contains(&1.0));
+    assert!(s.train.images.bytes().contains(&0) && s.train.images.bytes().contains(&255));
 }
 
 /// A gzip file may hold several members, one after the other (as `pigz`,
@@ -371,7 +375,8 @@ fn fashion_mnist_when_installed() {
 /// header promises: refused, not read as its first half.
 #[test]
 fn every_gzip_member_is_read() {
-    let dir = scratch("members");
+    let tmp = scratch("members");
+    let dir = tmp.path();
     let file = labels(&[4, 0, 2, 1]);
     let (head, tail) = file.split_at(10); // inside the body
     let path = dir.join("two-members.gz");
@@ -381,7 +386,6 @@ fn every_gzip_member_is_read() {
     std::fs::write(&path, [gzip(&file), gzip(&file)].concat()).unwrap();
     let err = read_idx_labels(&path).unwrap_err();
     assert!(matches!(err, DatasetError::TrailingBytes { expected: 4, .. }), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A data set the judges cannot measure is refused before training: the
@@ -390,16 +394,17 @@ fn every_gzip_member_is_read() {
 /// "Fréchet distance: Fréchet distance:" prefix.)
 #[test]
 fn a_split_of_one_image_is_refused_before_training() {
-    let dir = scratch("one-test-image");
-    write_valid_set(&dir);
-    let mut s = read_idx_dir(&dir).unwrap();
+    let tmp = scratch("one-test-image");
+    let dir = tmp.path();
+    write_valid_set(dir);
+    let mut s = read_idx_dir(dir).unwrap();
     s.check_judgeable().unwrap();
-    s.test.images.truncate(s.test.pixels());
+    let p = s.test.pixels();
+    s.test.images = s.test.images.map_bytes(|b| b.truncate(p));
     s.test.labels.truncate(1);
     let err = s.check_judgeable().unwrap_err();
     assert!(err.contains("test split") && err.contains("1 image"), "{err}");
     assert_eq!(err.matches("Fréchet").count(), 1, "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[cfg(unix)]
@@ -407,18 +412,18 @@ fn a_split_of_one_image_is_refused_before_training() {
 fn a_symlink_loop_is_named_as_one_not_as_a_missing_file() {
     // t10k-labels-idx1-ubyte.gz -> loop-b -> t10k-labels-idx1-ubyte.gz: the
     // path exists, but no file is behind it.
-    let dir = scratch("symlink-loop");
-    write_valid_set(&dir);
+    let tmp = scratch("symlink-loop");
+    let dir = tmp.path();
+    write_valid_set(dir);
     std::fs::remove_file(dir.join("t10k-labels-idx1-ubyte")).unwrap();
     let link = dir.join("t10k-labels-idx1-ubyte.gz");
     std::os::unix::fs::symlink(dir.join("loop-b"), &link).unwrap();
     std::os::unix::fs::symlink(&link, dir.join("loop-b")).unwrap();
-    let err = read_idx_dir(&dir).unwrap_err();
+    let err = read_idx_dir(dir).unwrap_err();
     let text = err.to_string();
     assert!(!text.contains("no such file"), "{text}");
     assert!(
         text.contains("t10k-labels-idx1-ubyte.gz") && text.contains("symbolic links"),
         "{text}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,12 +10,11 @@ use std::path::{Path, PathBuf};
 
 type Be = Cpu<f32>;
 
-/// A fresh scratch directory for one test, and a checkpoint path in it.
-fn scratch(name: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("minimax-io-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("ckpt.safetensors");
+/// A fresh scratch directory for one test (removed when dropped, even when
+/// the test fails), and a checkpoint path in it.
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new().prefix(&format!("minimax-io-{name}-")).tempdir().unwrap();
+    let path = dir.path().join("ckpt.safetensors");
     (dir, path)
 }
 
@@ -41,7 +40,7 @@ fn a_diverging_run_stops_naming_the_step_and_keeps_the_last_good_checkpoint() {
     config.d_optimizer = config.g_optimizer;
     config.steps = 200;
 
-    let (dir, path) = scratch("nan");
+    let (_dir, path) = scratch("nan");
     let opts =
         RunOptions { log_every: 1, save_every: 1, snapshot_at: vec![], ..RunOptions::default() };
     let mut trainer = Trainer::new(Be::new(), config).unwrap();
@@ -67,7 +66,6 @@ fn a_diverging_run_stops_naming_the_step_and_keeps_the_last_good_checkpoint() {
     let be = Be::new();
     assert_eq!(replay.g_params().download(&be).unwrap(), resumed.g_params().download(&be).unwrap());
     assert_eq!(replay.d_params().download(&be).unwrap(), resumed.d_params().download(&be).unwrap());
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -116,7 +114,7 @@ fn the_last_good_checkpoint_always_resumes() {
     wgan.d_optimizer = wgan.d_optimizer.with_lr(1e30);
     wgan.steps = 300;
     for (name, config) in [("minimax", minimax), ("wasserstein", wgan)] {
-        let (dir, path) = scratch(name);
+        let (_dir, path) = scratch(name);
         let saved_at = match run_saving(config, &path) {
             Ok(step) => Some(step),
             Err(TrainError::NonFinite { last_checkpoint, .. }) => last_checkpoint.map(|(_, s)| s),
@@ -129,13 +127,12 @@ fn the_last_good_checkpoint_always_resumes() {
         } else {
             assert!(!path.exists(), "{name}: a checkpoint was written but not reported");
         }
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }
 
 #[test]
 fn a_checkpoint_with_non_finite_state_is_never_written() {
-    let (dir, path) = scratch("never-written");
+    let (_dir, path) = scratch("never-written");
     let mut trainer = Trainer::new(Be::new(), Config::preset(Preset::Default)).unwrap();
     trainer.run_until(2, &RunOptions::default(), |_| {}).unwrap();
     checkpoint::save(&trainer, &path).unwrap();
@@ -159,7 +156,6 @@ fn a_checkpoint_with_non_finite_state_is_never_written() {
         "{err}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before, "the good checkpoint was replaced");
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// A resumed run that diverges before its first save names the checkpoint
@@ -171,7 +167,7 @@ fn a_resumed_run_that_diverges_names_the_checkpoint_it_resumed_from() {
     config.loss = GanLoss::LeastSquares;
     config.g_optimizer = OptimizerConfig::sgd(1e6, 0.9);
     config.d_optimizer = config.g_optimizer;
-    let (dir, path) = scratch("resumed-diverges");
+    let (_dir, path) = scratch("resumed-diverges");
     let first = Trainer::new(Be::new(), config).unwrap();
     checkpoint::save(&first, &path).unwrap();
     drop(first);
@@ -182,5 +178,4 @@ fn a_resumed_run_that_diverges_names_the_checkpoint_it_resumed_from() {
     let TrainError::NonFinite { last_checkpoint, .. } = &err else { panic!("{err}") };
     assert_eq!(last_checkpoint, &Some((path.clone(), 0)), "{err}");
     assert!(err.to_string().contains("the last good checkpoint is"), "{err}");
-    std::fs::remove_dir_all(dir).unwrap();
 }

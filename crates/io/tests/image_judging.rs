@@ -19,15 +19,12 @@ use minimax_gan::RunOptions;
 use minimax_io::checkpoint::{self, DataId};
 use minimax_io::datasets::{self, Splits};
 use minimax_io::npy;
-use std::path::PathBuf;
 
 type Be = Cpu<f32>;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("minimax-judging-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch folder, removed when dropped (even when the test fails).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("minimax-judging-{name}-")).tempdir().unwrap()
 }
 
 fn config(steps: u64, g_ema: Option<f64>) -> ImageConfig {
@@ -136,7 +133,8 @@ fn judging_every_n_steps_keeps_the_best_g_and_its_file_reloads() {
     let c = config(400, Some(0.95));
     let mut t = fresh(&c, &s);
     let mut periodic = PeriodicJudge::default();
-    let (dir, data) = (scratch("best"), DataId::of(&s));
+    let (tmp, data) = (scratch("best"), DataId::of(&s));
+    let dir = tmp.path();
     let path = dir.join(checkpoint::BEST_FILE_NAME);
     let mut saves = 0;
     for stop in [100, 200, 300, 400] {
@@ -233,7 +231,8 @@ fn exported_samples_read_back_with_their_shape_dtype_and_values() {
     let n = 37;
     let asked: Vec<usize> = (0..n).map(|i| (i * 3) % 10).collect();
     let images = t.sample(n, Some(&asked), 11).unwrap();
-    let dir = scratch("npy");
+    let tmp = scratch("npy");
+    let dir = tmp.path();
     let (img_path, lab_path) = (dir.join("samples.npy"), dir.join("labels.npy"));
     npy::save_images(&img_path, &images, 8, 8).unwrap();
     npy::save_labels(&lab_path, &asked).unwrap();

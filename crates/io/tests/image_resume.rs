@@ -12,15 +12,13 @@ use minimax_gan::run::{run_with, RunHooks};
 use minimax_gan::RunOptions;
 use minimax_io::checkpoint::{self, DataId};
 use minimax_io::datasets::{self, Splits};
-use std::path::PathBuf;
 
 type Be = Cpu<f32>;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("minimax-image-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty directory for one test, removed when dropped (even when
+/// the test fails).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("minimax-image-{name}-")).tempdir().unwrap()
 }
 
 /// A short conditional digits run: batch norm in G, every random stream.
@@ -88,7 +86,8 @@ fn resumed_equals_uninterrupted(c: &ImageConfig) {
     let mut whole = fresh(&c, &s);
     train_to(&mut whole, 60);
 
-    let dir = scratch(if c.g_ema.is_some() { "resume-ema" } else { "resume" });
+    let tmp = scratch(if c.g_ema.is_some() { "resume-ema" } else { "resume" });
+    let dir = tmp.path();
     let path = dir.join("checkpoint.safetensors");
     let mut first = fresh(&c, &s);
     train_to(&mut first, 23); // mid-epoch of a 700-row chunk, mid log interval
@@ -132,7 +131,8 @@ fn damaged_or_foreign_image_checkpoints_are_refused() {
     let c = config(10);
     let mut t = fresh(&c, &s);
     train_to(&mut t, 4);
-    let dir = scratch("damaged");
+    let tmp = scratch("damaged");
+    let dir = tmp.path();
     let path = dir.join("checkpoint.safetensors");
     checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
     let upload = |c: &ImageConfig| {
@@ -178,7 +178,8 @@ fn the_classifier_cache_loads_back_exactly_and_only_for_its_data_and_config() {
     let cc = ClassifierConfig { hidden: vec![32], epochs: 2, batch: 32, lr: 1e-3, seed: 3 };
     let clf = Classifier::train(&be, 64, 10, &s.train.images, &s.train.labels, &cc).unwrap();
     let acc = clf.accuracy(&be, &s.test.images, &s.test.labels).unwrap();
-    let dir = scratch("classifier");
+    let tmp = scratch("classifier");
+    let dir = tmp.path();
     let path = dir.join("clf.safetensors");
     let fp = s.fingerprint();
     checkpoint::save_classifier(&be, &clf, &cc, fp, acc, &path).unwrap();
@@ -222,7 +223,8 @@ fn header_integrity_a_changed_step_learning_rate_or_beta1_is_refused() {
     let c = config(10);
     let mut t = fresh(&c, &s);
     train_to(&mut t, 4);
-    let dir = scratch("header");
+    let tmp = scratch("header");
+    let dir = tmp.path();
     let path = dir.join("checkpoint.safetensors");
     checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
@@ -267,7 +269,8 @@ fn header_integrity_a_changed_step_learning_rate_or_beta1_is_refused() {
 fn checkpoints_of_two_identical_runs_are_byte_identical() {
     let s = datasets::digits().unwrap();
     let c = config(10);
-    let dir = scratch("identical");
+    let tmp = scratch("identical");
+    let dir = tmp.path();
     let files: Vec<Vec<u8>> = (0..2)
         .map(|i| {
             let mut t = fresh(&c, &s);
@@ -290,12 +293,13 @@ fn data_fingerprint_a_resume_on_other_data_is_refused_naming_both() {
     let s = datasets::digits().unwrap();
     let mut other = s.clone();
     other.name = "other-digits".into();
-    other.train.images[100] = -other.train.images[100] - 0.5;
+    other.train.images = other.train.images.map_bytes(|b| b[100] = (b[100] + 1) % 17);
     assert_ne!(s.fingerprint(), other.fingerprint());
     let c = config(10);
     let mut t = fresh(&c, &s);
     train_to(&mut t, 2);
-    let dir = scratch("fingerprint");
+    let tmp = scratch("fingerprint");
+    let dir = tmp.path();
     let path = dir.join("checkpoint.safetensors");
     checkpoint::save_image(&t, &DataId::of(&s), &path).unwrap();
     let upload = |d: &Splits| {
@@ -331,7 +335,8 @@ fn poison_running(t: &mut ImageTrainer<Be>, name: &str, value: f32) {
 fn domains_a_negative_running_variance_adam_v_or_wrong_counters_are_refused() {
     let s = datasets::digits().unwrap();
     let c = config(10);
-    let dir = scratch("domains");
+    let tmp = scratch("domains");
+    let dir = tmp.path();
     let upload =
         || ImageData::upload(&Be::new(), &c, &s.train.images, &s.train.labels, usize::MAX).unwrap();
     let refused = |t: &ImageTrainer<Be>, file: &str| -> String {
@@ -438,7 +443,8 @@ fn a_resumed_dcgan_run_equals_an_uninterrupted_one_bit_for_bit() {
     train_to(&mut whole, 12);
     assert_ne!(before, d_var(&whole), "D's running variance never moved");
 
-    let dir = scratch("dcgan-resume");
+    let tmp = scratch("dcgan-resume");
+    let dir = tmp.path();
     let path = dir.join("checkpoint.safetensors");
     let mut first = fresh(&c, &s);
     train_to(&mut first, 5);

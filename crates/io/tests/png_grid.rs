@@ -42,8 +42,8 @@ fn a_grid_written_to_disk_decodes_to_the_same_layout_and_pixels() {
         images[k * 6 + 5] = 1.0;
     }
     images[3 * 6] = f32::NAN;
-    let dir = std::env::temp_dir().join(format!("minimax-png-grid-{}", std::process::id()));
-    let path = dir.join("grid.png");
+    let dir = tempfile::Builder::new().prefix("minimax-png-grid-").tempdir().unwrap();
+    let path = dir.path().join("grid.png");
     save_grid(&path, &images, &spec).unwrap();
     let (w, h, rgb) = decode(&std::fs::read(&path).unwrap());
     assert_eq!((w, h), (44, 20));
@@ -83,7 +83,6 @@ fn a_grid_written_to_disk_decodes_to_the_same_layout_and_pixels() {
     assert_eq!(picture.pixels, rgb);
     assert_eq!(picture.at(8, 4), [255, 255, 255]);
     assert_eq!(decode(&encode_png(&picture).unwrap()).2, rgb);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -153,10 +152,9 @@ fn loss_curves_draw_both_series_and_show_problems() {
     assert_eq!(g_path.matches('M').count(), 2);
     assert!(svg.contains("D loss: 49 values for 50 steps"), "{svg}");
 
-    let dir = std::env::temp_dir().join(format!("minimax-loss-curves-{}", std::process::id()));
-    curves.save(dir.join("losses.svg")).unwrap();
-    assert_eq!(std::fs::read_to_string(dir.join("losses.svg")).unwrap(), svg);
-    std::fs::remove_dir_all(&dir).unwrap();
+    let dir = tempfile::Builder::new().prefix("minimax-loss-curves-").tempdir().unwrap();
+    curves.save(dir.path().join("losses.svg")).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.path().join("losses.svg")).unwrap(), svg);
     // No points at all still renders.
     assert!(LossCurves::new("empty").svg().contains("</svg>"));
 }

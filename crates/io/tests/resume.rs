@@ -10,16 +10,13 @@ use minimax_gan::{Config, Evaluation, GanLoss, Preset, RunOptions, Trainer};
 use minimax_io::checkpoint::{self, Checkpointing};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
 type Be = Cpu<f32>;
 
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("minimax-gan-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty directory for one test, removed when dropped (even when
+/// the test fails).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("minimax-gan-{name}-")).tempdir().unwrap()
 }
 
 /// The default preset, short, with every random trick switched on so every
@@ -109,7 +106,8 @@ fn the_same_seed_gives_bit_identical_runs() {
 fn resume_matches(config: Config, name: &str) {
     let whole = train(config.clone());
 
-    let dir = scratch(name);
+    let tmp = scratch(name);
+    let dir = tmp.path();
     let half = config.steps / 2;
     let mut first = Trainer::new(Be::new(), config.clone()).unwrap();
     let opts = RunOptions { save_every: half, ..quiet() };
@@ -127,7 +125,6 @@ fn resume_matches(config: Config, name: &str) {
         eval_bits(&second.evaluate(10_000).unwrap()),
         eval_bits(&whole.evaluate(10_000).unwrap())
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -167,7 +164,8 @@ fn to_bytes((tensors, meta): &Parts) -> Vec<u8> {
 
 #[test]
 fn bad_checkpoints_are_refused_with_a_clear_message() {
-    let dir = scratch("bad-checkpoints");
+    let tmp = scratch("bad-checkpoints");
+    let dir = tmp.path();
     let good = dir.join("good.safetensors");
     let t = train(tricky(3));
     checkpoint::save(&t, &good).unwrap();
@@ -271,7 +269,6 @@ fn bad_checkpoints_are_refused_with_a_clear_message() {
 
     // The good one still loads, at the step it was saved.
     assert_eq!(checkpoint::load(Be::new(), &good).unwrap().step(), 3);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -285,15 +282,14 @@ fn a_ring_run_resumed_from_a_checkpoint_ends_where_the_uninterrupted_one_does() 
     let mut whole = Trainer::new(Be::new(), config.clone()).unwrap();
     whole.run(&quiet, |_| {}).unwrap();
 
-    let dir = std::env::temp_dir().join(format!("minimax-ring-resume-{}", std::process::id()));
-    let path = dir.join("ckpt.safetensors");
+    let tmp = scratch("ring-resume");
+    let path = tmp.path().join("ckpt.safetensors");
     let mut first = Trainer::new(Be::new(), config.clone()).unwrap();
     let save = RunOptions { save_every: 25, ..quiet.clone() };
     first.run_with(25, &save, &mut Checkpointing::new(&path, |_: &_| {})).unwrap();
     let mut second = checkpoint::load(Be::new(), &path).unwrap();
     assert_eq!((second.step(), second.config()), (25, &config));
     second.run(&quiet, |_| {}).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
 
     let be = Be::new();
     for (a, b) in [(whole.g_params(), second.g_params()), (whole.d_params(), second.d_params())] {

@@ -6,6 +6,7 @@
 
 use crate::error::TrainError;
 use crate::image::data::shuffled;
+use crate::image::pixels::ImageRows;
 use minimax_autodiff::rng::derive_seed;
 use minimax_autodiff::{Backend, Real, Shape, Tape};
 use minimax_nn::{
@@ -75,32 +76,42 @@ impl<B: Backend> Classifier<B> {
         Ok(Mlp::new(&sizes, &acts)?.build())
     }
 
-    /// Trains a classifier on `images` (`[n, pixels]`, in [-1, 1]) and
-    /// their `labels`: the set is uploaded once, each minibatch gathered on
-    /// the device from a seeded shuffle.
+    /// Trains a classifier on `images` (`[n, pixels]`, in [-1, 1]: bytes
+    /// or `f32`, see [`ImageRows`]) and their `labels`: each minibatch, from
+    /// a seeded shuffle, is made on the host and uploaded.
     pub fn train(
         backend: &B,
         pixels: usize,
         classes: usize,
-        images: &[f32],
+        images: &(impl ImageRows + ?Sized),
         labels: &[u8],
         config: &ClassifierConfig,
     ) -> Result<Classifier<B>, TrainError> {
         let n = labels.len();
+        if images.values() != n * pixels {
+            let v = images.values();
+            return Err(TrainError::Config(format!(
+                "Classifier::train: {v} pixel values for {n} labels of images of {pixels} pixels"
+            )));
+        }
         let mlp = Self::mlp(pixels, classes, config)?;
         let mut params =
             mlp.init_params(backend, Init::TorchDefault, derive_seed(&[config.seed, 0]));
         let adam = OptimizerConfig::adam(config.lr, 0.9, 0.999, 1e-8);
         let mut opt = Optimizer::new(backend, adam, &params);
-        let x_all = upload(backend, images, n, pixels)?; // [n, pixels], resident
+        let mut x = Vec::with_capacity(config.batch * pixels);
         for epoch in 0..config.epochs as u64 {
             let order = shuffled(n, derive_seed(&[config.seed, 1, epoch]));
             for rows in order.chunks_exact(config.batch) {
                 let tape = Tape::new(backend.clone());
-                let idx = backend.upload_indices(rows)?;
                 let y: Vec<u32> = rows.iter().map(|&r| labels[r as usize] as u32).collect();
                 let y = backend.upload_indices(&y)?;
-                let x = tape.constant(x_all.clone()).gather_rows(&idx)?; // [batch, pixels]
+                x.clear();
+                for &r in rows {
+                    let r = r as usize;
+                    images.extend_values(r * pixels..(r + 1) * pixels, &mut x);
+                }
+                let x = tape.constant(backend.upload(Shape::new(rows.len(), pixels), &x)?); // [batch, pixels]
                 let vars = params.on_tape(&tape);
                 let loss = mlp.forward(&vars, &x)?.cross_entropy(&y)?; // [1, 1]
                 let grads = tape.backward(&loss)?;
@@ -112,11 +123,16 @@ impl<B: Backend> Classifier<B> {
     }
 
     /// Probabilities, features and predicted classes for `images`
-    /// (`[n, pixels]` row-major), computed in chunks.
-    pub fn predict(&self, backend: &B, images: &[f32]) -> Result<Prediction, TrainError> {
+    /// (`[n, pixels]` row-major, bytes or `f32`: see [`ImageRows`]),
+    /// computed in chunks.
+    pub fn predict(
+        &self,
+        backend: &B,
+        images: &(impl ImageRows + ?Sized),
+    ) -> Result<Prediction, TrainError> {
         let sizes = self.mlp.sizes(); // [pixels, hidden…, classes]
         let (pixels, classes) = (sizes[0], sizes[sizes.len() - 1]);
-        let n = images.len() / pixels;
+        let n = images.values() / pixels;
         let (feature_dim, blocks) = (sizes[sizes.len() - 2], self.mlp.blocks());
         let mut out = Prediction {
             probs: Vec::new(),
@@ -129,15 +145,12 @@ impl<B: Backend> Classifier<B> {
             let m = CHUNK.min(n - start);
             let tape = Tape::new(backend.clone());
             let vars = self.params.constants(&tape);
-            let x = tape.constant(upload(
-                backend,
-                &images[start * pixels..(start + m) * pixels],
-                m,
-                pixels,
-            )?);
-            // The hidden layers give the features [m, feature_dim]; the
-            // last layer (affine, no activation) on them gives the logits
-            // [m, classes], so the hidden layers run once for both.
+            let mut x = Vec::with_capacity(m * pixels);
+            images.extend_values(start * pixels..(start + m) * pixels, &mut x);
+            let x = tape.constant(backend.upload(Shape::new(m, pixels), &x)?); // [m, pixels]
+                                                                               // The hidden layers give the features [m, feature_dim]; the
+                                                                               // last layer (affine, no activation) on them gives the logits
+                                                                               // [m, classes], so the hidden layers run once for both.
             let (hidden, last) = (0..blocks - 1, blocks - 1..blocks);
             let features = self.mlp.forward_blocks(&vars, &x, Context::new(), hidden)?;
             let logits = self.mlp.forward_blocks(&vars, &features, Context::new(), last)?;
@@ -156,20 +169,14 @@ impl<B: Backend> Classifier<B> {
     }
 
     /// The share of `images` whose predicted class is their label.
-    pub fn accuracy(&self, backend: &B, images: &[f32], labels: &[u8]) -> Result<f64, TrainError> {
+    pub fn accuracy(
+        &self,
+        backend: &B,
+        images: &(impl ImageRows + ?Sized),
+        labels: &[u8],
+    ) -> Result<f64, TrainError> {
         let p = self.predict(backend, images)?;
         let right = p.predicted.iter().zip(labels).filter(|(&a, &b)| a == b as usize).count();
         Ok(right as f64 / labels.len().max(1) as f64)
     }
-}
-
-/// `images` as a `[n, pixels]` device tensor.
-fn upload<B: Backend>(
-    backend: &B,
-    images: &[f32],
-    n: usize,
-    pixels: usize,
-) -> Result<B::Tensor, TrainError> {
-    let values: Vec<B::Elem> = images.iter().map(|&v| B::Elem::from_f64(v as f64)).collect();
-    Ok(backend.upload(Shape::new(n, pixels), &values)?)
 }

@@ -1,39 +1,50 @@
-//! [`ImageData`]: a training set uploaded to the device **once**, and
-//! minibatches from seeded, shuffled epochs gathered on the device.
+//! [`ImageData`]: a training set held on the host as bytes ([`Pixels`]),
+//! and minibatches from seeded, shuffled epochs, each scaled to `[-1, 1]`
+//! and uploaded when it is made.
 //!
-//! A step uploads only its batch's row indices (`batch` × 4 bytes); the
-//! images, and for a conditional GAN their one-hot classes, are picked out
-//! of the resident tensors by [`Var::gather_rows`].
+//! A step uploads its batch, `batch × pixels` values and `batch × classes`
+//! one-hot classes (Fashion-MNIST's batch of 64 is 200 KB of `f32`); the
+//! set itself stays in bytes, a quarter of its `f32` size (47 MB for
+//! Fashion-MNIST's 60,000 images, not 188 MB), and is never converted
+//! whole. A byte becomes the value [`Pixels::value`] gives it, the one
+//! formula, so a batch holds the same bits as the set converted at once.
 //!
-//! A device may bind only so many bytes per tensor (128 MiB on lavapipe,
-//! less than MNIST's 188 MB of f32 pixels), so the set can be held as
-//! several chunks of rows. Batches then take turns over the chunks, each
-//! batch from one chunk: batch `b` comes from chunk `b mod chunks`, from
-//! that chunk's own shuffled epoch. Every image is still seen once an epoch.
+//! The set is cut into chunks of at most `max_rows` rows (`upload`'s
+//! argument; once the device's binding limit, now only the schedule), and
+//! batches take turns over the chunks, each batch from one chunk: batch `b`
+//! comes from chunk `b mod chunks`, from that chunk's own shuffled epoch.
+//! Every image is still seen once an epoch.
 
+use crate::image::pixels::Pixels;
 use crate::image::ImageConfig;
 use minimax_autodiff::rng::{derive_seed, seed_key, uniform};
 use minimax_autodiff::{Backend, Real, Result, Shape, Tape, Var};
+use std::marker::PhantomData;
 
 /// The purpose tag of the shuffles' seeds.
 const SHUFFLE: u64 = 21;
 
-/// One chunk of the training set on the device.
-struct Chunk<B: Backend> {
-    /// `[rows, pixels]`, in [-1, 1].
-    images: B::Tensor,
-    /// `[rows, classes]`, one-hot.
-    onehot: B::Tensor,
+/// One chunk of the training set: a range of its rows.
+struct Chunk {
+    /// Its first row in the set.
+    start: usize,
     rows: usize,
-    /// The chunk's current epoch and its order of rows.
+    /// The chunk's current epoch and its order of rows (from 0 in the chunk).
     order: Option<(u64, Vec<u32>)>,
 }
 
-/// A resident training set.
+/// A training set on the host, batched for a backend `B`.
 pub struct ImageData<B: Backend> {
-    chunks: Vec<Chunk<B>>,
+    images: Pixels,
+    /// [`Pixels::value`] of every byte.
+    table: [f32; 256],
+    labels: Vec<u8>,
+    pixels: usize,
+    classes: usize,
+    chunks: Vec<Chunk>,
     seed: u64,
     batch: usize,
+    backend: PhantomData<fn() -> B>,
 }
 
 /// One minibatch on the device.
@@ -45,16 +56,18 @@ pub struct Batch<B: Backend> {
 }
 
 impl<B: Backend> ImageData<B> {
-    /// Uploads `images` (`[n, pixels]` row-major, in [-1, 1]) and their
-    /// `labels`, in chunks of at most `max_rows` rows, for batches of the
-    /// config's size.
+    /// Holds `images` (`[n, pixels]` row-major bytes: a pointer is cloned,
+    /// not the bytes) and their `labels`, cut into chunks of at most
+    /// `max_rows` rows, for batches of the config's size. `backend` is the
+    /// device the batches will be uploaded to (nothing is uploaded here).
     pub fn upload(
         backend: &B,
         config: &ImageConfig,
-        images: &[f32],
+        images: &Pixels,
         labels: &[u8],
         max_rows: usize,
     ) -> Result<Self> {
+        let _ = backend;
         let (p, k) = (config.pixels, config.classes);
         let n = labels.len();
         let max_rows = max_rows.max(config.batch);
@@ -75,25 +88,22 @@ impl<B: Backend> ImageData<B> {
             if rows < config.batch {
                 break; // a tail too short for one batch is left out
             }
-            let px: Vec<B::Elem> = images[start * p..(start + rows) * p]
-                .iter()
-                .map(|&v| B::Elem::from_f64(v as f64))
-                .collect();
-            let mut hot = vec![B::Elem::from_f64(0.0); rows * k];
-            for (r, &l) in labels[start..start + rows].iter().enumerate() {
-                hot[r * k + l as usize] = B::Elem::from_f64(1.0);
-            }
-            chunks.push(Chunk {
-                images: backend.upload(Shape::new(rows, p), &px)?,
-                onehot: backend.upload(Shape::new(rows, k), &hot)?,
-                rows,
-                order: None,
-            });
+            chunks.push(Chunk { start, rows, order: None });
         }
-        Ok(ImageData { chunks, seed: config.seed, batch: config.batch })
+        Ok(ImageData {
+            images: images.clone(),
+            table: images.table(),
+            labels: labels.to_vec(),
+            pixels: p,
+            classes: k,
+            chunks,
+            seed: config.seed,
+            batch: config.batch,
+            backend: PhantomData,
+        })
     }
 
-    /// Images held on the device.
+    /// Images batches are drawn from.
     pub fn len(&self) -> usize {
         self.chunks.iter().map(|c| c.rows).sum()
     }
@@ -103,12 +113,13 @@ impl<B: Backend> ImageData<B> {
         self.len() == 0
     }
 
-    /// Minibatch number `b` (counted over the whole run), gathered on the
-    /// device from its chunk's shuffled epoch. Uploads `batch` indices.
+    /// Minibatch number `b` (counted over the whole run), from its chunk's
+    /// shuffled epoch: its images scaled to `[-1, 1]` and their one-hot
+    /// classes, made on the host and uploaded.
     pub fn batch(&mut self, tape: &Tape<B>, b: u64) -> Result<Batch<B>> {
         let n_chunks = self.chunks.len() as u64;
         let (c, q) = ((b % n_chunks) as usize, b / n_chunks);
-        let (seed, size) = (self.seed, self.batch);
+        let (seed, size, p, k) = (self.seed, self.batch, self.pixels, self.classes);
         let chunk = &mut self.chunks[c];
         let per_epoch = (chunk.rows / size) as u64;
         let (epoch, i) = (q / per_epoch, (q % per_epoch) as usize);
@@ -117,9 +128,19 @@ impl<B: Backend> ImageData<B> {
             chunk.order = Some((epoch, shuffled(chunk.rows, key)));
         }
         let order = &chunk.order.as_ref().expect("set above").1;
-        let idx = tape.backend().upload_indices(&order[i * size..(i + 1) * size])?;
-        let images = tape.constant(chunk.images.clone()).gather_rows(&idx)?; // [batch, pixels]
-        let onehot = tape.constant(chunk.onehot.clone()).gather_rows(&idx)?; // [batch, classes]
+        let rows = &order[i * size..(i + 1) * size];
+        let (bytes, table) = (self.images.bytes(), &self.table);
+        let mut px: Vec<B::Elem> = Vec::with_capacity(size * p); // [batch, pixels]
+        let mut hot = vec![B::Elem::from_f64(0.0); size * k]; // [batch, classes]
+        for (r, &row) in rows.iter().enumerate() {
+            let row = chunk.start + row as usize;
+            let image = &bytes[row * p..(row + 1) * p];
+            px.extend(image.iter().map(|&v| B::Elem::from_f64(table[v as usize] as f64)));
+            hot[r * k + self.labels[row] as usize] = B::Elem::from_f64(1.0);
+        }
+        let be = tape.backend();
+        let images = tape.constant(be.upload(Shape::new(size, p), &px)?);
+        let onehot = tape.constant(be.upload(Shape::new(size, k), &hot)?);
         Ok(Batch { images, onehot })
     }
 }
