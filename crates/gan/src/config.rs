@@ -207,7 +207,8 @@ impl Config {
     /// - data: its two Gaussians ([`Target::gaussians`]); noise: 2-D uniform on [0, 1);
     /// - G: 2 → 8 → 8 → 2 with ReLU and a tanh output (GAN Lab's "1 hidden
     ///   layer" counts the layers after the first), D: 2 → 8 → 8 → 1 with ReLU;
-    /// - the log loss (non-saturating for G), k = 1, one G-update, batch 150;
+    /// - the log loss (non-saturating for G), k = 2 D-updates and one
+    ///   G-update per step (its page's "2 update(s)" and "1"), batch 150;
     /// - SGD at 0.1 for both, without momentum.
     ///
     /// Two differences, both small: GAN Lab draws weights from
@@ -223,7 +224,7 @@ impl Config {
             steps: 100_000,
             batch: 150,
             loss: GanLoss::NonSaturating,
-            d_steps: 1,
+            d_steps: 2,
             g_steps: 1,
             target: Target::gaussians(),
             generator: GeneratorConfig {

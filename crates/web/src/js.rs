@@ -84,7 +84,11 @@ impl BackendHandle {
     pub fn name(&self) -> String {
         match &self.engine {
             Engine::Cpu(_) => "cpu (WebAssembly, 1 thread)".into(),
-            Engine::Gpu(g) => format!("WebGPU: {}", g.adapter_summary()),
+            // A browser may keep the adapter's name to itself (Chromium does).
+            Engine::Gpu(g) => match g.adapter_summary() {
+                s if s.trim_start().starts_with('(') => "WebGPU".into(),
+                s => format!("WebGPU: {s}"),
+            },
         }
     }
 

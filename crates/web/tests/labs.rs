@@ -54,7 +54,7 @@ fn stepping_d_moves_only_ds_surface_and_stepping_g_only_gs_samples() {
     assert_eq!(after_g.d_surface, after_d.d_surface, "a G-step changed D");
     assert_ne!(after_g.fake, after_d.fake, "a G-step leaves G's samples where they were");
     // The run's own k and G-steps are back after each single step.
-    assert_eq!((lab.trainer().config().d_steps, lab.trainer().config().g_steps), (1, 1));
+    assert_eq!((lab.trainer().config().d_steps, lab.trainer().config().g_steps), (2, 1));
     assert_eq!(after_g.step, 7);
 }
 
@@ -164,7 +164,11 @@ fn the_digits_view_shows_a_hundred_images_and_the_picked_digit() {
 #[test]
 fn the_configs_the_page_edits_round_trip_through_json() {
     // The page edits these JSON objects field by field and hands them back.
-    for c in [Config::preset(Preset::GanLab), Config::preset(Preset::Default), Config::preset(Preset::TwoD)] {
+    for c in [
+        Config::preset(Preset::GanLab),
+        Config::preset(Preset::Default),
+        Config::preset(Preset::TwoD),
+    ] {
         let json = serde_json::to_string(&c).unwrap();
         println!("{json}");
         assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), c);
