@@ -3,7 +3,7 @@
 //! On the CPU a read is a copy, and blocking is fine. On WebGPU a read is
 //! `mapAsync`, which completes only after the page's JavaScript returns to
 //! the browser's event loop: a blocking read would wait forever, so the
-//! page `await`s [`minimax_wgsl::Wgpu::download_many_async`] instead (see
+//! page `await`s `Wgpu::download_many_async` (the `webgpu` branch; not yet on main) instead (see
 //! `js.rs`). Either way the values arrive here as `f64`, in the order the
 //! frame asked for them.
 
