@@ -6,7 +6,7 @@
 //! the binary by `minimax-io` ([`minimax_io::datasets::digits`]): the page
 //! downloads nothing else.
 
-use crate::read::{finite, Values};
+use crate::read::{divergence, push_losses, Taker, Values};
 use minimax_autodiff::{Backend, Dist, Shape, Tape};
 use minimax_gan::image::{ImageConfig, ImageData, ImagePreset, ImageTrainer};
 use minimax_gan::TrainError;
@@ -85,14 +85,12 @@ impl<B: Backend> Digits<B> {
         let tape = Tape::new(t.backend().clone());
         let images = t.generate(&tape, &tape.constant(self.z.clone()), &classes)?; // [SHOWN, 64]
         let mut tensors = vec![images.value().clone()];
-        let (d_loss, g_loss) = t.last_losses();
-        let losses = [d_loss, g_loss].map(|l| l.cloned());
-        tensors.extend(losses.iter().flatten().cloned());
+        let losses = push_losses(t.last_losses(), &mut tensors);
         Ok(PendingDigits {
             tensors,
             step: t.step(),
             classes: c.conditional.then_some(classes),
-            losses: losses.map(|l| l.is_some()),
+            losses,
         })
     }
 }
@@ -128,22 +126,10 @@ pub struct FrameDigits {
 impl<B: Backend> PendingDigits<B> {
     /// The frame, from the values of [`PendingDigits::tensors`] in order.
     pub fn finish(self, values: Values) -> Result<FrameDigits, TrainError> {
-        let mut values = values.into_iter();
-        let mut next = |what: &str| {
-            values.next().ok_or_else(|| TrainError::Config(format!("frame: no values for {what}")))
-        };
-        let images = next("G's images")?;
-        let d_loss = if self.losses[0] { Some(next("D's loss")?[0]) } else { None };
-        let g_loss = if self.losses[1] { Some(next("G's loss")?[0]) } else { None };
-        let diverged = finite(&[
-            ("D's loss", d_loss.as_slice()),
-            ("G's loss", g_loss.as_slice()),
-            ("G's images", &images),
-        ])
-        .err()
-        .map(|what| {
-            format!("{what} became NaN or infinite by step {}: training stopped", self.step)
-        });
+        let mut values = Taker::new(values);
+        let images = values.next("G's images")?;
+        let (d_loss, g_loss) = values.losses(self.losses)?;
+        let diverged = divergence(self.step, (d_loss, g_loss), &[("G's images", &images)]);
         Ok(FrameDigits {
             step: self.step,
             side: SIDE,

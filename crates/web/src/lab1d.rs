@@ -11,7 +11,7 @@
 //! optimal D, `V = -log 4 + 2·JS(p_data ‖ p_g)`, so the JS divergence is
 //! drawn too (in nats, as the paper's log is natural).
 
-use crate::read::{finite, Values};
+use crate::read::{divergence, push_losses, Taker, Values};
 use minimax_autodiff::{Backend, Real, Shape, Tape};
 use minimax_gan::config::DInput;
 use minimax_gan::purpose;
@@ -98,15 +98,13 @@ impl<B: Backend> Lab1d<B> {
             let on_xs = d.forward(&d_vars, &tape.constant(self.xs.clone()), None)?;
             tensors.push(c.loss.d_output(&on_xs).value().clone());
         }
-        let (d_loss, g_loss) = t.last_losses();
-        let losses = [d_loss, g_loss].map(|l| l.cloned());
-        tensors.extend(losses.iter().flatten().cloned());
+        let losses = push_losses(t.last_losses(), &mut tensors);
         Ok(Pending1d {
             tensors,
             step: t.step(),
             config: c.clone(),
             d_of_x,
-            losses: losses.map(|l| l.is_some()),
+            losses,
             real: self.real.clone(),
         })
     }
@@ -162,16 +160,12 @@ pub struct Frame1d {
 impl<B: Backend> Pending1d<B> {
     /// The frame, from the values of [`Pending1d::tensors`] in order.
     pub fn finish(self, values: Values) -> Result<Frame1d, TrainError> {
-        let mut values = values.into_iter();
-        let mut next = |what: &str| {
-            values.next().ok_or_else(|| TrainError::Config(format!("frame: no values for {what}")))
-        };
-        let fake = next("G's samples")?;
-        let d_real = next("D on the data")?;
-        let d_fake = next("D on G's samples")?;
-        let d_of_x = if self.d_of_x { Some(next("D over x")?) } else { None };
-        let d_loss = if self.losses[0] { Some(next("D's loss")?[0]) } else { None };
-        let g_loss = if self.losses[1] { Some(next("G's loss")?[0]) } else { None };
+        let mut values = Taker::new(values);
+        let fake = values.next("G's samples")?;
+        let d_real = values.next("D on the data")?;
+        let d_fake = values.next("D on G's samples")?;
+        let d_of_x = if self.d_of_x { Some(values.next("D over x")?) } else { None };
+        let (d_loss, g_loss) = values.losses(self.losses)?;
         let (lo, hi) = window(&self.config);
         let t = &self.config.target;
         let xs = bin_centers(lo, hi, BINS);
@@ -179,15 +173,7 @@ impl<B: Backend> Pending1d<B> {
         let ln_mean =
             |v: &[f64], f: fn(f64) -> f64| mean(&v.iter().map(|&d| f(d).ln()).collect::<Vec<_>>());
         let value = ln_mean(&d_real, |d| d) + ln_mean(&d_fake, |d| 1.0 - d);
-        let diverged = finite(&[
-            ("D's loss", d_loss.as_slice()),
-            ("G's loss", g_loss.as_slice()),
-            ("G's samples", &fake),
-        ])
-        .err()
-        .map(|what| {
-            format!("{what} became NaN or infinite by step {}: training stopped", self.step)
-        });
+        let diverged = divergence(self.step, (d_loss, g_loss), &[("G's samples", &fake)]);
         Ok(Frame1d {
             step: self.step,
             p_data: xs.iter().map(|&x| normal_pdf(x, t.mean, t.std)).collect(),

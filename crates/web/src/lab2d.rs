@@ -18,7 +18,7 @@
 //! the values to [`Pending2d::finish`], which does the host-side arithmetic.
 
 use crate::measure::{d_star, grid_density, js_bits, kl_bits};
-use crate::read::{finite, Values};
+use crate::read::{divergence, push_losses, Taker, Values};
 use minimax_autodiff::{Backend, Real, Shape, Tape};
 use minimax_gan::config::Latent;
 use minimax_gan::coverage::{coverage, Coverage};
@@ -146,15 +146,13 @@ impl<B: Backend> Lab2d<B> {
         if let Some(z) = &self.z_manifold {
             tensors.push(g.forward(&g_vars, &tape.constant(z.clone()))?.value().clone());
         }
-        let (d_loss, g_loss) = t.last_losses();
-        let losses = [d_loss, g_loss].map(|l| l.cloned());
-        tensors.extend(losses.iter().flatten().cloned());
+        let losses = push_losses(t.last_losses(), &mut tensors);
         Ok(Pending2d {
             tensors,
             step: t.step(),
             target: c.target.clone(),
             manifold: self.z_manifold.is_some().then_some(c.generator.latent_dim),
-            losses: losses.map(|l| l.is_some()),
+            losses,
             real_shown: self.real_shown.clone(),
             real_eval: self.real_eval.clone(),
         })
@@ -215,33 +213,24 @@ pub struct Frame2d {
 impl<B: Backend> Pending2d<B> {
     /// The frame, from the values of [`Pending2d::tensors`] in order.
     pub fn finish(self, values: Values) -> Result<Frame2d, TrainError> {
-        let mut values = values.into_iter();
-        let mut next = |what: &str| {
-            values.next().ok_or_else(|| TrainError::Config(format!("frame: no values for {what}")))
-        };
-        let fake = next("the fakes")?;
-        let arrows = next("the arrows")?;
-        let surface = next("D's surface")?;
-        let fake_eval = next("the fakes measured")?;
+        let mut values = Taker::new(values);
+        let fake = values.next("the fakes")?;
+        let arrows = values.next("the arrows")?;
+        let surface = values.next("D's surface")?;
+        let fake_eval = values.next("the fakes measured")?;
         let manifold = match self.manifold {
-            Some(dim) => Some((dim, next("G's manifold")?)),
+            Some(dim) => Some((dim, values.next("G's manifold")?)),
             None => None,
         };
-        let d_loss = if self.losses[0] { Some(next("D's loss")?[0]) } else { None };
-        let g_loss = if self.losses[1] { Some(next("G's loss")?[0]) } else { None };
+        let (d_loss, g_loss) = values.losses(self.losses)?;
         let window = self.target.window();
         let p_data = grid_density(&self.real_eval, window, CELLS);
         let p_g = grid_density(&fake_eval, window, CELLS);
-        let diverged = finite(&[
-            ("D's loss", d_loss.as_slice()),
-            ("G's loss", g_loss.as_slice()),
-            ("G's samples", &fake),
-            ("D's output", &surface),
-        ])
-        .err()
-        .map(|what| {
-            format!("{what} became NaN or infinite by step {}: training stopped", self.step)
-        });
+        let diverged = divergence(
+            self.step,
+            (d_loss, g_loss),
+            &[("G's samples", &fake), ("D's output", &surface)],
+        );
         Ok(Frame2d {
             step: self.step,
             window,
