@@ -31,7 +31,7 @@
 //! [`Stats`] counts dispatches, passes and bind groups created, so both
 //! can be checked.
 
-use crate::kernels::{Kernels, K, MAX_STORAGE};
+use crate::kernels::{Kernels, ADAM_SLOTS, K, MAX_STORAGE};
 use crate::pool::{lock, GpuBuffer, Pool, Purpose, Use};
 use crate::readback::oneshot;
 use crate::uniforms::{UniformArena, SLOT};
@@ -40,13 +40,17 @@ use minimax_autodiff::{Error, Result, Shape};
 use std::any::{type_name, TypeId};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// How many submits may be queued ahead of the device before `flush`
 /// waits for the oldest: a training loop that only flushes would otherwise
 /// let the host run arbitrarily far ahead, holding every step's command
 /// buffers and bind groups in memory.
 const MAX_IN_FLIGHT: usize = 3;
+
+/// How many distinct placeholder buffers a dispatch may need: Adam over
+/// six tensors with one used leaves five slots of three writable bindings.
+pub(crate) const PLACEHOLDERS: usize = 3 * (ADAM_SLOTS - 1);
 
 /// Bind groups the cache keeps before it drops those the last submit did
 /// not use. A training step uses a few hundred; a test suite trying many
@@ -112,6 +116,8 @@ pub(crate) struct Context {
     pub(crate) max_binding: u64,
     kernels: Kernels,
     pool: Arc<Mutex<Pool>>,
+    /// See [`Context::placeholder`]; made on first use.
+    placeholders: OnceLock<Vec<GpuBuffer>>,
     state: Mutex<State>,
     /// The first error the device reported (validation, out of memory),
     /// returned by the next `flush`, `sync` or `download`.
@@ -162,6 +168,7 @@ impl Context {
             info,
             max_binding,
             kernels: Kernels::new(),
+            placeholders: OnceLock::new(),
             state: Mutex::new(State {
                 pass: None,
                 pass_kernel: None,
@@ -226,6 +233,24 @@ impl Context {
             ));
         }
         Ok(bytes)
+    }
+
+    /// The `i`-th of [`PLACEHOLDERS`] small buffers, each bound to a
+    /// writable binding that a dispatch leaves unused (no activation output
+    /// of a product, no bias gradient, an empty slot of Adam over several
+    /// tensors); the kernel never touches it.
+    ///
+    /// Why not bind one of the dispatch's own outputs there: WebGPU
+    /// forbids one buffer in two writable bindings of a dispatch (Chromium
+    /// refuses the command buffer: "writable storage buffer binding
+    /// aliasing"), though wgpu's native validation lets it through. So each
+    /// unused writable binding gets a buffer of its own.
+    pub(crate) fn placeholder(&self, i: usize) -> &GpuBuffer {
+        let all = self.placeholders.get_or_init(|| {
+            let take = |_| Pool::take(&self.pool, Purpose::Storage, 4, Use::Recorded);
+            (0..PLACEHOLDERS).map(take).collect()
+        });
+        &all[i]
     }
 
     /// Copies host data into a new buffer.
