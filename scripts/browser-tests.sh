@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The engine's tests inside headless Chromium: the GPU kernels on WebGPU
-# (crates/wgsl/tests/browser.rs)
+# (crates/wgsl/tests/browser.rs) and the CPU backend compiled to WebAssembly
+# against the native golden digests (crates/gan/tests/wasm_golden.rs).
 #
 # Needs: the wasm32-unknown-unknown target, wasm-bindgen-test-runner at the
 # Cargo.lock version of wasm-bindgen, chromium and chromedriver (.ci/run
@@ -35,5 +36,6 @@ export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 # runner's default 20 s.
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
 
-# Any arguments go to the test binary (a name filter, `--nocapture`).
+# Any arguments go to both test binaries (a name filter, `--nocapture`).
 cargo test --release --target wasm32-unknown-unknown -p minimax-wgsl --test browser "$@"
+cargo test --release --target wasm32-unknown-unknown -p minimax-gan --test wasm_golden "$@"
