@@ -34,7 +34,7 @@ const WORKGROUP_SIZE: u32 = 256u;
 
 // The most negative finite f32: the maximum of nothing, for lanes past the
 // end of a short row.
-const LOWEST: f32 = -3.40282347e38;
+const LOWEST: f32 = -0x1.fffffep+127f; // -f32::MAX, written exactly (see kernels.rs)
 
 // One slot per invocation, for the trees.
 var<workgroup> partial: array<f32, WORKGROUP_SIZE>;

@@ -245,7 +245,7 @@ fn train_step_allocations<B: Backend>(be: B, preset: Preset) -> Vec<u64> {
     let per_step = steady_state(|| trainer.train_step().unwrap());
     assert_eq!(trainer.step(), 6);
     // The steps did train, and their results are readable afterwards.
-    let eval = trainer.progress(std::time::Instant::now(), 0, 6).unwrap().unwrap();
+    let eval = trainer.progress(minimax::gan::clock::Instant::now(), 0, 6).unwrap().unwrap();
     assert!(eval.d_loss.is_finite() && eval.g_loss.is_finite(), "{}", eval.line());
     per_step
 }

@@ -45,7 +45,9 @@ pub fn uniform(key: u32, i: u32) -> f64 {
 pub fn normal(key: u32, i: u32) -> f64 {
     let u1 = 1.0 - uniform(key, i.wrapping_mul(2));
     let u2 = uniform(key, i.wrapping_mul(2).wrapping_add(1));
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    // libm's ln and cos, not std's: the same bits on every target (see
+    // `real.rs`).
+    (-2.0 * libm::log(u1)).sqrt() * libm::cos(std::f64::consts::TAU * u2)
 }
 
 /// Mixes several numbers (a run's seed, a step, a purpose) into one seed, so

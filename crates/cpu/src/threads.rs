@@ -17,6 +17,12 @@
 //! spins briefly before parking again, because the next kernel of a step
 //! usually follows within microseconds.
 //!
+//! **In a browser** (wasm32) there are no threads to start: std's
+//! `thread::spawn` fails on `wasm32-unknown-unknown`. There [`threads`] is
+//! always 1 (whatever [`with_threads`] or `MINIMAX_THREADS` say), every job
+//! runs on the calling thread, and no worker is ever started; natively too,
+//! a worker that cannot be started leaves its parts to the caller.
+//!
 //! **Determinism.** A job's parts are fixed by its caller from the sizes
 //! and the thread count, never by timing, and every kernel here splits only
 //! work whose result does not depend on the split (rows of a matmul,
@@ -31,6 +37,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, Thread};
+#[cfg(not(target_arch = "wasm32"))]
 use std::time::{Duration, Instant};
 
 thread_local! {
@@ -40,7 +47,11 @@ thread_local! {
 
 /// The thread count the CPU backend uses for work started on this thread:
 /// [`with_threads`]'s, else `MINIMAX_THREADS`, else the number of cores.
+/// On wasm32, always 1 (see the module docs).
 pub fn threads() -> usize {
+    if cfg!(target_arch = "wasm32") {
+        return 1;
+    }
     OVERRIDE.with(Cell::get).unwrap_or_else(|| *DEFAULT.get_or_init(from_env))
 }
 
@@ -83,15 +94,18 @@ pub fn with_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
 /// holds its core), this thread simply does more of the parts, and never
 /// waits for a worker that has not started one.
 pub(crate) fn run_parts(parts: usize, part: &(dyn Fn(usize) + Sync)) {
-    if parts <= 1 {
-        return (0..parts).for_each(part);
+    if parts <= 1 || cfg!(target_arch = "wasm32") {
+        return (0..parts).for_each(part); // no workers on wasm32: all here
     }
     let Ok(mut workers) = WORKERS.try_lock() else {
         return (0..parts).for_each(part); // busy: run here
     };
     let helpers = parts - 1;
     while workers.len() < helpers {
-        workers.push(Worker::start());
+        match Worker::start() {
+            Some(worker) => workers.push(worker),
+            None => break, // the parts of a worker not started are claimed here
+        }
     }
     // A new job: the next generation, no part claimed, none done.
     let generation = (JOB.claims.load(Ordering::Relaxed) >> 32).wrapping_add(1) & 0xFFFF_FFFF;
@@ -165,6 +179,7 @@ pub(crate) fn run_parts_mut<T: Send, const N: usize>(
 static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
 
 /// How long a worker spins for its next task before it parks.
+#[cfg(not(target_arch = "wasm32"))]
 const SPIN: Duration = Duration::from_micros(100);
 
 /// The state of the current job, shared by its caller and the workers.
@@ -248,18 +263,17 @@ struct Worker {
 }
 
 impl Worker {
-    fn start() -> Worker {
+    /// A new worker, parked until it is given a task; `None` if the OS
+    /// refused a thread (the job then runs on fewer, the results the same).
+    fn start() -> Option<Worker> {
         let mailbox = Arc::new(Mailbox {
             task: Mutex::new(None),
             has_task: AtomicBool::new(false),
             wake: Condvar::new(),
         });
         let inbox = mailbox.clone();
-        thread::Builder::new()
-            .name("minimax-cpu".into())
-            .spawn(move || work(&inbox))
-            .expect("the CPU backend could not start a worker thread");
-        Worker { mailbox }
+        let spawned = thread::Builder::new().name("minimax-cpu".into()).spawn(move || work(&inbox));
+        spawned.ok().map(|_| Worker { mailbox })
     }
 
     fn give(&self, task: Task) {
@@ -276,9 +290,14 @@ fn work(mailbox: &Mailbox) {
     loop {
         // Spinning yields the core at each turn: on a busy machine the
         // thread that would hand over the next task may be waiting for it.
-        let spin_until = Instant::now() + SPIN;
-        while !mailbox.has_task.load(Ordering::Acquire) && Instant::now() < spin_until {
-            thread::yield_now();
+        // (Natively only: on wasm32 no worker starts, and `Instant::now`
+        // would panic there.)
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let spin_until = Instant::now() + SPIN;
+            while !mailbox.has_task.load(Ordering::Acquire) && Instant::now() < spin_until {
+                thread::yield_now();
+            }
         }
         let task = {
             let mut slot = mailbox.task.lock().unwrap_or_else(|e| e.into_inner());

@@ -45,6 +45,9 @@
 use minimax_autodiff::rng::{derive_seed, normal, seed_key, uniform};
 use minimax_autodiff::{Backend, Dist, Real, Result, Shape, Tape, Var};
 use std::f64::consts::PI;
+// The data sets' points with libm's cos and sin, not std's: the same bits on every
+// target, natively and in the browser (see minimax_autodiff's `real.rs`).
+use libm::{cos, sin};
 use std::fmt;
 
 /// The shape of the data, without its noise (see the module docs).
@@ -227,7 +230,7 @@ impl Target {
             DataKind::Ring { modes, radius } => (0..modes)
                 .map(|k| {
                     let angle = 2.0 * PI * k as f64 / modes as f64;
-                    shift([radius * angle.cos(), radius * angle.sin()])
+                    shift([radius * cos(angle), radius * sin(angle)])
                 })
                 .collect(),
             DataKind::Grid { side, spacing } => {
@@ -457,7 +460,7 @@ fn shifted([x, y]: [f64; 2], by: f64) -> [f64; 2] {
 /// A point of the upper (`upper`) or lower moon at angle `t ∈ [0, π]`,
 /// centred on 0 and scaled by 2.
 fn moon_point(upper: bool, t: f64) -> [f64; 2] {
-    let (x, y) = if upper { (t.cos(), t.sin()) } else { (1.0 - t.cos(), 0.5 - t.sin()) };
+    let (x, y) = if upper { (cos(t), sin(t)) } else { (1.0 - cos(t), 0.5 - sin(t)) };
     // scikit-learn's moons span [-1, 2] × [-0.5, 1]: centre them on 0.
     [2.0 * (x - 0.5), 2.0 * (y - 0.25)]
 }
@@ -467,7 +470,7 @@ fn spiral_point(v: f64) -> [f64; 2] {
     let (lo, hi) = SPIRAL_THETA;
     let theta = lo + (hi - lo) * v;
     let r = SPIRAL_RADIUS * theta / hi;
-    [r * theta.cos(), r * theta.sin()]
+    [r * cos(theta), r * sin(theta)]
 }
 
 impl DataKind {

@@ -21,6 +21,7 @@
 //!   outputs (class coverage, class KL, Inception Score, Fréchet distance).
 
 pub mod algorithm1;
+pub mod clock;
 pub mod config;
 pub mod counters;
 pub mod coverage;

@@ -3,6 +3,7 @@
 //! snapshots, checkpoints (through a hook: this crate writes no files),
 //! and the device counters. The step itself is [`Trainer::train_step`].
 
+use crate::clock::Instant;
 pub use crate::counters::{CounterHook, Counters, DeviceCounters, PerStep};
 use crate::error::TrainError;
 use crate::pass::LastStep;
@@ -11,7 +12,7 @@ use crate::train::Trainer;
 use minimax_autodiff::{Backend, Real, TensorShape};
 use minimax_nn::{Optimizer, ParamStore};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One progress report.
 #[derive(Clone, Debug, PartialEq)]

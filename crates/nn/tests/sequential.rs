@@ -128,15 +128,17 @@ fn fnv(h: &mut u64, xs: &[f64]) {
 /// itself, before networks were `Sequential`s: the initial draws, a
 /// training pass (batch statistics, dropout keep 0.75 from seed 11), its
 /// gradients, the updated running statistics, and an evaluation pass, bit
-/// for bit.
+/// for bit. (The passes' checksums were taken again when the reference
+/// backend's `tanh` and `exp` became the `libm` crate's, the same on every
+/// target: with `std`'s, the old ones still held; the draws did not change.)
 #[test]
 fn an_mlp_built_as_a_sequential_draws_and_computes_as_before() {
     let be = Be::new();
     let acts = [Activation::LeakyRelu(0.2), Activation::Tanh, Activation::Identity];
     let x: Vec<f64> = (0..18).map(|i| (i as f64 * 0.37).sin() * 2.0).collect(); // [6, 3]
     let cases = [
-        (false, Init::XavierUniform, 0x82777b01bb8734de_u64, 0x73ce5a4b34f1b50d_u64),
-        (true, Init::TorchDefault, 0xbb3995f87759d045, 0xdb9eb9e3ff0ce9da),
+        (false, Init::XavierUniform, 0x82777b01bb8734de_u64, 0xe1382bdc7fad61d5_u64),
+        (true, Init::TorchDefault, 0xbb3995f87759d045, 0x5f44023a63129957),
     ];
     for (bn, init, want_params, want_pass) in cases {
         let mut mlp = Mlp::new(&[3, 5, 4, 2], &acts).unwrap().with_dropout(0.75).unwrap();

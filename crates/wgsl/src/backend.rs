@@ -167,17 +167,7 @@ impl Backend for Wgpu {
     }
 
     fn download(&self, x: &WgpuTensor) -> Result<Vec<f32>> {
-        if x.bytes() > x.buffer.size() {
-            // The op that made `x` found its shape too large for this
-            // adapter and gave it a minimal buffer: its error first, if it
-            // was not returned yet, else this one.
-            self.ctx.take_error()?;
-            return Err(Error::Device(format!(
-                "download: the tensor of shape {} has no storage: the op that made it failed \
-                 (see the error an earlier flush, sync or download returned)",
-                x.shape
-            )));
-        }
+        readable(self, x)?;
         self.ctx.download(&x.buffer, x.bytes())
     }
 
@@ -585,6 +575,21 @@ impl Backend for Wgpu {
     ) -> Result<()> {
         fused::adam_step_many(self, tensors, hp)
     }
+}
+
+/// Whether `x` can be read back: not if the op that made it found its
+/// shape too large for this adapter and gave it a minimal buffer. Then that
+/// op's error comes first, if it was not returned yet, else this one.
+pub(crate) fn readable(gpu: &Wgpu, x: &WgpuTensor) -> Result<()> {
+    if x.bytes() > x.buffer.size() {
+        gpu.ctx.take_error()?;
+        return Err(Error::Device(format!(
+            "download: the tensor of shape {} has no storage: the op that made it failed \
+             (see the error an earlier flush, sync or download returned)",
+            x.shape
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

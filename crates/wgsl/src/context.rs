@@ -31,21 +31,26 @@
 //! [`Stats`] counts dispatches, passes and bind groups created, so both
 //! can be checked.
 
-use crate::kernels::{Kernels, K, MAX_STORAGE};
+use crate::kernels::{Kernels, ADAM_SLOTS, K, MAX_STORAGE};
 use crate::pool::{lock, GpuBuffer, Pool, Purpose, Use};
+use crate::readback::oneshot;
 use crate::uniforms::{UniformArena, SLOT};
 use crate::Stats;
 use minimax_autodiff::{Error, Result, Shape};
 use std::any::{type_name, TypeId};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// How many submits may be queued ahead of the device before `flush`
 /// waits for the oldest: a training loop that only flushes would otherwise
 /// let the host run arbitrarily far ahead, holding every step's command
 /// buffers and bind groups in memory.
 const MAX_IN_FLIGHT: usize = 3;
+
+/// How many distinct placeholder buffers a dispatch may need: Adam over
+/// six tensors with one used leaves five slots of three writable bindings.
+pub(crate) const PLACEHOLDERS: usize = 3 * (ADAM_SLOTS - 1);
 
 /// Bind groups the cache keeps before it drops those the last submit did
 /// not use. A training step uses a few hundred; a test suite trying many
@@ -111,6 +116,8 @@ pub(crate) struct Context {
     pub(crate) max_binding: u64,
     kernels: Kernels,
     pool: Arc<Mutex<Pool>>,
+    /// See [`Context::placeholder`]; made on first use.
+    placeholders: OnceLock<Vec<GpuBuffer>>,
     state: Mutex<State>,
     /// The first error the device reported (validation, out of memory),
     /// returned by the next `flush`, `sync` or `download`.
@@ -161,6 +168,7 @@ impl Context {
             info,
             max_binding,
             kernels: Kernels::new(),
+            placeholders: OnceLock::new(),
             state: Mutex::new(State {
                 pass: None,
                 pass_kernel: None,
@@ -225,6 +233,24 @@ impl Context {
             ));
         }
         Ok(bytes)
+    }
+
+    /// The `i`-th of [`PLACEHOLDERS`] small buffers, each bound to a
+    /// writable binding that a dispatch leaves unused (no activation output
+    /// of a product, no bias gradient, an empty slot of Adam over several
+    /// tensors); the kernel never touches it.
+    ///
+    /// Why not bind one of the dispatch's own outputs there: WebGPU
+    /// forbids one buffer in two writable bindings of a dispatch (Chromium
+    /// refuses the command buffer: "writable storage buffer binding
+    /// aliasing"), though wgpu's native validation lets it through. So each
+    /// unused writable binding gets a buffer of its own.
+    pub(crate) fn placeholder(&self, i: usize) -> &GpuBuffer {
+        let all = self.placeholders.get_or_init(|| {
+            let take = |_| Pool::take(&self.pool, Purpose::Storage, 4, Use::Recorded);
+            (0..PLACEHOLDERS).map(take).collect()
+        });
+        &all[i]
     }
 
     /// Copies host data into a new buffer.
@@ -427,7 +453,14 @@ impl Context {
     }
 
     /// Submits everything recorded and waits until the device is done.
+    ///
+    /// In a browser no thread may wait for the GPU (see `readback.rs`):
+    /// there this is an error, and [`crate::Wgpu::download_async`] the way
+    /// to wait.
     pub(crate) fn sync(&self) -> Result<()> {
+        if cfg!(target_arch = "wasm32") {
+            return Err(blocking_in_browser("sync"));
+        }
         let mut st = lock(&self.state);
         self.submit(&mut st);
         self.wait()?;
@@ -443,42 +476,95 @@ impl Context {
             .map_err(|e| Error::Device(format!("waiting for the GPU: {e}")))
     }
 
-    /// Copies the first `bytes` of `src` to the host: records a copy into a
-    /// mappable readback buffer, submits, waits, and maps it.
+    /// Copies the first `bytes` of `src` to the host, blocking: records a
+    /// copy into a mappable readback buffer, submits, waits, and maps it.
+    /// It is [`Context::download_many`] awaited on this thread, which works
+    /// natively only (see `readback.rs`): in a browser it is an error.
     pub(crate) fn download(&self, src: &GpuBuffer, bytes: u64) -> Result<Vec<f32>> {
-        // An error already pending, such as the op that made `src` finding
-        // its shape too large for this adapter, says what went wrong: return
-        // it before trying to read anything.
-        self.take_error()?;
-        if bytes == 0 {
-            return Ok(Vec::new());
-        }
-        let readback = Pool::take(&self.pool, Purpose::Readback, bytes, Use::Recorded);
+        #[cfg(target_arch = "wasm32")]
         {
-            let mut st = lock(&self.state);
-            Self::end_pass(&mut st);
-            let encoder = self.encoder(&mut st.encoder);
-            encoder.copy_buffer_to_buffer(src.raw(), 0, readback.raw(), 0, bytes);
-            st.pending = true;
-            st.stats.readbacks += 1;
-            st.stats.readback_bytes += bytes;
-            self.submit(&mut st);
+            let _ = (src, bytes);
+            Err(blocking_in_browser("download"))
         }
-        // Ask for the mapping; the callback runs during the poll below.
-        let slice = readback.raw().slice(0..bytes);
-        let (tx, rx) = mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            let _ = tx.send(result);
-        });
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let mut data = pollster::block_on(self.download_many(&[(src, bytes)]))?;
+            Ok(data.pop().expect("one tensor asked for, one read back"))
+        }
+    }
+
+    /// Copies the first `bytes` of each `(src, bytes)` to the host, in one
+    /// submit (with whatever was recorded before it: a training step and
+    /// its readback are one submit), one readback buffer and one mapping
+    /// each, all asked for before any is awaited.
+    ///
+    /// Natively the mappings complete inside a blocking poll here; in a
+    /// browser the `.await`s give control back to the event loop, which
+    /// completes them (see `readback.rs`).
+    pub(crate) async fn download_many(&self, srcs: &[(&GpuBuffer, u64)]) -> Result<Vec<Vec<f32>>> {
+        // An error already pending, such as the op that made a source
+        // finding its shape too large for this adapter, says what went
+        // wrong: return it before trying to read anything.
+        self.take_error()?;
+        // Record one copy per tensor into a mappable buffer, then submit.
+        let readbacks: Vec<Option<(GpuBuffer, u64)>> = {
+            let mut st = lock(&self.state);
+            let readbacks = srcs
+                .iter()
+                .map(|&(src, bytes)| {
+                    (bytes > 0).then(|| {
+                        let readback =
+                            Pool::take(&self.pool, Purpose::Readback, bytes, Use::Recorded);
+                        Self::end_pass(&mut st);
+                        let encoder = self.encoder(&mut st.encoder);
+                        encoder.copy_buffer_to_buffer(src.raw(), 0, readback.raw(), 0, bytes);
+                        st.pending = true;
+                        st.stats.readbacks += 1;
+                        st.stats.readback_bytes += bytes;
+                        (readback, bytes)
+                    })
+                })
+                .collect();
+            self.submit(&mut st);
+            readbacks
+        };
+        // Ask for every mapping; each callback sends its result to the
+        // future kept beside its buffer.
+        let mapped: Vec<_> = readbacks
+            .iter()
+            .map(|r| {
+                r.as_ref().map(|(readback, bytes)| {
+                    let (tx, rx) = oneshot();
+                    readback
+                        .raw()
+                        .slice(0..*bytes)
+                        .map_async(wgpu::MapMode::Read, move |result| tx.send(result));
+                    rx
+                })
+            })
+            .collect();
+        // Natively, the callbacks run inside this poll; in a browser it
+        // does nothing, and the awaits below let the browser run them.
         self.wait()?;
-        let mapped =
-            rx.recv().map_err(|_| Error::Device("the readback was never mapped".into()))?;
-        mapped.map_err(|e| Error::Device(format!("mapping the readback buffer: {e}")))?;
-        // Copy out (without assuming the mapping is 4-byte aligned), then
-        // unmap before the buffer goes back to the pool.
-        let data = slice.get_mapped_range().map(|view| bytemuck::pod_collect_to_vec(&view));
-        readback.raw().unmap();
-        let data = data.map_err(|e| Error::Device(format!("reading the readback buffer: {e}")))?;
+        let mut data = Vec::with_capacity(srcs.len());
+        let mut first_error = None;
+        for (readback, mapped) in readbacks.into_iter().zip(mapped) {
+            let (Some((readback, bytes)), Some(mapped)) = (readback, mapped) else {
+                data.push(Vec::new()); // an empty tensor: nothing to read
+                continue;
+            };
+            match read_mapped(&readback, bytes, mapped.await) {
+                Ok(values) => data.push(values),
+                // Keep going: every buffer mapped must be unmapped before
+                // it goes back to the pool.
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
         self.take_error()?;
         Ok(data)
     }
@@ -508,4 +594,31 @@ impl Context {
     pub(crate) fn pooled_buffers(&self) -> usize {
         lock(&self.pool).free_count()
     }
+}
+
+/// The values of a readback buffer whose mapping finished with `mapped`
+/// (`None`: its callback was dropped), copied out (without assuming the
+/// mapping is 4-byte aligned); the buffer is unmapped after, so it can go
+/// back to the pool.
+fn read_mapped(
+    readback: &GpuBuffer,
+    bytes: u64,
+    mapped: Option<std::result::Result<(), wgpu::BufferAsyncError>>,
+) -> Result<Vec<f32>> {
+    let mapped = mapped.ok_or_else(|| Error::Device("the readback was never mapped".into()))?;
+    mapped.map_err(|e| Error::Device(format!("mapping the readback buffer: {e}")))?;
+    let slice = readback.raw().slice(0..bytes);
+    let data = slice.get_mapped_range().map(|view| bytemuck::pod_collect_to_vec(&view));
+    readback.raw().unmap();
+    data.map_err(|e| Error::Device(format!("reading the readback buffer: {e}")))
+}
+
+/// The error of a blocking wait (`op`: `"download"`, `"sync"`) in a browser.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+fn blocking_in_browser(op: &str) -> Error {
+    Error::Device(format!(
+        "Wgpu::{op}: a blocking readback cannot complete in a browser (the GPU answers only \
+         after control returns to the event loop): use Wgpu::download_async or \
+         Wgpu::download_many_async"
+    ))
 }

@@ -3,11 +3,13 @@
 
 use minimax_autodiff::{Error, Result};
 
-/// How to get an adapter, for the error message.
+/// How to get an adapter natively, for the error message.
+#[cfg(not(target_arch = "wasm32"))]
 const HOW_TO_GET_ONE: &str = "install a GPU driver (Vulkan, Metal or DX12), or a software \
     Vulkan: `apt-get install mesa-vulkan-drivers` provides lavapipe on Debian/Ubuntu; \
     WGPU_BACKEND=gl tries OpenGL instead";
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Preference order: a discrete GPU, then an integrated one, then anything
 /// else, a software rasterizer (lavapipe, llvmpipe) last.
 fn rank(device_type: wgpu::DeviceType) -> u8 {
@@ -25,6 +27,7 @@ pub(crate) fn describe(info: &wgpu::AdapterInfo) -> String {
     format!("{} ({:?})", info.name, info.backend)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The names `WGPU_BACKEND` may list, comma-separated, in any case (wgpu's
 /// own names for the backends that run natively).
 const BACKEND_NAMES: [(&str, wgpu::Backends); 9] = [
@@ -39,6 +42,7 @@ const BACKEND_NAMES: [(&str, wgpu::Backends); 9] = [
     ("opengl", wgpu::Backends::GL),
 ];
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The backends a `WGPU_BACKEND` value names, or why it names none. (wgpu's
 /// own parser skips a name it does not know, so that a typo left no backend
 /// at all and an error about `Backends(0x0)`.) Empty means unset: the
@@ -62,6 +66,7 @@ fn parse_backends(value: &str) -> std::result::Result<wgpu::Backends, String> {
     Ok(backends)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The backends to look for adapters on: those `WGPU_BACKEND` names, or
 /// Vulkan, Metal and DX12.
 fn backends() -> Result<wgpu::Backends> {
@@ -73,14 +78,30 @@ fn backends() -> Result<wgpu::Backends> {
 }
 
 /// Opens a device on the best adapter of the Vulkan, Metal and DX12
-/// backends (or those named by `WGPU_BACKEND`).
+/// backends (or those named by `WGPU_BACKEND`), blocking until it is open.
+/// In a browser no thread may block: there it is an error naming
+/// [`crate::Wgpu::new_async`].
 pub(crate) fn open() -> Result<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo)> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return pollster::block_on(open_async());
+    #[cfg(target_arch = "wasm32")]
+    Err(Error::Device(
+        "Wgpu::new: opening a device blocks, which a browser does not allow: use \
+         Wgpu::new_async"
+            .into(),
+    ))
+}
+
+/// Opens a device natively: the best adapter of the Vulkan, Metal and DX12
+/// backends (or those named by `WGPU_BACKEND`), with its own limits.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) async fn open_async() -> Result<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo)> {
     let backends = backends()?;
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
         backends,
         ..wgpu::InstanceDescriptor::new_without_display_handle()
     });
-    let mut adapters = pollster::block_on(instance.enumerate_adapters(backends));
+    let mut adapters = instance.enumerate_adapters(backends).await;
     let seen: Vec<String> = adapters.iter().map(|a| describe(&a.get_info())).collect();
     let seen = if seen.is_empty() { "none".to_string() } else { seen.join(", ") };
 
@@ -91,23 +112,77 @@ pub(crate) fn open() -> Result<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo)> {
              {HOW_TO_GET_ONE}"
         )));
     };
-    let info = adapter.get_info();
     // Ask for the adapter's own limits (not WebGPU's defaults) so that large
     // tensors can be bound when the hardware allows it.
-    let descriptor = wgpu::DeviceDescriptor {
-        label: Some("minimax"),
-        required_limits: adapter.limits(),
+    let limits = adapter.limits();
+    request_device(&adapter, limits, &seen, HOW_TO_GET_ONE).await
+}
+
+/// Opens a device in a browser: WebGPU's adapter (`navigator.gpu`), with
+/// WebGPU's default limits raised to the adapter's only where the kernels
+/// gain from it (see [`web_limits`]).
+#[cfg(target_arch = "wasm32")]
+pub(crate) async fn open_async() -> Result<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo)> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::BROWSER_WEBGPU,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let options = wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
         ..Default::default()
     };
-    let (device, queue) = pollster::block_on(adapter.request_device(&descriptor)).map_err(|e| {
+    let adapter = instance.request_adapter(&options).await.map_err(|e| {
         Error::Device(format!(
-            "could not open a device on {} ({e}); adapters seen: {seen}; {HOW_TO_GET_ONE}",
+            "no WebGPU adapter ({e}): this browser has no navigator.gpu, or it gave no \
+             adapter; use a browser with WebGPU enabled, or the CPU backend"
+        ))
+    })?;
+    let limits = web_limits(&adapter.limits());
+    let seen = describe(&adapter.get_info());
+    let how = "use a browser with WebGPU enabled, or the CPU backend";
+    request_device(&adapter, limits, &seen, how).await
+}
+
+/// The limits asked for in a browser: WebGPU's defaults, which every
+/// WebGPU adapter grants, raised to the adapter's own in the three that
+/// the kernels use beyond them (buffers per kernel for Adam over several
+/// tensors; buffer and binding sizes for large tensors). Asking for all of
+/// the adapter's limits works on some browsers and is refused by others.
+#[cfg(target_arch = "wasm32")]
+fn web_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
+    let defaults = wgpu::Limits::default();
+    wgpu::Limits {
+        max_storage_buffers_per_shader_stage: adapter.max_storage_buffers_per_shader_stage,
+        max_storage_buffer_binding_size: adapter.max_storage_buffer_binding_size,
+        max_buffer_size: adapter.max_buffer_size,
+        ..defaults
+    }
+}
+
+/// A device and its queue on `adapter`, with `limits`; `seen` names the
+/// adapters found and `how` says how to get one, for the error.
+async fn request_device(
+    adapter: &wgpu::Adapter,
+    limits: wgpu::Limits,
+    seen: &str,
+    how: &str,
+) -> Result<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo)> {
+    let info = adapter.get_info();
+    let descriptor = wgpu::DeviceDescriptor {
+        label: Some("minimax"),
+        required_limits: limits,
+        ..Default::default()
+    };
+    let (device, queue) = adapter.request_device(&descriptor).await.map_err(|e| {
+        Error::Device(format!(
+            "could not open a device on {} ({e}); adapters seen: {seen}; {how}",
             describe(&info)
         ))
     })?;
     Ok((device, queue, info))
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 #[cfg(test)]
 mod tests {
     use super::*;

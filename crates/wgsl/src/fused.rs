@@ -135,10 +135,11 @@ pub(crate) fn product(
         act_a,
     };
     // Bindings 4 and 5 are unused without a bias or an activation: bind
-    // placeholders the kernel never touches (a, read-only like the bias;
-    // z, writable like y; wgpu allows a buffer in several bindings).
+    // what the kernel never touches there: a for the bias (a buffer may be
+    // in several read-only bindings), and for y a placeholder (never z: one
+    // buffer in two writable bindings is invalid in WebGPU).
     let bias_buffer: &GpuBuffer = bias.map_or(&a.buffer, |b| &b.buffer);
-    let y_buffer = y.as_ref().unwrap_or(&z);
+    let y_buffer = y.as_ref().unwrap_or(gpu.ctx.placeholder(0));
     gpu.ctx.dispatch(k_id, &params, &[&a.buffer, &b.buffer, &z, bias_buffer, y_buffer], groups);
     let z = WgpuTensor::new(out, z);
     Ok((z, y.map(|y| WgpuTensor::new(out, y))))
@@ -235,7 +236,8 @@ pub(crate) fn bias_act_backward(
                 act: code,
                 act_a: a,
             };
-            let db_buffer = db.as_ref().unwrap_or(&dz); // placeholder, never written
+            // Without a bias, a placeholder (never dz: see Context::placeholder).
+            let db_buffer = db.as_ref().unwrap_or(gpu.ctx.placeholder(0));
             let buffers = [&*z.buffer, &*y.buffer, &*dy.buffer, &dz, db_buffer];
             gpu.ctx.dispatch(
                 K::BiasAct,
@@ -372,10 +374,13 @@ fn adam_dispatch(
     for t in batch.iter() {
         buffers.extend([&*t.grad.buffer, &*t.param.buffer, &*t.m.buffer, &*t.v.buffer]);
     }
-    // Unused slots repeat the last tensor's buffers; no workgroup reads them.
-    while buffers.len() < 4 * ADAM_SLOTS {
-        let last = buffers.len() - 4;
-        buffers.extend_from_within(last..last + 4);
+    // Unused slots, which no workgroup reads: the last tensor's gradient
+    // (read-only, so it may be bound twice) and a placeholder of its own for
+    // each writable binding (see Context::placeholder).
+    let last_grad = &*batch.last().expect("a batch of at least one tensor").grad.buffer;
+    for i in 0..ADAM_SLOTS - batch.len() {
+        buffers.push(last_grad);
+        buffers.extend((0..3).map(|j| gpu.ctx.placeholder(3 * i + j)));
     }
     gpu.ctx.dispatch(K::AdamMulti, &params, &buffers, grid(groups as usize));
     batch.clear();

@@ -398,6 +398,26 @@ mod tests {
         }
     }
 
+    /// A decimal literal past f32's range, such as `-3.40282347e38` (the
+    /// f32 maximum rounded up in its ninth digit), is an error in
+    /// Chromium's WGSL compiler ("cannot be represented as 'f32'"), though
+    /// naga rounds it to the maximum: the kernel then never compiles in a
+    /// browser. Write such values in hex, exactly (`0x1.fffffep+127f`).
+    #[test]
+    fn no_decimal_literal_is_outside_f32s_range() {
+        let number = |c: char| c.is_ascii_digit() || ".eE+-".contains(c);
+        for &k in K::ALL {
+            let source = src(k);
+            for token in source.split(|c: char| !number(c)) {
+                let Ok(value) = token.parse::<f64>() else { continue };
+                assert!(
+                    value.abs() <= f32::MAX as f64,
+                    "{k:?}: the literal {token} is outside f32's range"
+                );
+            }
+        }
+    }
+
     #[test]
     fn every_op_and_activation_has_its_arms_in_the_shaders() {
         // `f` and `df`: two arms per op.

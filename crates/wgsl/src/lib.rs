@@ -89,6 +89,7 @@ mod fused;
 mod kernels;
 mod params;
 mod pool;
+mod readback;
 mod rows;
 mod stats;
 mod tensor;
@@ -155,9 +156,42 @@ impl Wgpu {
     ///
     /// With none, returns [`minimax_autodiff::Error::Device`] listing the
     /// adapters that were found and how to get one.
+    ///
+    /// Natively it blocks until the device is open. In a browser no thread
+    /// may block, so there it returns an error: use [`Wgpu::new_async`].
     pub fn new() -> Result<Wgpu> {
         let (device, queue, info) = device::open()?;
         Ok(Wgpu { ctx: Arc::new(Context::new(device, queue, info)) })
+    }
+
+    /// [`Wgpu::new`] as a future, on every target. In a browser it opens
+    /// WebGPU (`navigator.gpu`): a browser without it, or one that gives no
+    /// adapter, is an error saying so. Natively it picks the adapter
+    /// [`Wgpu::new`] picks.
+    pub async fn new_async() -> Result<Wgpu> {
+        let (device, queue, info) = device::open_async().await?;
+        Ok(Wgpu { ctx: Arc::new(Context::new(device, queue, info)) })
+    }
+
+    /// [`Backend::download`] as a future: the one readback that works in a
+    /// browser, where the blocking one is an error (see `readback.rs` for
+    /// why). Everything recorded before it is submitted with its copy, as
+    /// one submit. Natively it blocks in the device poll, then is ready.
+    pub async fn download_async(&self, x: &WgpuTensor) -> Result<Vec<f32>> {
+        let mut values = self.download_many_async(&[x]).await?;
+        Ok(values.pop().expect("one tensor asked for, one read back"))
+    }
+
+    /// The values of every tensor of `xs`, in order: one submit (with
+    /// everything recorded before it, so a training step and the losses it
+    /// reports are still one submit), one readback buffer per tensor, all
+    /// mappings asked for before any is awaited.
+    pub async fn download_many_async(&self, xs: &[&WgpuTensor]) -> Result<Vec<Vec<f32>>> {
+        for x in xs {
+            backend::readable(self, x)?;
+        }
+        let srcs: Vec<_> = xs.iter().map(|x| (&*x.buffer, x.bytes())).collect();
+        self.ctx.download_many(&srcs).await
     }
 
     /// The adapter's name and backend, e.g.

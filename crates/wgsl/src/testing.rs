@@ -51,6 +51,25 @@ pub fn gpu_or_skip(test: &str) -> Option<Wgpu> {
     }
 }
 
+/// [`gpu_or_skip`] through [`Wgpu::new_async`], for the tests of the
+/// asynchronous paths: the same skip line, the same `MINIMAX_REQUIRE_GPU`.
+/// (In a browser a missing WebGPU is always a failure: the browser tests
+/// call [`Wgpu::new_async`] and panic on its error.)
+pub async fn gpu_or_skip_async(test: &str) -> Option<Wgpu> {
+    let value = std::env::var("MINIMAX_REQUIRE_GPU").ok();
+    let required = require_gpu(value.as_deref()).unwrap_or_else(|e| panic!("{test}: {e}"));
+    match Wgpu::new_async().await {
+        Ok(gpu) => Some(gpu),
+        Err(e) if required => {
+            panic!("{test}: MINIMAX_REQUIRE_GPU={} but there is no usable GPU: {e}", value.unwrap())
+        }
+        Err(e) => {
+            println!("skipped {test}: {e}");
+            None
+        }
+    }
+}
+
 /// Whether `MINIMAX_REQUIRE_GPU`, set to `value`, requires a GPU.
 fn require_gpu(value: Option<&str>) -> Result<bool, String> {
     let Some(value) = value else { return Ok(false) };
@@ -145,6 +164,28 @@ pub fn assert_close_to<R: Backend<Elem = f32>>(
 ) {
     assert_eq!(got.shape(), want.shape(), "{what}: shapes");
     let (x, y) = (download(gpu, got), reference.download(want).unwrap());
+    for (i, (&x, &y)) in x.iter().zip(&y).enumerate() {
+        let ok = close(x, y, rtol, atol, true);
+        assert!(ok, "{what}: element {i} of {}: gpu {x} vs reference {y}", want.shape());
+    }
+}
+
+/// [`assert_close_to`] reading `got` back with [`Wgpu::download_async`]:
+/// the comparison the browser tests make, where a blocking download is an
+/// error. (A panic here names the comparison, `what`: `#[track_caller]`
+/// does not reach through an `async fn`.)
+pub async fn assert_close_to_async<R: Backend<Elem = f32>>(
+    what: &str,
+    gpu: &Wgpu,
+    got: &WgpuTensor,
+    reference: &R,
+    want: &R::Tensor,
+    rtol: f32,
+    atol: f32,
+) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shapes");
+    let x = gpu.download_async(got).await.unwrap_or_else(|e| panic!("{what}: {e}"));
+    let y = reference.download(want).unwrap();
     for (i, (&x, &y)) in x.iter().zip(&y).enumerate() {
         let ok = close(x, y, rtol, atol, true);
         assert!(ok, "{what}: element {i} of {}: gpu {x} vs reference {y}", want.shape());

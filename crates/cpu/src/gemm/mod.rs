@@ -39,7 +39,8 @@
 //! everything else (all other `f64`, tiny products) keeps the plain loop.
 //!
 //! **Kernels.** The blocked path runs one of three micro-kernels, chosen
-//! once at run time ([`Kernel::best`]): AVX-512 (`avx512.rs`, a `[12, 32]`
+//! once at run time ([`Kernel::best`]; [`with_kernel`] picks another for a
+//! thread): AVX-512 (`avx512.rs`, a `[12, 32]`
 //! tile), else AVX2 + FMA (`avx2.rs`, `[6, 16]`), else portable Rust
 //! (`[6, 16]`). The loop nest and packing are generic over the tile shape.
 //! The two SIMD kernels give the same bits (same FMAs, same order, same
@@ -60,6 +61,7 @@ use minimax_autodiff::reference::matmul::matmul as plain_matmul;
 use minimax_autodiff::Real;
 use pack::{pack_a, pack_b, PackBuffer, View};
 use std::any::Any;
+use std::cell::Cell;
 
 /// Depth of one packed block, the same for every kernel (so every kernel
 /// sums each element of `C` in the same KC-blocks): a `[6, 256]` A panel
@@ -200,6 +202,12 @@ impl Kernel {
         })
     }
 
+    /// The kernel the blocked path runs for work started on this thread:
+    /// the one [`with_kernel`] set, else [`Kernel::best`].
+    pub fn current() -> Kernel {
+        CHOSEN.with(Cell::get).unwrap_or_else(Kernel::best)
+    }
+
     /// Every kernel this CPU supports, the portable one first.
     pub fn available() -> Vec<Kernel> {
         std::iter::once(Kernel::portable())
@@ -229,6 +237,32 @@ impl Kernel {
             Kind::Avx512(_) => (Avx512::MR, Avx512::NR),
         }
     }
+}
+
+thread_local! {
+    /// The kernel [`with_kernel`] set on this thread, if any.
+    static CHOSEN: Cell<Option<Kernel>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the blocked path using `kernel` (instead of
+/// [`Kernel::best`]) for the products `f` starts on this thread; the
+/// previous choice is restored after, even if `f` panics.
+///
+/// For comparing like with like: in the browser (wasm32) the portable
+/// kernel is the only one, so a native run under
+/// `with_kernel(Kernel::portable(), …)` is the one that gives the
+/// browser's bits (`crates/gan/tests/wasm_golden.rs`); the SIMD kernels
+/// fuse each multiply-add (FMA), which rounds once where the portable
+/// kernel rounds twice.
+pub fn with_kernel<R>(kernel: Kernel, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Kernel>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CHOSEN.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CHOSEN.with(|c| c.replace(Some(kernel))));
+    f()
 }
 
 /// The portable micro-kernel: a `[6, 16]` tile as plain loops over an
@@ -360,12 +394,12 @@ pub const THREADING_MIN: usize = 64 * 64 * 64;
 /// per core), one per [`THREADING_MIN`] multiply-adds, at most one per
 /// panel of rows of `C`.
 pub fn default_threads(m: usize, k: usize, n: usize) -> usize {
-    let (mr, _) = Kernel::best().tile_shape();
+    let (mr, _) = Kernel::current().tile_shape();
     let by_size = (m * k * n / THREADING_MIN).max(1);
     super::threads::threads().min(by_size).min(m.div_ceil(mr))
 }
 
-/// [`matmul_f32`] with the best kernel and [`default_threads`].
+/// [`matmul_f32`] with [`Kernel::current`] and [`default_threads`].
 fn matmul_f32_auto(
     a: &[f32],
     ta: bool,
@@ -377,7 +411,7 @@ fn matmul_f32_auto(
     n: usize,
 ) {
     let threads = default_threads(m, k, n);
-    matmul_f32(Kernel::best(), threads, a, ta, b, tb, c, m, k, n);
+    matmul_f32(Kernel::current(), threads, a, ta, b, tb, c, m, k, n);
 }
 
 // ---------------------------------------------------------------------------

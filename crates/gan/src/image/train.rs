@@ -21,6 +21,7 @@
 //! uses the running ones, as PyTorch's `eval()` does.
 
 use crate::algorithm1::{self, Game, Players, Rules};
+use crate::clock::Instant;
 use crate::error::TrainError;
 use crate::image::data::ImageData;
 use crate::image::ema::{GChoice, GEma, GWeights};
@@ -36,7 +37,6 @@ use minimax_autodiff::{
     concat_cols, concat_rows, Backend, Dist, Real, Shape, Tape, TensorShape, Var,
 };
 use minimax_nn::{Context, Norm, Optimizer, ParamStore, Sequential};
-use std::time::Instant;
 
 /// An image GAN being trained.
 pub struct ImageTrainer<B: Backend> {
