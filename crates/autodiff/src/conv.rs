@@ -215,6 +215,9 @@ impl std::fmt::Display for ConvGeometry {
 impl ConvGeometry {
     /// Whether the input, output and weight each have at most
     /// [`Shape::MAX_NUMEL`] elements per image (no count overflows).
+    // On 32-bit targets (wasm32) `usize::MAX` is `MAX_NUMEL`: there the
+    // bound is `checked_mul`'s and the comparison always holds.
+    #[allow(clippy::absurd_extreme_comparisons)]
     fn sizes_fit(&self) -> bool {
         let fits = |a: usize, b: usize, c: usize| {
             a.checked_mul(b).and_then(|ab| ab.checked_mul(c)).is_some_and(|n| n <= Shape::MAX_NUMEL)

@@ -54,6 +54,9 @@ impl Shape {
     /// Number of elements, or, if there are more than
     /// [`Shape::MAX_NUMEL`], an error naming `op` and the shape. Called by
     /// every op that makes a tensor of a new shape.
+    // On 32-bit targets (wasm32) `usize::MAX` is `MAX_NUMEL`, so the bound
+    // is `checked_mul`'s and the comparison always holds there.
+    #[allow(clippy::absurd_extreme_comparisons)]
     pub fn checked_numel(&self, op: &'static str) -> Result<usize> {
         match self.rows.checked_mul(self.cols) {
             Some(n) if n <= Self::MAX_NUMEL => Ok(n),

@@ -153,14 +153,14 @@ impl Lab {
         let engine = backend.engine.clone();
         let parse = || serde_json::from_str::<Config>(config).map_err(js);
         let view = match (view, &engine) {
-            ("1d", Engine::Cpu(b)) => View::Line(Lab1d::new(b.clone(), parse()?).map_err(js)?),
+            ("1d", Engine::Cpu(b)) => View::Line(Lab1d::new(*b, parse()?).map_err(js)?),
             ("1d", Engine::Gpu(b)) => View::LineGpu(Lab1d::new(b.clone(), parse()?).map_err(js)?),
-            ("2d", Engine::Cpu(b)) => View::Plane(Lab2d::new(b.clone(), parse()?).map_err(js)?),
+            ("2d", Engine::Cpu(b)) => View::Plane(Lab2d::new(*b, parse()?).map_err(js)?),
             ("2d", Engine::Gpu(b)) => View::PlaneGpu(Lab2d::new(b.clone(), parse()?).map_err(js)?),
             ("digits", e) => {
                 let c: ImageConfig = serde_json::from_str(config).map_err(js)?;
                 match e {
-                    Engine::Cpu(b) => View::Digits(Digits::new(b.clone(), c).map_err(js)?),
+                    Engine::Cpu(b) => View::Digits(Digits::new(*b, c).map_err(js)?),
                     Engine::Gpu(b) => View::DigitsGpu(Digits::new(b.clone(), c).map_err(js)?),
                 }
             }

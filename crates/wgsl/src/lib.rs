@@ -80,6 +80,11 @@
 //! # Ok::<(), minimax_autodiff::Error>(())
 //! ```
 
+// On wasm32 wgpu's handles are neither `Send` nor `Sync` (a browser's GPU
+// objects belong to one thread), so the `Arc`s that share them natively
+// between a backend's clones share them on that one thread there.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+
 mod backend;
 mod codes;
 mod context;
