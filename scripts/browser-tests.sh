@@ -36,6 +36,13 @@ export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 # runner's default 20 s.
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
 
+# `--bench`: instead of the tests, the dispatch-cost benchmark
+# (crates/wgsl/tests/browser_bench.rs; benches/browser_dispatch.sh), with
+# its output shown.
+if [ "${1:-}" = "--bench" ]; then
+  exec cargo test --release --target wasm32-unknown-unknown -p minimax-wgsl --test browser_bench -- --nocapture
+fi
+
 # Any arguments go to both test binaries (a name filter, `--nocapture`).
 cargo test --release --target wasm32-unknown-unknown -p minimax-wgsl --test browser "$@"
 cargo test --release --target wasm32-unknown-unknown -p minimax-gan --test wasm_golden "$@"
