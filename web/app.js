@@ -92,6 +92,7 @@ function loadControls(c) {
   $("d-lr").value = c.d_optimizer.lr;
   $("g-steps").value = c.g_steps;
   $("d-steps").value = c.d_steps;
+  $("batch").value = c.batch;
   const latent = c.generator.latent === "gaussian" ? "g" : "u";
   $("noise").value = c.generator.latent_dim <= 2 ? `${c.generator.latent_dim}${latent}` : "8g";
 }
@@ -110,6 +111,7 @@ function config2d() {
   c.d_optimizer = optimizer($("d-opt").value, numberOf("d-lr"));
   c.g_steps = numberOf("g-steps");
   c.d_steps = numberOf("d-steps");
+  c.batch = numberOf("batch");
   c.loss = $("d2-loss").value;
   c.clip = numberOf("clip");
   c.real_label = $("smoothing").checked ? 0.9 : 1.0;
@@ -154,7 +156,11 @@ async function reset() {
 // Asks the engine for a frame, awaits it, draws it.
 async function refresh() {
   const digit = $("digit").value === "" ? undefined : Number($("digit").value);
-  const frame = JSON.parse(await state.lab.frame(state.view === "digits" ? digit : undefined));
+  const lab = state.lab;
+  const frame = JSON.parse(await lab.frame(state.view === "digits" ? digit : undefined));
+  // On WebGPU the read takes a while: a reset (a new view, new settings)
+  // may have replaced the lab meanwhile. Its frame belongs to no view now.
+  if (lab !== state.lab) return;
   state.frame = frame;
   state.frames += 1;
   remember(frame);
@@ -308,9 +314,10 @@ function draw2d(f) {
   heat(sctx, f.d_star, f.cells, star.width);
   chart($("d2-losses"), [["d_loss", "#1565c0"], ["g_loss", "#ef6c00"]]);
   chart($("d2-div"), [["kl", "#6a1b9a"], ["js", "#c62828"]]);
+  // Coverage comes for the ring and the grid only (see crates/web's lab2d.rs).
   const c = f.coverage;
-  $("coverage").textContent = c.modes_total ? `${c.modes_covered}/${c.modes_total}` : "no discrete modes";
-  $("hq").textContent = `${(100 * c.high_quality_fraction).toFixed(0)}%`;
+  $("coverage").textContent = c ? `${c.modes_covered}/${c.modes_total}` : "–";
+  $("hq").textContent = c ? `${(100 * c.high_quality_fraction).toFixed(0)}%` : "–";
   $("kl").textContent = f.kl.toFixed(3);
   $("js").textContent = f.js.toFixed(3);
 }
@@ -373,13 +380,17 @@ function drawDigits(f) {
   const canvas = $("digits-grid");
   const ctx = canvas.getContext("2d");
   const n = Math.round(Math.sqrt(f.images.length / (f.side * f.side)));
-  const cell = canvas.width / n, px = cell / f.side;
+  // Each image in a cell with a dark gap around it: digits are tall, and
+  // without the gap a grid of them reads as vertical stripes.
+  const cell = canvas.width / n, px = Math.floor((cell - 4) / f.side), pad = (cell - px * f.side) / 2;
   const img = ctx.createImageData(canvas.width, canvas.height);
+  img.data.fill(255);
+  for (let o = 0; o < img.data.length; o += 4) img.data[o] = img.data[o + 1] = img.data[o + 2] = 40;
   for (let k = 0; k < n * n; k++) {
     for (let r = 0; r < f.side; r++) for (let c = 0; c < f.side; c++) {
       const v = f.images[k * f.side * f.side + r * f.side + c];
       const g = Math.round(((v + 1) / 2) * 255); // -1 is the black background
-      const x0 = Math.floor((k % n) * cell + c * px), y0 = Math.floor(Math.floor(k / n) * cell + r * px);
+      const x0 = Math.floor((k % n) * cell + pad + c * px), y0 = Math.floor(Math.floor(k / n) * cell + pad + r * px);
       for (let yy = y0; yy < y0 + px; yy++) for (let xx = x0; xx < x0 + px; xx++) {
         const o = 4 * (Math.floor(yy) * canvas.width + Math.floor(xx));
         img.data[o] = img.data[o + 1] = img.data[o + 2] = g;
@@ -441,7 +452,7 @@ function bind() {
     loadControls(baseConfig(data));
     $("draw-hint").hidden = data !== "drawn";
     if (data !== "drawn") reset();
-    else draw2d(state.frame ?? { window: [0, 1], cells: 0, d_surface: [], real: [], fake: [], arrows: [], d_star: [], coverage: {} });
+    else draw2d(state.frame ?? { window: [0, 1], cells: 0, d_surface: [], real: [], fake: [], arrows: [], d_star: [], coverage: null });
   };
   $("draw-clear").onclick = () => { state.drawn = []; reset(); };
   // Live changes, as GAN Lab allows: update counts and learning rates.

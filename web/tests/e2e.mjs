@@ -16,9 +16,17 @@ const web = join(dirname(fileURLToPath(import.meta.url)), "..");
 const shots = join(web, "shots");
 await mkdir(shots, { recursive: true });
 const backends = (process.env.BACKENDS ?? "cpu,webgpu").split(",");
-// SwiftShader runs WebGPU on the CPU, about 0.4 s a step here: the ring's
-// thousands of steps fit the CPU's budget, not its. See BENCHMARKS.md.
-const RING_STEPS = { cpu: 6000, webgpu: Number(process.env.WEBGPU_RING_STEPS ?? 120) };
+// The ring's budget of steps, and the model it trains. The CPU trains the
+// page's own ring model (64 neurons, batch 256). SwiftShader runs WebGPU
+// on the CPU, and a 64 × 64 product on a batch of 256 takes it 17–26 ms
+// (about 2 steps/s): on WebGPU the test sets a smaller model through the
+// page's controls (32 neurons, batch 128, rate 0.003), which covers the
+// ring in about 1,300 steps at about 10 steps/s here. See BENCHMARKS.md.
+const RING_STEPS = { cpu: 6000, webgpu: 4000 };
+const RING_MODEL = {
+  cpu: {},
+  webgpu: { "g-neurons": "32", "d-neurons": "32", "g-lr": "0.003", "d-lr": "0.003", batch: "128" },
+};
 
 let failures = 0;
 function check(ok, what) {
@@ -53,19 +61,27 @@ for (const backend of backends) {
   // 1. The ring of 8 Gaussians, trained until every mode is covered.
   await page.selectOption("#d2-data", "ring");
   await until(() => window.minimax.frame?.step === 0 && !window.minimax.busy, null, 120);
+  for (const [id, value] of Object.entries(RING_MODEL[backend])) await page.fill(`#${id}`, value);
+  await page.click("#reset");
+  await until(() => window.minimax.frame?.step === 0 && !window.minimax.busy, null, 120);
   await page.fill("#speed", "50");
   await page.dispatchEvent("#speed", "input");
   await page.click("#play");
   const steps = RING_STEPS[backend];
-  await until((s) => window.minimax.error || (window.minimax.frame?.step ?? 0) >= s
-    || window.minimax.frame?.coverage?.modes_covered === 8, steps, 900);
-  await page.click("#play");
-  const ring = await state();
-  const coverage = await page.textContent("#coverage");
+  // Coverage swings as G's mass moves (8, 6, 8, 5… 50 steps apart), so it
+  // is read, from the page's text, in the same poll that sees it reach 8/8,
+  // and play stops there (one frame already under way may still land).
+  const seen = await page.waitForFunction((s) => {
+    const m = window.minimax, coverage = document.getElementById("coverage").textContent;
+    if (!m.error && coverage !== "8/8" && (m.frame?.step ?? 0) < s) return false;
+    if (m.playing) document.getElementById("play").click();
+    return { coverage, step: m.frame?.step, error: m.error };
+  }, steps, { timeout: 900 * 1000, polling: "raf" });
+  const ring = await seen.jsonValue();
+  await until(() => !window.minimax.busy, null, 120);
   await page.screenshot({ path: join(shots, `${backend}-ring.png`) });
   check(ring.error === null, `[${backend}] the ring trained ${ring.step} steps without error`);
-  if (backend === "cpu") check(coverage === "8/8", `[${backend}] the ring: all 8 modes (page says ${coverage} at step ${ring.step})`);
-  else check(/^\d\/8$/.test(coverage), `[${backend}] the ring's coverage is on the page: ${coverage} after ${ring.step} steps (a budget, not a goal: see the header)`);
+  check(ring.coverage === "8/8", `[${backend}] the ring: all 8 modes (page says ${ring.coverage} at step ${ring.step})`);
 
   // 2. A distribution drawn on the plot, then trained on.
   await page.selectOption("#d2-data", "drawn");
@@ -118,7 +134,11 @@ for (const backend of backends) {
   check(zero.includes("lr = 0.0 is out of range"), `[${backend}] a rate of 0 is refused by name: "${zero}"`);
 
   // 5. The 1-D view (Figure 1) and the digits, each trained a little.
-  for (const [view, steps] of [["1d", 200], ["digits", 30]]) {
+  // On SwiftShader a digits step (G 32 → 128 → 256 → 64 and D 64 → 256 →
+  // 128 → 1, batch 64, with BatchNorm) takes seconds: a few steps show it
+  // trains there.
+  const viewSteps = backend === "cpu" ? [["1d", 200], ["digits", 30]] : [["1d", 100], ["digits", 5]];
+  for (const [view, steps] of viewSteps) {
     await page.click(`nav button[data-view="${view}"]`);
     await until(() => window.minimax.frame?.step === 0 && !window.minimax.busy, null, 120);
     await page.click("#play");
@@ -126,7 +146,7 @@ for (const backend of backends) {
     await page.click("#play");
     const s = await state();
     await page.screenshot({ path: join(shots, `${backend}-${view}.png`) });
-    check(s.error === null && s.step >= steps, `[${backend}] the ${view} view trains (${s.step} steps)`);
+    check(s.error === null && s.step >= steps, `[${backend}] the ${view} view trains (${s.step} steps${s.error ? `; error: ${s.error}` : ""})`);
   }
   await page.selectOption("#digit", "7");
   await page.check("#conditional");

@@ -36,7 +36,13 @@ fn a_2d_frame_holds_every_layer_gan_lab_draws() {
     assert!(f.d_surface.iter().all(|d| (0.0..=1.0).contains(d)));
     assert!(f.kl >= 0.0 && (0.0..=1.0).contains(&f.js), "{} {}", f.kl, f.js);
     assert_eq!(f.window, (0.0, 1.0));
-    assert_eq!(f.coverage.modes_total, 2); // GAN Lab's two Gaussians
+    // Coverage is the literature's rule for narrow modes: GAN Lab's two
+    // wide Gaussians get none; the ring gets its 8 modes.
+    assert_eq!(f.coverage, None);
+    let mut ring = Config::preset(Preset::TwoD);
+    ring.target = Target::ring();
+    let f = frame2d(&Lab2d::new(Cpu::<f32>::new(), ring).unwrap());
+    assert_eq!(f.coverage.map(|c| c.modes_total), Some(8));
     assert_eq!(f.diverged, None);
 }
 
