@@ -215,9 +215,20 @@ pub(super) struct PackBuffer {
 }
 
 /// Buffers returned by finished products, ready for the next one.
+///
+/// Which spare a product gets must not depend on the order in which the
+/// parts of the last job ended (that is timing): so `take` picks the
+/// smallest spare that fits, else the largest to grow, and a full pool
+/// keeps the larger buffers. After a few steps of the same products every
+/// spare fits every request and nothing is allocated (before, the last
+/// one returned was handed out whatever its size, and a step now and then
+/// grew one: `tests/alloc_steady_state.rs` caught it, about one run in
+/// twelve on a loaded machine).
 static SPARE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
-/// At most this many spare buffers are kept (two per thread on two cores).
-const MAX_SPARE: usize = 4;
+/// At most this many spare buffers are kept: an A and a B panel buffer for
+/// each part of a product split in two, for two products at once (two
+/// trainers, or tests, on two cores).
+const MAX_SPARE: usize = 8;
 /// Slack so the usable part can start on a cache line: 16 floats = 64 bytes.
 const SLACK: usize = 16;
 
@@ -225,10 +236,16 @@ impl PackBuffer {
     /// A buffer of at least `len` floats (contents unspecified: packing
     /// overwrites every element it later reads).
     pub(super) fn take(len: usize) -> PackBuffer {
-        let spare = SPARE.lock().ok().and_then(|mut pool| pool.pop());
+        let need = len + SLACK;
+        let spare = SPARE.lock().ok().and_then(|mut pool| {
+            let fits =
+                (0..pool.len()).filter(|&i| pool[i].len() >= need).min_by_key(|&i| pool[i].len());
+            let i = fits.or_else(|| (0..pool.len()).max_by_key(|&i| pool[i].len()))?;
+            Some(pool.swap_remove(i))
+        });
         let mut buf = spare.unwrap_or_default();
-        if buf.len() < len + SLACK {
-            buf.resize(len + SLACK, 0.0);
+        if buf.len() < need {
+            buf.resize(need, 0.0);
         }
         let start = buf.as_ptr().align_offset(64).min(SLACK);
         PackBuffer { buf, start, len }
@@ -243,8 +260,13 @@ impl PackBuffer {
 impl Drop for PackBuffer {
     fn drop(&mut self) {
         if let Ok(mut pool) = SPARE.lock() {
+            let buf = std::mem::take(&mut self.buf);
             if pool.len() < MAX_SPARE {
-                pool.push(std::mem::take(&mut self.buf));
+                pool.push(buf);
+            } else if let Some(smallest) = pool.iter_mut().min_by_key(|b| b.len()) {
+                if smallest.len() < buf.len() {
+                    *smallest = buf; // keep the larger; the smaller is freed
+                }
             }
         }
     }
