@@ -141,6 +141,8 @@ for (const backend of backends) {
   for (const [view, steps] of viewSteps) {
     await page.click(`nav button[data-view="${view}"]`);
     await until(() => window.minimax.frame?.step === 0 && !window.minimax.busy, null, 120);
+    await page.fill("#speed", String(Math.min(50, steps))); // no more steps a frame than asked for
+    await page.dispatchEvent("#speed", "input");
     await page.click("#play");
     await until((s) => window.minimax.error || window.minimax.frame?.step >= s, steps, 600);
     await page.click("#play");
