@@ -318,8 +318,10 @@ function draw2d(f) {
   const c = f.coverage;
   $("coverage").textContent = c ? `${c.modes_covered}/${c.modes_total}` : "–";
   $("hq").textContent = c ? `${(100 * c.high_quality_fraction).toFixed(0)}%` : "–";
-  $("kl").textContent = f.kl.toFixed(3);
-  $("js").textContent = f.js.toFixed(3);
+  // A diverged G's samples are NaN, dropped from the grid: KL and JS of
+  // no samples at all would be numbers that mean nothing.
+  $("kl").textContent = f.diverged ? "–" : f.kl.toFixed(3);
+  $("js").textContent = f.diverged ? "–" : f.js.toFixed(3);
 }
 
 // A line chart of `state.history`'s series, with a dashed reference line.
