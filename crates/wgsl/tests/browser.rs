@@ -14,10 +14,10 @@
 #![cfg(target_arch = "wasm32")]
 
 use minimax_autodiff::{
-    concat_cols, concat_rows, AdamStep, AdamTensors, Axis, Backend, Binary, ConvGeometry, Dist,
-    RefTensor, Reference, Shape, Tape, TensorShape, Unary, Var,
+    concat_cols, concat_rows, AdamStep, AdamTensors, Axis, Backend, ConvGeometry, Dist, RefTensor,
+    Reference, Shape, Tape, TensorShape, Unary, Var,
 };
-use minimax_wgsl::testing::{assert_close, assert_close_to_async, pair, TRANSPOSES};
+use minimax_wgsl::testing::{assert_close, assert_close_to_async, checks, pair, TRANSPOSES};
 use minimax_wgsl::{ConvKernel, MatmulKernel, Wgpu, WgpuTensor};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -121,64 +121,14 @@ async fn matmul_matches_the_cpu_for_every_kernel_and_transpose() {
 // Elementwise maps, forward and backward; binary ops with broadcasts
 // ---------------------------------------------------------------------------
 
-/// Every `Unary` variant, with the input range where it is defined.
-fn every_unary() -> Vec<(Unary, f64, f64)> {
-    vec![
-        (Unary::Neg, -4.0, 4.0),
-        (Unary::AddScalar(1.5), -4.0, 4.0),
-        (Unary::MulScalar(-2.5), -4.0, 4.0),
-        (Unary::Exp, -10.0, 10.0),
-        (Unary::Log, 0.01, 10.0),
-        (Unary::Sqrt, 0.01, 10.0),
-        (Unary::Powi(3), -2.0, 2.0),
-        (Unary::Powi(-2), 0.5, 2.0),
-        (Unary::Powi(0), -2.0, 2.0),
-        (Unary::Tanh, -4.0, 4.0),
-        (Unary::Sigmoid, -10.0, 10.0),
-        (Unary::Relu, -4.0, 4.0),
-        (Unary::LeakyRelu(0.2), -4.0, 4.0),
-        (Unary::Elu(0.7), -4.0, 4.0),
-        (Unary::Softplus, -10.0, 10.0),
-        (Unary::Clamp(-0.5, 0.8), -2.0, 2.0),
-    ]
-}
-
 #[wasm_bindgen_test]
 async fn unary_forward_and_backward_match_the_cpu_for_every_op() {
-    let gpu = gpu().await;
-    for (seed, (op, lo, hi)) in every_unary().into_iter().enumerate() {
-        for (rows, cols) in [(1, 1), (7, 65), (1, 257), (64, 63)] {
-            let seed = 10 * seed as u64 + rows as u64;
-            let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(rows, cols), lo, hi, seed);
-            let (dy_cpu, dy) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, seed + 1000);
-            let y_cpu = CPU.unary(op, &x_cpu);
-            let y = gpu.unary(op, &x);
-            let what = format!("{op:?} [{rows}, {cols}]");
-            assert_close_to_async(&what, &gpu, &y, &CPU, &y_cpu, 1e-5, 1e-6).await;
-            let dx_cpu = CPU.unary_backward(op, &x_cpu, &y_cpu, &dy_cpu);
-            let dx = gpu.unary_backward(op, &x, &y, &dy);
-            let what = format!("{op:?}' [{rows}, {cols}]");
-            assert_close_to_async(&what, &gpu, &dx, &CPU, &dx_cpu, 1e-5, 1e-6).await;
-        }
-    }
+    checks::unary_forward_and_backward(&gpu().await).await;
 }
 
 #[wasm_bindgen_test]
 async fn binary_matches_the_cpu_with_every_broadcast() {
-    let gpu = gpu().await;
-    for (rows, cols) in [(1, 1), (65, 7), (1, 257), (63, 1), (64, 64)] {
-        let (a_cpu, a) = pair(&CPU, &gpu, Shape::new(rows, cols), -2.0, 2.0, 1);
-        // b: same shape, a row, a column, a scalar. Kept away from 0 for div.
-        for (br, bc) in [(rows, cols), (1, cols), (rows, 1), (1, 1)] {
-            let (b_cpu, b) = pair(&CPU, &gpu, Shape::new(br, bc), 0.5, 2.0, 2);
-            for op in [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div] {
-                let want = CPU.binary(op, &a_cpu, &b_cpu).unwrap();
-                let got = gpu.binary(op, &a, &b).unwrap();
-                let what = format!("{op:?} [{rows}, {cols}] with [{br}, {bc}]");
-                assert_close_to_async(&what, &gpu, &got, &CPU, &want, 1e-6, 0.0).await;
-            }
-        }
-    }
+    checks::binary_with_every_broadcast(&gpu().await).await;
 }
 
 // ---------------------------------------------------------------------------
@@ -227,29 +177,7 @@ async fn the_fused_layer_forward_and_backward_match_the_cpu() {
 
 #[wasm_bindgen_test]
 async fn sums_match_the_cpu_on_every_axis() {
-    let gpu = gpu().await;
-    // 257 × 257 and 1 × 70 000 take the two-pass path of the full sum.
-    for (rows, cols) in [(1, 1), (7, 7), (63, 65), (257, 257), (1, 70_000), (300, 1)] {
-        let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, rows as u64);
-        let abs: Vec<f32> = x_cpu.data().iter().map(|v| v.abs()).collect();
-        let abs = RefTensor::new(x_cpu.shape(), abs).unwrap();
-        for axis in [None, Some(Axis::Rows), Some(Axis::Cols)] {
-            let want = CPU.sum(&x_cpu, axis);
-            let got = get(&gpu, &gpu.sum(&x, axis)).await;
-            // Two orders of summation differ by at most 2 (n - 1) 2⁻²⁴ Σ|x|.
-            let n = match axis {
-                None => rows * cols,
-                Some(Axis::Rows) => rows,
-                Some(Axis::Cols) => cols,
-            };
-            let bound = CPU.sum(&abs, axis);
-            assert_eq!(got.len(), want.data().len());
-            for (i, (&g, &c)) in got.iter().zip(want.data()).enumerate() {
-                let tol = 2.0 * n as f32 * 2f32.powi(-24) * bound.data()[i];
-                assert!((g - c).abs() <= tol, "sum {axis:?} of [{rows}, {cols}][{i}]: {g} vs {c}");
-            }
-        }
-    }
+    checks::sums_on_every_axis(&gpu().await).await;
 }
 
 #[wasm_bindgen_test]
@@ -352,27 +280,7 @@ async fn conv2d_and_its_gradients_match_the_cpu() {
 
 #[wasm_bindgen_test]
 async fn sgd_and_adam_steps_match_the_cpu() {
-    let gpu = gpu().await;
-    for (rows, cols) in [(1, 1), (63, 65), (1, 257), (64, 7)] {
-        let (mut p_cpu, mut p) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, 1);
-        let (mut v_cpu, mut v) = pair(&CPU, &gpu, Shape::new(rows, cols), 0.0, 0.0, 2); // zeros
-        let (mut m_cpu, mut m) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
-        let (mut s_cpu, mut s) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
-        for t in 1..=3 {
-            let (g_cpu, g) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, 10 + t as u64);
-            CPU.sgd_step(&mut p_cpu, &g_cpu, &mut v_cpu, 0.05, 0.9).unwrap();
-            gpu.sgd_step(&mut p, &g, &mut v, 0.05, 0.9).unwrap();
-            let hp = AdamStep { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, t };
-            CPU.adam_step(&mut p_cpu, &g_cpu, &mut m_cpu, &mut s_cpu, hp).unwrap();
-            gpu.adam_step(&mut p, &g, &mut m, &mut s, hp).unwrap();
-        }
-        let what = format!("[{rows}, {cols}]");
-        assert_close_to_async(&format!("param {what}"), &gpu, &p, &CPU, &p_cpu, 1e-5, 1e-6).await;
-        let velocity = format!("velocity {what}");
-        assert_close_to_async(&velocity, &gpu, &v, &CPU, &v_cpu, 1e-5, 1e-6).await;
-        assert_close_to_async(&format!("adam m {what}"), &gpu, &m, &CPU, &m_cpu, 1e-5, 1e-6).await;
-        assert_close_to_async(&format!("adam v {what}"), &gpu, &s, &CPU, &s_cpu, 1e-5, 1e-7).await;
-    }
+    checks::sgd_and_adam_steps(&gpu().await).await;
 }
 
 #[wasm_bindgen_test]

@@ -3,16 +3,20 @@
 //! draws, the shape errors, and the recording machinery (uploads and kernel
 //! parameters must not race the commands recorded before them).
 //!
+//! The checks that also run in a browser (unary, binary, sums, the
+//! optimizers) are written once, in `minimax_wgsl::testing::checks`, and
+//! run here under `pollster`.
+//!
 //! Each test gets its GPU from `gpu_or_skip`: with no adapter it prints
 //! `skipped <test>: <reason>` and passes, unless `MINIMAX_REQUIRE_GPU=1`
 //! makes that a failure. Shapes are kept small: on lavapipe (a software
 //! Vulkan) a dispatch costs ~20 µs and a matmul runs at ~1 GFLOP/s.
 
 use minimax_autodiff::{
-    concat_cols, concat_rows, AdamStep, Axis, Backend, Binary, Dist, Error, RefTensor, Reference,
-    Shape, Tape, TensorShape, Unary, Var,
+    concat_cols, concat_rows, AdamStep, Axis, Backend, Binary, Dist, Error, Reference, Shape, Tape,
+    TensorShape, Unary, Var,
 };
-use minimax_wgsl::testing::{assert_close_to, download, gpu_or_skip, pair, TRANSPOSES};
+use minimax_wgsl::testing::{assert_close_to, checks, download, gpu_or_skip, pair, TRANSPOSES};
 use minimax_wgsl::MatmulKernel;
 
 const CPU: Reference<f32> = Reference::new();
@@ -152,63 +156,12 @@ fn shape_errors_are_the_cpus() {
 // Elementwise maps, forward and backward
 // ---------------------------------------------------------------------------
 
-/// Every `Unary` variant, with the input range where it is defined.
-fn every_unary() -> Vec<(Unary, f64, f64)> {
-    vec![
-        (Unary::Neg, -4.0, 4.0),
-        (Unary::AddScalar(1.5), -4.0, 4.0),
-        (Unary::MulScalar(-2.5), -4.0, 4.0),
-        (Unary::Exp, -10.0, 10.0),
-        (Unary::Log, 0.01, 10.0),
-        (Unary::Sqrt, 0.01, 10.0),
-        (Unary::Powi(3), -2.0, 2.0),
-        (Unary::Powi(-2), 0.5, 2.0),
-        (Unary::Powi(0), -2.0, 2.0),
-        (Unary::Tanh, -4.0, 4.0),
-        (Unary::Sigmoid, -10.0, 10.0),
-        (Unary::Relu, -4.0, 4.0),
-        (Unary::LeakyRelu(0.2), -4.0, 4.0),
-        (Unary::Elu(0.7), -4.0, 4.0),
-        (Unary::Softplus, -10.0, 10.0),
-        (Unary::Clamp(-0.5, 0.8), -2.0, 2.0),
-    ]
-}
-
 #[test]
 fn unary_forward_and_backward_match_the_cpu_for_every_op() {
     let Some(gpu) = gpu_or_skip("unary_forward_and_backward_match_the_cpu_for_every_op") else {
         return;
     };
-    for (seed, (op, lo, hi)) in every_unary().into_iter().enumerate() {
-        for (rows, cols) in [(1, 1), (7, 65), (1, 257)] {
-            let seed = 10 * seed as u64 + rows as u64;
-            let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(rows, cols), lo, hi, seed);
-            let (dy_cpu, dy) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, seed + 1000);
-            let y_cpu = CPU.unary(op, &x_cpu);
-            let y = gpu.unary(op, &x);
-            // exp, log, tanh… may differ from the CPU's by a few ulps.
-            assert_close_to(
-                &format!("{op:?} [{rows}, {cols}]"),
-                &gpu,
-                &y,
-                &CPU,
-                &y_cpu,
-                1e-5,
-                1e-6,
-            );
-            let dx_cpu = CPU.unary_backward(op, &x_cpu, &y_cpu, &dy_cpu);
-            let dx = gpu.unary_backward(op, &x, &y, &dy);
-            assert_close_to(
-                &format!("{op:?}' [{rows}, {cols}]"),
-                &gpu,
-                &dx,
-                &CPU,
-                &dx_cpu,
-                1e-5,
-                1e-6,
-            );
-        }
-    }
+    pollster::block_on(checks::unary_forward_and_backward(&gpu));
 }
 
 #[test]
@@ -271,19 +224,7 @@ fn tanh_of_nan_is_nan_in_the_plain_and_the_fused_kernels() {
 #[test]
 fn binary_matches_the_cpu_with_every_broadcast() {
     let Some(gpu) = gpu_or_skip("binary_matches_the_cpu_with_every_broadcast") else { return };
-    for (rows, cols) in [(1, 1), (65, 7), (1, 257), (63, 1)] {
-        let (a_cpu, a) = pair(&CPU, &gpu, Shape::new(rows, cols), -2.0, 2.0, 1);
-        // b: same shape, a row, a column, a scalar. Kept away from 0 for div.
-        for (br, bc) in [(rows, cols), (1, cols), (rows, 1), (1, 1)] {
-            let (b_cpu, b) = pair(&CPU, &gpu, Shape::new(br, bc), 0.5, 2.0, 2);
-            for op in [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div] {
-                let want = CPU.binary(op, &a_cpu, &b_cpu).unwrap();
-                let got = gpu.binary(op, &a, &b).unwrap();
-                let what = format!("{op:?} [{rows}, {cols}] with [{br}, {bc}]");
-                assert_close_to(&what, &gpu, &got, &CPU, &want, 1e-6, 0.0);
-            }
-        }
-    }
+    pollster::block_on(checks::binary_with_every_broadcast(&gpu));
 }
 
 // ---------------------------------------------------------------------------
@@ -293,33 +234,7 @@ fn binary_matches_the_cpu_with_every_broadcast() {
 #[test]
 fn sums_match_the_cpu_on_every_axis() {
     let Some(gpu) = gpu_or_skip("sums_match_the_cpu_on_every_axis") else { return };
-    // 257 × 257 and 1 × 70 000 take the two-pass path of the full sum
-    // (more than one workgroup); 1 × 1 and 7 × 7 the one-pass path.
-    for (rows, cols) in [(1, 1), (7, 7), (63, 65), (257, 257), (1, 70_000), (300, 1)] {
-        let (x_cpu, x) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, rows as u64);
-        let abs: Vec<f32> = x_cpu.data().iter().map(|v| v.abs()).collect();
-        let abs = RefTensor::new(x_cpu.shape(), abs).unwrap();
-        for axis in [None, Some(Axis::Rows), Some(Axis::Cols)] {
-            let want = CPU.sum(&x_cpu, axis);
-            let got = gpu.download(&gpu.sum(&x, axis)).unwrap();
-            // The orders of summation differ. Each order's error is at most
-            // (n - 1) · 2⁻²⁴ · Σ|x| (Higham, Accuracy and Stability of
-            // Numerical Algorithms, §4.2), so two differ by at most twice that.
-            let n = match axis {
-                None => rows * cols,
-                Some(Axis::Rows) => rows,
-                Some(Axis::Cols) => cols,
-            };
-            let bound = CPU.sum(&abs, axis);
-            for (i, (&g, &c)) in got.iter().zip(want.data()).enumerate() {
-                let tol = 2.0 * n as f32 * 2f32.powi(-24) * bound.data()[i];
-                assert!(
-                    (g - c).abs() <= tol,
-                    "sum {axis:?} of [{rows}, {cols}][{i}]: gpu {g} vs cpu {c}"
-                );
-            }
-        }
-    }
+    pollster::block_on(checks::sums_on_every_axis(&gpu));
 }
 
 #[test]
@@ -461,25 +376,7 @@ fn fill_and_random_draw_the_cpus_numbers() {
 #[test]
 fn sgd_and_adam_steps_match_the_cpu() {
     let Some(gpu) = gpu_or_skip("sgd_and_adam_steps_match_the_cpu") else { return };
-    for (rows, cols) in [(1, 1), (63, 65), (1, 257)] {
-        let (mut p_cpu, mut p) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, 1);
-        let (mut v_cpu, mut v) = pair(&CPU, &gpu, Shape::new(rows, cols), 0.0, 0.0, 2); // zeros
-        let (mut m_cpu, mut m) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
-        let (mut s_cpu, mut s) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
-        for t in 1..=3 {
-            let (g_cpu, g) = pair(&CPU, &gpu, Shape::new(rows, cols), -1.0, 1.0, 10 + t as u64);
-            CPU.sgd_step(&mut p_cpu, &g_cpu, &mut v_cpu, 0.05, 0.9).unwrap();
-            gpu.sgd_step(&mut p, &g, &mut v, 0.05, 0.9).unwrap();
-            let hp = AdamStep { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, t };
-            CPU.adam_step(&mut p_cpu, &g_cpu, &mut m_cpu, &mut s_cpu, hp).unwrap();
-            gpu.adam_step(&mut p, &g, &mut m, &mut s, hp).unwrap();
-        }
-        let what = format!("[{rows}, {cols}]");
-        assert_close_to(&format!("param {what}"), &gpu, &p, &CPU, &p_cpu, 1e-5, 1e-6);
-        assert_close_to(&format!("velocity {what}"), &gpu, &v, &CPU, &v_cpu, 1e-5, 1e-6);
-        assert_close_to(&format!("adam m {what}"), &gpu, &m, &CPU, &m_cpu, 1e-5, 1e-6);
-        assert_close_to(&format!("adam v {what}"), &gpu, &s, &CPU, &s_cpu, 1e-5, 1e-7);
-    }
+    pollster::block_on(checks::sgd_and_adam_steps(&gpu));
 }
 
 #[test]

@@ -18,6 +18,8 @@
 //! # }
 //! ```
 
+pub mod checks;
+
 use crate::{Stats, Wgpu, WgpuTensor};
 use minimax_autodiff::{Backend, Dist, Shape, TensorShape};
 
@@ -164,9 +166,16 @@ pub fn assert_close_to<R: Backend<Elem = f32>>(
 ) {
     assert_eq!(got.shape(), want.shape(), "{what}: shapes");
     let (x, y) = (download(gpu, got), reference.download(want).unwrap());
-    for (i, (&x, &y)) in x.iter().zip(&y).enumerate() {
+    assert_values_close(what, want.shape(), &x, &y, rtol, atol);
+}
+
+/// The elementwise comparison of [`assert_close_to`] and
+/// [`assert_close_to_async`]: GPU values `x` against reference values `y`.
+#[track_caller]
+fn assert_values_close(what: &str, shape: Shape, x: &[f32], y: &[f32], rtol: f32, atol: f32) {
+    for (i, (&x, &y)) in x.iter().zip(y).enumerate() {
         let ok = close(x, y, rtol, atol, true);
-        assert!(ok, "{what}: element {i} of {}: gpu {x} vs reference {y}", want.shape());
+        assert!(ok, "{what}: element {i} of {shape}: gpu {x} vs reference {y}");
     }
 }
 
@@ -186,10 +195,7 @@ pub async fn assert_close_to_async<R: Backend<Elem = f32>>(
     assert_eq!(got.shape(), want.shape(), "{what}: shapes");
     let x = gpu.download_async(got).await.unwrap_or_else(|e| panic!("{what}: {e}"));
     let y = reference.download(want).unwrap();
-    for (i, (&x, &y)) in x.iter().zip(&y).enumerate() {
-        let ok = close(x, y, rtol, atol, true);
-        assert!(ok, "{what}: element {i} of {}: gpu {x} vs reference {y}", want.shape());
-    }
+    assert_values_close(what, want.shape(), &x, &y, rtol, atol);
 }
 
 /// Asserts the GPU tensor `got` is `want`, computed by `reference`, bit for

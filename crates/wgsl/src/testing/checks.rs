@@ -1,0 +1,139 @@
+//! The GPU-against-CPU checks that run both natively and in a browser,
+//! written once: `tests/gpu_kernels.rs` runs each under `pollster`, and
+//! `tests/browser.rs` awaits it inside headless Chromium on WebGPU. Every
+//! read is [`Wgpu::download_async`], the one a browser allows (natively it
+//! polls the device, then awaits: `tests/gpu_async.rs` checks it gives the
+//! blocking read's bits).
+//!
+//! Each check compares the GPU with the plain reference backend on the
+//! awkward shapes (1, 7, 63, 64, 65, 257), at the tolerances stated where
+//! it asserts, and panics naming the op, the shape and the element.
+
+use super::{assert_close_to_async, pair};
+use crate::Wgpu;
+use minimax_autodiff::{
+    AdamStep, Axis, Backend, Binary, RefTensor, Reference, Shape, TensorShape, Unary,
+};
+
+/// The reference every check compares with.
+const CPU: Reference<f32> = Reference::new();
+
+/// Every `Unary` variant, with the input range where it is defined.
+pub fn every_unary() -> Vec<(Unary, f64, f64)> {
+    vec![
+        (Unary::Neg, -4.0, 4.0),
+        (Unary::AddScalar(1.5), -4.0, 4.0),
+        (Unary::MulScalar(-2.5), -4.0, 4.0),
+        (Unary::Exp, -10.0, 10.0),
+        (Unary::Log, 0.01, 10.0),
+        (Unary::Sqrt, 0.01, 10.0),
+        (Unary::Powi(3), -2.0, 2.0),
+        (Unary::Powi(-2), 0.5, 2.0),
+        (Unary::Powi(0), -2.0, 2.0),
+        (Unary::Tanh, -4.0, 4.0),
+        (Unary::Sigmoid, -10.0, 10.0),
+        (Unary::Relu, -4.0, 4.0),
+        (Unary::LeakyRelu(0.2), -4.0, 4.0),
+        (Unary::Elu(0.7), -4.0, 4.0),
+        (Unary::Softplus, -10.0, 10.0),
+        (Unary::Clamp(-0.5, 0.8), -2.0, 2.0),
+    ]
+}
+
+/// Every unary op, forward `y = f(x)` and backward `dx = f'(x) · dy`.
+pub async fn unary_forward_and_backward(gpu: &Wgpu) {
+    for (seed, (op, lo, hi)) in every_unary().into_iter().enumerate() {
+        for (rows, cols) in [(1, 1), (7, 65), (1, 257), (64, 63)] {
+            let seed = 10 * seed as u64 + rows as u64;
+            let (x_cpu, x) = pair(&CPU, gpu, Shape::new(rows, cols), lo, hi, seed);
+            let (dy_cpu, dy) = pair(&CPU, gpu, Shape::new(rows, cols), -1.0, 1.0, seed + 1000);
+            let y_cpu = CPU.unary(op, &x_cpu);
+            let y = gpu.unary(op, &x);
+            // exp, log, tanh… may differ from the CPU's by a few ulps.
+            let what = format!("{op:?} [{rows}, {cols}]");
+            assert_close_to_async(&what, gpu, &y, &CPU, &y_cpu, 1e-5, 1e-6).await;
+            let dx_cpu = CPU.unary_backward(op, &x_cpu, &y_cpu, &dy_cpu);
+            let dx = gpu.unary_backward(op, &x, &y, &dy);
+            let what = format!("{op:?}' [{rows}, {cols}]");
+            assert_close_to_async(&what, gpu, &dx, &CPU, &dx_cpu, 1e-5, 1e-6).await;
+        }
+    }
+}
+
+/// The four binary ops with `b` of `a`'s shape, a row, a column and a
+/// scalar (the broadcasts).
+pub async fn binary_with_every_broadcast(gpu: &Wgpu) {
+    for (rows, cols) in [(1, 1), (65, 7), (1, 257), (63, 1), (64, 64)] {
+        let (a_cpu, a) = pair(&CPU, gpu, Shape::new(rows, cols), -2.0, 2.0, 1);
+        // b: same shape, a row, a column, a scalar. Kept away from 0 for div.
+        for (br, bc) in [(rows, cols), (1, cols), (rows, 1), (1, 1)] {
+            let (b_cpu, b) = pair(&CPU, gpu, Shape::new(br, bc), 0.5, 2.0, 2);
+            for op in [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div] {
+                let want = CPU.binary(op, &a_cpu, &b_cpu).unwrap();
+                let got = gpu.binary(op, &a, &b).unwrap();
+                let what = format!("{op:?} [{rows}, {cols}] with [{br}, {bc}]");
+                assert_close_to_async(&what, gpu, &got, &CPU, &want, 1e-6, 0.0).await;
+            }
+        }
+    }
+}
+
+/// Sums over everything, over rows and over columns, within the bound on
+/// two orders of summation.
+pub async fn sums_on_every_axis(gpu: &Wgpu) {
+    // 257 × 257 and 1 × 70 000 take the two-pass path of the full sum
+    // (more than one workgroup); 1 × 1 and 7 × 7 the one-pass path.
+    for (rows, cols) in [(1, 1), (7, 7), (63, 65), (257, 257), (1, 70_000), (300, 1)] {
+        let (x_cpu, x) = pair(&CPU, gpu, Shape::new(rows, cols), -1.0, 1.0, rows as u64);
+        let abs: Vec<f32> = x_cpu.data().iter().map(|v| v.abs()).collect();
+        let abs = RefTensor::new(x_cpu.shape(), abs).unwrap();
+        for axis in [None, Some(Axis::Rows), Some(Axis::Cols)] {
+            let want = CPU.sum(&x_cpu, axis);
+            let got = gpu.download_async(&gpu.sum(&x, axis)).await.unwrap();
+            // The orders of summation differ. Each order's error is at most
+            // (n - 1) · 2⁻²⁴ · Σ|x| (Higham, Accuracy and Stability of
+            // Numerical Algorithms, §4.2), so two differ by at most twice that.
+            let n = match axis {
+                None => rows * cols,
+                Some(Axis::Rows) => rows,
+                Some(Axis::Cols) => cols,
+            };
+            let bound = CPU.sum(&abs, axis);
+            assert_eq!(got.len(), want.data().len(), "sum {axis:?} of [{rows}, {cols}]: lengths");
+            for (i, (&g, &c)) in got.iter().zip(want.data()).enumerate() {
+                let tol = 2.0 * n as f32 * 2f32.powi(-24) * bound.data()[i];
+                assert!(
+                    (g - c).abs() <= tol,
+                    "sum {axis:?} of [{rows}, {cols}][{i}]: gpu {g} vs cpu {c}"
+                );
+            }
+        }
+    }
+}
+
+/// Three SGD-with-momentum steps and three Adam steps on one parameter.
+pub async fn sgd_and_adam_steps(gpu: &Wgpu) {
+    for (rows, cols) in [(1, 1), (63, 65), (1, 257), (64, 7)] {
+        let (mut p_cpu, mut p) = pair(&CPU, gpu, Shape::new(rows, cols), -1.0, 1.0, 1);
+        let (mut v_cpu, mut v) = pair(&CPU, gpu, Shape::new(rows, cols), 0.0, 0.0, 2); // zeros
+        let (mut m_cpu, mut m) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
+        let (mut s_cpu, mut s) = (v_cpu.clone(), gpu.fill(p.shape(), 0.0));
+        for t in 1..=3 {
+            let (g_cpu, g) = pair(&CPU, gpu, Shape::new(rows, cols), -1.0, 1.0, 10 + t as u64);
+            CPU.sgd_step(&mut p_cpu, &g_cpu, &mut v_cpu, 0.05, 0.9).unwrap();
+            gpu.sgd_step(&mut p, &g, &mut v, 0.05, 0.9).unwrap();
+            let hp = AdamStep { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, t };
+            CPU.adam_step(&mut p_cpu, &g_cpu, &mut m_cpu, &mut s_cpu, hp).unwrap();
+            gpu.adam_step(&mut p, &g, &mut m, &mut s, hp).unwrap();
+        }
+        for (name, got, want, atol) in [
+            ("param", &p, &p_cpu, 1e-6),
+            ("velocity", &v, &v_cpu, 1e-6),
+            ("adam m", &m, &m_cpu, 1e-6),
+            ("adam v", &s, &s_cpu, 1e-7),
+        ] {
+            let what = format!("{name} [{rows}, {cols}]");
+            assert_close_to_async(&what, gpu, got, &CPU, want, 1e-5, atol).await;
+        }
+    }
+}
