@@ -17,8 +17,8 @@ use minimax_autodiff::{
     concat_cols, concat_rows, AdamStep, AdamTensors, Axis, Backend, ConvGeometry, Dist, RefTensor,
     Reference, Shape, Tape, TensorShape, Unary, Var,
 };
-use minimax_wgsl::testing::{assert_close, assert_close_to_async, checks, pair, TRANSPOSES};
-use minimax_wgsl::{ConvKernel, MatmulKernel, Wgpu, WgpuTensor};
+use minimax_wgsl::testing::{assert_close, assert_close_to_async, checks, pair};
+use minimax_wgsl::{ConvKernel, Wgpu, WgpuTensor};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -78,43 +78,7 @@ async fn the_blocking_calls_are_clear_errors_and_the_async_ones_work() {
 
 #[wasm_bindgen_test]
 async fn matmul_matches_the_cpu_for_every_kernel_and_transpose() {
-    let gpu = gpu().await;
-    let shapes = [
-        (1, 1, 1),
-        (1, 7, 1),
-        (7, 1, 7),
-        (7, 63, 65),
-        (64, 64, 64),
-        (65, 17, 63),
-        (63, 65, 1),
-        (1, 257, 64),
-        (257, 15, 7),
-    ];
-    for (seed, &(m, k, n)) in shapes.iter().enumerate() {
-        for (ta, tb) in TRANSPOSES {
-            // Stored shapes: [m, k] or [k, m]; [k, n] or [n, k].
-            let (ar, ac) = if ta { (k, m) } else { (m, k) };
-            let (br, bc) = if tb { (n, k) } else { (k, n) };
-            let (a_cpu, a) = pair(&CPU, &gpu, Shape::new(ar, ac), -1.0, 1.0, 2 * seed as u64);
-            let (b_cpu, b) = pair(&CPU, &gpu, Shape::new(br, bc), -1.0, 1.0, 2 * seed as u64 + 1);
-            let want = CPU.matmul(&a_cpu, ta, &b_cpu, tb).unwrap();
-            let atol = 1e-6 * k as f32; // sums of k products below 1
-            let mut kernels = vec![
-                MatmulKernel::Auto,
-                MatmulKernel::Small,
-                MatmulKernel::Tiled,
-                MatmulKernel::Naive,
-            ];
-            if [m, k, n].iter().all(|d| d % 4 == 0) {
-                kernels.push(MatmulKernel::Large);
-            }
-            for kernel in kernels {
-                let got = gpu.matmul_with(kernel, &a, ta, &b, tb).unwrap();
-                let what = format!("{kernel:?} matmul m={m} k={k} n={n} ta={ta} tb={tb}");
-                assert_close_to_async(&what, &gpu, &got, &CPU, &want, 1e-5, atol).await;
-            }
-        }
-    }
+    checks::matmul_every_kernel_and_transpose(&gpu().await).await;
 }
 
 // ---------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 //! draws, the shape errors, and the recording machinery (uploads and kernel
 //! parameters must not race the commands recorded before them).
 //!
-//! The checks that also run in a browser (unary, binary, sums, the
-//! optimizers) are written once, in `minimax_wgsl::testing::checks`, and
+//! The checks that also run in a browser (matmul, unary, binary, sums,
+//! the optimizers) are written once, in `minimax_wgsl::testing::checks`, and
 //! run here under `pollster`.
 //!
 //! Each test gets its GPU from `gpu_or_skip`: with no adapter it prints
@@ -26,41 +26,11 @@ const CPU: Reference<f32> = Reference::new();
 // ---------------------------------------------------------------------------
 
 #[test]
-fn matmul_tiled_and_naive_match_the_cpu_for_every_transpose() {
-    let Some(gpu) = gpu_or_skip("matmul_tiled_and_naive_match_the_cpu_for_every_transpose") else {
+fn matmul_matches_the_cpu_for_every_kernel_and_transpose() {
+    let Some(gpu) = gpu_or_skip("matmul_matches_the_cpu_for_every_kernel_and_transpose") else {
         return;
     };
-    // (m, k, n): ones, primes, one either side of the 64-wide tile and the
-    // 16-deep k step, non-square, and vectors.
-    let shapes = [
-        (1, 1, 1),
-        (1, 7, 1),
-        (7, 1, 7),
-        (7, 63, 65),
-        (64, 64, 64),
-        (65, 17, 63),
-        (63, 65, 1),
-        (1, 257, 64),
-        (257, 15, 7),
-        (130, 33, 129),
-    ];
-    for (seed, &(m, k, n)) in shapes.iter().enumerate() {
-        for (ta, tb) in TRANSPOSES {
-            // Stored shapes: [m, k] or [k, m]; [k, n] or [n, k].
-            let (ar, ac) = if ta { (k, m) } else { (m, k) };
-            let (br, bc) = if tb { (n, k) } else { (k, n) };
-            let (a_cpu, a) = pair(&CPU, &gpu, Shape::new(ar, ac), -1.0, 1.0, 2 * seed as u64);
-            let (b_cpu, b) = pair(&CPU, &gpu, Shape::new(br, bc), -1.0, 1.0, 2 * seed as u64 + 1);
-            let want = CPU.matmul(&a_cpu, ta, &b_cpu, tb).unwrap();
-            // Sums of k products of numbers below 1: error ≲ k · 2⁻²⁴.
-            let atol = 1e-6 * k as f32;
-            for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
-                let got = gpu.matmul_with(kernel, &a, ta, &b, tb).unwrap();
-                let what = format!("{kernel:?} matmul m={m} k={k} n={n} ta={ta} tb={tb}");
-                assert_close_to(&what, &gpu, &got, &CPU, &want, 1e-5, atol);
-            }
-        }
-    }
+    pollster::block_on(checks::matmul_every_kernel_and_transpose(&gpu));
 }
 
 #[test]

@@ -9,14 +9,59 @@
 //! awkward shapes (1, 7, 63, 64, 65, 257), at the tolerances stated where
 //! it asserts, and panics naming the op, the shape and the element.
 
-use super::{assert_close_to_async, pair};
-use crate::Wgpu;
+use super::{assert_close_to_async, pair, TRANSPOSES};
+use crate::{MatmulKernel, Wgpu};
 use minimax_autodiff::{
     AdamStep, Axis, Backend, Binary, RefTensor, Reference, Shape, TensorShape, Unary,
 };
 
 /// The reference every check compares with.
 const CPU: Reference<f32> = Reference::new();
+
+/// Every matmul kernel (the large one where m, k and n are multiples of
+/// 4), with every transpose of its operands.
+pub async fn matmul_every_kernel_and_transpose(gpu: &Wgpu) {
+    // (m, k, n): ones, primes, one either side of the 64-wide tile and the
+    // 16-deep k step, non-square, and vectors.
+    let shapes = [
+        (1, 1, 1),
+        (1, 7, 1),
+        (7, 1, 7),
+        (7, 63, 65),
+        (64, 64, 64),
+        (65, 17, 63),
+        (63, 65, 1),
+        (1, 257, 64),
+        (257, 15, 7),
+        (130, 33, 129),
+    ];
+    for (seed, &(m, k, n)) in shapes.iter().enumerate() {
+        for (ta, tb) in TRANSPOSES {
+            // Stored shapes: [m, k] or [k, m]; [k, n] or [n, k].
+            let (ar, ac) = if ta { (k, m) } else { (m, k) };
+            let (br, bc) = if tb { (n, k) } else { (k, n) };
+            let (a_cpu, a) = pair(&CPU, gpu, Shape::new(ar, ac), -1.0, 1.0, 2 * seed as u64);
+            let (b_cpu, b) = pair(&CPU, gpu, Shape::new(br, bc), -1.0, 1.0, 2 * seed as u64 + 1);
+            let want = CPU.matmul(&a_cpu, ta, &b_cpu, tb).unwrap();
+            // Sums of k products of numbers below 1: error ≲ k · 2⁻²⁴.
+            let atol = 1e-6 * k as f32;
+            let mut kernels = vec![
+                MatmulKernel::Auto,
+                MatmulKernel::Small,
+                MatmulKernel::Tiled,
+                MatmulKernel::Naive,
+            ];
+            if [m, k, n].iter().all(|d| d % 4 == 0) {
+                kernels.push(MatmulKernel::Large);
+            }
+            for kernel in kernels {
+                let got = gpu.matmul_with(kernel, &a, ta, &b, tb).unwrap();
+                let what = format!("{kernel:?} matmul m={m} k={k} n={n} ta={ta} tb={tb}");
+                assert_close_to_async(&what, gpu, &got, &CPU, &want, 1e-5, atol).await;
+            }
+        }
+    }
+}
 
 /// Every `Unary` variant, with the input range where it is defined.
 pub fn every_unary() -> Vec<(Unary, f64, f64)> {
