@@ -4,7 +4,7 @@
 //! parameters must not race the commands recorded before them).
 //!
 //! The checks that also run in a browser (matmul, unary, binary, sums,
-//! the optimizers) are written once, in `minimax_wgsl::testing::checks`, and
+//! the optimizers, a tape's gradients) are written once, in `minimax_wgsl::testing::checks`, and
 //! run here under `pollster`.
 //!
 //! Each test gets its GPU from `gpu_or_skip`: with no adapter it prints
@@ -13,8 +13,7 @@
 //! Vulkan) a dispatch costs ~20 µs and a matmul runs at ~1 GFLOP/s.
 
 use minimax_autodiff::{
-    concat_cols, concat_rows, AdamStep, Axis, Backend, Binary, Dist, Error, Reference, Shape, Tape,
-    TensorShape, Unary, Var,
+    AdamStep, Backend, Binary, Dist, Error, Reference, Shape, TensorShape, Unary,
 };
 use minimax_wgsl::testing::{assert_close_to, checks, download, gpu_or_skip, pair, TRANSPOSES};
 use minimax_wgsl::MatmulKernel;
@@ -370,56 +369,10 @@ fn in_place_updates_do_not_change_shared_copies() {
 // Through the tape: the same expression's gradients on both backends
 // ---------------------------------------------------------------------------
 
-/// A small model touching every primitive's backward: matmul (plain and
-/// transposed), bias add, the activations, div, concat/slice (columns and
-/// rows), reductions,
-/// the moments and the BCE loss. Returns the loss and the gradients of
-/// the three leaves, downloaded.
-fn expression<B: Backend<Elem = f32>>(be: &B, x: &[f32], w: &[f32], b: &[f32]) -> Vec<Vec<f32>> {
-    let tape = Tape::new(be.clone());
-    let x = tape.leaf(be.upload(Shape::new(9, 5), x).unwrap()); // [batch, in]
-    let w = tape.leaf(be.upload(Shape::new(5, 4), w).unwrap()); // [in, out]
-    let b = tape.leaf(be.upload(Shape::new(1, 4), b).unwrap()); // [1, out]
-    let h = x.matmul(&w).unwrap().add(&b).unwrap(); // [9, 4]
-    let a = h.tanh().mul(&h.sigmoid()).unwrap().add(&h.leaky_relu(0.1)).unwrap(); // [9, 4]
-    let e = a.elu(0.5).softplus().div(&a.square().add_scalar(1.0)).unwrap(); // [9, 4]
-    let s = concat_cols(&[&e, &a.slice_cols(1, 2).unwrap(), &h.clamp(-1.5, 1.5)]).unwrap(); // [9, 8]
-    let q = s.slice_cols(0, 4).unwrap().matmul_t(false, &w, true).unwrap(); // [9, 4] · wᵀ = [9, 5]
-    let q = concat_rows(&[&q.slice_rows(4, 5).unwrap(), &q.slice_rows(0, 4).unwrap()]).unwrap(); // rows rotated, [9, 5]
-    let r = q.mul(&x).unwrap().sum_axis(Axis::Cols).mul_scalar(0.1).exp(); // [9, 1]
-    let r = r.square().add_scalar(1.0).log().sqrt(); // [9, 1]
-    let moments = s.moments().unwrap(); // [1, 32]
-    let targets: Var<B> = tape.constant(be.fill(Shape::new(9, 1), 1.0));
-    let bce = r.sub(&r.mean_axis(Axis::Rows)).unwrap().bce_with_logits(&targets).unwrap();
-    let loss = bce
-        .add(&moments.powi(2).mean().mul_scalar(0.01))
-        .unwrap()
-        .add(&s.transpose().sum_axis(Axis::Rows).mean())
-        .unwrap();
-    let grads = tape.backward(&loss).unwrap();
-    let mut out = vec![loss.to_vec().unwrap()];
-    for leaf in [&x, &w, &b] {
-        out.push(be.download(grads.get(leaf).unwrap()).unwrap());
-    }
-    out
-}
-
 #[test]
 fn tape_gradients_match_the_cpu() {
     let Some(gpu) = gpu_or_skip("tape_gradients_match_the_cpu") else { return };
-    let draw = |n, seed| {
-        CPU.random(Shape::new(1, n), Dist::Uniform { lo: -1.0, hi: 1.0 }, seed).data().to_vec()
-    };
-    let (x, w, b) = (draw(45, 1), draw(20, 2), draw(4, 3));
-    let want = expression(&CPU, &x, &w, &b);
-    let got = expression(&gpu, &x, &w, &b);
-    for (name, (g, c)) in ["loss", "dx", "dw", "db"].iter().zip(got.iter().zip(&want)) {
-        assert_eq!(g.len(), c.len());
-        for (i, (&g, &c)) in g.iter().zip(c).enumerate() {
-            assert!(c.is_finite(), "{name}[{i}] is {c} on the CPU: fix the test expression");
-            assert!((g - c).abs() <= 1e-5 + 1e-4 * c.abs(), "{name}[{i}]: gpu {g} vs cpu {c}");
-        }
-    }
+    pollster::block_on(checks::tape_forward_and_backward(&gpu));
 }
 
 // ---------------------------------------------------------------------------

@@ -12,7 +12,8 @@
 use super::{assert_close_to_async, pair, TRANSPOSES};
 use crate::{MatmulKernel, Wgpu};
 use minimax_autodiff::{
-    AdamStep, Axis, Backend, Binary, RefTensor, Reference, Shape, TensorShape, Unary,
+    concat_cols, concat_rows, AdamStep, Axis, Backend, Binary, Dist, RefTensor, Reference, Shape,
+    Tape, TensorShape, Unary, Var,
 };
 
 /// The reference every check compares with.
@@ -179,6 +180,55 @@ pub async fn sgd_and_adam_steps(gpu: &Wgpu) {
         ] {
             let what = format!("{name} [{rows}, {cols}]");
             assert_close_to_async(&what, gpu, got, &CPU, want, 1e-5, atol).await;
+        }
+    }
+}
+
+/// A small model touching every primitive's backward: matmul (plain and
+/// transposed), bias add, the activations, div, concat and slice (columns
+/// and rows), reductions, the moments and the BCE loss. Returns the loss
+/// and the gradients of the three leaves, on `be`.
+fn expression<B: Backend<Elem = f32>>(be: &B, x: &[f32], w: &[f32], b: &[f32]) -> [B::Tensor; 4] {
+    let tape = Tape::new(be.clone());
+    let x = tape.leaf(be.upload(Shape::new(9, 5), x).unwrap()); // [batch, in]
+    let w = tape.leaf(be.upload(Shape::new(5, 4), w).unwrap()); // [in, out]
+    let b = tape.leaf(be.upload(Shape::new(1, 4), b).unwrap()); // [1, out]
+    let h = x.matmul(&w).unwrap().add(&b).unwrap(); // [9, 4]
+    let a = h.tanh().mul(&h.sigmoid()).unwrap().add(&h.leaky_relu(0.1)).unwrap(); // [9, 4]
+    let e = a.elu(0.5).softplus().div(&a.square().add_scalar(1.0)).unwrap(); // [9, 4]
+    let s = concat_cols(&[&e, &a.slice_cols(1, 2).unwrap(), &h.clamp(-1.5, 1.5)]).unwrap(); // [9, 8]
+    let q = s.slice_cols(0, 4).unwrap().matmul_t(false, &w, true).unwrap(); // [9, 4] · wᵀ = [9, 5]
+    let q = concat_rows(&[&q.slice_rows(4, 5).unwrap(), &q.slice_rows(0, 4).unwrap()]).unwrap(); // rows rotated, [9, 5]
+    let r = q.mul(&x).unwrap().sum_axis(Axis::Cols).mul_scalar(0.1).exp(); // [9, 1]
+    let r = r.square().add_scalar(1.0).log().sqrt(); // [9, 1]
+    let moments = s.moments().unwrap(); // [1, 32]
+    let targets: Var<B> = tape.constant(be.fill(Shape::new(9, 1), 1.0));
+    let bce = r.sub(&r.mean_axis(Axis::Rows)).unwrap().bce_with_logits(&targets).unwrap();
+    let loss = bce
+        .add(&moments.powi(2).mean().mul_scalar(0.01))
+        .unwrap()
+        .add(&s.transpose().sum_axis(Axis::Rows).mean())
+        .unwrap();
+    let grads = tape.backward(&loss).unwrap();
+    let grad = |leaf: &Var<B>| grads.get(leaf).unwrap().clone();
+    [loss.value().clone(), grad(&x), grad(&w), grad(&b)]
+}
+
+/// [`expression`]'s loss and gradients through the tape, on the GPU
+/// against the CPU: read back in one submit.
+pub async fn tape_forward_and_backward(gpu: &Wgpu) {
+    let draw = |n, seed| {
+        CPU.random(Shape::new(1, n), Dist::Uniform { lo: -1.0, hi: 1.0 }, seed).data().to_vec()
+    };
+    let (x, w, b) = (draw(45, 1), draw(20, 2), draw(4, 3));
+    let want = expression(&CPU, &x, &w, &b);
+    let got = expression(gpu, &x, &w, &b);
+    let got = gpu.download_many_async(&got.iter().collect::<Vec<_>>()).await.unwrap();
+    for (name, (g, c)) in ["loss", "dx", "dw", "db"].iter().zip(got.iter().zip(&want)) {
+        assert_eq!(g.len(), c.data().len(), "{name}");
+        for (i, (&g, &c)) in g.iter().zip(c.data()).enumerate() {
+            assert!(c.is_finite(), "{name}[{i}] is {c} on the CPU: fix the test expression");
+            assert!((g - c).abs() <= 1e-5 + 1e-4 * c.abs(), "{name}[{i}]: gpu {g} vs cpu {c}");
         }
     }
 }
