@@ -214,7 +214,8 @@ fn expression<B: Backend<Elem = f32>>(be: &B, x: &[f32], w: &[f32], b: &[f32]) -
     [loss.value().clone(), grad(&x), grad(&w), grad(&b)]
 }
 
-/// [`expression`]'s loss and gradients through the tape, on the GPU
+/// A small model's loss and gradients through the tape (every primitive's
+/// backward), on the GPU
 /// against the CPU: read back in one submit.
 pub async fn tape_forward_and_backward(gpu: &Wgpu) {
     let draw = |n, seed| {
