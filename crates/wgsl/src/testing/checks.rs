@@ -215,8 +215,7 @@ fn expression<B: Backend<Elem = f32>>(be: &B, x: &[f32], w: &[f32], b: &[f32]) -
 }
 
 /// A small model's loss and gradients through the tape (every primitive's
-/// backward), on the GPU
-/// against the CPU: read back in one submit.
+/// backward), on the GPU against the CPU, read back in one submit.
 pub async fn tape_forward_and_backward(gpu: &Wgpu) {
     let draw = |n, seed| {
         CPU.random(Shape::new(1, n), Dist::Uniform { lo: -1.0, hi: 1.0 }, seed).data().to_vec()
