@@ -9,7 +9,7 @@
 //! axis to infinity.
 
 use crate::fsutil;
-use crate::svg::{escape, line, nice_ticks, text, tick_label, tick_step};
+use crate::svg::{escape, line, nice_ticks, open_document, span, text, tick_label, tick_step};
 use minimax_gan::image::judging::CurvePoint;
 use minimax_gan::image::GChoice;
 use std::fmt::Write;
@@ -46,15 +46,7 @@ impl JudgeCurves {
     /// The two plots as an SVG document.
     pub fn svg(&self) -> String {
         let (width, height) = (LEFT + PLOT_W + RIGHT, TOP + 2.0 * PLOT_H + GAP + BOTTOM);
-        let mut svg = String::new();
-        let _ = writeln!(
-            svg,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-             viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">"
-        );
-        let _ = writeln!(svg, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
-        let title_attrs = r#"text-anchor="middle" font-size="15" font-weight="bold""#;
-        text(&mut svg, (width / 2.0, 22.0), title_attrs, &self.title);
+        let mut svg = open_document(width, height, &self.title);
         for (i, (label, colour)) in
             [("raw G", RAW_COLOUR), ("EMA of G", EMA_COLOUR)].iter().enumerate()
         {
@@ -101,8 +93,8 @@ impl JudgeCurves {
         if reference.is_finite() {
             all_y.push(reference);
         }
-        let (x_lo, x_hi) = span(&finite(steps));
-        let (y_lo, y_hi) = span(&all_y);
+        let (x_lo, x_hi) = span(finite(steps));
+        let (y_lo, y_hi) = span(all_y.iter().copied());
         let x_ticks = nice_ticks(x_lo, x_hi, 6, false);
         let y_ticks = nice_ticks(y_lo, y_hi, 5, false);
         let px = |x: f64| (x - x_lo) / (x_hi - x_lo) * PLOT_W;
@@ -173,20 +165,6 @@ impl JudgeCurves {
     /// Writes [`Self::svg`] to `path` atomically.
     pub fn save(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
         fsutil::write_atomic(path, self.svg().as_bytes())
-    }
-}
-
-/// `(min, max)` of `values`, widened to a non-empty interval: `x ± 1` for a
-/// single value, `(0, 1)` for none.
-fn span(values: &[f64]) -> (f64, f64) {
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if lo < hi {
-        (lo, hi)
-    } else if lo.is_finite() {
-        (lo - 1.0, lo + 1.0)
-    } else {
-        (0.0, 1.0)
     }
 }
 

@@ -8,7 +8,7 @@
 //! mismatch written in red, so a bug shows rather than hides.
 
 use crate::fsutil;
-use crate::svg::{escape, line, nice_ticks, text, tick_label, tick_step};
+use crate::svg::{escape, line, nice_ticks, open_document, span, text, tick_label, tick_step};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -55,22 +55,14 @@ impl LossCurves {
         let steps = finite(&self.steps);
         let losses: Vec<f64> =
             finite(&self.d_loss).into_iter().chain(finite(&self.g_loss)).collect();
-        let (x_lo, x_hi) = span(&steps);
-        let (y_lo, y_hi) = span(&losses);
+        let (x_lo, x_hi) = span(steps.iter().copied());
+        let (y_lo, y_hi) = span(losses.iter().copied());
         let x_ticks = nice_ticks(x_lo, x_hi, 6, false);
         let y_ticks = nice_ticks(y_lo, y_hi, 5, false);
         let px = |x: f64| (x - x_lo) / (x_hi - x_lo) * PLOT_W;
         let py = |y: f64| PLOT_H - (y - y_lo) / (y_hi - y_lo) * PLOT_H;
 
-        let mut svg = String::new();
-        let _ = writeln!(
-            svg,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-             viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">"
-        );
-        let _ = writeln!(svg, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
-        let title_attrs = r#"text-anchor="middle" font-size="15" font-weight="bold""#;
-        text(&mut svg, (width / 2.0, 22.0), title_attrs, &self.title);
+        let mut svg = open_document(width, height, &self.title);
         for (i, (label, colour)) in [("D loss", D_COLOUR), ("G loss", G_COLOUR)].iter().enumerate()
         {
             let x = width / 2.0 - 110.0 + 130.0 * i as f64;
@@ -137,19 +129,5 @@ impl LossCurves {
     /// Writes [`Self::svg`] to `path` atomically.
     pub fn save(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
         fsutil::write_atomic(path, self.svg().as_bytes())
-    }
-}
-
-/// `(min, max)` of `values`, widened to a non-empty interval: `x ± 1` for a
-/// single value, `(0, 1)` for none.
-fn span(values: &[f64]) -> (f64, f64) {
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if lo < hi {
-        (lo, hi)
-    } else if lo.is_finite() {
-        (lo - 1.0, lo + 1.0)
-    } else {
-        (0.0, 1.0)
     }
 }

@@ -13,7 +13,7 @@
 //! Plain SVG 1.1, like [`crate::svg`], whose helpers it shares.
 
 use crate::fsutil;
-use crate::svg::{escape, line, nice_ticks, text, tick_label, tick_step};
+use crate::svg::{escape, line, nice_ticks, open_document, text, tick_label, tick_step};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -64,15 +64,7 @@ pub fn figure(panels: &[ScatterPanel], title: &str) -> String {
     let columns = panels.len().clamp(1, MAX_COLUMNS);
     let rows = panels.len().div_ceil(columns).max(1);
     let (width, height) = (columns as f64 * CELL_W, HEADER_H + rows as f64 * CELL_H);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">"
-    );
-    let _ = writeln!(svg, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
-    let title_attrs = r#"text-anchor="middle" font-size="15" font-weight="bold""#;
-    text(&mut svg, (width / 2.0, 22.0), title_attrs, title);
+    let mut svg = open_document(width, height, title);
     let circles = panels.iter().any(|p| !p.centres.is_empty());
     let legend = format!(
         "black: real data · green: generated{} · background: D(x), blue = \"fake\" 0, \

@@ -67,15 +67,7 @@ pub fn figure(panels: &[Panel], title: &str) -> String {
 
     // Shared scales: x over every panel's xs, density from 0 to a nice top.
     let all = |f: fn(&Panel) -> &[f64]| panels.iter().flat_map(move |p| finite(f(p)));
-    let x_lo = all(|p| &p.xs).fold(f64::INFINITY, f64::min);
-    let x_hi = all(|p| &p.xs).fold(f64::NEG_INFINITY, f64::max);
-    let (x_lo, x_hi) = if x_lo < x_hi {
-        (x_lo, x_hi)
-    } else if x_lo.is_finite() {
-        (x_lo - 1.0, x_lo + 1.0) // a single x: centre it
-    } else {
-        (0.0, 1.0) // no x at all
-    };
+    let (x_lo, x_hi) = span(all(|p| &p.xs));
     let data_peak = all(|p| &p.data_density).fold(0.0, f64::max);
     let mut y_top = all(|p| &p.gen_density).fold(data_peak, f64::max);
     if data_peak > 0.0 {
@@ -85,15 +77,7 @@ pub fn figure(panels: &[Panel], title: &str) -> String {
     let y_top = *density_ticks.last().unwrap();
     let scales = Scales { x_lo, x_hi, y_top };
 
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">"
-    );
-    let _ = writeln!(svg, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
-    let title_attrs = r#"text-anchor="middle" font-size="15" font-weight="bold""#;
-    text(&mut svg, (width / 2.0, 22.0), title_attrs, title);
+    let mut svg = open_document(width, height, title);
     legend(&mut svg, width / 2.0, 44.0, panels.iter().any(|p| p.d_of_x.is_some()));
 
     for (i, panel) in panels.iter().enumerate() {
@@ -260,6 +244,37 @@ pub(crate) fn line(svg: &mut String, a: (f64, f64), b: (f64, f64), stroke: &str,
         svg,
         r#"<line x1="{x1:.2}" y1="{y1:.2}" x2="{x2:.2}" y2="{y2:.2}" stroke="{stroke}" {attrs}/>"#
     );
+}
+
+/// A new SVG document of `width` × `height`: the root element (11-px
+/// sans-serif), a white background and `title` centred on top, as every
+/// figure of this crate begins. The caller closes it with `</svg>`.
+pub(crate) fn open_document(width: f64, height: f64, title: &str) -> String {
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">"
+    );
+    let _ = writeln!(svg, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
+    let title_attrs = r#"text-anchor="middle" font-size="15" font-weight="bold""#;
+    text(&mut svg, (width / 2.0, 22.0), title_attrs, title);
+    svg
+}
+
+/// `(min, max)` of `values`, widened to a non-empty interval: `x ± 1` for
+/// a single value (centred on it), `(0, 1)` for none.
+pub(crate) fn span(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .into_iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo < hi {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 1.0, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    }
 }
 
 /// Appends `<text>` at `at` with `content` escaped; `attrs` adds attributes.
