@@ -144,15 +144,7 @@ fn the_image_trainer_on_the_gpu_tracks_the_cpu_one() {
         w
     };
     assert!(worst(&on_gpu, &on_cpu) < 1e-6);
-    gpu.reset_stats();
-    on_gpu.train_step().unwrap();
-    let stats = gpu.stats();
-    assert_eq!((stats.readbacks, stats.readback_bytes), (0, 0), "{stats}");
-    on_cpu.train_step().unwrap();
-    for _ in 1..c.steps {
-        on_gpu.train_step().unwrap();
-        on_cpu.train_step().unwrap();
-    }
+    train_both(&gpu, &mut on_gpu, &mut on_cpu, c.steps);
     let end = worst(&on_gpu, &on_cpu);
     let asked: Vec<usize> = (0..100).map(|i| i % 10).collect();
     let x = on_gpu.sample(100, Some(&asked), 3).unwrap();
@@ -251,15 +243,7 @@ fn the_ema_of_g_on_the_gpu_tracks_the_cpu_one() {
     let mut on_gpu = ImageTrainer::new(gpu.clone(), c.clone(), data).unwrap();
     let data = ImageData::upload(&cpu, &c, images, labels, 800).unwrap();
     let mut on_cpu = ImageTrainer::new(cpu, c.clone(), data).unwrap();
-    gpu.reset_stats();
-    on_gpu.train_step().unwrap();
-    let stats = gpu.stats();
-    assert_eq!((stats.readbacks, stats.readback_bytes), (0, 0), "{stats}");
-    on_cpu.train_step().unwrap();
-    for _ in 1..c.steps {
-        on_gpu.train_step().unwrap();
-        on_cpu.train_step().unwrap();
-    }
+    train_both(&gpu, &mut on_gpu, &mut on_cpu, c.steps);
     let asked: Vec<usize> = (0..100).map(|i| i % 10).collect();
     let x = on_gpu.sample_from(GChoice::Ema, 100, Some(&asked), 3).unwrap();
     let y = on_cpu.sample_from(GChoice::Ema, 100, Some(&asked), 3).unwrap();
@@ -269,4 +253,23 @@ fn the_ema_of_g_on_the_gpu_tracks_the_cpu_one() {
     // Not vacuous: the EMA G is not the raw G.
     let raw = on_gpu.sample(100, Some(&asked), 3).unwrap();
     assert!(raw.iter().zip(&x).any(|(u, v)| (u - v).abs() > 1e-3));
+}
+
+/// `steps` training steps on both trainers, side by side; the GPU's first
+/// one must read nothing back.
+fn train_both(
+    gpu: &minimax::wgsl::Wgpu,
+    on_gpu: &mut ImageTrainer<minimax::wgsl::Wgpu>,
+    on_cpu: &mut ImageTrainer<Be>,
+    steps: u64,
+) {
+    gpu.reset_stats();
+    on_gpu.train_step().unwrap();
+    let stats = gpu.stats();
+    assert_eq!((stats.readbacks, stats.readback_bytes), (0, 0), "{stats}");
+    on_cpu.train_step().unwrap();
+    for _ in 1..steps {
+        on_gpu.train_step().unwrap();
+        on_cpu.train_step().unwrap();
+    }
 }

@@ -52,7 +52,7 @@ impl<B: Backend> Lab1d<B> {
             backend.upload(shape, &v.iter().map(|&x| B::Elem::from_f64(x)).collect::<Vec<_>>())
         };
         let real_t = up(&real, Shape::new(EVAL, 1))?;
-        let (lo, hi) = window(c);
+        let (lo, hi) = c.target.window(); // mean ± 4 std
         let xs = up(&bin_centers(lo, hi, BINS), Shape::new(BINS, 1))?;
         let tape = Tape::new(backend.clone());
         let z = trainer.generator().noise(&tape, EVAL, trainer.stream(purpose::EVAL, 0, 21));
@@ -86,8 +86,9 @@ impl<B: Backend> Lab1d<B> {
         let g_vars = t.g_params().constants(&tape);
         let d_vars = t.d_params().constants(&tape);
         let fake = g.forward(&g_vars, &tape.constant(self.z.clone()))?; // [EVAL, 1]
-                                                                        // D's outputs on the real and the fake batch ([EVAL, 1], or [1, 1]
-                                                                        // for a D that sees the batch's moments), and over x ([BINS, 1]).
+
+        // D's outputs on the real and the fake batch ([EVAL, 1], or [1, 1]
+        // for a D that sees the batch's moments), and over x ([BINS, 1]).
         let d_real =
             c.loss.d_output(&d.forward(&d_vars, &tape.constant(self.real_t.clone()), None)?);
         let d_fake = c.loss.d_output(&d.forward(&d_vars, &fake, None)?);
@@ -108,11 +109,6 @@ impl<B: Backend> Lab1d<B> {
             real: self.real.clone(),
         })
     }
-}
-
-/// The window of the plot: `mean ± 4 std` of the data.
-fn window(c: &Config) -> (f64, f64) {
-    (c.target.mean - 4.0 * c.target.std, c.target.mean + 4.0 * c.target.std)
 }
 
 /// A frame whose tensors are being read.
@@ -166,7 +162,7 @@ impl<B: Backend> Pending1d<B> {
         let d_fake = values.next("D on G's samples")?;
         let d_of_x = if self.d_of_x { Some(values.next("D over x")?) } else { None };
         let (d_loss, g_loss) = values.losses(self.losses)?;
-        let (lo, hi) = window(&self.config);
+        let (lo, hi) = self.config.target.window();
         let t = &self.config.target;
         let xs = bin_centers(lo, hi, BINS);
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;

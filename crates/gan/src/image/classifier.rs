@@ -148,9 +148,10 @@ impl<B: Backend> Classifier<B> {
             let mut x = Vec::with_capacity(m * pixels);
             images.extend_values(start * pixels..(start + m) * pixels, &mut x);
             let x = tape.constant(backend.upload(Shape::new(m, pixels), &x)?); // [m, pixels]
-                                                                               // The hidden layers give the features [m, feature_dim]; the
-                                                                               // last layer (affine, no activation) on them gives the logits
-                                                                               // [m, classes], so the hidden layers run once for both.
+
+            // The hidden layers give the features [m, feature_dim]; the
+            // last layer (affine, no activation) on them gives the logits
+            // [m, classes], so the hidden layers run once for both.
             let (hidden, last) = (0..blocks - 1, blocks - 1..blocks);
             let features = self.mlp.forward_blocks(&vars, &x, Context::new(), hidden)?;
             let logits = self.mlp.forward_blocks(&vars, &features, Context::new(), last)?;

@@ -472,8 +472,9 @@ impl<B: Backend> Game<B> for ImageTrainer<B> {
         let gen = (&self.g, &mut self.g_running, &self.config);
         let fake = generate_train(gen, tape, &g_vars, &onehot, seed)?; // [batch, pixels]
         let input = self.with_class(&fake, &onehot)?; // [batch, D's input]
-                                                      // D is frozen but, as in PyTorch's train mode, its batch norm (if
-                                                      // any) uses this batch's statistics and updates its running ones.
+
+        // D is frozen but, as in PyTorch's train mode, its batch norm (if
+        // any) uses this batch's statistics and updates its running ones.
         let fake_logits = if self.d_running.is_empty() {
             self.d.forward(&d_vars, &input)?
         } else {
